@@ -1,0 +1,143 @@
+// Package chat is the terminal simulator's channel: it reads one message per
+// line from the simulated person and prints what the bot sends, rendered as
+// Telegram (buttons), SMS or WhatsApp (numbered options) would show it, either
+// for people or as JSON lines for scripts. Everything goes through the real
+// pipeline and store.
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
+)
+
+// Channel prints replies for one simulated channel and turns typed lines into
+// inbound messages.
+type Channel struct {
+	name string
+	json bool
+
+	mu   sync.Mutex
+	out  io.Writer
+	last map[string][]bot.ReplyChoice // the choices last shown to each address
+}
+
+// New returns a simulator channel named "telegram", "sms" or "whatsapp" that
+// writes to out, as JSON lines when asJSON is set.
+func New(name string, out io.Writer, asJSON bool) (*Channel, error) {
+	switch name {
+	case "telegram", "sms", "whatsapp":
+	default:
+		return nil, fmt.Errorf("chat: unknown channel %q (want telegram, sms or whatsapp)", name)
+	}
+	return &Channel{name: name, json: asJSON, out: out, last: map[string][]bot.ReplyChoice{}}, nil
+}
+
+// Name is the simulated channel's name.
+func (c *Channel) Name() string { return c.name }
+
+// Printed is one reply as --json prints it.
+type Printed struct {
+	Channel string   `json:"channel"`
+	To      string   `json:"to"`
+	Text    string   `json:"text"`
+	Choices []string `json:"choices"`
+	Request string   `json:"request,omitempty"`
+	Lang    string   `json:"lang"`
+}
+
+// Send prints one reply.
+func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(r.Choices) > 0 {
+		c.last[r.To] = r.Choices
+	}
+	p := Printed{Channel: c.name, To: r.To, Text: Render(c.name, r), Choices: []string{}, Request: string(r.Request), Lang: r.Lang}
+	for _, ch := range r.Choices {
+		p.Choices = append(p.Choices, ch.Label)
+	}
+	if c.json {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return fmt.Errorf("chat: encoding reply: %w", err)
+		}
+		_, err = fmt.Fprintf(c.out, "%s\n", b)
+		return err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "── to %s ──\n%s\n", r.To, p.Text)
+	if c.name == "telegram" {
+		for _, l := range p.Choices {
+			fmt.Fprintf(&b, "  [ %s ]\n", l)
+		}
+		switch r.Request {
+		case flows.RequestLocation:
+			b.WriteString("  [ 📍 share location ]  (type /location LAT LON)\n")
+		case flows.RequestContact:
+			b.WriteString("  [ 📱 share contact ]  (type /contact PHONE)\n")
+		}
+	}
+	_, err := io.WriteString(c.out, b.String())
+	return err
+}
+
+// Render returns the text of a reply as the channel shows it: on Telegram the
+// choices are buttons, so the text stands alone; on SMS and WhatsApp they
+// become a numbered list the person answers with a number or a word.
+func Render(channel string, r bot.Reply) string {
+	if channel == "telegram" || len(r.Choices) == 0 {
+		return r.Text
+	}
+	var b strings.Builder
+	b.WriteString(r.Text)
+	for i, ch := range r.Choices {
+		fmt.Fprintf(&b, "\n%d. %s", i+1, ch.Label)
+	}
+	return b.String()
+}
+
+// Parse turns a typed line into the input the channel would deliver: a line
+// equal to a choice's label or number shown last to from picks it as a button
+// would; "/location LAT LON", "/contact PHONE", "/photo" simulate a shared pin,
+// a shared contact and unsupported media; other "/commands" are commands.
+func (c *Channel) Parse(from, line string) flows.Input {
+	line = strings.TrimSpace(line)
+	c.mu.Lock()
+	choices := c.last[from]
+	c.mu.Unlock()
+	for i, ch := range choices {
+		if line == strconv.Itoa(i+1) || strings.EqualFold(line, ch.Label) {
+			return flows.Input{Kind: flows.InputChoice, Choice: ch.ID}
+		}
+	}
+	if strings.HasPrefix(line, "/") && len(line) > 1 {
+		cmd, arg, _ := strings.Cut(line[1:], " ")
+		arg = strings.TrimSpace(arg)
+		switch strings.ToLower(cmd) {
+		case "location":
+			f := strings.Fields(arg)
+			if len(f) == 2 {
+				lat, err1 := strconv.ParseFloat(f[0], 64)
+				lon, err2 := strconv.ParseFloat(f[1], 64)
+				if err1 == nil && err2 == nil && lat >= -90 && lat <= 90 && lon >= -180 && lon <= 180 {
+					return flows.Input{Kind: flows.InputLocation, Lat: lat, Lon: lon}
+				}
+			}
+			return flows.Input{Kind: flows.InputText, Text: line}
+		case "contact":
+			return flows.Input{Kind: flows.InputContact, Phone: arg}
+		case "photo", "sticker", "voice", "video", "document":
+			return flows.Input{Kind: flows.InputMedia}
+		}
+		return flows.Input{Kind: flows.InputCommand, Command: strings.ToLower(cmd), Payload: arg}
+	}
+	return flows.Input{Kind: flows.InputText, Text: line}
+}

@@ -1,0 +1,77 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/store/embedded"
+	redisstore "github.com/enlace-rfl/enlace/store/redis"
+)
+
+// TestCrashBetweenSteps kills a real process between two pipeline steps and
+// shows that a new process on the same store delivers the reply exactly once.
+func TestCrashBetweenSteps(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts child processes")
+	}
+	for _, b := range backends(t) {
+		for _, step := range []string{"before-commit", "after-commit", "before-send"} {
+			t.Run(b.name+"/"+step, func(t *testing.T) {
+				child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
+				child.Env = append(os.Environ(), append(b.env, "TEST_CRASH_STEP="+step, "TEST_CRASH_FROM="+alice+step)...)
+				out, err := child.CombinedOutput()
+				var exit *exec.ExitError
+				if !errors.As(err, &exit) || exit.ExitCode() != 3 {
+					t.Fatalf("child did not crash at %s: %v\n%s", step, err, out)
+				}
+				st := b.open(t)
+				defer st.Close()
+				rec := newRecorder("sms")
+				// The crashed process's lock and lease run out; the new process
+				// then finds the work. Its clock runs ahead so the lease is over;
+				// the lock is real time (1s in the child), so poll for it.
+				p := newPipeline(t, st, func() time.Time { return time.Now().Add(time.Minute) }, rec)
+				deadline := time.Now().Add(10 * time.Second)
+				for rec.count() == 0 && time.Now().Before(deadline) {
+					drain(t, p)
+					time.Sleep(50 * time.Millisecond)
+				}
+				drain(t, p)
+				equal(t, "replies after restart", rec.texts(alice+step), want("es", "language.prompt"))
+			})
+		}
+	}
+}
+
+// TestCrashChild is the process TestCrashBetweenSteps kills.
+func TestCrashChild(t *testing.T) {
+	step := os.Getenv("TEST_CRASH_STEP")
+	if step == "" {
+		t.Skip("run by TestCrashBetweenSteps")
+	}
+	var st bot.Store
+	var err error
+	switch os.Getenv("TEST_STORE") {
+	case "embedded":
+		st, err = embedded.Open(os.Getenv("TEST_PATH"))
+	case "redis":
+		st, err = redisstore.Open(context.Background(), os.Getenv("TEST_REDIS_URL"), redisstore.Options{Prefix: os.Getenv("TEST_PREFIX")})
+	}
+	if err != nil || st == nil {
+		t.Fatalf("opening store: %v", err)
+	}
+	p := newPipelineWith(t, st, time.Now, shortLocks, newRecorder("sms"))
+	bot.SetCrashHook(p, func(s string) {
+		if s == step {
+			os.Exit(3) // no deferred cleanup, no flush: as a kill would
+		}
+	})
+	accept(t, p, msg(os.Getenv("TEST_CRASH_FROM"), "SM-crash", "hola"))
+	drain(t, p)
+	t.Fatal("did not reach " + step)
+}

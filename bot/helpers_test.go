@@ -1,0 +1,196 @@
+package bot_test
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/locales"
+	"github.com/enlace-rfl/enlace/store"
+	"github.com/enlace-rfl/enlace/store/embedded"
+	redisstore "github.com/enlace-rfl/enlace/store/redis"
+	"github.com/enlace-rfl/enlace/store/redis/redistest"
+)
+
+// testKey is a fixed key so that a child process and its parent share data.
+const testKey = "t1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+
+// backend opens the same store again and again (as a restarted process would).
+type backend struct {
+	name string
+	open func(t testing.TB) bot.Store
+	// env lets a child process open the same store.
+	env []string
+}
+
+// backends returns a real embedded store and a real Redis store for a test.
+func backends(t *testing.T) []backend {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "enlace.db")
+	srv := redistest.Start(t)
+	prefix := srv.NewPrefix()
+	return []backend{
+		{name: "embedded", env: []string{"TEST_STORE=embedded", "TEST_PATH=" + path}, open: func(t testing.TB) bot.Store {
+			st, err := embedded.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}},
+		{name: "redis", env: []string{"TEST_STORE=redis", "TEST_REDIS_URL=" + srv.URL, "TEST_PREFIX=" + prefix}, open: func(t testing.TB) bot.Store {
+			st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return st
+		}},
+	}
+}
+
+// clock is a test clock that only moves when told to.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// recorder is a channel that records what it delivers and can be told to fail.
+type recorder struct {
+	name string
+	mu   sync.Mutex
+	sent []bot.Reply
+	// fail, when set, decides the outcome of each attempt.
+	fail func(r bot.Reply, attempt int) error
+	try  map[string]int
+}
+
+func newRecorder(name string) *recorder { return &recorder{name: name, try: map[string]int{}} }
+
+func (r *recorder) Name() string { return r.name }
+
+func (r *recorder) Send(ctx context.Context, rep bot.Reply) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.try[rep.ID]++
+	if r.fail != nil {
+		if err := r.fail(rep, r.try[rep.ID]); err != nil {
+			return err
+		}
+	}
+	r.sent = append(r.sent, rep)
+	return nil
+}
+
+// texts lists what was delivered to one address, in order.
+func (r *recorder) texts(to string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []string
+	for _, s := range r.sent {
+		if s.To == to {
+			out = append(out, s.Text)
+		}
+	}
+	return out
+}
+
+func (r *recorder) count() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.sent)
+}
+
+var catalog = func() *locales.Catalog {
+	c, err := locales.Load()
+	if err != nil {
+		panic(err)
+	}
+	return c
+}()
+
+// newPipeline builds a pipeline over st with the real engine and translations.
+func newPipeline(t testing.TB, st bot.Store, clk func() time.Time, channels ...bot.Channel) *bot.Pipeline {
+	t.Helper()
+	return newPipelineWith(t, st, clk, testConfig, channels...)
+}
+
+var (
+	testConfig = bot.Config{MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: 4 * time.Second, Lease: 5 * time.Second, LockTTL: 5 * time.Second}
+	shortLocks = bot.Config{Lease: time.Second, LockTTL: time.Second}
+)
+
+func newPipelineWith(t testing.TB, st bot.Store, clk func() time.Time, cfg bot.Config, channels ...bot.Channel) *bot.Pipeline {
+	t.Helper()
+	keys, err := store.ParseKeyring(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bot.New(bot.Options{
+		Config:   cfg,
+		Store:    st,
+		Keys:     keys,
+		Engine:   flows.New(flows.Config{}, catalog),
+		Catalog:  catalog,
+		Channels: channels,
+		Clock:    clk,
+	})
+}
+
+func msg(from, id, text string) bot.Message {
+	return bot.Message{Channel: "sms", ID: id, From: from, Input: flows.Input{Kind: flows.InputText, Text: text}}
+}
+
+// want renders message IDs in a language, as the person should read them.
+func want(lang string, ids ...string) []string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, catalog.Text(lang, id, nil))
+	}
+	return out
+}
+
+func accept(t testing.TB, p *bot.Pipeline, m bot.Message) bool {
+	t.Helper()
+	ok, err := p.Accept(context.Background(), m)
+	if err != nil {
+		t.Fatalf("accept: %v", err)
+	}
+	return ok
+}
+
+func drain(t testing.TB, p *bot.Pipeline) {
+	t.Helper()
+	if err := p.Drain(context.Background()); err != nil {
+		t.Fatalf("drain: %v", err)
+	}
+}
+
+func equal(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	if !slices.Equal(got, want) {
+		t.Errorf("%s:\n got  %q\n want %q", what, got, want)
+	}
+}
+
+var errFlaky = errors.New("provider answered 503")
+
+func flowsOutput(id string) flows.Output { return flows.Output{Text: flows.Text{ID: id}} }

@@ -1,0 +1,79 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/enlace-rfl/enlace/flows"
+)
+
+// Message is one inbound message, as a channel adapter hands it to the pipeline.
+type Message struct {
+	Channel  string      `json:"channel"`             // "telegram", "sms", "whatsapp"
+	ID       string      `json:"id"`                  // the channel's own message id, for dedupe
+	From     string      `json:"from"`                // the channel address: a Telegram chat id, an E.164 number
+	LangHint string      `json:"lang_hint,omitempty"` // e.g. Telegram's language_code
+	Input    flows.Input `json:"input"`
+	Received time.Time   `json:"received"`
+}
+
+// Address is the channel-qualified address of the sender, e.g. "sms:+525512345678".
+func (m Message) Address() string { return m.Channel + ":" + m.From }
+
+// ReplyChoice is one choice as a channel shows it.
+type ReplyChoice struct {
+	ID    string `json:"id"`
+	Label string `json:"label"`
+}
+
+// Reply is one outbound message, rendered in its reader's language, waiting in
+// the outbox. Channels decide how choices and requests look.
+type Reply struct {
+	ID       string        `json:"id"`
+	Channel  string        `json:"channel"`
+	To       string        `json:"to"`
+	Lang     string        `json:"lang"`
+	Text     string        `json:"text"`
+	Choices  []ReplyChoice `json:"choices,omitempty"`
+	Request  flows.Request `json:"request,omitempty"`
+	Created  time.Time     `json:"created"`
+	Attempts int           `json:"attempts,omitempty"`
+	// LastError is the reason of the last failed attempt (no personal data).
+	LastError string `json:"last_error,omitempty"`
+	// Proactive is true for messages to someone other than the person who wrote.
+	Proactive bool `json:"proactive,omitempty"`
+}
+
+// Channel delivers replies on one messaging channel.
+type Channel interface {
+	// Name is the channel's name as it appears in addresses ("telegram").
+	Name() string
+	// Send delivers one reply. It returns nil, an *ErrThrottled, an error
+	// wrapping ErrUnreachable or ErrRejected (permanent: do not retry), or any
+	// other error (transient: retried with backoff).
+	Send(ctx context.Context, r Reply) error
+}
+
+// Pacer is implemented by channels that must not send to one recipient faster
+// than an interval (Telegram: about one message a second per chat).
+type Pacer interface {
+	MinInterval() time.Duration
+}
+
+var (
+	// ErrUnreachable means the recipient cannot be reached on this channel
+	// (blocked the bot, opted out, not a mobile number): retrying will not help.
+	ErrUnreachable = errors.New("recipient unreachable")
+	// ErrRejected means the provider refused the message itself (e.g. chat not
+	// found, invalid parameters): retrying will not help.
+	ErrRejected = errors.New("message rejected")
+)
+
+// ErrThrottled means the provider asked us to wait before sending again.
+type ErrThrottled struct {
+	RetryAfter time.Duration
+}
+
+func (e *ErrThrottled) Error() string { return fmt.Sprintf("throttled: retry after %s", e.RetryAfter) }

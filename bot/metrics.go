@@ -1,0 +1,71 @@
+package bot
+
+import (
+	"context"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the pipeline's Prometheus metrics. A nil *Metrics records nothing.
+type Metrics struct {
+	inboundTotal  *prometheus.CounterVec
+	outboundTotal *prometheus.CounterVec
+	handleSeconds *prometheus.HistogramVec
+}
+
+// NewMetrics registers the pipeline's metrics with reg, including gauges read
+// from the store at scrape time (queue depth, dead letters).
+func NewMetrics(reg prometheus.Registerer, st Store) *Metrics {
+	m := &Metrics{
+		inboundTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "enlace_inbound_messages_total", Help: "Inbound messages by channel and outcome (accepted, duplicate, error).",
+		}, []string{"channel", "outcome"}),
+		outboundTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "enlace_outbound_messages_total", Help: "Outbound delivery attempts by channel and outcome (sent, retry, throttled, dead).",
+		}, []string{"channel", "outcome"}),
+		handleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "enlace_handle_seconds", Help: "Time to handle one inbound message, from reading it to committing the replies.",
+			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 14),
+		}, []string{"channel"}),
+	}
+	reg.MustRegister(m.inboundTotal, m.outboundTotal, m.handleSeconds)
+	gauge := func(name, help string, read func(ctx context.Context) (int64, error)) prometheus.GaugeFunc {
+		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, func() float64 {
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			n, err := read(ctx)
+			if err != nil {
+				return -1
+			}
+			return float64(n)
+		})
+	}
+	reg.MustRegister(
+		gauge("enlace_inbound_queue_people", "People with inbound messages waiting to be handled.",
+			func(ctx context.Context) (int64, error) { return st.Pending(ctx, QueueInbound) }),
+		gauge("enlace_outbound_queue_people", "People with replies waiting to be sent.",
+			func(ctx context.Context) (int64, error) { return st.Pending(ctx, QueueOutbound) }),
+		gauge("enlace_dead_letters", "Replies that could not be delivered and wait for an operator.",
+			st.CountDeadLetters),
+	)
+	return m
+}
+
+func (m *Metrics) inbound(channel, outcome string) {
+	if m != nil {
+		m.inboundTotal.WithLabelValues(channel, outcome).Inc()
+	}
+}
+
+func (m *Metrics) outbound(channel, outcome string) {
+	if m != nil {
+		m.outboundTotal.WithLabelValues(channel, outcome).Inc()
+	}
+}
+
+func (m *Metrics) handled(channel string, d time.Duration) {
+	if m != nil {
+		m.handleSeconds.WithLabelValues(channel).Observe(d.Seconds())
+	}
+}

@@ -1,0 +1,376 @@
+package bot
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/store"
+)
+
+// Purposes bind sealed records to what they are (AES-GCM additional data).
+const (
+	sealInbound    = "inbound"
+	sealSession    = "session"
+	sealReply      = "reply"
+	sealEscalation = "escalation"
+)
+
+// Config tunes the pipeline. Zero values get the defaults in parentheses.
+type Config struct {
+	DedupeTTL   time.Duration // how long a channel message id is remembered (48h)
+	SessionTTL  time.Duration // how long an untouched session is kept (90 days)
+	Lease       time.Duration // how long a worker may hold a person before others may take them (30s)
+	LockTTL     time.Duration // the per-person lock (30s)
+	MaxAttempts int           // delivery attempts before a reply becomes a dead letter (8)
+	BackoffBase time.Duration // first retry delay, doubled each attempt (2s)
+	BackoffMax  time.Duration // longest retry delay (10m)
+	Batch       int           // people claimed per pass (16)
+	Workers     int           // concurrent workers in Run (4)
+	Poll        time.Duration // how often Run looks for work when not notified (250ms)
+}
+
+func (c *Config) defaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.DedupeTTL, 48*time.Hour)
+	def(&c.SessionTTL, 90*24*time.Hour)
+	def(&c.Lease, 30*time.Second)
+	def(&c.LockTTL, 30*time.Second)
+	def(&c.BackoffBase, 2*time.Second)
+	def(&c.BackoffMax, 10*time.Minute)
+	def(&c.Poll, 250*time.Millisecond)
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 8
+	}
+	if c.Batch <= 0 {
+		c.Batch = 16
+	}
+	if c.Workers <= 0 {
+		c.Workers = 4
+	}
+}
+
+// Pipeline carries every message of every channel: Accept records an inbound
+// message durably; Run (or Drain) handles it and delivers the replies.
+type Pipeline struct {
+	cfg      Config
+	store    Store
+	keys     *store.Keyring
+	engine   *flows.Engine
+	cat      flows.Catalog
+	channels map[string]Channel
+	now      func() time.Time
+	log      *slog.Logger
+	metrics  *Metrics
+	wake     chan struct{}
+
+	// crashHook, when set (tests only), is called between steps with the step's
+	// name; a test process exits there to show that nothing is lost.
+	crashHook func(step string)
+
+	mu sync.Mutex // guards channels after start
+}
+
+// Options are the parts a Pipeline is built from.
+type Options struct {
+	Config   Config
+	Store    Store
+	Keys     *store.Keyring
+	Engine   *flows.Engine
+	Catalog  flows.Catalog
+	Channels []Channel
+	Clock    func() time.Time // time.Now when nil
+	Logger   *slog.Logger     // slog.Default() when nil
+	Metrics  *Metrics         // none when nil
+}
+
+// New builds a pipeline.
+func New(o Options) *Pipeline {
+	o.Config.defaults()
+	p := &Pipeline{
+		cfg: o.Config, store: o.Store, keys: o.Keys, engine: o.Engine, cat: o.Catalog,
+		channels: map[string]Channel{}, now: o.Clock, log: o.Logger, metrics: o.Metrics,
+		wake: make(chan struct{}, 1),
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	if p.log == nil {
+		p.log = slog.Default()
+	}
+	for _, ch := range o.Channels {
+		p.channels[ch.Name()] = ch
+	}
+	return p
+}
+
+// AddChannel registers a channel for delivery.
+func (p *Pipeline) AddChannel(ch Channel) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.channels[ch.Name()] = ch
+}
+
+func (p *Pipeline) channel(name string) (Channel, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	ch, ok := p.channels[name]
+	return ch, ok
+}
+
+// Person returns the keyed hash a channel address is stored under.
+func (p *Pipeline) Person(address string) string { return p.keys.Hash("address", address) }
+
+// logID is how a person appears in logs: a short prefix of their keyed hash.
+func logID(person string) string {
+	if len(person) > 12 {
+		return person[:12]
+	}
+	return person
+}
+
+func newID() string {
+	b := make([]byte, 12)
+	if _, err := rand.Read(b); err != nil {
+		panic("bot: crypto/rand failed: " + err.Error())
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Accept records an inbound message once. It returns false for a message the
+// channel delivered before. When it returns an error the message was not
+// recorded and the channel must ask the provider to deliver it again (answer
+// non-2xx), so nothing is lost.
+func (p *Pipeline) Accept(ctx context.Context, m Message) (bool, error) {
+	if m.Received.IsZero() {
+		m.Received = p.now()
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return false, fmt.Errorf("bot: encoding inbound message: %w", err)
+	}
+	person := p.Person(m.Address())
+	dedupe := p.keys.Hash("message", m.Channel+":"+m.ID)
+	item := Item{ID: newID(), Data: p.keys.Seal(sealInbound, raw)}
+	fresh, err := p.store.Accept(ctx, person, dedupe, item, p.cfg.DedupeTTL, p.now())
+	outcome := "accepted"
+	switch {
+	case err != nil:
+		outcome = "error"
+		err = fmt.Errorf("bot: accepting message: %w", err)
+	case !fresh:
+		outcome = "duplicate"
+	}
+	p.metrics.inbound(m.Channel, outcome)
+	p.log.Debug("inbound", "channel", m.Channel, "person", logID(person), "outcome", outcome)
+	if err == nil {
+		p.notify()
+	}
+	return fresh, err
+}
+
+// Send queues a proactive message (to someone other than a person who just
+// wrote, or started by staff) through the same outbox as replies.
+func (p *Pipeline) Send(ctx context.Context, channel, to, lang string, out flows.Output) error {
+	r := p.render(channel, to, lang, out)
+	r.Proactive = true
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("bot: encoding reply: %w", err)
+	}
+	person := p.Person(channel + ":" + to)
+	if err := p.store.Enqueue(ctx, person, []Item{{ID: r.ID, Data: p.keys.Seal(sealReply, raw)}}); err != nil {
+		return fmt.Errorf("bot: queueing proactive message: %w", err)
+	}
+	p.notify()
+	return nil
+}
+
+func (p *Pipeline) notify() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (p *Pipeline) crash(step string) {
+	if p.crashHook != nil {
+		p.crashHook(step)
+	}
+}
+
+// HandleReady handles the inbound messages of the people who are ready now and
+// returns how many messages it handled.
+func (p *Pipeline) HandleReady(ctx context.Context) (int, error) {
+	claims, err := p.store.Claim(ctx, QueueInbound, p.now(), p.cfg.Lease, p.cfg.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("bot: claiming inbound work: %w", err)
+	}
+	handled := 0
+	var errs []error
+	for _, c := range claims {
+		n, err := p.handlePerson(ctx, c)
+		handled += n
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return handled, errors.Join(errs...)
+}
+
+// handlePerson handles one person's inbox, oldest message first, under their lock.
+func (p *Pipeline) handlePerson(ctx context.Context, c Claim) (int, error) {
+	token, err := p.store.Lock(ctx, c.Person, p.cfg.LockTTL)
+	if errors.Is(err, ErrLocked) {
+		return 0, nil // another worker has them; the lease brings them back if it dies
+	}
+	if err != nil {
+		return 0, fmt.Errorf("bot: locking person: %w", err)
+	}
+	defer func() {
+		if err := p.store.Unlock(context.WithoutCancel(ctx), c.Person, token); err != nil {
+			p.log.Warn("unlock failed", "person", logID(c.Person), "err", err)
+		}
+	}()
+	n := 0
+	for {
+		item, err := p.store.NextInbound(ctx, c.Person)
+		if errors.Is(err, ErrNotFound) {
+			break
+		}
+		if err != nil {
+			return n, fmt.Errorf("bot: reading inbox: %w", err)
+		}
+		if err := p.handleOne(ctx, c.Person, token, item); err != nil {
+			return n, err
+		}
+		n++
+	}
+	if _, err := p.store.Release(ctx, QueueInbound, c); err != nil {
+		return n, fmt.Errorf("bot: releasing claim: %w", err)
+	}
+	return n, nil
+}
+
+// handleOne runs the engine on one inbound message and commits the new session
+// and the replies in one atomic step.
+func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Item) error {
+	start := time.Now()
+	var sessionRaw []byte
+	sealed, err := p.store.LoadSession(ctx, person)
+	switch {
+	case errors.Is(err, ErrNotFound):
+	case err != nil:
+		return fmt.Errorf("bot: loading session: %w", err)
+	default:
+		sessionRaw = sealed
+	}
+	raw, err := p.keys.Open(sealInbound, item.Data)
+	var m Message
+	if err == nil {
+		err = json.Unmarshal(raw, &m)
+	}
+	if err != nil {
+		// An unreadable message (a retired key, a corrupt record) must not block
+		// the person's later messages: drop it, keep the session as it was.
+		p.log.Error("dropping unreadable inbound message", "person", logID(person), "err", err)
+		return p.commit(ctx, person, token, Commit{InboundID: item.ID, Session: sessionRaw, SessionTTL: p.cfg.SessionTTL})
+	}
+	var sess flows.Session
+	if sessionRaw != nil {
+		plain, err := p.keys.Open(sealSession, sessionRaw)
+		if err == nil {
+			err = json.Unmarshal(plain, &sess)
+		}
+		if err != nil {
+			p.log.Error("starting a new session: stored one is unreadable", "person", logID(person), "err", err)
+			sess = flows.Session{}
+		}
+	}
+	res := p.engine.Step(sess, m.Input, flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint}, p.now())
+	commit := Commit{InboundID: item.ID, Erase: res.Erase, SessionTTL: p.cfg.SessionTTL}
+	if !res.Forget {
+		plain, err := json.Marshal(res.Session)
+		if err != nil {
+			return fmt.Errorf("bot: encoding session: %w", err)
+		}
+		commit.Session = p.keys.Seal(sealSession, plain)
+	}
+	for _, out := range res.Outputs {
+		to, lang := m.From, res.Session.Lang
+		if out.To != "" {
+			to = out.To
+		}
+		if out.Lang != "" {
+			lang = out.Lang
+		}
+		r := p.render(m.Channel, to, lang, out)
+		r.Proactive = out.To != ""
+		raw, err := json.Marshal(r)
+		if err != nil {
+			return fmt.Errorf("bot: encoding reply: %w", err)
+		}
+		commit.Outbox = append(commit.Outbox, Item{ID: r.ID, Data: p.keys.Seal(sealReply, raw)})
+	}
+	for _, e := range res.Escalations {
+		raw, err := json.Marshal(escalationRecord{Escalation: e, Channel: m.Channel, Address: m.From})
+		if err != nil {
+			return fmt.Errorf("bot: encoding escalation: %w", err)
+		}
+		commit.Escalations = append(commit.Escalations, Item{ID: newID(), Data: p.keys.Seal(sealEscalation, raw)})
+	}
+	p.crash("before-commit")
+	if err := p.commit(ctx, person, token, commit); err != nil {
+		return err
+	}
+	p.crash("after-commit")
+	p.metrics.handled(m.Channel, time.Since(start))
+	for _, e := range res.Escalations {
+		p.log.Info("escalation recorded", "person", logID(person), "reason", e.Reason)
+	}
+	if res.Erase {
+		p.log.Info("person erased their data", "person", logID(person))
+	}
+	return nil
+}
+
+func (p *Pipeline) commit(ctx context.Context, person, token string, c Commit) error {
+	if err := p.store.Commit(ctx, person, token, c); err != nil {
+		return fmt.Errorf("bot: committing: %w", err)
+	}
+	if len(c.Outbox) > 0 {
+		p.notify()
+	}
+	return nil
+}
+
+// escalationRecord is an escalation as stored: what happened, and where the
+// volunteer can answer.
+type escalationRecord struct {
+	flows.Escalation
+	Channel string `json:"channel"`
+	Address string `json:"address"`
+}
+
+// render turns a channel-neutral output into a reply in the reader's language.
+func (p *Pipeline) render(channel, to, lang string, out flows.Output) Reply {
+	r := Reply{
+		ID: newID(), Channel: channel, To: to, Lang: lang,
+		Text: out.Text.Render(p.cat, lang), Request: out.Request, Created: p.now(),
+	}
+	for _, c := range out.Choices {
+		r.Choices = append(r.Choices, ReplyChoice{ID: c.ID, Label: c.Label.Render(p.cat, lang)})
+	}
+	return r
+}

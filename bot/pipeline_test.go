@@ -1,0 +1,203 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+)
+
+const alice = "+525512345678"
+
+// onboarding is what a Spanish-speaking person reads for "hola", "1" (Español), "1" (Acepto).
+func onboarding() []string {
+	consent := catalog.Text("es", "consent.text", map[string]string{"Days": "90"})
+	return []string{
+		catalog.Text("es", "language.prompt", nil),
+		consent, catalog.Text("es", "consent.question", nil),
+		catalog.Text("es", "consent.thanks", nil), catalog.Text("es", "menu.prompt", nil),
+	}
+}
+
+func TestDuplicateIsHandledOnce(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			rec := newRecorder("sms")
+			p := newPipeline(t, st, newClock().Now, rec)
+			if !accept(t, p, msg(alice, "SM1", "hola")) {
+				t.Fatal("first delivery reported as a duplicate")
+			}
+			drain(t, p)
+			if accept(t, p, msg(alice, "SM1", "hola")) {
+				t.Error("second delivery of SM1 was accepted again")
+			}
+			drain(t, p)
+			equal(t, "replies", rec.texts(alice), want("es", "language.prompt"))
+		})
+	}
+}
+
+func TestOnePersonsMessagesAreHandledInOrder(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			rec := newRecorder("sms")
+			clk := newClock()
+			// Two pipelines on one store, as two processes sharing one Redis
+			// would be (bbolt allows one process, so there they share the handle).
+			p1, p2 := newPipeline(t, st, clk.Now, rec), newPipeline(t, st, clk.Now, rec)
+			const people = 8
+			var wg sync.WaitGroup
+			for i := range people {
+				from := fmt.Sprintf("+5255000000%02d", i)
+				wg.Add(1)
+				go func() { // each person sends three messages at once
+					defer wg.Done()
+					for j, text := range []string{"hola", "1", "1"} {
+						accept(t, p1, msg(from, fmt.Sprintf("%s-%d", from, j), text))
+					}
+				}()
+			}
+			var workers sync.WaitGroup
+			for _, p := range []*bot.Pipeline{p1, p2, p1, p2} {
+				workers.Add(1)
+				go func() {
+					defer workers.Done()
+					for range 50 {
+						if err := p.Drain(context.Background()); err != nil {
+							t.Error(err)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			workers.Wait()
+			drain(t, p1)
+			for i := range people {
+				from := fmt.Sprintf("+5255000000%02d", i)
+				equal(t, from, rec.texts(from), onboarding())
+			}
+		})
+	}
+}
+
+func TestRetriesThenDeadLetterThenReplay(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			rec := newRecorder("sms")
+			down := true
+			rec.fail = func(r bot.Reply, attempt int) error {
+				if down {
+					return errFlaky
+				}
+				return nil
+			}
+			clk := newClock()
+			p := newPipeline(t, st, clk.Now, rec)
+			accept(t, p, msg(alice, "SM1", "hola"))
+			drain(t, p) // attempt 1 fails
+			for range 2 {
+				drain(t, p)
+				if rec.count() != 0 {
+					t.Fatal("retried before its backoff")
+				}
+				clk.Advance(5 * time.Second)
+				drain(t, p) // attempts 2 and 3
+			}
+			letters, err := p.DeadLetters(context.Background(), 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(letters) != 1 || letters[0].Attempts != 3 || !strings.Contains(letters[0].Reason, "503") {
+				t.Fatalf("dead letters: got %+v, want one after 3 attempts with the reason", letters)
+			}
+			down = false
+			if err := p.Replay(context.Background(), letters[0].Person, letters[0].ID); err != nil {
+				t.Fatal(err)
+			}
+			drain(t, p)
+			equal(t, "replayed", rec.texts(alice), want("es", "language.prompt"))
+			if letters, _ := p.DeadLetters(context.Background(), 10); len(letters) != 0 {
+				t.Errorf("dead letters after replay: got %d, want 0", len(letters))
+			}
+		})
+	}
+}
+
+func TestThrottledWaitsRetryAfter(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			rec := newRecorder("sms")
+			rec.fail = func(r bot.Reply, attempt int) error {
+				if attempt == 1 {
+					return &bot.ErrThrottled{RetryAfter: 3 * time.Second}
+				}
+				return nil
+			}
+			clk := newClock()
+			p := newPipeline(t, st, clk.Now, rec)
+			accept(t, p, msg(alice, "SM1", "hola"))
+			drain(t, p)
+			clk.Advance(2900 * time.Millisecond)
+			drain(t, p)
+			if rec.count() != 0 {
+				t.Fatal("sent before retry_after")
+			}
+			clk.Advance(100 * time.Millisecond)
+			drain(t, p)
+			equal(t, "after retry_after", rec.texts(alice), want("es", "language.prompt"))
+		})
+	}
+}
+
+func TestUnreachableIsNotRetried(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			rec := newRecorder("sms")
+			rec.fail = func(r bot.Reply, attempt int) error { return fmt.Errorf("21610: %w", bot.ErrUnreachable) }
+			clk := newClock()
+			p := newPipeline(t, st, clk.Now, rec)
+			accept(t, p, msg(alice, "SM1", "hola"))
+			drain(t, p)
+			clk.Advance(time.Hour)
+			drain(t, p)
+			if n := rec.try; len(n) != 1 {
+				t.Errorf("attempts: got %v, want one attempt", n)
+			}
+			if letters, _ := p.DeadLetters(context.Background(), 10); len(letters) != 1 {
+				t.Errorf("dead letters: got %d, want 1", len(letters))
+			}
+		})
+	}
+}
+
+func TestProactiveMessageUsesTheOutbox(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			rec := newRecorder("sms")
+			p := newPipeline(t, st, newClock().Now, rec)
+			out := flowsOutput("menu.prompt")
+			if err := p.Send(context.Background(), "sms", "+50255551234", "en", out); err != nil {
+				t.Fatal(err)
+			}
+			drain(t, p)
+			equal(t, "proactive", rec.texts("+50255551234"), want("en", "menu.prompt"))
+		})
+	}
+}

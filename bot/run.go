@@ -1,0 +1,75 @@
+package bot
+
+import (
+	"context"
+	"sync"
+	"time"
+)
+
+// Run handles and delivers messages until ctx is cancelled. On cancellation it
+// lets every pass in flight finish (the store keeps anything not yet done, so a
+// later start picks it up) and then returns.
+func (p *Pipeline) Run(ctx context.Context) {
+	var wg sync.WaitGroup
+	for i := 0; i < p.cfg.Workers; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			p.loop(ctx)
+		}()
+	}
+	wg.Wait()
+}
+
+func (p *Pipeline) loop(ctx context.Context) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		case <-timer.C:
+		}
+		// In-flight work is not cut short by shutdown.
+		work := context.WithoutCancel(ctx)
+		for {
+			n, err := p.pass(work)
+			if err != nil {
+				p.log.Error("pipeline pass failed", "err", err)
+				break
+			}
+			if n == 0 || ctx.Err() != nil {
+				break
+			}
+		}
+		timer.Reset(p.cfg.Poll)
+	}
+}
+
+// pass does one round of handling and sending.
+func (p *Pipeline) pass(ctx context.Context) (int, error) {
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.Lease)
+	defer cancel()
+	h, herr := p.HandleReady(ctx)
+	s, serr := p.SendReady(ctx)
+	if herr != nil {
+		return h + s, herr
+	}
+	return h + s, serr
+}
+
+// Drain handles and delivers until nothing is ready now, and reports the first
+// error. Replies waiting for a retry later are left for Run. The terminal
+// simulator and tests use it.
+func (p *Pipeline) Drain(ctx context.Context) error {
+	for {
+		n, err := p.pass(ctx)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil
+		}
+	}
+}

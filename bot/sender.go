@@ -1,0 +1,179 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// SendReady delivers the outboxes of the people who are ready now, one reply
+// per person per pass so that each recipient is paced, and returns how many
+// replies it delivered.
+//
+// Delivery is at least once at the provider boundary: a crash after the
+// provider accepted a reply and before the outbox head was removed sends that
+// one reply again after restart. Every step before it (commit, claim, retry,
+// dead letter) is idempotent, so no other crash duplicates or loses a reply.
+func (p *Pipeline) SendReady(ctx context.Context) (int, error) {
+	claims, err := p.store.Claim(ctx, QueueOutbound, p.now(), p.cfg.Lease, p.cfg.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("bot: claiming outbound work: %w", err)
+	}
+	sent := 0
+	var errs []error
+	for _, c := range claims {
+		ok, err := p.sendNext(ctx, c)
+		if ok {
+			sent++
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return sent, errors.Join(errs...)
+}
+
+// sendNext delivers the head of one person's outbox and schedules what follows.
+func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
+	for {
+		item, err := p.store.NextOutbound(ctx, c.Person)
+		if errors.Is(err, ErrNotFound) {
+			_, err := p.store.Release(ctx, QueueOutbound, c)
+			return false, err
+		}
+		if err != nil {
+			return false, fmt.Errorf("bot: reading outbox: %w", err)
+		}
+		var r Reply
+		raw, err := p.keys.Open(sealReply, item.Data)
+		if err == nil {
+			err = json.Unmarshal(raw, &r)
+		}
+		if err != nil {
+			p.log.Error("unreadable reply moved to dead letters", "person", logID(c.Person), "err", err)
+			if err := p.store.DeadLetter(ctx, c.Person, item); err != nil {
+				return false, fmt.Errorf("bot: dead-lettering: %w", err)
+			}
+			p.metrics.outbound("unknown", "dead")
+			continue
+		}
+		ch, ok := p.channel(r.Channel)
+		if !ok {
+			if err := p.deadLetter(ctx, c.Person, item.ID, r, "no channel configured"); err != nil {
+				return false, err
+			}
+			continue
+		}
+		p.crash("before-send")
+		sendErr := ch.Send(ctx, r)
+		if sendErr == nil {
+			p.crash("after-send")
+			if err := p.store.AckOutbound(ctx, c.Person, item.ID); err != nil && !errors.Is(err, ErrNotFound) {
+				return true, fmt.Errorf("bot: acknowledging reply: %w", err)
+			}
+			p.metrics.outbound(r.Channel, "sent")
+			next := p.now()
+			if pacer, ok := ch.(Pacer); ok {
+				next = next.Add(pacer.MinInterval())
+			}
+			// Come back for the next reply of this person: now, or when the
+			// channel allows the next message to this chat.
+			return true, p.store.Schedule(ctx, QueueOutbound, c.Person, next)
+		}
+		var throttled *ErrThrottled
+		switch {
+		case errors.As(sendErr, &throttled):
+			p.metrics.outbound(r.Channel, "throttled")
+			p.log.Warn("throttled by provider", "channel", r.Channel, "person", logID(c.Person), "retry_after", throttled.RetryAfter)
+			return false, p.store.Schedule(ctx, QueueOutbound, c.Person, p.now().Add(throttled.RetryAfter))
+		case errors.Is(sendErr, ErrUnreachable), errors.Is(sendErr, ErrRejected):
+			if err := p.deadLetter(ctx, c.Person, item.ID, r, sendErr.Error()); err != nil {
+				return false, err
+			}
+			continue // the next reply may go elsewhere
+		}
+		r.Attempts++
+		r.LastError = sendErr.Error()
+		if r.Attempts >= p.cfg.MaxAttempts {
+			if err := p.deadLetter(ctx, c.Person, item.ID, r, "gave up after retries: "+sendErr.Error()); err != nil {
+				return false, err
+			}
+			continue
+		}
+		p.metrics.outbound(r.Channel, "retry")
+		delay := p.backoff(r.Attempts)
+		p.log.Warn("send failed, will retry", "channel", r.Channel, "person", logID(c.Person), "attempt", r.Attempts, "in", delay, "err", sendErr)
+		raw, err = json.Marshal(r)
+		if err != nil {
+			return false, fmt.Errorf("bot: encoding reply: %w", err)
+		}
+		if err := p.store.UpdateOutbound(ctx, c.Person, Item{ID: item.ID, Data: p.keys.Seal(sealReply, raw)}); err != nil && !errors.Is(err, ErrNotFound) {
+			return false, fmt.Errorf("bot: recording attempt: %w", err)
+		}
+		return false, p.store.Schedule(ctx, QueueOutbound, c.Person, p.now().Add(delay))
+	}
+}
+
+// backoff is the delay before retry number attempt: doubling from BackoffBase,
+// capped at BackoffMax.
+func (p *Pipeline) backoff(attempt int) time.Duration {
+	d := p.cfg.BackoffBase
+	for i := 1; i < attempt && d < p.cfg.BackoffMax; i++ {
+		d *= 2
+	}
+	return min(d, p.cfg.BackoffMax)
+}
+
+func (p *Pipeline) deadLetter(ctx context.Context, person, id string, r Reply, reason string) error {
+	r.LastError = reason
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("bot: encoding reply: %w", err)
+	}
+	if err := p.store.DeadLetter(ctx, person, Item{ID: id, Data: p.keys.Seal(sealReply, raw)}); err != nil {
+		return fmt.Errorf("bot: dead-lettering: %w", err)
+	}
+	p.metrics.outbound(r.Channel, "dead")
+	p.log.Error("reply moved to dead letters", "channel", r.Channel, "person", logID(person), "reason", reason)
+	return nil
+}
+
+// DeadLetter is a dead letter as an operator sees it: no message text, no address.
+type DeadLetter struct {
+	Person    string    `json:"person"`
+	ID        string    `json:"id"`
+	Channel   string    `json:"channel"`
+	Created   time.Time `json:"created"`
+	Attempts  int       `json:"attempts"`
+	Reason    string    `json:"reason"`
+	Proactive bool      `json:"proactive,omitempty"`
+}
+
+// DeadLetters lists dead letters for an operator.
+func (p *Pipeline) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, error) {
+	letters, err := p.store.DeadLetters(ctx, limit)
+	if err != nil {
+		return nil, fmt.Errorf("bot: listing dead letters: %w", err)
+	}
+	out := make([]DeadLetter, 0, len(letters))
+	for _, l := range letters {
+		d := DeadLetter{Person: l.Person, ID: l.Item.ID, Reason: "unreadable"}
+		var r Reply
+		if raw, err := p.keys.Open(sealReply, l.Item.Data); err == nil && json.Unmarshal(raw, &r) == nil {
+			d.Channel, d.Created, d.Attempts, d.Reason, d.Proactive = r.Channel, r.Created, r.Attempts, r.LastError, r.Proactive
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// Replay puts a dead letter back in its outbox with a fresh count of attempts.
+func (p *Pipeline) Replay(ctx context.Context, person, id string) error {
+	if err := p.store.Replay(ctx, person, id); err != nil {
+		return fmt.Errorf("bot: replaying dead letter: %w", err)
+	}
+	p.notify()
+	return nil
+}

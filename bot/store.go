@@ -1,0 +1,135 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Queue names one of the two work queues a Store keeps: people with inbound
+// messages waiting to be handled, and people with outbound messages waiting to be sent.
+type Queue string
+
+// The two work queues.
+const (
+	QueueInbound  Queue = "in"
+	QueueOutbound Queue = "out"
+)
+
+// Errors a Store returns.
+var (
+	// ErrLocked means another worker holds the person's lock.
+	ErrLocked = errors.New("person is locked by another worker")
+	// ErrLockLost means the lock token no longer matches: the lock expired and
+	// someone else took it, so the commit was refused and nothing was written.
+	ErrLockLost = errors.New("lock lost before commit")
+	// ErrNotFound means the addressed item does not exist (or is no longer at the head).
+	ErrNotFound = errors.New("not found")
+)
+
+// Item is one opaque, already sealed record in a person's inbox, outbox, dead
+// letters or escalations. ID is random and carries no personal data.
+type Item struct {
+	ID   string
+	Data []byte
+}
+
+// Claim is a lease on one person in a queue. Until is the lease deadline; the
+// store uses it as the claim's token when the claim is released.
+type Claim struct {
+	Person string
+	Until  time.Time
+}
+
+// Commit is everything one handled inbound message changes, applied atomically.
+type Commit struct {
+	// InboundID is the ID of the inbox head being handled; it is removed. Empty
+	// for commits that are not about an inbound message.
+	InboundID string
+	// Erase deletes every record held about the person (session, inbox except
+	// messages that arrived after the one handled, outbox, dead letters,
+	// escalations, dedupe marks) before the rest of the commit is applied.
+	Erase bool
+	// Session is the new sealed session; nil deletes it.
+	Session []byte
+	// SessionTTL is how long an untouched session is kept.
+	SessionTTL time.Duration
+	// Outbox items are appended, in order, to the person's outbox.
+	Outbox []Item
+	// Escalations are appended to the person's escalations and indexed for volunteers.
+	Escalations []Item
+}
+
+// Letter is a dead letter as an operator sees it.
+type Letter struct {
+	Person string
+	Item   Item
+}
+
+// Store is what the pipeline needs from storage. Persons are keyed hashes
+// (hex), never addresses. Every method is safe for concurrent use, and for the
+// Redis store across processes. Implementations: store/redis and store/embedded;
+// store/storetest is the conformance suite both pass.
+type Store interface {
+	// Accept appends msg to the person's inbox unless dedupeKey was already
+	// accepted for that person within dedupeTTL, and makes the person ready in
+	// QueueInbound. It reports false for a duplicate (nothing appended; the
+	// person is still made ready, so a redelivery after a crash is not stranded).
+	Accept(ctx context.Context, person, dedupeKey string, msg Item, dedupeTTL time.Duration, now time.Time) (bool, error)
+
+	// Claim leases up to n people of q whose ready time is at or before now,
+	// moving their ready time to now+lease, so other workers skip them until the
+	// lease runs out (a crashed worker's people come back then).
+	Claim(ctx context.Context, q Queue, now time.Time, lease time.Duration, n int) ([]Claim, error)
+	// Schedule makes the person ready in q at the given time (added if absent,
+	// otherwise moved). It is idempotent.
+	Schedule(ctx context.Context, q Queue, person string, at time.Time) error
+	// Release removes the person from q only if nobody scheduled them since c
+	// was claimed (their ready time is still c.Until). It reports whether it removed them.
+	Release(ctx context.Context, q Queue, c Claim) (bool, error)
+	// Pending counts the people in q (queue depth for metrics).
+	Pending(ctx context.Context, q Queue) (int64, error)
+
+	// Lock takes the person's lock for ttl and returns its token, or ErrLocked.
+	Lock(ctx context.Context, person string, ttl time.Duration) (string, error)
+	// Unlock releases the lock if token still holds it.
+	Unlock(ctx context.Context, person, token string) error
+
+	// NextInbound returns the oldest message in the person's inbox, or ErrNotFound.
+	NextInbound(ctx context.Context, person string) (Item, error)
+	// LoadSession returns the sealed session, or ErrNotFound.
+	LoadSession(ctx context.Context, person string) ([]byte, error)
+	// Commit applies c atomically if token still holds the person's lock,
+	// otherwise it returns ErrLockLost and writes nothing. It then makes the
+	// person ready in QueueOutbound when the outbox is not empty.
+	Commit(ctx context.Context, person, token string, c Commit) error
+
+	// Enqueue appends items to the person's outbox (proactive messages) and makes
+	// the person ready in QueueOutbound.
+	Enqueue(ctx context.Context, person string, items []Item) error
+	// NextOutbound returns the head of the person's outbox, or ErrNotFound.
+	NextOutbound(ctx context.Context, person string) (Item, error)
+	// UpdateOutbound replaces the outbox head's data if its ID is item.ID (to
+	// count attempts), or returns ErrNotFound.
+	UpdateOutbound(ctx context.Context, person string, item Item) error
+	// AckOutbound removes the outbox head if its ID is id, or returns ErrNotFound.
+	AckOutbound(ctx context.Context, person, id string) error
+	// DeadLetter moves the outbox head with this id to the person's dead
+	// letters, replacing its data with item.Data (which records the reason).
+	DeadLetter(ctx context.Context, person string, item Item) error
+	// DeadLetters lists up to limit dead letters across all people, oldest person first.
+	DeadLetters(ctx context.Context, limit int) ([]Letter, error)
+	// Replay moves a dead letter back to the tail of the person's outbox and
+	// makes the person ready in QueueOutbound.
+	Replay(ctx context.Context, person, id string) error
+	// CountDeadLetters counts dead letters across all people.
+	CountDeadLetters(ctx context.Context) (int64, error)
+
+	// Escalations lists up to limit escalations across all people.
+	Escalations(ctx context.Context, limit int) ([]Letter, error)
+
+	// Ping reports whether the store is reachable.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/locales"
+	"github.com/enlace-rfl/enlace/store"
+	"github.com/enlace-rfl/enlace/store/embedded"
+	redisstore "github.com/enlace-rfl/enlace/store/redis"
+)
+
+// openStore picks the store the same way for every subcommand: Redis when
+// REDIS_URL is set, otherwise the embedded store in the data directory.
+func openStore(ctx context.Context, cfg config) (bot.Store, string, error) {
+	if cfg.RedisURL != "" {
+		st, err := redisstore.Open(ctx, cfg.RedisURL, redisstore.Options{})
+		if err != nil {
+			return nil, "", fmt.Errorf("opening Redis: %w", err)
+		}
+		return st, "redis", nil
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, "", fmt.Errorf("creating data directory: %w", err)
+	}
+	st, err := embedded.Open(filepath.Join(cfg.DataDir, "enlace.db"))
+	if err != nil {
+		return nil, "", fmt.Errorf("opening embedded store: %w", err)
+	}
+	return st, "embedded", nil
+}
+
+// localKeyFile holds the key the simulator generates when ENLACE_SECRET_KEY is unset.
+const localKeyFile = "secret.key"
+
+// loadKeys parses ENLACE_SECRET_KEY. When it is unset and allowLocal is true
+// (the simulator), a key kept in the data directory is used, created on first
+// use; the user is told, because such a key protects nothing on a shared disk.
+func loadKeys(cfg config, allowLocal bool, stderr io.Writer) (*store.Keyring, error) {
+	if cfg.SecretKey != "" {
+		return store.ParseKeyring(cfg.SecretKey)
+	}
+	if !allowLocal {
+		return nil, errors.New("ENLACE_SECRET_KEY is not set: run `enlace keygen` and set it (see README.md)")
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	path := filepath.Join(cfg.DataDir, localKeyFile)
+	spec, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		s, err := store.NewKeySpec("local")
+		if err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+			return nil, fmt.Errorf("writing local key: %w", err)
+		}
+		fmt.Fprintf(stderr, "enlace: ENLACE_SECRET_KEY is unset; generated a local key in %s (for trying Enlace only)\n", path)
+		spec = []byte(s)
+	} else if err != nil {
+		return nil, fmt.Errorf("reading local key: %w", err)
+	} else {
+		fmt.Fprintf(stderr, "enlace: ENLACE_SECRET_KEY is unset; using the local key in %s\n", path)
+	}
+	return store.ParseKeyring(strings.TrimSpace(string(spec)))
+}
+
+// app is a pipeline with everything it is built from.
+type app struct {
+	store    bot.Store
+	kind     string
+	pipeline *bot.Pipeline
+}
+
+func buildApp(ctx context.Context, cfg config, keys *store.Keyring, logger *slog.Logger, metrics func(bot.Store) *bot.Metrics, channels ...bot.Channel) (*app, error) {
+	cat, err := locales.Load()
+	if err != nil {
+		return nil, err
+	}
+	st, kind, err := openStore(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.Ping(ctx); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("store not reachable: %w", err)
+	}
+	var m *bot.Metrics
+	if metrics != nil {
+		m = metrics(st)
+	}
+	engine := flows.New(flows.Config{DialogTimeout: cfg.DialogTimeout, RetentionDays: int(cfg.SessionTTL.Hours() / 24)}, cat)
+	p := bot.New(bot.Options{
+		Config: bot.Config{
+			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, MaxAttempts: cfg.MaxAttempts, Workers: cfg.Workers,
+		},
+		Store: st, Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
+	})
+	return &app{store: st, kind: kind, pipeline: p}, nil
+}
+
+func keygen(stdout io.Writer) error {
+	spec, err := store.NewKeySpec("k1")
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ENLACE_SECRET_KEY=%s\n", spec)
+	return nil
+}

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"flag"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/chat"
+)
+
+// maxLine is the longest line the simulator reads; longer input is cut, as a
+// channel would (Telegram caps text at 4,096 characters).
+const maxLine = 64 * 1024
+
+func chatCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	channel := fs.String("channel", "telegram", "channel to simulate: telegram, sms or whatsapp")
+	from := fs.String("from", "", "sender address (default: a Telegram chat id, or +5215500000000 for sms and whatsapp)")
+	lang := fs.String("lang", "", "language the simulated phone reports (like Telegram's language_code)")
+	asJSON := fs.Bool("json", false, "print each outbound message as one JSON object per line")
+	data := fs.String("data", "", "directory of the embedded store (overrides ENLACE_DATA_DIR)")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if *data != "" {
+		cfg.DataDir = *data
+	}
+	ch, err := chat.New(*channel, stdout, *asJSON)
+	if err != nil {
+		return usageError{err.Error()}
+	}
+	if *from == "" {
+		*from = "100000001"
+		if *channel != "telegram" {
+			*from = "+5215500000000"
+		}
+	}
+	if *channel != "telegram" && !strings.HasPrefix(*from, "+") {
+		return usageError{"--from must be a phone number in international form (+...) for sms and whatsapp"}
+	}
+	keys, err := loadKeys(cfg, true, stderr)
+	if err != nil {
+		return err
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	a, err := buildApp(ctx, cfg, keys, logger, nil, ch)
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+
+	// Deliver anything left from an earlier run first.
+	if err := a.pipeline.Drain(ctx); err != nil {
+		return err
+	}
+	run := make([]byte, 6)
+	if _, err := rand.Read(run); err != nil {
+		return err
+	}
+	runID := hex.EncodeToString(run)
+	sc := bufio.NewScanner(stdin)
+	sc.Buffer(make([]byte, 0, 4096), maxLine)
+	for n := 1; sc.Scan(); n++ {
+		line := sc.Text()
+		if strings.TrimSpace(line) == "" {
+			continue
+		}
+		msg := bot.Message{
+			Channel: *channel, ID: runID + "-" + strconv.Itoa(n), From: *from, LangHint: *lang,
+			Input: ch.Parse(*from, line),
+		}
+		if _, err := a.pipeline.Accept(ctx, msg); err != nil {
+			return err
+		}
+		if err := a.pipeline.Drain(ctx); err != nil {
+			return err
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return fmt.Errorf("reading input: %w", err)
+	}
+	return a.pipeline.Drain(ctx)
+}

@@ -1,0 +1,111 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// option is one environment variable Enlace reads. The table below is the one
+// source of the README's configuration table (`enlace config` prints it; a test
+// keeps README.md in step).
+type option struct {
+	Name, Default, Meaning string
+}
+
+var options = []option{
+	{"ENLACE_DATA_DIR", "./enlace-data", "Directory of the embedded store (bbolt), used when `REDIS_URL` is unset. `--data DIR` overrides it."},
+	{"REDIS_URL", "", "Redis to use instead of the embedded store: `redis://[:password@]host:port/db`, `rediss://` for TLS, or a cluster as `redis://host1:port?addr=host2:port&addr=host3:port`."},
+	{"ENLACE_SECRET_KEY", "", "Keys that encrypt personal data at rest (AES-256-GCM): `id:base64key[,oldid:base64key...]`, first one current. Required by `serve`; `enlace keygen` makes one. `chat` creates a local one in the data directory if unset, and says so."},
+	{"ENLACE_ADDR", ":8080", "Address `serve` listens on (webhooks, `/healthz`, `/readyz`, `/metrics`)."},
+	{"ENLACE_SESSION_TTL", "2160h", "How long the data of a person who stops writing is kept (90 days) before it expires."},
+	{"ENLACE_DIALOG_TIMEOUT", "30m", "How long a half-finished dialog may sit idle before the next message starts over at the menu."},
+	{"ENLACE_DEDUPE_TTL", "48h", "How long a channel's message id is remembered, so a redelivered message is handled once."},
+	{"ENLACE_MAX_ATTEMPTS", "8", "Delivery attempts before a reply becomes a dead letter (retries back off from 2s, doubling, to at most 10m)."},
+	{"ENLACE_WORKERS", "4", "Concurrent pipeline workers in `serve`."},
+	{"ENLACE_SHUTDOWN_TIMEOUT", "30s", "How long `serve` waits for in-flight work on SIGTERM or SIGINT."},
+	{"ENLACE_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON on stderr and never contain personal data."},
+}
+
+// config is the parsed environment, read once in main and passed down.
+type config struct {
+	DataDir         string
+	RedisURL        string
+	SecretKey       string
+	Addr            string
+	SessionTTL      time.Duration
+	DialogTimeout   time.Duration
+	DedupeTTL       time.Duration
+	MaxAttempts     int
+	Workers         int
+	ShutdownTimeout time.Duration
+	LogLevel        string
+}
+
+func loadConfig(getenv func(string) string) (config, error) {
+	get := func(name string) string {
+		if v := strings.TrimSpace(getenv(name)); v != "" {
+			return v
+		}
+		for _, o := range options {
+			if o.Name == name {
+				return o.Default
+			}
+		}
+		panic("undeclared option " + name)
+	}
+	var c config
+	var errs []string
+	dur := func(name string) time.Duration {
+		d, err := time.ParseDuration(get(name))
+		if err != nil || d <= 0 {
+			errs = append(errs, fmt.Sprintf("%s: want a positive duration like 30m or 48h", name))
+		}
+		return d
+	}
+	num := func(name string) int {
+		n, err := strconv.Atoi(get(name))
+		if err != nil || n <= 0 {
+			errs = append(errs, fmt.Sprintf("%s: want a positive whole number", name))
+		}
+		return n
+	}
+	c.DataDir = get("ENLACE_DATA_DIR")
+	c.RedisURL = get("REDIS_URL")
+	c.SecretKey = get("ENLACE_SECRET_KEY")
+	c.Addr = get("ENLACE_ADDR")
+	c.SessionTTL = dur("ENLACE_SESSION_TTL")
+	c.DialogTimeout = dur("ENLACE_DIALOG_TIMEOUT")
+	c.DedupeTTL = dur("ENLACE_DEDUPE_TTL")
+	c.MaxAttempts = num("ENLACE_MAX_ATTEMPTS")
+	c.Workers = num("ENLACE_WORKERS")
+	c.ShutdownTimeout = dur("ENLACE_SHUTDOWN_TIMEOUT")
+	c.LogLevel = get("ENLACE_LOG_LEVEL")
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		errs = append(errs, "ENLACE_LOG_LEVEL: want debug, info, warn or error")
+	}
+	if len(errs) > 0 {
+		return c, fmt.Errorf("configuration: %s", strings.Join(errs, "; "))
+	}
+	return c, nil
+}
+
+// configTable renders the options as the README's markdown table.
+func configTable() string {
+	var b strings.Builder
+	b.WriteString("| variable | default | meaning |\n|---|---|---|\n")
+	for _, o := range options {
+		def := "(unset)"
+		if o.Default != "" {
+			def = "`" + o.Default + "`"
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", o.Name, def, o.Meaning)
+	}
+	return b.String()
+}
+
+var _ = os.Getenv

@@ -1,0 +1,94 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/enlace-rfl/enlace/bot"
+)
+
+func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	logger := newLogger(stderr, cfg.LogLevel)
+	keys, err := loadKeys(cfg, false, stderr)
+	if err != nil {
+		return err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a, err := buildApp(ctx, cfg, keys, logger, func(st bot.Store) *bot.Metrics { return bot.NewMetrics(reg, st) })
+	if err != nil {
+		return err
+	}
+	defer a.store.Close()
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Write([]byte("ok\n"))
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		defer cancel()
+		if err := a.store.Ping(ctx); err != nil {
+			http.Error(w, "store not reachable", http.StatusServiceUnavailable)
+			return
+		}
+		w.Write([]byte("ready\n"))
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
+	logger.Info("enlace serving", "addr", ln.Addr().String(), "store", a.kind, "version", version)
+	logger.Warn("no messaging channel is configured yet: only the health and metrics endpoints answer")
+
+	work, stopWork := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		a.pipeline.Run(work)
+		close(done)
+	}()
+	srvErr := make(chan error, 1)
+	go func() { srvErr <- srv.Serve(ln) }()
+
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down: finishing in-flight work")
+	case err := <-srvErr:
+		stopWork()
+		<-done
+		return fmt.Errorf("http server: %w", err)
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	// Stop taking webhooks first (those in flight finish and are recorded),
+	// then let the pipeline finish the pass it is in.
+	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("http shutdown", "err", err)
+	}
+	stopWork()
+	select {
+	case <-done:
+	case <-shutdown.Done():
+		logger.Error("pipeline did not stop in time; unfinished work stays queued in the store")
+	}
+	logger.Info("stopped")
+	return nil
+}

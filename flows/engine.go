@@ -1,0 +1,365 @@
+package flows
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nyaruka/phonenumbers"
+)
+
+// Steps of the conversation. A session's Step is one of these (or "" before
+// the first message).
+const (
+	StepLanguage     = "language"
+	StepConsent      = "consent"
+	StepMenu         = "menu"
+	StepEraseConfirm = "erase_confirm"
+	StepHelpOffer    = "help_offer"
+)
+
+// missesBeforeHelp is how many inputs in a row the engine may fail to understand
+// before it offers help from a person.
+const missesBeforeHelp = 3
+
+// Config tunes the engine.
+type Config struct {
+	// DialogTimeout is how long a half-finished dialog may sit idle before the
+	// next message starts over at the menu.
+	DialogTimeout time.Duration
+	// RetentionDays is how long data is kept, as the consent text tells people.
+	RetentionDays int
+}
+
+// Engine runs the conversation. It is safe for concurrent use.
+type Engine struct {
+	cfg   Config
+	cat   Catalog
+	words wordIndex
+	steps map[string]step
+}
+
+// step is one state of the conversation: what it says on arrival and how it
+// handles an input. handle returns handled=false when it did not understand.
+type step struct {
+	prompt func(e *Engine, t *turn) []Output
+	handle func(e *Engine, t *turn, in Input) bool
+}
+
+// turn is the working state of one Step call.
+type turn struct {
+	s       Session
+	sender  Sender
+	now     time.Time
+	out     []Output
+	esc     []Escalation
+	erase   bool
+	forget  bool
+	entered bool // a step was entered (its prompt already added)
+}
+
+func (t *turn) say(id string, kv ...string) {
+	t.out = append(t.out, Output{Text: text(id, kv...)})
+}
+
+func text(id string, kv ...string) Text {
+	tx := Text{ID: id}
+	if len(kv) > 0 {
+		tx.Data = map[string]string{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			tx.Data[kv[i]] = kv[i+1]
+		}
+	}
+	return tx
+}
+
+func choice(id string) Choice { return Choice{ID: id, Label: Text{ID: id}} }
+
+// New builds an engine over a catalog of translations.
+func New(cfg Config, cat Catalog) *Engine {
+	if cfg.DialogTimeout <= 0 {
+		cfg.DialogTimeout = 30 * time.Minute
+	}
+	if cfg.RetentionDays <= 0 {
+		cfg.RetentionDays = 90
+	}
+	e := &Engine{cfg: cfg, cat: cat, words: buildWordIndex(cat, append(globalWords, wordYes, wordNo))}
+	e.steps = map[string]step{
+		StepLanguage:     {prompt: promptLanguage, handle: handleLanguage},
+		StepConsent:      {prompt: promptConsent, handle: handleConsent},
+		StepMenu:         {prompt: promptMenu, handle: handleMenu},
+		StepEraseConfirm: {prompt: promptEraseConfirm, handle: handleEraseConfirm},
+		StepHelpOffer:    {prompt: promptHelpOffer, handle: handleHelpOffer},
+	}
+	return e
+}
+
+// Step handles one inbound event for a person and returns the new session, the
+// outputs and the effects. It never fails: input it cannot use gets an answer.
+func (e *Engine) Step(s Session, in Input, from Sender, now time.Time) Result {
+	t := &turn{s: s, sender: from, now: now}
+	if t.s.Version == 0 {
+		t.s = Session{Version: SessionVersion, Lang: GuessLanguage(from), Country: GuessCountry(from)}
+	}
+	if t.s.Draft == nil {
+		t.s.Draft = map[string]string{}
+	}
+	e.run(t, in)
+	// Remember the last choices offered, so a typed number or label picks one.
+	for i := len(t.out) - 1; i >= 0; i-- {
+		if t.out[i].To == "" && len(t.out[i].Choices) > 0 {
+			t.s.Choices = t.s.Choices[:0]
+			for _, c := range t.out[i].Choices {
+				t.s.Choices = append(t.s.Choices, c.ID)
+			}
+			break
+		}
+	}
+	t.s.Updated = now
+	if len(t.s.Draft) == 0 {
+		t.s.Draft = nil
+	}
+	return Result{Session: t.s, Outputs: t.out, Escalations: t.esc, Erase: t.erase, Forget: t.forget}
+}
+
+func (e *Engine) run(t *turn, in Input) {
+	fresh := t.s.Step == ""
+	// A person who has not agreed yet has only the onboarding steps; a fresh
+	// person starts with the language choice whatever they wrote, unless they
+	// used a word that needs no data.
+	if in.Kind == InputCommand && in.Command == "start" {
+		if in.Payload != "" {
+			t.s.Payload = limit(in.Payload, 64)
+		}
+		if t.s.Consent == ConsentAccepted {
+			e.enter(t, StepMenu)
+		} else {
+			e.enter(t, StepLanguage)
+		}
+		return
+	}
+	if word, lang, ok := e.globalWord(in); ok {
+		if fresh {
+			t.s.Lang = lang // they wrote in this language
+		}
+		e.global(t, word)
+		return
+	}
+	if fresh {
+		e.enter(t, StepLanguage)
+		return
+	}
+	if t.s.Consent == ConsentAccepted && t.s.Step != StepMenu && t.now.Sub(t.s.Updated) > e.cfg.DialogTimeout {
+		t.say("timeout.note")
+		t.s.Draft = map[string]string{}
+		e.enter(t, StepMenu)
+		return
+	}
+	st, ok := e.steps[t.s.Step]
+	if !ok { // a step this version no longer knows: start over safely
+		e.enter(t, e.home(t))
+		return
+	}
+	if in.Kind == InputMedia {
+		t.say("media.unsupported")
+		t.out = append(t.out, st.prompt(e, t)...)
+		return
+	}
+	if in.Kind == InputText {
+		if id, ok := e.matchChoice(t, in.Text); ok {
+			in = Input{Kind: InputChoice, Choice: id}
+		}
+	}
+	if st.handle(e, t, in) {
+		t.s.Misses = 0
+		return
+	}
+	e.miss(t, st)
+}
+
+// home is where "menu" leads: the menu once the person agreed, otherwise the
+// onboarding step they are on.
+func (e *Engine) home(t *turn) string {
+	if t.s.Consent == ConsentAccepted {
+		return StepMenu
+	}
+	if t.s.Step == StepConsent {
+		return StepConsent
+	}
+	return StepLanguage
+}
+
+// enter moves to a step and adds its prompt.
+func (e *Engine) enter(t *turn, name string) {
+	if t.s.Step != name && t.s.Step != "" && t.s.Step != StepHelpOffer && t.s.Step != StepEraseConfirm {
+		t.s.Back = t.s.Step
+	}
+	t.s.Step = name
+	t.s.Misses = 0
+	t.out = append(t.out, e.steps[name].prompt(e, t)...)
+	t.entered = true
+}
+
+func (e *Engine) miss(t *turn, st step) {
+	t.s.Misses++
+	if t.s.Misses >= missesBeforeHelp && t.s.Consent == ConsentAccepted {
+		t.esc = append(t.esc, Escalation{Reason: ReasonMisunderstood, At: t.now, Lang: t.s.Lang, Step: t.s.Step})
+		e.enter(t, StepHelpOffer)
+		return
+	}
+	if t.s.Misses >= missesBeforeHelp {
+		t.s.Misses = 0
+		t.say("help.text")
+		t.out = append(t.out, emergencyOutput(t.s.Country))
+		t.out = append(t.out, st.prompt(e, t)...)
+		return
+	}
+	t.say("unknown.input")
+	t.out = append(t.out, st.prompt(e, t)...)
+}
+
+// globalWord recognizes a global word or command in any language.
+func (e *Engine) globalWord(in Input) (word, lang string, ok bool) {
+	switch in.Kind {
+	case InputCommand:
+		if w, ok := commandWords[strings.ToLower(in.Command)]; ok {
+			return w, "", true
+		}
+	case InputText:
+		if m, ok := e.words[Normalize(in.Text)]; ok && m.word != wordYes && m.word != wordNo {
+			return m.word, m.lang, true
+		}
+	case InputChoice:
+		switch in.Choice { // choices that work without any stored state
+		case "menu.emergency":
+			return wordEmergency, "", true
+		case "menu.language":
+			return wordLanguage, "", true
+		case "menu.erase":
+			return wordErase, "", true
+		}
+	}
+	return "", "", false
+}
+
+func (e *Engine) global(t *turn, word string) {
+	switch word {
+	case wordMenu:
+		t.s.Draft = map[string]string{}
+		e.enter(t, e.home(t))
+	case wordHelp:
+		t.say("help.text")
+		if t.s.Step == "" {
+			e.enter(t, StepLanguage)
+			return
+		}
+		t.out = append(t.out, e.steps[t.s.Step].prompt(e, t)...)
+	case wordLanguage:
+		e.enter(t, StepLanguage)
+	case wordBack:
+		back := t.s.Back
+		if back == "" || (back != StepLanguage && back != StepConsent && t.s.Consent != ConsentAccepted) {
+			back = e.home(t)
+		}
+		t.s.Draft = map[string]string{}
+		t.s.Step = "" // entering "back" must not record the current step as its own back
+		e.enter(t, back)
+		t.s.Back = ""
+	case wordErase:
+		e.enter(t, StepEraseConfirm)
+	case wordEmergency:
+		t.out = append(t.out, emergencyOutput(t.s.Country))
+		if t.s.Step == "" || t.s.Consent != ConsentAccepted {
+			// Nothing is kept for people who did not agree: remind them how to go on.
+			t.say("nodata.options")
+			t.forget = t.s.Step == ""
+			return
+		}
+		t.out = append(t.out, e.steps[t.s.Step].prompt(e, t)...)
+	case wordAgree:
+		if t.s.Consent == ConsentAccepted {
+			e.enter(t, StepMenu)
+			return
+		}
+		e.accept(t)
+	}
+}
+
+// matchChoice maps typed text to one of the choices offered last: by its
+// number, or by its label in any language.
+func (e *Engine) matchChoice(t *turn, typed string) (string, bool) {
+	if len(t.s.Choices) == 0 {
+		return "", false
+	}
+	norm := Normalize(typed)
+	if n, err := strconv.Atoi(norm); err == nil && n >= 1 && n <= len(t.s.Choices) {
+		return t.s.Choices[n-1], true
+	}
+	for _, id := range t.s.Choices {
+		if Normalize(e.cat.Text(t.s.Lang, id, nil)) == norm {
+			return id, true
+		}
+	}
+	for _, lang := range Languages {
+		for _, id := range t.s.Choices {
+			if Normalize(e.cat.Text(lang, id, nil)) == norm {
+				return id, true
+			}
+		}
+	}
+	// Yes and no in any language answer a yes/no question.
+	if m, ok := e.words[norm]; ok && (m.word == wordYes || m.word == wordNo) {
+		for _, id := range t.s.Choices {
+			if strings.HasSuffix(id, ".yes") && m.word == wordYes || strings.HasSuffix(id, ".no") && m.word == wordNo {
+				return id, true
+			}
+		}
+	}
+	return "", false
+}
+
+func limit(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+// GuessLanguage picks the language to offer first: the channel's language hint
+// (Telegram's language_code) when it is one of ours, otherwise a guess from the
+// phone number's country, otherwise Spanish.
+func GuessLanguage(from Sender) string {
+	if hint := strings.ToLower(from.LangHint); hint != "" {
+		base, _, _ := strings.Cut(strings.ReplaceAll(hint, "_", "-"), "-")
+		for _, l := range Languages {
+			if base == l {
+				return l
+			}
+		}
+	}
+	switch GuessCountry(from) {
+	case "HT":
+		return "ht"
+	case "BR", "PT", "AO", "MZ":
+		return "pt"
+	case "FR", "SN", "CM", "CD", "CI", "GP", "MQ", "GF":
+		return "fr"
+	case "GB", "JM", "BZ", "GY", "NG", "GH":
+		return "en"
+	}
+	return "es"
+}
+
+// GuessCountry returns the ISO country of a phone address, or "" when the
+// channel has no phone number.
+func GuessCountry(from Sender) string {
+	addr := from.Address
+	if !strings.HasPrefix(addr, "+") {
+		return ""
+	}
+	num, err := phonenumbers.Parse(addr, "")
+	if err != nil {
+		return ""
+	}
+	return phonenumbers.GetRegionCodeForNumber(num)
+}

@@ -1,0 +1,146 @@
+package flows
+
+import "time"
+
+// InputKind says what an inbound event carries.
+type InputKind string
+
+// The kinds of inbound event.
+const (
+	InputText     InputKind = "text"
+	InputChoice   InputKind = "choice"
+	InputLocation InputKind = "location"
+	InputContact  InputKind = "contact"
+	InputCommand  InputKind = "command"
+	InputMedia    InputKind = "media" // anything the bot cannot read: photos, stickers, voice...
+)
+
+// Input is one inbound event from a person.
+type Input struct {
+	Kind    InputKind `json:"kind"`
+	Text    string    `json:"text,omitempty"`
+	Choice  string    `json:"choice,omitempty"`  // a choice ID, as a button sends it
+	Lat     float64   `json:"lat,omitempty"`     // InputLocation
+	Lon     float64   `json:"lon,omitempty"`     // InputLocation
+	Phone   string    `json:"phone,omitempty"`   // InputContact
+	Command string    `json:"command,omitempty"` // InputCommand, without the slash: "start"
+	Payload string    `json:"payload,omitempty"` // InputCommand: "/start shelters" -> "shelters"
+}
+
+// Text is a translatable text: a message ID and its template data.
+type Text struct {
+	ID   string            `json:"id"`
+	Data map[string]string `json:"data,omitempty"`
+	// Refs fill template keys with the text of other messages, in the same
+	// language (e.g. a country's emergency numbers). Data never names messages,
+	// so nothing a person typed can pull in another message.
+	Refs map[string]string `json:"refs,omitempty"`
+}
+
+// Render returns the text in a language.
+func (tx Text) Render(cat Catalog, lang string) string {
+	if len(tx.Refs) == 0 {
+		return cat.Text(lang, tx.ID, tx.Data)
+	}
+	data := make(map[string]string, len(tx.Data)+len(tx.Refs))
+	for k, v := range tx.Data {
+		data[k] = v
+	}
+	for k, id := range tx.Refs {
+		data[k] = cat.Text(lang, id, nil)
+	}
+	return cat.Text(lang, tx.ID, data)
+}
+
+// Choice is one option offered to a person. Channels render choices as buttons
+// or as a numbered list; the ID comes back as Input.Choice.
+type Choice struct {
+	ID    string `json:"id"`
+	Label Text   `json:"label"`
+}
+
+// Request asks the channel for something only the person's device can give.
+type Request string
+
+// The requests.
+const (
+	RequestNone     Request = ""
+	RequestLocation Request = "location"
+	RequestContact  Request = "contact"
+)
+
+// Output is one outbound message, channel neutral.
+type Output struct {
+	// To is empty for the person who wrote; otherwise an address of someone else
+	// (a safe contact, a volunteer) for a proactive message.
+	To string `json:"to,omitempty"`
+	// Lang overrides the session's language (a contact's own language).
+	Lang    string   `json:"lang,omitempty"`
+	Text    Text     `json:"text"`
+	Choices []Choice `json:"choices,omitempty"`
+	Request Request  `json:"request,omitempty"`
+}
+
+// Escalation asks for a volunteer's attention.
+type Escalation struct {
+	Reason string    `json:"reason"`
+	At     time.Time `json:"at"`
+	Lang   string    `json:"lang"`
+	Step   string    `json:"step"`
+}
+
+// Escalation reasons.
+const (
+	ReasonAskedForHelp  = "asked_for_help"
+	ReasonMisunderstood = "repeated_misunderstanding"
+)
+
+// Consent is where a person stands on keeping their data.
+type Consent string
+
+// Consent states.
+const (
+	ConsentUnknown  Consent = ""
+	ConsentAccepted Consent = "accepted"
+)
+
+// SessionVersion is the version of the Session envelope written by this code.
+const SessionVersion = 1
+
+// Session is everything the engine remembers about a person between messages.
+// The pipeline stores it sealed; it never leaves the process in plaintext.
+type Session struct {
+	Version int     `json:"v"`
+	Lang    string  `json:"lang,omitempty"`
+	Consent Consent `json:"consent,omitempty"`
+	Country string  `json:"country,omitempty"` // ISO 3166-1 alpha-2 guessed from the address
+	Step    string  `json:"step,omitempty"`
+	Back    string  `json:"back,omitempty"` // the step "back" returns to
+	Misses  int     `json:"misses,omitempty"`
+	// Choices are the IDs of the choices offered last, so a typed number or
+	// label (SMS) picks one.
+	Choices []string          `json:"choices,omitempty"`
+	Payload string            `json:"payload,omitempty"` // a /start payload kept until consent
+	Draft   map[string]string `json:"draft,omitempty"`   // half-finished dialog values
+	Updated time.Time         `json:"updated"`
+}
+
+// Result is what one step of the engine produces.
+type Result struct {
+	Session     Session
+	Outputs     []Output
+	Escalations []Escalation
+	// Erase asks the pipeline to delete every record about the person before
+	// saving Session (which then holds only what the goodbye needs, if anything).
+	Erase bool
+	// Forget asks the pipeline to keep no session at all: the person has not
+	// agreed to keep data.
+	Forget bool
+}
+
+// Sender describes who wrote, as the channel knows them.
+type Sender struct {
+	Channel  string // "telegram", "sms", "whatsapp", "chat"
+	Address  string // the channel address, e.g. "+50937001234" or a Telegram chat id
+	LangHint string // e.g. Telegram's language_code
+}

@@ -1,0 +1,95 @@
+package flows
+
+import (
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+)
+
+// Catalog is what the engine needs from the translations: the text of a message
+// in one language. locales.Catalog satisfies it.
+type Catalog interface {
+	Text(lang, id string, data map[string]string) string
+}
+
+// Languages are the five languages Enlace speaks, in the order they are offered.
+var Languages = []string{"es", "en", "fr", "ht", "pt"}
+
+// Global words work in every state and every language. Each is a message whose
+// translation lists the words, separated by commas, that mean it.
+const (
+	wordMenu      = "words.menu"
+	wordHelp      = "words.help"
+	wordLanguage  = "words.language"
+	wordBack      = "words.back"
+	wordErase     = "words.erase"
+	wordEmergency = "words.emergency"
+	wordAgree     = "words.agree"
+	wordYes       = "words.yes"
+	wordNo        = "words.no"
+)
+
+var globalWords = []string{wordMenu, wordHelp, wordLanguage, wordBack, wordErase, wordEmergency, wordAgree}
+
+// commandWords maps commands (as Telegram sends them) to global words.
+var commandWords = map[string]string{
+	"menu": wordMenu, "help": wordHelp, "language": wordLanguage, "lang": wordLanguage,
+	"back": wordBack, "erase": wordErase, "delete": wordErase, "emergency": wordEmergency,
+	"sos": wordEmergency,
+}
+
+// wordMatch says which word a normalized text is, and in which language it was written.
+type wordMatch struct {
+	word string
+	lang string
+}
+
+// wordIndex maps normalized words of every language to their meaning.
+type wordIndex map[string]wordMatch
+
+func buildWordIndex(cat Catalog, ids []string) wordIndex {
+	idx := wordIndex{}
+	for _, id := range ids {
+		for _, lang := range Languages {
+			for _, w := range strings.Split(cat.Text(lang, id, nil), ",") {
+				w = Normalize(w)
+				if w == "" {
+					continue
+				}
+				if _, taken := idx[w]; !taken { // the first language that claims a word keeps it
+					idx[w] = wordMatch{word: id, lang: lang}
+				}
+			}
+		}
+	}
+	return idx
+}
+
+var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+
+// Normalize folds text for matching: lower case, accents removed, punctuation
+// and repeated spaces dropped, so "¡Menú!" matches "menu".
+func Normalize(s string) string {
+	s, _, err := transform.String(stripMarks, s)
+	if err != nil {
+		return ""
+	}
+	var b strings.Builder
+	space := false
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case unicode.IsLetter(r) || unicode.IsDigit(r):
+			if space && b.Len() > 0 {
+				b.WriteByte(' ')
+			}
+			space = false
+			b.WriteRune(r)
+		case unicode.IsSpace(r) || r == '-' || r == '_' || r == '/':
+			space = true
+		}
+	}
+	return b.String()
+}
