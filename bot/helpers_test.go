@@ -3,8 +3,11 @@ package bot_test
 import (
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -53,24 +56,26 @@ func backends(t *testing.T) []backend {
 	}
 }
 
-// clock is a test clock that only moves when told to.
+// clock is real time plus an offset that tests move forward, so a test can
+// jump past a backoff without sleeping, while the stores' own real-time
+// stamps never lie in the test clock's future.
 type clock struct {
-	mu  sync.Mutex
-	now time.Time
+	mu     sync.Mutex
+	offset time.Duration
 }
 
-func newClock() *clock { return &clock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)} }
+func newClock() *clock { return &clock{} }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.now
+	return time.Now().Add(c.offset)
 }
 
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	c.offset += d
 }
 
 // recorder is a channel that records what it delivers and can be told to fail.
@@ -194,3 +199,12 @@ func equal(t *testing.T, what string, got, want []string) {
 var errFlaky = errors.New("provider answered 503")
 
 func flowsOutput(id string) flows.Output { return flows.Output{Text: flows.Text{ID: id}} }
+
+func benchConcurrency() int {
+	if v, err := strconv.Atoi(os.Getenv("BENCH_CONCURRENCY")); err == nil && v > 0 {
+		return v
+	}
+	return 8
+}
+
+func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

@@ -82,6 +82,9 @@ type Pipeline struct {
 	mu sync.Mutex // guards channels after start
 }
 
+// lockedRetry is how soon a person held by another worker is looked at again.
+const lockedRetry = 100 * time.Millisecond
+
 // Options are the parts a Pipeline is built from.
 type Options struct {
 	Config   Config
@@ -233,7 +236,10 @@ func (p *Pipeline) HandleReady(ctx context.Context) (int, error) {
 func (p *Pipeline) handlePerson(ctx context.Context, c Claim) (int, error) {
 	token, err := p.store.Lock(ctx, c.Person, p.cfg.LockTTL)
 	if errors.Is(err, ErrLocked) {
-		return 0, nil // another worker has them; the lease brings them back if it dies
+		// Another worker is handling them. Its release may fail because this
+		// claim moved their ready time, so look again shortly rather than when
+		// the lease runs out.
+		return 0, p.store.Schedule(ctx, QueueInbound, c.Person, p.now().Add(lockedRetry))
 	}
 	if err != nil {
 		return 0, fmt.Errorf("bot: locking person: %w", err)

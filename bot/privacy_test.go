@@ -192,6 +192,9 @@ func TestNoPlaintextAndEraseLeavesNothing(t *testing.T) {
 			drain(t, p)
 			st.Close()
 			got := rec.texts(phone)
+			if len(got) == 0 {
+				t.Fatalf("nothing delivered to %s (sent: %d, tries: %v)", phone, rec.count(), rec.try)
+			}
 			if last := got[len(got)-1]; last != catalog.Text("es", "erase.done", nil) {
 				t.Errorf("last reply: got %q, want the erase confirmation", last)
 			}

@@ -36,7 +36,25 @@ func (p *Pipeline) SendReady(ctx context.Context) (int, error) {
 }
 
 // sendNext delivers the head of one person's outbox and schedules what follows.
+// The claim's lease alone is not exclusive (a new reply reschedules the person
+// while a send is in flight), so a lock of the outbox makes sure only one sender
+// ever holds its head.
 func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
+	lock := c.Person + outboxLockSuffix
+	token, err := p.store.Lock(ctx, lock, p.cfg.LockTTL)
+	if errors.Is(err, ErrLocked) {
+		// Another sender has this outbox; look again shortly rather than when
+		// this claim's lease runs out.
+		return false, p.store.Schedule(ctx, QueueOutbound, c.Person, p.now().Add(lockedRetry))
+	}
+	if err != nil {
+		return false, fmt.Errorf("bot: locking outbox: %w", err)
+	}
+	defer func() {
+		if err := p.store.Unlock(context.WithoutCancel(ctx), lock, token); err != nil {
+			p.log.Warn("unlock failed", "person", logID(c.Person), "err", err)
+		}
+	}()
 	for {
 		item, err := p.store.NextOutbound(ctx, c.Person)
 		if errors.Is(err, ErrNotFound) {
@@ -115,6 +133,10 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 		return false, p.store.Schedule(ctx, QueueOutbound, c.Person, p.now().Add(delay))
 	}
 }
+
+// outboxLockSuffix names the lock of a person's outbox, apart from the lock
+// held while their inbound messages are handled.
+const outboxLockSuffix = "_out"
 
 // backoff is the delay before retry number attempt: doubling from BackoffBase,
 // capped at BackoffMax.

@@ -20,9 +20,11 @@ func newEngine(t *testing.T) *flows.Engine {
 	return flows.New(flows.Config{DialogTimeout: 30 * time.Minute, RetentionDays: 90}, cat)
 }
 
-func text(s string) flows.Input   { return flows.Input{Kind: flows.InputText, Text: s} }
-func pick(id string) flows.Input  { return flows.Input{Kind: flows.InputChoice, Choice: id} }
-func cmd(c, p string) flows.Input { return flows.Input{Kind: flows.InputCommand, Command: c, Payload: p} }
+func text(s string) flows.Input  { return flows.Input{Kind: flows.InputText, Text: s} }
+func pick(id string) flows.Input { return flows.Input{Kind: flows.InputChoice, Choice: id} }
+func cmd(c, p string) flows.Input {
+	return flows.Input{Kind: flows.InputCommand, Command: c, Payload: p}
+}
 
 // ids lists the message IDs of a result's outputs, in order.
 func ids(r flows.Result) []string {

@@ -68,12 +68,16 @@ func buildWordIndex(cat Catalog, ids []string) wordIndex {
 	return idx
 }
 
-var stripMarks = transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+// stripMarks returns a new accent-removing transformer: a transform.Chain
+// keeps state, so one must never be shared between goroutines.
+func stripMarks() transform.Transformer {
+	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+}
 
 // Normalize folds text for matching: lower case, accents removed, punctuation
 // and repeated spaces dropped, so "¡Menú!" matches "menu".
 func Normalize(s string) string {
-	s, _, err := transform.String(stripMarks, s)
+	s, _, err := transform.String(stripMarks(), s)
 	if err != nil {
 		return ""
 	}

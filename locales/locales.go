@@ -76,11 +76,33 @@ func (c *Catalog) MessageIDs(lang string) []string { return c.ids[lang] }
 // Has reports whether lang is one of Enlace's languages.
 func Has(lang string) bool { return fileTags[lang] != "" }
 
-// Text renders message id in lang with data. An unknown language renders in the
-// default one. A missing message renders as its ID (and is logged by ID only):
+// Match maps a language code as channels and phones send it ("fr-CA", "fr_CA",
+// "pt-BR", "es-MX", "ht-HT", "en-US", "HT") to one of Enlace's languages, by its
+// base language only, or returns "" when it is none of them. Only Haitian codes
+// (ht, hat) give "ht": French from Haiti ("fr-HT") is French.
+func Match(code string) string {
+	base, _, _ := strings.Cut(strings.ReplaceAll(strings.TrimSpace(code), "_", "-"), "-")
+	base = strings.ToLower(base)
+	if l, ok := iso639_2[base]; ok {
+		return l
+	}
+	if Has(base) {
+		return base
+	}
+	return ""
+}
+
+// iso639_2 maps the three-letter codes of Enlace's languages to its codes.
+var iso639_2 = map[string]string{"spa": "es", "eng": "en", "fra": "fr", "fre": "fr", "hat": "ht", "por": "pt"}
+
+// Text renders message id in lang with data. A code such as "fr-CA" renders in
+// the language Match gives; an unknown language renders in the default one. A missing message renders as its ID (and is logged by ID only):
 // the completeness tests keep that from ever reaching people.
 func (c *Catalog) Text(lang, id string, data map[string]string) string {
 	loc, ok := c.localizers[lang]
+	if !ok {
+		loc, ok = c.localizers[Match(lang)]
+	}
 	if !ok {
 		loc = c.localizers[Default]
 	}

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Reproduces the figures in BENCHMARKS.md: one engine step, the whole pipeline
+# on a real Redis, and redis-benchmark's SET on the same Redis at the same
+# concurrency, so the ratio shows how close the pipeline comes to Redis's ceiling.
+set -euo pipefail
+cd "$(dirname "$0")"
+C=${BENCH_CONCURRENCY:-8}
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null || echo 16399)
+DIR=$(mktemp -d)
+redis-server --port "$PORT" --bind 127.0.0.1 --save "" --appendonly no --dir "$DIR" --daemonize yes --logfile "$DIR/redis.log"
+trap 'redis-cli -p "$PORT" shutdown nosave >/dev/null 2>&1 || true; rm -rf "$DIR"' EXIT
+until redis-cli -p "$PORT" ping >/dev/null 2>&1; do sleep 0.1; done
+
+echo "## machine"; echo "$(nproc) cores, $(go version), $(redis-server --version | cut -d' ' -f3)"
+echo "## engine step"
+go test -run '^$' -bench 'BenchmarkStep$' -benchmem -count 3 ./flows/
+echo "## pipeline on Redis, concurrency $C"
+REDIS_URL="redis://127.0.0.1:$PORT/0" BENCH_CONCURRENCY=$C go test -run '^$' -bench 'BenchmarkPipelineRedis$' -benchmem -benchtime 3000x -count 3 ./bot/
+echo "## redis-benchmark SET, concurrency $C"
+redis-benchmark -p "$PORT" -t set -c "$C" -n 200000 -q

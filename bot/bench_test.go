@@ -1,0 +1,55 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	redisstore "github.com/enlace-rfl/enlace/store/redis"
+	"github.com/enlace-rfl/enlace/store/redis/redistest"
+)
+
+// BenchmarkPipelineRedis measures the whole pipeline on a real Redis: accept
+// one inbound message, handle it (lock, session, engine, atomic commit) and
+// deliver the reply, from BENCH_CONCURRENCY goroutines (8 by default, matching
+// `redis-benchmark -c 8` in bench.sh). Each message comes from a new person at
+// the language step, the most common first message.
+func BenchmarkPipelineRedis(b *testing.B) {
+	srv := redistest.Start(b)
+	st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: srv.NewPrefix()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	rec := newRecorder("sms")
+	p := newPipeline(b, st, time.Now, rec)
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(benchConcurrency() / max(1, runtimeProcs()))
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			i := n.Add(1)
+			m := msg(fmt.Sprintf("+52155%08d", i), fmt.Sprintf("SM%d", i), "hola")
+			if _, err := p.Accept(ctx, m); err != nil {
+				b.Error(err)
+				return
+			}
+			if err := p.Drain(ctx); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	elapsed := time.Since(start)
+	if err := p.Drain(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	if got := rec.count(); got != int(n.Load()) {
+		b.Fatalf("delivered %d replies for %d messages", got, n.Load())
+	}
+	b.ReportMetric(float64(n.Load())/elapsed.Seconds(), "msg/s")
+}

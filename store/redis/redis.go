@@ -1,0 +1,739 @@
+// Package redis is the bot.Store backed by Redis (7.0 or later), standalone or
+// Redis Cluster, shared by any number of Enlace processes.
+//
+// REDIS_URL forms understood by Open:
+//
+//	redis://[user:password@]host:6379[/db][?dial_timeout=3s&read_timeout=3s&...]
+//	rediss://...                                          (TLS)
+//	redis://[user:password@]host1:6379?addr=host2:6379&addr=host3:6379   (Cluster)
+//
+// A URL with one or more addr= query parameters is a Redis Cluster: the host and
+// every addr are seed nodes (goredis.ParseClusterURL); to reach a cluster through a
+// single seed, repeat it as addr=. Any other URL is one node (goredis.ParseURL).
+//
+// Key layout (prefix defaults to "enlace"): everything about one person shares
+// the hash tag {person}, so Redis Cluster keeps it in one slot and every
+// multi-key change is a single Lua script on that slot:
+//
+//	<prefix>:p:{<person>}:session  string, PX = session TTL
+//	<prefix>:p:{<person>}:in       list of items (inbox, FIFO)
+//	<prefix>:p:{<person>}:out      list of items (outbox, FIFO)
+//	<prefix>:p:{<person>}:dead     list of items (dead letters)
+//	<prefix>:p:{<person>}:esc      list of items (escalations)
+//	<prefix>:p:{<person>}:seen     zset dedupe key -> expiry (ms); the key expires with its last mark
+//	<prefix>:p:{<person>}:lock     string token, PX = lock TTL
+//
+// Global keys, each changed by single-key commands only:
+//
+//	<prefix>:q:in, <prefix>:q:out        zset person -> ready time (ms)
+//	<prefix>:idx:dead, <prefix>:idx:esc  zset person -> time first indexed (ms)
+//
+// An item is stored as its ID, a NUL byte, then its data. Updates that span a
+// person's keys and a global key are ordered so a crash between the two steps
+// leaves a harmless extra queue or index entry, never a stranded record.
+package redis
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/enlace-rfl/enlace/bot"
+)
+
+// Options configures a Store.
+type Options struct {
+	// Prefix starts every key; "enlace" when empty. It must not contain braces.
+	Prefix string
+}
+
+// DefaultPrefix is the key prefix used when Options.Prefix is empty.
+const DefaultPrefix = "enlace"
+
+// Store is a bot.Store on Redis. It is safe for concurrent use by many goroutines
+// and many processes.
+type Store struct {
+	c      goredis.UniversalClient
+	prefix string
+}
+
+var _ bot.Store = (*Store)(nil)
+
+// Open connects to the Redis named by rawURL (see the package comment), checks
+// it answers, and returns a Store that owns the client.
+func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
+	if err := checkPrefix(opts.Prefix); err != nil {
+		return nil, err
+	}
+	c, err := newClient(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	s := New(c, opts)
+	if err := s.Ping(ctx); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// newClient builds a single-node or cluster client from a URL. Errors never
+// quote the URL: it may hold a password.
+func newClient(rawURL string) (goredis.UniversalClient, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, errors.New("redis: REDIS_URL is not a valid URL")
+	}
+	if u.Query().Has("addr") {
+		o, err := goredis.ParseClusterURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis: parse cluster URL: %w", err)
+		}
+		o.ContextTimeoutEnabled = true // or ctx deadlines do not bound socket reads
+		return goredis.NewClusterClient(o), nil
+	}
+	o, err := goredis.ParseURL(rawURL)
+	if err != nil {
+		return nil, fmt.Errorf("redis: parse URL: %w", err)
+	}
+	o.ContextTimeoutEnabled = true
+	return goredis.NewClient(o), nil
+}
+
+// New returns a Store on an existing client, which the Store's Close closes.
+// The client should have ContextTimeoutEnabled set. New panics if
+// opts.Prefix contains a brace, which would break the per-person hash tags.
+func New(c goredis.UniversalClient, opts Options) *Store {
+	if err := checkPrefix(opts.Prefix); err != nil {
+		panic(err)
+	}
+	p := opts.Prefix
+	if p == "" {
+		p = DefaultPrefix
+	}
+	return &Store{c: c, prefix: p}
+}
+
+func checkPrefix(p string) error {
+	if strings.ContainsAny(p, "{}") {
+		return fmt.Errorf("redis: key prefix %q must not contain braces", p)
+	}
+	return nil
+}
+
+// Client returns the underlying client (for health checks and tests).
+func (s *Store) Client() goredis.UniversalClient { return s.c }
+
+// Close closes the client.
+func (s *Store) Close() error { return s.c.Close() }
+
+// Ping reports whether Redis answers.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.c.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: ping: %w", err)
+	}
+	return nil
+}
+
+// key returns one of the person's keys; suffix is session, in, out, dead, esc, seen or lock.
+func (s *Store) key(person, suffix string) string {
+	return s.prefix + ":p:{" + person + "}:" + suffix
+}
+
+func (s *Store) queueKey(q bot.Queue) (string, error) {
+	if q != bot.QueueInbound && q != bot.QueueOutbound {
+		return "", fmt.Errorf("redis: unknown queue %q", q)
+	}
+	return s.prefix + ":q:" + string(q), nil
+}
+
+func (s *Store) deadIndex() string { return s.prefix + ":idx:dead" }
+func (s *Store) escIndex() string  { return s.prefix + ":idx:esc" }
+
+// validName reports whether a person or item ID is 1-128 of [A-Za-z0-9_-]: no
+// braces to break hash tags, no NUL to break the item encoding.
+func validName(s string) bool {
+	if s == "" || len(s) > 128 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+func checkPerson(p string) error {
+	if !validName(p) {
+		return fmt.Errorf("redis: invalid person key %q", p)
+	}
+	return nil
+}
+
+func encodeItem(it bot.Item) (string, error) {
+	if !validName(it.ID) {
+		return "", fmt.Errorf("redis: invalid item id %q", it.ID)
+	}
+	return it.ID + "\x00" + string(it.Data), nil
+}
+
+func encodeItems(items []bot.Item) ([]any, error) {
+	out := make([]any, len(items))
+	for i, it := range items {
+		e, err := encodeItem(it)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
+func decodeItem(s string) (bot.Item, error) {
+	id, data, ok := strings.Cut(s, "\x00")
+	if !ok {
+		return bot.Item{}, errors.New("redis: corrupt item: no separator")
+	}
+	return bot.Item{ID: id, Data: []byte(data)}, nil
+}
+
+// headPrefix is what an encoded item with this ID starts with.
+func headPrefix(id string) string { return id + "\x00" }
+
+func newToken() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", fmt.Errorf("redis: lock token: %w", err)
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+var acceptScript = goredis.NewScript(`
+-- KEYS: seen, in. ARGV: dedupe key, now ms, expiry ms, encoded item.
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
+if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
+local now, exp = tonumber(ARGV[2]), tonumber(ARGV[3])
+if exp > now then
+  redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
+  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
+  redis.call('PEXPIRE', KEYS[1], tonumber(last[2]) - now)
+end
+redis.call('RPUSH', KEYS[2], ARGV[4])
+return 1`)
+
+// Accept implements bot.Store. The person is scheduled both before the append
+// (a crash in between leaves a spurious queue entry, not a stranded message)
+// and after it (closing the race with a worker that just found the inbox empty
+// and released the person).
+func (s *Store) Accept(ctx context.Context, person, dedupeKey string, msg bot.Item, dedupeTTL time.Duration, now time.Time) (bool, error) {
+	if err := checkPerson(person); err != nil {
+		return false, err
+	}
+	if dedupeKey == "" {
+		return false, errors.New("redis: accept: empty dedupe key")
+	}
+	enc, err := encodeItem(msg)
+	if err != nil {
+		return false, err
+	}
+	if err := s.Schedule(ctx, bot.QueueInbound, person, now); err != nil {
+		return false, err
+	}
+	keys := []string{s.key(person, "seen"), s.key(person, "in")}
+	n, err := acceptScript.Run(ctx, s.c, keys, dedupeKey, now.UnixMilli(), now.Add(dedupeTTL).UnixMilli(), enc).Int()
+	if err != nil {
+		return false, fmt.Errorf("redis: accept: %w", err)
+	}
+	if err := s.Schedule(ctx, bot.QueueInbound, person, now); err != nil {
+		return false, err
+	}
+	return n == 1, nil
+}
+
+var claimScript = goredis.NewScript(`
+-- KEYS: queue. ARGV: now ms, until ms, n.
+local ps = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3])
+for _, p in ipairs(ps) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], p) end
+return ps`)
+
+// Claim implements bot.Store. Times are kept to the millisecond; the returned
+// Until is the stored lease end, exactly as Release expects it.
+func (s *Store) Claim(ctx context.Context, q bot.Queue, now time.Time, lease time.Duration, n int) ([]bot.Claim, error) {
+	qk, err := s.queueKey(q)
+	if err != nil {
+		return nil, err
+	}
+	if n <= 0 {
+		return nil, nil
+	}
+	until := now.Add(lease).UnixMilli()
+	ps, err := claimScript.Run(ctx, s.c, []string{qk}, now.UnixMilli(), until, n).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redis: claim %s: %w", q, err)
+	}
+	cs := make([]bot.Claim, len(ps))
+	for i, p := range ps {
+		cs[i] = bot.Claim{Person: p, Until: time.UnixMilli(until)}
+	}
+	return cs, nil
+}
+
+// Schedule implements bot.Store.
+func (s *Store) Schedule(ctx context.Context, q bot.Queue, person string, at time.Time) error {
+	qk, err := s.queueKey(q)
+	if err != nil {
+		return err
+	}
+	if err := checkPerson(person); err != nil {
+		return err
+	}
+	if err := s.c.ZAdd(ctx, qk, goredis.Z{Score: float64(at.UnixMilli()), Member: person}).Err(); err != nil {
+		return fmt.Errorf("redis: schedule %s: %w", q, err)
+	}
+	return nil
+}
+
+var releaseScript = goredis.NewScript(`
+-- KEYS: queue. ARGV: person, lease end ms.
+local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if s and tonumber(s) == tonumber(ARGV[2]) then
+  redis.call('ZREM', KEYS[1], ARGV[1])
+  return 1
+end
+return 0`)
+
+// Release implements bot.Store.
+func (s *Store) Release(ctx context.Context, q bot.Queue, c bot.Claim) (bool, error) {
+	qk, err := s.queueKey(q)
+	if err != nil {
+		return false, err
+	}
+	n, err := releaseScript.Run(ctx, s.c, []string{qk}, c.Person, c.Until.UnixMilli()).Int()
+	if err != nil {
+		return false, fmt.Errorf("redis: release %s: %w", q, err)
+	}
+	return n == 1, nil
+}
+
+// Pending implements bot.Store.
+func (s *Store) Pending(ctx context.Context, q bot.Queue) (int64, error) {
+	qk, err := s.queueKey(q)
+	if err != nil {
+		return 0, err
+	}
+	n, err := s.c.ZCard(ctx, qk).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis: pending %s: %w", q, err)
+	}
+	return n, nil
+}
+
+// Lock implements bot.Store.
+func (s *Store) Lock(ctx context.Context, person string, ttl time.Duration) (string, error) {
+	if err := checkPerson(person); err != nil {
+		return "", err
+	}
+	if ttl < time.Millisecond {
+		return "", fmt.Errorf("redis: lock ttl %v is under a millisecond", ttl)
+	}
+	tok, err := newToken()
+	if err != nil {
+		return "", err
+	}
+	ok, err := s.c.SetNX(ctx, s.key(person, "lock"), tok, ttl).Result()
+	if err != nil {
+		return "", fmt.Errorf("redis: lock: %w", err)
+	}
+	if !ok {
+		return "", bot.ErrLocked
+	}
+	return tok, nil
+}
+
+var unlockScript = goredis.NewScript(`
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0`)
+
+// Unlock implements bot.Store.
+func (s *Store) Unlock(ctx context.Context, person, token string) error {
+	if err := checkPerson(person); err != nil {
+		return err
+	}
+	if err := unlockScript.Run(ctx, s.c, []string{s.key(person, "lock")}, token).Err(); err != nil {
+		return fmt.Errorf("redis: unlock: %w", err)
+	}
+	return nil
+}
+
+// head returns the first item of one of the person's lists.
+func (s *Store) head(ctx context.Context, person, list string) (bot.Item, error) {
+	if err := checkPerson(person); err != nil {
+		return bot.Item{}, err
+	}
+	v, err := s.c.LIndex(ctx, s.key(person, list), 0).Result()
+	if errors.Is(err, goredis.Nil) {
+		return bot.Item{}, bot.ErrNotFound
+	}
+	if err != nil {
+		return bot.Item{}, fmt.Errorf("redis: read %s head: %w", list, err)
+	}
+	return decodeItem(v)
+}
+
+// NextInbound implements bot.Store.
+func (s *Store) NextInbound(ctx context.Context, person string) (bot.Item, error) {
+	return s.head(ctx, person, "in")
+}
+
+// LoadSession implements bot.Store.
+func (s *Store) LoadSession(ctx context.Context, person string) ([]byte, error) {
+	if err := checkPerson(person); err != nil {
+		return nil, err
+	}
+	b, err := s.c.Get(ctx, s.key(person, "session")).Bytes()
+	if errors.Is(err, goredis.Nil) {
+		return nil, bot.ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("redis: load session: %w", err)
+	}
+	return b, nil
+}
+
+var commitScript = goredis.NewScript(`
+-- KEYS: lock, session, in, out, dead, esc, seen.
+-- ARGV: token, inbound head prefix or '', erase '1'/'0', has session '1'/'0',
+--       session, session ttl ms ('0' = none), number of outbox items, outbox items..., escalations...
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
+if ARGV[2] ~= '' then
+  local head = redis.call('LINDEX', KEYS[3], 0)
+  if not head or string.sub(head, 1, #ARGV[2]) ~= ARGV[2] then return {-2} end
+  redis.call('LPOP', KEYS[3])
+end
+if ARGV[3] == '1' then redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7]) end
+if ARGV[4] == '1' then
+  if ARGV[6] == '0' then
+    redis.call('SET', KEYS[2], ARGV[5])
+  else
+    redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
+  end
+else
+  redis.call('DEL', KEYS[2])
+end
+local nout = tonumber(ARGV[7])
+for i = 8, 7 + nout do redis.call('RPUSH', KEYS[4], ARGV[i]) end
+for i = 8 + nout, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
+return {redis.call('LLEN', KEYS[4]), redis.call('LLEN', KEYS[5]), redis.call('LLEN', KEYS[6])}`)
+
+// Commit implements bot.Store. An InboundID that is not the inbox head is
+// refused with bot.ErrNotFound and nothing is written. A SessionTTL of zero or
+// less keeps the session until it is replaced or deleted. Erase deletes the
+// session, outbox, dead letters, escalations and dedupe marks, and the dead
+// letter and escalation index entries; the lock stays until Unlock or its TTL.
+func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) error {
+	if err := checkPerson(person); err != nil {
+		return err
+	}
+	out, err := encodeItems(c.Outbox)
+	if err != nil {
+		return err
+	}
+	esc, err := encodeItems(c.Escalations)
+	if err != nil {
+		return err
+	}
+	inbound := ""
+	if c.InboundID != "" {
+		inbound = headPrefix(c.InboundID)
+	}
+	hasSession, session, ttl := "0", []byte{}, int64(0)
+	if c.Session != nil {
+		session = c.Session
+		hasSession = "1"
+		if c.SessionTTL > 0 {
+			ttl = max(c.SessionTTL.Milliseconds(), 1)
+		}
+	}
+	erase := "0"
+	if c.Erase {
+		erase = "1"
+	}
+	args := append([]any{token, inbound, erase, hasSession, session, ttl, len(out)}, out...)
+	args = append(args, esc...)
+	keys := []string{
+		s.key(person, "lock"), s.key(person, "session"), s.key(person, "in"),
+		s.key(person, "out"), s.key(person, "dead"), s.key(person, "esc"), s.key(person, "seen"),
+	}
+
+	if len(out) > 0 {
+		if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+			return err
+		}
+	}
+	lens, err := commitScript.Run(ctx, s.c, keys, args...).Int64Slice()
+	if err != nil {
+		return fmt.Errorf("redis: commit: %w", err)
+	}
+	switch lens[0] {
+	case -1:
+		return bot.ErrLockLost
+	case -2:
+		return fmt.Errorf("redis: commit: inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
+	}
+	outLen, deadLen, escLen := lens[0], lens[1], lens[2]
+	if outLen > 0 {
+		if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+			return err
+		}
+	}
+	if c.Erase {
+		if err := s.c.ZRem(ctx, s.escIndex(), person).Err(); err != nil {
+			return fmt.Errorf("redis: commit: unindex escalations: %w", err)
+		}
+		if err := s.reindex(ctx, s.deadIndex(), person, "dead", deadLen); err != nil {
+			return err
+		}
+	}
+	if c.Erase || len(esc) > 0 {
+		return s.reindex(ctx, s.escIndex(), person, "esc", escLen)
+	}
+	return nil
+}
+
+// reindex brings the person's entry in idx in line with their list, which
+// held n items just after the caller's change. Writers add to the list before
+// they index, so removing and then re-checking the list never unindexes a
+// record a concurrent writer has just added.
+func (s *Store) reindex(ctx context.Context, idx, person, list string, n int64) error {
+	add := func() error {
+		z := goredis.Z{Score: float64(time.Now().UnixMilli()), Member: person}
+		if err := s.c.ZAddNX(ctx, idx, z).Err(); err != nil {
+			return fmt.Errorf("redis: index %s: %w", list, err)
+		}
+		return nil
+	}
+	if n > 0 {
+		return add()
+	}
+	if err := s.c.ZRem(ctx, idx, person).Err(); err != nil {
+		return fmt.Errorf("redis: unindex %s: %w", list, err)
+	}
+	n, err := s.c.LLen(ctx, s.key(person, list)).Result()
+	if err != nil {
+		return fmt.Errorf("redis: unindex %s: %w", list, err)
+	}
+	if n > 0 {
+		return add()
+	}
+	return nil
+}
+
+// Enqueue implements bot.Store, scheduling before and after the append like Accept.
+func (s *Store) Enqueue(ctx context.Context, person string, items []bot.Item) error {
+	if err := checkPerson(person); err != nil {
+		return err
+	}
+	if len(items) == 0 {
+		return nil
+	}
+	enc, err := encodeItems(items)
+	if err != nil {
+		return err
+	}
+	if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+		return err
+	}
+	if err := s.c.RPush(ctx, s.key(person, "out"), enc...).Err(); err != nil {
+		return fmt.Errorf("redis: enqueue: %w", err)
+	}
+	return s.Schedule(ctx, bot.QueueOutbound, person, time.Now())
+}
+
+// NextOutbound implements bot.Store.
+func (s *Store) NextOutbound(ctx context.Context, person string) (bot.Item, error) {
+	return s.head(ctx, person, "out")
+}
+
+var updateHeadScript = goredis.NewScript(`
+-- KEYS: out. ARGV: head prefix, new encoded item.
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head or string.sub(head, 1, #ARGV[1]) ~= ARGV[1] then return -1 end
+redis.call('LSET', KEYS[1], 0, ARGV[2])
+return 0`)
+
+// UpdateOutbound implements bot.Store.
+func (s *Store) UpdateOutbound(ctx context.Context, person string, item bot.Item) error {
+	if err := checkPerson(person); err != nil {
+		return err
+	}
+	enc, err := encodeItem(item)
+	if err != nil {
+		return err
+	}
+	n, err := updateHeadScript.Run(ctx, s.c, []string{s.key(person, "out")}, headPrefix(item.ID), enc).Int()
+	if err != nil {
+		return fmt.Errorf("redis: update outbound: %w", err)
+	}
+	if n < 0 {
+		return bot.ErrNotFound
+	}
+	return nil
+}
+
+var popHeadScript = goredis.NewScript(`
+-- KEYS: out[, dead]. ARGV: head prefix[, encoded item for dead].
+local head = redis.call('LINDEX', KEYS[1], 0)
+if not head or string.sub(head, 1, #ARGV[1]) ~= ARGV[1] then return -1 end
+redis.call('LPOP', KEYS[1])
+if KEYS[2] then return redis.call('RPUSH', KEYS[2], ARGV[2]) end
+return 0`)
+
+// AckOutbound implements bot.Store.
+func (s *Store) AckOutbound(ctx context.Context, person, id string) error {
+	if err := checkPerson(person); err != nil {
+		return err
+	}
+	n, err := popHeadScript.Run(ctx, s.c, []string{s.key(person, "out")}, headPrefix(id)).Int()
+	if err != nil {
+		return fmt.Errorf("redis: ack outbound: %w", err)
+	}
+	if n < 0 {
+		return bot.ErrNotFound
+	}
+	return nil
+}
+
+// DeadLetter implements bot.Store.
+func (s *Store) DeadLetter(ctx context.Context, person string, item bot.Item) error {
+	if err := checkPerson(person); err != nil {
+		return err
+	}
+	enc, err := encodeItem(item)
+	if err != nil {
+		return err
+	}
+	keys := []string{s.key(person, "out"), s.key(person, "dead")}
+	n, err := popHeadScript.Run(ctx, s.c, keys, headPrefix(item.ID), enc).Int64()
+	if err != nil {
+		return fmt.Errorf("redis: dead letter: %w", err)
+	}
+	if n < 0 {
+		return bot.ErrNotFound
+	}
+	return s.reindex(ctx, s.deadIndex(), person, "dead", n)
+}
+
+var replayScript = goredis.NewScript(`
+-- KEYS: dead, out. ARGV: item prefix. Returns the dead letters left, or -1.
+for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
+  if string.sub(v, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('LREM', KEYS[1], 1, v)
+    redis.call('RPUSH', KEYS[2], v)
+    return redis.call('LLEN', KEYS[1])
+  end
+end
+return -1`)
+
+// Replay implements bot.Store. The letter keeps the data DeadLetter gave it.
+func (s *Store) Replay(ctx context.Context, person, id string) error {
+	if err := checkPerson(person); err != nil {
+		return err
+	}
+	if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+		return err
+	}
+	keys := []string{s.key(person, "dead"), s.key(person, "out")}
+	n, err := replayScript.Run(ctx, s.c, keys, headPrefix(id)).Int64()
+	if err != nil {
+		return fmt.Errorf("redis: replay: %w", err)
+	}
+	if n < 0 {
+		return bot.ErrNotFound
+	}
+	if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+		return err
+	}
+	return s.reindex(ctx, s.deadIndex(), person, "dead", n)
+}
+
+// indexBatch is how many indexed people one round trip reads.
+const indexBatch = 100
+
+// letters lists up to limit items of the list named suffix, across the people
+// in idx in index order.
+func (s *Store) letters(ctx context.Context, idx, suffix string, limit int) ([]bot.Letter, error) {
+	var out []bot.Letter
+	for start := int64(0); len(out) < limit; start += indexBatch {
+		people, err := s.c.ZRange(ctx, idx, start, start+indexBatch-1).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redis: list %s index: %w", suffix, err)
+		}
+		for _, p := range people {
+			vs, err := s.c.LRange(ctx, s.key(p, suffix), 0, int64(limit-len(out)-1)).Result()
+			if err != nil {
+				return nil, fmt.Errorf("redis: list %s: %w", suffix, err)
+			}
+			for _, v := range vs {
+				it, err := decodeItem(v)
+				if err != nil {
+					return nil, err
+				}
+				out = append(out, bot.Letter{Person: p, Item: it})
+			}
+			if len(out) == limit {
+				break
+			}
+		}
+		if len(people) < indexBatch {
+			break
+		}
+	}
+	return out, nil
+}
+
+// DeadLetters implements bot.Store: people in the order their first current
+// dead letter arrived, each person's letters oldest first.
+func (s *Store) DeadLetters(ctx context.Context, limit int) ([]bot.Letter, error) {
+	return s.letters(ctx, s.deadIndex(), "dead", limit)
+}
+
+// Escalations implements bot.Store, ordered like DeadLetters.
+func (s *Store) Escalations(ctx context.Context, limit int) ([]bot.Letter, error) {
+	return s.letters(ctx, s.escIndex(), "esc", limit)
+}
+
+// CountDeadLetters implements bot.Store. It reads one list length per person
+// with dead letters, pipelined.
+func (s *Store) CountDeadLetters(ctx context.Context) (int64, error) {
+	var total int64
+	for start := int64(0); ; start += indexBatch {
+		people, err := s.c.ZRange(ctx, s.deadIndex(), start, start+indexBatch-1).Result()
+		if err != nil {
+			return 0, fmt.Errorf("redis: count dead letters: %w", err)
+		}
+		cmds := make([]*goredis.IntCmd, len(people))
+		if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+			for i, person := range people {
+				cmds[i] = p.LLen(ctx, s.key(person, "dead"))
+			}
+			return nil
+		}); err != nil {
+			return 0, fmt.Errorf("redis: count dead letters: %w", err)
+		}
+		for _, c := range cmds {
+			total += c.Val()
+		}
+		if len(people) < indexBatch {
+			return total, nil
+		}
+	}
+}
