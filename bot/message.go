@@ -19,9 +19,6 @@ type Message struct {
 	Received time.Time   `json:"received"`
 }
 
-// Address is the channel-qualified address of the sender, e.g. "sms:+525512345678".
-func (m Message) Address() string { return m.Channel + ":" + m.From }
-
 // ReplyChoice is one choice as a channel shows it.
 type ReplyChoice struct {
 	ID    string `json:"id"`
@@ -44,6 +41,9 @@ type Reply struct {
 	LastError string `json:"last_error,omitempty"`
 	// Proactive is true for messages to someone other than the person who wrote.
 	Proactive bool `json:"proactive,omitempty"`
+	// OptOutNotice marks the one reply that confirms an opt-out: it is sent
+	// even though the address has just opted out.
+	OptOutNotice bool `json:"optout_notice,omitempty"`
 }
 
 // Channel delivers replies on one messaging channel.

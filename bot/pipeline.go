@@ -132,8 +132,45 @@ func (p *Pipeline) channel(name string) (Channel, bool) {
 	return ch, ok
 }
 
-// Person returns the keyed hash a channel address is stored under.
-func (p *Pipeline) Person(address string) string { return p.keys.Hash("address", address) }
+// Person returns the keyed hash a channel address is stored under. SMS and
+// WhatsApp share one identity per phone number: the same number on either is
+// one person with two ways to reach them.
+func (p *Pipeline) Person(channel, address string) string {
+	return p.keys.Hash("address", Identity(channel, address))
+}
+
+// Identity is the canonical form of an address: "tel:+E164" for phone
+// channels, "<channel>:<id>" for the others.
+func Identity(channel, address string) string {
+	switch channel {
+	case "sms", "whatsapp":
+		return "tel:" + address
+	}
+	return channel + ":" + address
+}
+
+// Flag names kept per person by SetReachable and SetOptOut.
+func unreachableFlag(channel string) string { return "unreachable:" + channel }
+func optOutFlag(channel string) string      { return "optout:" + channel }
+
+// SetReachable records whether an address can be reached on its channel (a
+// Telegram user who blocked the bot cannot; one who sent /start again can).
+// Replies to an unreachable address go to dead letters without being tried.
+func (p *Pipeline) SetReachable(ctx context.Context, channel, address string, reachable bool) error {
+	if err := p.store.SetFlag(ctx, p.Person(channel, address), unreachableFlag(channel), !reachable); err != nil {
+		return fmt.Errorf("bot: recording reachability: %w", err)
+	}
+	return nil
+}
+
+// SetOptOut records that an address asked for no more messages on a channel
+// (SMS STOP), or asked for them again (START). Opt-outs outlive an erase.
+func (p *Pipeline) SetOptOut(ctx context.Context, channel, address string, out bool) error {
+	if err := p.store.SetFlag(ctx, p.Person(channel, address), optOutFlag(channel), out); err != nil {
+		return fmt.Errorf("bot: recording opt-out: %w", err)
+	}
+	return nil
+}
 
 // logID is how a person appears in logs: a short prefix of their keyed hash.
 func logID(person string) string {
@@ -163,7 +200,7 @@ func (p *Pipeline) Accept(ctx context.Context, m Message) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("bot: encoding inbound message: %w", err)
 	}
-	person := p.Person(m.Address())
+	person := p.Person(m.Channel, m.From)
 	dedupe := p.keys.Hash("message", m.Channel+":"+m.ID)
 	item := Item{ID: newID(), Data: p.keys.Seal(sealInbound, raw)}
 	fresh, err := p.store.Accept(ctx, person, dedupe, item, p.cfg.DedupeTTL, p.now())
@@ -192,7 +229,7 @@ func (p *Pipeline) Send(ctx context.Context, channel, to, lang string, out flows
 	if err != nil {
 		return fmt.Errorf("bot: encoding reply: %w", err)
 	}
-	person := p.Person(channel + ":" + to)
+	person := p.Person(channel, to)
 	if err := p.store.Enqueue(ctx, person, []Item{{ID: r.ID, Data: p.keys.Seal(sealReply, raw)}}); err != nil {
 		return fmt.Errorf("bot: queueing proactive message: %w", err)
 	}

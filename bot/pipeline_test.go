@@ -205,3 +205,64 @@ func TestProactiveMessageUsesTheOutbox(t *testing.T) {
 		})
 	}
 }
+
+func TestUnreachableAndOptOutStopSending(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			ctx := context.Background()
+			rec := newRecorder("sms")
+			blocked := true
+			rec.fail = func(r bot.Reply, attempt int) error {
+				if blocked {
+					return fmt.Errorf("403 blocked: %w", bot.ErrUnreachable)
+				}
+				return nil
+			}
+			p := newPipeline(t, st, newClock().Now, rec)
+			accept(t, p, msg(alice, "SM1", "hola"))
+			drain(t, p)
+			accept(t, p, msg(alice, "SM2", "1"))
+			drain(t, p)
+			if got := len(rec.try); got != 1 {
+				t.Fatalf("provider tried %d replies, want only the first: the address is unreachable after it", got)
+			}
+			blocked = false
+			if err := p.SetReachable(ctx, "sms", alice, true); err != nil {
+				t.Fatal(err)
+			}
+			accept(t, p, msg(alice, "SM3", "menu"))
+			drain(t, p)
+			if len(rec.texts(alice)) == 0 {
+				t.Fatal("nothing sent after the address became reachable again")
+			}
+			if err := p.SetOptOut(ctx, "sms", alice, true); err != nil {
+				t.Fatal(err)
+			}
+			before := rec.count()
+			accept(t, p, msg(alice, "SM4", "menu"))
+			drain(t, p)
+			if rec.count() != before {
+				t.Error("a reply was sent to an address that opted out")
+			}
+		})
+	}
+}
+
+func TestSMSAndWhatsAppAreOnePerson(t *testing.T) {
+	st := backends(t)[0].open(t)
+	defer st.Close()
+	sms, wa := newRecorder("sms"), newRecorder("whatsapp")
+	p := newPipeline(t, st, newClock().Now, sms, wa)
+	accept(t, p, msg(alice, "SM1", "hola"))
+	drain(t, p)
+	m := msg(alice, "WA1", "2") // English, answered on WhatsApp
+	m.Channel = "whatsapp"
+	accept(t, p, m)
+	drain(t, p)
+	got := wa.texts(alice)
+	if len(got) != 2 || got[1] != catalog.Text("en", "consent.question", nil) {
+		t.Errorf("WhatsApp replies: got %q, want the English consent (the SMS session continued)", got)
+	}
+}

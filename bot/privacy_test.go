@@ -168,7 +168,7 @@ func TestNoPlaintextAndEraseLeavesNothing(t *testing.T) {
 			st := b.open(t)
 			rec := newRecorder("sms")
 			p := newPipeline(t, st, newClock().Now, rec)
-			person := p.Person("sms:" + phone)
+			person := p.Person("sms", phone)
 			for i, text := range []string{"hola", "1", "1", secret, "1"} {
 				accept(t, p, msg(phone, "SM"+string(rune('a'+i)), text))
 				drain(t, p)

@@ -84,6 +84,14 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 			}
 			continue
 		}
+		if reason, blocked, err := p.blocked(ctx, r); err != nil {
+			return false, err
+		} else if blocked {
+			if err := p.deadLetter(ctx, c.Person, item.ID, r, reason); err != nil {
+				return false, err
+			}
+			continue
+		}
 		p.crash("before-send")
 		sendErr := ch.Send(ctx, r)
 		if sendErr == nil {
@@ -107,6 +115,11 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 			p.log.Warn("throttled by provider", "channel", r.Channel, "person", logID(c.Person), "retry_after", throttled.RetryAfter)
 			return false, p.store.Schedule(ctx, QueueOutbound, c.Person, p.now().Add(throttled.RetryAfter))
 		case errors.Is(sendErr, ErrUnreachable), errors.Is(sendErr, ErrRejected):
+			if errors.Is(sendErr, ErrUnreachable) {
+				if err := p.SetReachable(ctx, r.Channel, r.To, false); err != nil {
+					return false, err
+				}
+			}
 			if err := p.deadLetter(ctx, c.Person, item.ID, r, sendErr.Error()); err != nil {
 				return false, err
 			}
@@ -132,6 +145,24 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 		}
 		return false, p.store.Schedule(ctx, QueueOutbound, c.Person, p.now().Add(delay))
 	}
+}
+
+// blocked says whether a reply must not be sent: its address opted out of the
+// channel or cannot be reached there.
+func (p *Pipeline) blocked(ctx context.Context, r Reply) (string, bool, error) {
+	flags, err := p.store.Flags(ctx, p.Person(r.Channel, r.To))
+	if err != nil {
+		return "", false, fmt.Errorf("bot: reading recipient flags: %w", err)
+	}
+	for _, f := range flags {
+		switch {
+		case f == optOutFlag(r.Channel) && !r.OptOutNotice:
+			return "recipient opted out of " + r.Channel, true, nil
+		case f == unreachableFlag(r.Channel):
+			return "recipient unreachable on " + r.Channel, true, nil
+		}
+	}
+	return "", false, nil
 }
 
 // outboxLockSuffix names the lock of a person's outbox, apart from the lock

@@ -48,7 +48,8 @@ type Commit struct {
 	InboundID string
 	// Erase deletes every record held about the person (session, inbox except
 	// messages that arrived after the one handled, outbox, dead letters,
-	// escalations, dedupe marks) before the rest of the commit is applied.
+	// escalations, dedupe marks, flags other than opt-outs) before the rest of
+	// the commit is applied.
 	Erase bool
 	// Session is the new sealed session; nil deletes it.
 	Session []byte
@@ -127,6 +128,14 @@ type Store interface {
 
 	// Escalations lists up to limit escalations across all people.
 	Escalations(ctx context.Context, limit int) ([]Letter, error)
+
+	// SetFlag sets (on) or clears a named flag of a person, such as
+	// "unreachable:telegram" or "optout:sms". Flags carry no personal data.
+	// Commit.Erase clears every flag except those starting with "optout:": a
+	// person who said STOP must stay unsent-to after erasing their data.
+	SetFlag(ctx context.Context, person, flag string, on bool) error
+	// Flags lists the flags set for a person (none: an empty slice).
+	Flags(ctx context.Context, person string) ([]string, error)
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

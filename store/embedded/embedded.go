@@ -52,6 +52,7 @@ var (
 	kSession = []byte("session")
 	// Per-person list and mark buckets.
 	lIn, lOut, lDead, lEsc, lSeen = []byte("in"), []byte("out"), []byte("dead"), []byte("esc"), []byte("seen")
+	bFlags                        = []byte("flags")
 )
 
 // Store is a bot.Store in a bbolt file. It is safe for concurrent use.
@@ -269,7 +270,7 @@ func tidy(tx *bolt.Tx, p string) error {
 	if pb == nil {
 		return nil
 	}
-	for _, name := range [][]byte{lIn, lOut, lDead, lEsc, lSeen} {
+	for _, name := range [][]byte{lIn, lOut, lDead, lEsc, lSeen, bFlags} {
 		if b := pb.Bucket(name); b != nil && empty(b) {
 			if err := pb.DeleteBucket(name); err != nil {
 				return err
@@ -642,10 +643,74 @@ func erase(tx *bolt.Tx, pb *bolt.Bucket) error {
 			return err
 		}
 	}
+	if fb := pb.Bucket(bFlags); fb != nil {
+		var drop [][]byte
+		fb.ForEach(func(k, _ []byte) error {
+			if !bytes.HasPrefix(k, []byte("optout:")) {
+				drop = append(drop, append([]byte(nil), k...))
+			}
+			return nil
+		})
+		for _, k := range drop {
+			if err := fb.Delete(k); err != nil {
+				return err
+			}
+		}
+	}
 	if err := unindex(tx, pb, "dead"); err != nil {
 		return err
 	}
 	return unindex(tx, pb, "esc")
+}
+
+// SetFlag implements bot.Store.
+func (s *Store) SetFlag(ctx context.Context, p, flag string, on bool) error {
+	if err := checkPerson(p); err != nil {
+		return err
+	}
+	if flag == "" {
+		return errors.New("embedded: empty flag")
+	}
+	return s.update(func(tx *bolt.Tx) error {
+		if !on {
+			pb := person(tx, p)
+			if pb == nil || pb.Bucket(bFlags) == nil {
+				return nil
+			}
+			if err := pb.Bucket(bFlags).Delete([]byte(flag)); err != nil {
+				return err
+			}
+			return tidy(tx, p)
+		}
+		pb, err := tx.Bucket(bPeople).CreateBucketIfNotExists([]byte(p))
+		if err != nil {
+			return err
+		}
+		fb, err := pb.CreateBucketIfNotExists(bFlags)
+		if err != nil {
+			return err
+		}
+		return fb.Put([]byte(flag), []byte{1})
+	})
+}
+
+// Flags implements bot.Store.
+func (s *Store) Flags(ctx context.Context, p string) ([]string, error) {
+	if err := checkPerson(p); err != nil {
+		return nil, err
+	}
+	out := []string{}
+	err := s.view(func(tx *bolt.Tx) error {
+		pb := person(tx, p)
+		if pb == nil || pb.Bucket(bFlags) == nil {
+			return nil
+		}
+		return pb.Bucket(bFlags).ForEach(func(k, _ []byte) error {
+			out = append(out, string(k))
+			return nil
+		})
+	})
+	return out, err
 }
 
 func pushItems(pb *bolt.Bucket, list []byte, items []bot.Item) error {

@@ -40,6 +40,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sort"
 	"strings"
 	"time"
 
@@ -410,7 +411,7 @@ func (s *Store) LoadSession(ctx context.Context, person string) ([]byte, error) 
 }
 
 var commitScript = goredis.NewScript(`
--- KEYS: lock, session, in, out, dead, esc, seen.
+-- KEYS: lock, session, in, out, dead, esc, seen, flags.
 -- ARGV: token, inbound head prefix or '', erase '1'/'0', has session '1'/'0',
 --       session, session ttl ms ('0' = none), number of outbox items, outbox items..., escalations...
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
@@ -419,7 +420,12 @@ if ARGV[2] ~= '' then
   if not head or string.sub(head, 1, #ARGV[2]) ~= ARGV[2] then return {-2} end
   redis.call('LPOP', KEYS[3])
 end
-if ARGV[3] == '1' then redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7]) end
+if ARGV[3] == '1' then
+  redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+  for _, f in ipairs(redis.call('SMEMBERS', KEYS[8])) do
+    if string.sub(f, 1, 7) ~= 'optout:' then redis.call('SREM', KEYS[8], f) end
+  end
+end
 if ARGV[4] == '1' then
   if ARGV[6] == '0' then
     redis.call('SET', KEYS[2], ARGV[5])
@@ -472,6 +478,7 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 	keys := []string{
 		s.key(person, "lock"), s.key(person, "session"), s.key(person, "in"),
 		s.key(person, "out"), s.key(person, "dead"), s.key(person, "esc"), s.key(person, "seen"),
+		s.key(person, "flags"),
 	}
 
 	if len(out) > 0 {
@@ -736,4 +743,37 @@ func (s *Store) CountDeadLetters(ctx context.Context) (int64, error) {
 			return total, nil
 		}
 	}
+}
+
+// SetFlag implements bot.Store: the person's flags are one set.
+func (s *Store) SetFlag(ctx context.Context, person, flag string, on bool) error {
+	if err := checkPerson(person); err != nil {
+		return err
+	}
+	if flag == "" {
+		return errors.New("redis: empty flag")
+	}
+	var err error
+	if on {
+		err = s.c.SAdd(ctx, s.key(person, "flags"), flag).Err()
+	} else {
+		err = s.c.SRem(ctx, s.key(person, "flags"), flag).Err()
+	}
+	if err != nil {
+		return fmt.Errorf("redis: set flag: %w", err)
+	}
+	return nil
+}
+
+// Flags implements bot.Store.
+func (s *Store) Flags(ctx context.Context, person string) ([]string, error) {
+	if err := checkPerson(person); err != nil {
+		return nil, err
+	}
+	fs, err := s.c.SMembers(ctx, s.key(person, "flags")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: flags: %w", err)
+	}
+	sort.Strings(fs)
+	return fs, nil
 }

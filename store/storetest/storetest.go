@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"ConcurrentClaim", testConcurrentClaim},
 		{"ConcurrentLock", testConcurrentLock},
 		{"Expiry", testExpiry},
+		{"Flags", testFlags},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
@@ -829,4 +830,39 @@ func testExpiry(t *testing.T, s bot.Store) {
 
 func testPing(t *testing.T, s bot.Store) {
 	must(t, s.Ping(ctx))
+}
+
+func testFlags(t *testing.T, s bot.Store) {
+	p := person(t)
+	got, err := s.Flags(ctx, p)
+	must(t, err)
+	if len(got) != 0 {
+		t.Fatalf("flags of a new person: got %q, want none", got)
+	}
+	must(t, s.SetFlag(ctx, p, "unreachable:telegram", true))
+	must(t, s.SetFlag(ctx, p, "optout:sms", true))
+	must(t, s.SetFlag(ctx, p, "optout:sms", true)) // idempotent
+	got, err = s.Flags(ctx, p)
+	must(t, err)
+	slices.Sort(got)
+	if want := []string{"optout:sms", "unreachable:telegram"}; !slices.Equal(got, want) {
+		t.Fatalf("flags: got %q, want %q", got, want)
+	}
+	must(t, s.SetFlag(ctx, p, "unreachable:telegram", false))
+	must(t, s.SetFlag(ctx, p, "never-set", false))
+	if got, _ := s.Flags(ctx, p); !slices.Equal(got, []string{"optout:sms"}) {
+		t.Fatalf("after clearing: got %q, want [optout:sms]", got)
+	}
+	// Erase keeps opt-outs and clears the rest.
+	must(t, s.SetFlag(ctx, p, "unreachable:whatsapp", true))
+	tok, err := s.Lock(ctx, p, time.Minute)
+	must(t, err)
+	must(t, s.Commit(ctx, p, tok, bot.Commit{Erase: true}))
+	if got, _ := s.Flags(ctx, p); !slices.Equal(got, []string{"optout:sms"}) {
+		t.Fatalf("after erase: got %q, want only the opt-out", got)
+	}
+	must(t, s.SetFlag(ctx, p, "optout:sms", false))
+	if got, _ := s.Flags(ctx, p); len(got) != 0 {
+		t.Fatalf("after opting in again: got %q, want none", got)
+	}
 }
