@@ -341,7 +341,7 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 			sess = flows.Session{}
 		}
 	}
-	res := p.engine.Step(sess, m.Input, flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint}, p.now())
+	res := p.engine.Step(ctx, sess, m.Input, flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint}, p.now())
 	commit := Commit{InboundID: item.ID, Erase: res.Erase, SessionTTL: p.cfg.SessionTTL}
 	if !res.Forget {
 		plain, err := json.Marshal(res.Session)

@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"context"
 	"strconv"
 	"strings"
 	"time"
@@ -48,6 +49,7 @@ type step struct {
 
 // turn is the working state of one Step call.
 type turn struct {
+	ctx     context.Context
 	s       Session
 	sender  Sender
 	now     time.Time
@@ -96,8 +98,9 @@ func New(cfg Config, cat Catalog) *Engine {
 
 // Step handles one inbound event for a person and returns the new session, the
 // outputs and the effects. It never fails: input it cannot use gets an answer.
-func (e *Engine) Step(s Session, in Input, from Sender, now time.Time) Result {
-	t := &turn{s: s, sender: from, now: now}
+// ctx bounds the read-only lookups a step may make (e.g. a directory search).
+func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now time.Time) Result {
+	t := &turn{ctx: ctx, s: s, sender: from, now: now}
 	if t.s.Version == 0 {
 		t.s = Session{Version: SessionVersion, Lang: GuessLanguage(from), Country: GuessCountry(from)}
 	}

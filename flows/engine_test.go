@@ -1,6 +1,7 @@
 package flows_test
 
 import (
+	"context"
 	"slices"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func TestConversations(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var s flows.Session
 			for i, tu := range tc.turns {
-				r := e.Step(s, tu.in, tc.from, t0.Add(tu.after))
+				r := e.Step(context.Background(), s, tu.in, tc.from, t0.Add(tu.after))
 				if got := ids(r); !slices.Equal(got, tu.wantIDs) {
 					t.Fatalf("turn %d (%+v): got %v, want %v", i+1, tu.in, got, tu.wantIDs)
 				}
@@ -150,11 +151,11 @@ func TestConversations(t *testing.T) {
 
 func TestEmergencyNumbersFollowTheCountry(t *testing.T) {
 	e := newEngine(t)
-	r := e.Step(flows.Session{}, text("emergency"), flows.Sender{Channel: "sms", Address: "+50255551234"}, t0)
+	r := e.Step(context.Background(), flows.Session{}, text("emergency"), flows.Sender{Channel: "sms", Address: "+50255551234"}, t0)
 	if got := r.Outputs[0].Text.Refs["Here"]; got != "emergency.GT" {
 		t.Errorf("Guatemalan number: got %q, want emergency.GT", got)
 	}
-	r = e.Step(flows.Session{}, text("emergency"), flows.Sender{Channel: "telegram", Address: "1"}, t0)
+	r = e.Step(context.Background(), flows.Session{}, text("emergency"), flows.Sender{Channel: "telegram", Address: "1"}, t0)
 	if got := r.Outputs[0].Text.Refs["Here"]; got != "emergency.MX" {
 		t.Errorf("unknown country: got %q, want emergency.MX", got)
 	}

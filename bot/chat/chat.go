@@ -60,7 +60,7 @@ func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 	if len(r.Choices) > 0 {
 		c.last[r.To] = r.Choices
 	}
-	p := Printed{Channel: c.name, To: r.To, Text: Render(c.name, r), Choices: []string{}, Request: string(r.Request), Lang: r.Lang}
+	p := Printed{Channel: c.name, To: r.To, Text: bot.RenderText(c.name, r), Choices: []string{}, Request: string(r.Request), Lang: r.Lang}
 	for _, ch := range r.Choices {
 		p.Choices = append(p.Choices, ch.Label)
 	}
@@ -87,21 +87,6 @@ func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 	}
 	_, err := io.WriteString(c.out, b.String())
 	return err
-}
-
-// Render returns the text of a reply as the channel shows it: on Telegram the
-// choices are buttons, so the text stands alone; on SMS and WhatsApp they
-// become a numbered list the person answers with a number or a word.
-func Render(channel string, r bot.Reply) string {
-	if channel == "telegram" || len(r.Choices) == 0 {
-		return r.Text
-	}
-	var b strings.Builder
-	b.WriteString(r.Text)
-	for i, ch := range r.Choices {
-		fmt.Fprintf(&b, "\n%d. %s", i+1, ch.Label)
-	}
-	return b.String()
 }
 
 // Parse turns a typed line into the input the channel would deliver: a line

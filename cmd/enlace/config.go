@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -42,6 +41,24 @@ type config struct {
 	Workers         int
 	ShutdownTimeout time.Duration
 	LogLevel        string
+
+	// getenv reads the options a channel parses itself (see channelSetup).
+	getenv func(string) string
+}
+
+// get returns an option's value, or its default from the options table.
+func (c config) get(name string) string {
+	if c.getenv != nil {
+		if v := strings.TrimSpace(c.getenv(name)); v != "" {
+			return v
+		}
+	}
+	for _, o := range options {
+		if o.Name == name {
+			return o.Default
+		}
+	}
+	panic("undeclared option " + name)
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
@@ -56,7 +73,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		}
 		panic("undeclared option " + name)
 	}
-	var c config
+	c := config{getenv: getenv}
 	var errs []string
 	dur := func(name string) time.Duration {
 		d, err := time.ParseDuration(get(name))
@@ -107,5 +124,3 @@ func configTable() string {
 	}
 	return b.String()
 }
-
-var _ = os.Getenv

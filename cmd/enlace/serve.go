@@ -6,8 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
+	"sort"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +19,28 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 )
+
+// channelSetup connects one messaging channel to serve: it registers its
+// webhooks on the mux, adds its bot.Channel to the pipeline, and may start
+// background work (long polling) that ends with ctx and is counted in wg. It
+// returns false, nil when the channel is not configured. Each channel's file
+// adds its setup (and its options) in an init function.
+type channelSetup func(ctx context.Context, s serveEnv) (bool, error)
+
+// serveEnv is what a channel setup gets.
+type serveEnv struct {
+	cfg      config
+	mux      *http.ServeMux
+	pipeline *bot.Pipeline
+	logger   *slog.Logger
+	wg       *sync.WaitGroup
+}
+
+// channelSetups are the channels serve can connect, by name.
+var channelSetups = map[string]channelSetup{}
+
+// serveStarted, when set (tests), is told the address serve listens on.
+var serveStarted func(addr string)
 
 func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -56,10 +81,35 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		return fmt.Errorf("listening on %s: %w", cfg.Addr, err)
 	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second, WriteTimeout: 30 * time.Second}
-	logger.Info("enlace serving", "addr", ln.Addr().String(), "store", a.kind, "version", version)
-	logger.Warn("no messaging channel is configured yet: only the health and metrics endpoints answer")
-
 	work, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	var background sync.WaitGroup
+	names := make([]string, 0, len(channelSetups))
+	for name := range channelSetups {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	var connected []string
+	for _, name := range names {
+		ok, err := channelSetups[name](work, serveEnv{cfg: cfg, mux: mux, pipeline: a.pipeline, logger: logger, wg: &background})
+		if err != nil {
+			stopWork()
+			background.Wait()
+			ln.Close()
+			return fmt.Errorf("connecting %s: %w", name, err)
+		}
+		if ok {
+			connected = append(connected, name)
+		}
+	}
+	logger.Info("enlace serving", "addr", ln.Addr().String(), "store", a.kind, "channels", connected, "version", version)
+	if len(connected) == 0 {
+		logger.Warn("no messaging channel is configured: only the health and metrics endpoints answer")
+	}
+	if serveStarted != nil {
+		serveStarted(ln.Addr().String())
+	}
+
 	done := make(chan struct{})
 	go func() {
 		a.pipeline.Run(work)
@@ -84,8 +134,14 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		logger.Error("http shutdown", "err", err)
 	}
 	stopWork()
+	finished := make(chan struct{})
+	go func() {
+		<-done
+		background.Wait()
+		close(finished)
+	}()
 	select {
-	case <-done:
+	case <-finished:
 	case <-shutdown.Done():
 		logger.Error("pipeline did not stop in time; unfinished work stays queued in the store")
 	}
