@@ -350,6 +350,7 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		}
 		commit.Session = p.keys.Seal(sealSession, plain)
 	}
+	var replies []Reply
 	for _, out := range res.Outputs {
 		to, lang := m.From, res.Session.Lang
 		if out.To != "" {
@@ -360,6 +361,9 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		}
 		r := p.render(m.Channel, to, lang, out)
 		r.Proactive = out.To != ""
+		replies = append(replies, r)
+	}
+	for _, r := range mergeReplies(replies) {
 		raw, err := json.Marshal(r)
 		if err != nil {
 			return fmt.Errorf("bot: encoding reply: %w", err)

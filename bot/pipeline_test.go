@@ -81,13 +81,23 @@ func TestOnePersonsMessagesAreHandledInOrder(t *testing.T) {
 			wg.Wait()
 			workers.Wait()
 			// A person another worker held is looked at again shortly after.
-			for deadline := time.Now().Add(10 * time.Second); rec.count() < people*5 && time.Now().Before(deadline); {
+			want := strings.Join(onboarding(), "\n\n")
+			done := func() bool {
+				for i := range people {
+					if strings.Join(rec.texts(fmt.Sprintf("+5255000000%02d", i)), "\n\n") != want {
+						return false
+					}
+				}
+				return true
+			}
+			for deadline := time.Now().Add(10 * time.Second); !done() && time.Now().Before(deadline); {
 				drain(t, p1)
 				time.Sleep(20 * time.Millisecond)
 			}
 			for i := range people {
 				from := fmt.Sprintf("+5255000000%02d", i)
-				equal(t, from, rec.texts(from), onboarding())
+				// Replies may be merged into fewer messages; the words and their order may not change.
+				equal(t, from, []string{strings.Join(rec.texts(from), "\n\n")}, []string{strings.Join(onboarding(), "\n\n")})
 			}
 		})
 	}
@@ -262,7 +272,7 @@ func TestSMSAndWhatsAppAreOnePerson(t *testing.T) {
 	accept(t, p, m)
 	drain(t, p)
 	got := wa.texts(alice)
-	if len(got) != 2 || got[1] != catalog.Text("en", "consent.question", nil) {
+	if len(got) == 0 || !strings.HasSuffix(got[len(got)-1], catalog.Text("en", "consent.question", nil)) {
 		t.Errorf("WhatsApp replies: got %q, want the English consent (the SMS session continued)", got)
 	}
 }

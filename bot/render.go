@@ -3,6 +3,8 @@ package bot
 import (
 	"fmt"
 	"strings"
+
+	"github.com/enlace-rfl/enlace/locales"
 )
 
 // ButtonChannels show choices as buttons; every other channel gets them as a
@@ -22,4 +24,34 @@ func RenderText(channel string, r Reply) string {
 		fmt.Fprintf(&b, "\n%d. %s", i+1, ch.Label)
 	}
 	return b.String()
+}
+
+// maxSegments is the most SMS parts one message may take.
+const maxSegments = 3
+
+// mergeReplies joins consecutive replies to the same reader into one message
+// where the result, as an SMS would carry it, still fits in maxSegments parts:
+// every message costs a poor person money on SMS, and a second on Telegram,
+// which allows about one message a second per chat. A reply with choices or a
+// request ends a merged message, since buttons belong under the last text.
+func mergeReplies(rs []Reply) []Reply {
+	if len(rs) < 2 {
+		return rs
+	}
+	out := []Reply{rs[0]}
+	for _, next := range rs[1:] {
+		cur := &out[len(out)-1]
+		if cur.To == next.To && cur.Channel == next.Channel && cur.Lang == next.Lang &&
+			cur.Proactive == next.Proactive && len(cur.Choices) == 0 && cur.Request == "" {
+			joined := next
+			joined.ID = cur.ID
+			joined.Text = cur.Text + "\n\n" + next.Text
+			if segments, _ := locales.SMSSegments(RenderText("sms", joined)); segments <= maxSegments {
+				*cur = joined
+				continue
+			}
+		}
+		out = append(out, next)
+	}
+	return out
 }

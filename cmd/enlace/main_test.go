@@ -93,11 +93,17 @@ func TestChatOnboardingInEveryLanguage(t *testing.T) {
 					from += "1"
 				}
 				out := runChat(t, env, []string{"--channel", "sms", "--from", from}, "/start", string(rune('1'+i)), "1")
-				if len(out) != 5 {
-					t.Fatalf("got %d messages, want 5: %+v", len(out), out)
+				if len(out) < 3 {
+					t.Fatalf("got %d messages, want at least one per line: %+v", len(out), out)
+				}
+				if want := cat.Text("es", "language.prompt", nil); !strings.HasPrefix(out[0].Text, want) { // guessed from +52
+					t.Errorf("first message: got %q, want the language question", out[0].Text)
+				}
+				if want := cat.Text(lang, "consent.question", nil); !strings.Contains(out[len(out)-2].Text, want) {
+					t.Errorf("consent: got %q, want it to ask %q", out[len(out)-2].Text, want)
 				}
 				last := out[len(out)-1]
-				if want := cat.Text(lang, "menu.prompt", nil); !strings.HasPrefix(last.Text, want) || last.Lang != lang || last.To != from || last.Channel != "sms" {
+				if want := cat.Text(lang, "menu.prompt", nil); !strings.Contains(last.Text, want) || last.Lang != lang || last.To != from || last.Channel != "sms" {
 					t.Errorf("last message: got %+v, want the %s menu to %s", last, lang, from)
 				}
 				if want := cat.Text(lang, "menu.person", nil); len(last.Choices) == 0 || last.Choices[0] != want {
