@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"time"
 )
 
@@ -120,22 +121,22 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 					return false, err
 				}
 			}
-			if err := p.deadLetter(ctx, c.Person, item.ID, r, sendErr.Error()); err != nil {
+			if err := p.deadLetter(ctx, c.Person, item.ID, r, redact(sendErr)); err != nil {
 				return false, err
 			}
 			continue // the next reply may go elsewhere
 		}
 		r.Attempts++
-		r.LastError = sendErr.Error()
+		r.LastError = redact(sendErr)
 		if r.Attempts >= p.cfg.MaxAttempts {
-			if err := p.deadLetter(ctx, c.Person, item.ID, r, "gave up after retries: "+sendErr.Error()); err != nil {
+			if err := p.deadLetter(ctx, c.Person, item.ID, r, "gave up after retries: "+redact(sendErr)); err != nil {
 				return false, err
 			}
 			continue
 		}
 		p.metrics.outbound(r.Channel, "retry")
 		delay := p.backoff(r.Attempts)
-		p.log.Warn("send failed, will retry", "channel", r.Channel, "person", logID(c.Person), "attempt", r.Attempts, "in", delay, "err", sendErr)
+		p.log.Warn("send failed, will retry", "channel", r.Channel, "person", logID(c.Person), "attempt", r.Attempts, "in", delay, "err", r.LastError)
 		raw, err = json.Marshal(r)
 		if err != nil {
 			return false, fmt.Errorf("bot: encoding reply: %w", err)
@@ -163,6 +164,16 @@ func (p *Pipeline) blocked(ctx context.Context, r Reply) (string, bool, error) {
 		}
 	}
 	return "", false, nil
+}
+
+// phoneLike matches what could be a phone number or a chat id in a provider's
+// error text: seven or more digits, possibly with spaces, dashes or a plus.
+var phoneLike = regexp.MustCompile(`\+?\d[\d \-().]{5,}\d`)
+
+// redact removes number-like runs from an error before it is logged or kept as
+// a dead letter's reason: providers sometimes echo the recipient's number.
+func redact(err error) string {
+	return phoneLike.ReplaceAllString(err.Error(), "[number]")
 }
 
 // outboxLockSuffix names the lock of a person's outbox, apart from the lock
