@@ -2,6 +2,7 @@ package flows
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 
 	"golang.org/x/text/runes"
@@ -68,16 +69,18 @@ func buildWordIndex(cat Catalog, ids []string) wordIndex {
 	return idx
 }
 
-// stripMarks returns a new accent-removing transformer: a transform.Chain
-// keeps state, so one must never be shared between goroutines.
-func stripMarks() transform.Transformer {
+// stripMarks holds accent-removing transformers. A transform.Chain keeps state
+// and buffers, so each is used by one goroutine at a time and then reused.
+var stripMarks = sync.Pool{New: func() any {
 	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-}
+}}
 
 // Normalize folds text for matching: lower case, accents removed, punctuation
 // and repeated spaces dropped, so "¡Menú!" matches "menu".
 func Normalize(s string) string {
-	s, _, err := transform.String(stripMarks(), s)
+	t := stripMarks.Get().(transform.Transformer)
+	s, _, err := transform.String(t, s) // String resets t first
+	stripMarks.Put(t)
 	if err != nil {
 		return ""
 	}
