@@ -9,6 +9,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/enlace-rfl/enlace/store/redis/redistest"
 )
 
 // startServe runs `enlace serve` in-process on a free port and returns its
@@ -94,5 +96,34 @@ func TestServeNeedsASecretKey(t *testing.T) {
 		func(k string) string { return map[string]string{"ENLACE_DATA_DIR": t.TempDir()}[k] })
 	if err == nil || !strings.Contains(err.Error(), "ENLACE_SECRET_KEY") {
 		t.Errorf("serve without a key: got %v, want an error naming ENLACE_SECRET_KEY", err)
+	}
+}
+
+func TestReadyzFollowsTheStore(t *testing.T) {
+	srv := redistest.StartWith(t, redistest.Config{Durable: true})
+	env := map[string]string{"REDIS_URL": srv.URL, "ENLACE_SECRET_KEY": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", "ENLACE_DATA_DIR": t.TempDir()}
+	base, stop := startServe(t, env)
+	defer stop()
+	if code, _ := get(t, base+"/readyz"); code != 200 {
+		t.Fatalf("/readyz with Redis up: got %d, want 200", code)
+	}
+	srv.Stop()
+	if code, _ := get(t, base+"/readyz"); code != 503 {
+		t.Errorf("/readyz with Redis down: got %d, want 503", code)
+	}
+	if code, _ := get(t, base+"/healthz"); code != 200 {
+		t.Errorf("/healthz with Redis down: got %d, want 200 (the process is alive)", code)
+	}
+	srv.Restart()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		code, _ := get(t, base+"/readyz")
+		if code == 200 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("/readyz after Redis came back: got %d, want 200", code)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
