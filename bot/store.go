@@ -48,8 +48,8 @@ type Commit struct {
 	InboundID string
 	// Erase deletes every record held about the person (session, inbox except
 	// messages that arrived after the one handled, outbox, dead letters,
-	// escalations, dedupe marks, flags other than opt-outs) before the rest of
-	// the commit is applied.
+	// escalations, dedupe marks, timers, flags other than opt-outs) before the
+	// rest of the commit is applied.
 	Erase bool
 	// Session is the new sealed session; nil deletes it.
 	Session []byte
@@ -59,6 +59,25 @@ type Commit struct {
 	Outbox []Item
 	// Escalations are appended to the person's escalations and indexed for volunteers.
 	Escalations []Item
+	// SetTimers sets (or moves) the person's timers by ID; CancelTimers removes
+	// them. Both are applied after Erase, with the rest of the commit.
+	SetTimers    []Timer
+	CancelTimers []string
+}
+
+// Timer is a durable one-shot timer of a person (a check-in reminder, a
+// deadline). Its ID names it within the person, e.g. "checkin".
+type Timer struct {
+	ID string
+	At time.Time
+}
+
+// TimerClaim is a due timer leased to one process until Until.
+type TimerClaim struct {
+	Person string
+	ID     string
+	At     time.Time // when it was due
+	Until  time.Time
 }
 
 // Letter is a dead letter as an operator sees it.
@@ -128,6 +147,17 @@ type Store interface {
 
 	// Escalations lists up to limit escalations across all people.
 	Escalations(ctx context.Context, limit int) ([]Letter, error)
+
+	// ClaimTimers leases up to n timers due at or before now, across all
+	// people, moving them out of reach of other processes until now+lease; a
+	// process that dies lets them fire later rather than never.
+	ClaimTimers(ctx context.Context, now time.Time, lease time.Duration, n int) ([]TimerClaim, error)
+	// FinishTimer drops a claimed timer from the due set unless it was set
+	// again since it was claimed. The timer itself is removed by the commit
+	// that handles its firing (Commit.CancelTimers).
+	FinishTimer(ctx context.Context, c TimerClaim) error
+	// Timers lists the person's timers.
+	Timers(ctx context.Context, person string) ([]Timer, error)
 
 	// SetFlag sets (on) or clears a named flag of a person, such as
 	// "unreachable:telegram" or "optout:sms". Flags carry no personal data.

@@ -46,8 +46,8 @@ var (
 	bPeople  = []byte("people")
 	bLocks   = []byte("locks")
 	bIdx     = map[string][]byte{"dead": []byte("idx:dead"), "esc": []byte("idx:esc")}
-	bQueueAt = map[bot.Queue][]byte{bot.QueueInbound: []byte("q:in:at"), bot.QueueOutbound: []byte("q:out:at")}
-	bQueueBy = map[bot.Queue][]byte{bot.QueueInbound: []byte("q:in:who"), bot.QueueOutbound: []byte("q:out:who")}
+	bQueueAt = map[bot.Queue][]byte{bot.QueueInbound: []byte("q:in:at"), bot.QueueOutbound: []byte("q:out:at"), queueTimers: []byte("q:timers:at")}
+	bQueueBy = map[bot.Queue][]byte{bot.QueueInbound: []byte("q:in:who"), bot.QueueOutbound: []byte("q:out:who"), queueTimers: []byte("q:timers:who")}
 
 	kSession = []byte("session")
 	// Per-person list and mark buckets.
@@ -80,7 +80,7 @@ func Open(path string) (*Store, error) {
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
 		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"]}
-		for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound} {
+		for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound, queueTimers} {
 			names = append(names, bQueueAt[q], bQueueBy[q])
 		}
 		for _, n := range names {
@@ -270,7 +270,7 @@ func tidy(tx *bolt.Tx, p string) error {
 	if pb == nil {
 		return nil
 	}
-	for _, name := range [][]byte{lIn, lOut, lDead, lEsc, lSeen, bFlags} {
+	for _, name := range [][]byte{lIn, lOut, lDead, lEsc, lSeen, bFlags, bTimers} {
 		if b := pb.Bucket(name); b != nil && empty(b) {
 			if err := pb.DeleteBucket(name); err != nil {
 				return err
@@ -594,7 +594,7 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit) error
 			}
 		}
 		if c.Erase {
-			if err := erase(tx, pb); err != nil {
+			if err := erase(tx, pb, p); err != nil {
 				return err
 			}
 		}
@@ -608,6 +608,9 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit) error
 			err = pb.Put(kSession, append(expiry(exp), c.Session...))
 		}
 		if err != nil {
+			return err
+		}
+		if err := commitTimers(tx, pb, p, c.SetTimers, c.CancelTimers); err != nil {
 			return err
 		}
 		if err := pushItems(pb, lOut, c.Outbox); err != nil {
@@ -631,7 +634,10 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit) error
 }
 
 // erase deletes everything Commit.Erase names, and the person's index entries.
-func erase(tx *bolt.Tx, pb *bolt.Bucket) error {
+func erase(tx *bolt.Tx, pb *bolt.Bucket, p string) error {
+	if err := eraseTimers(tx, pb, p); err != nil {
+		return err
+	}
 	if err := pb.Delete(kSession); err != nil {
 		return err
 	}

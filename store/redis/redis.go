@@ -41,6 +41,7 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -411,20 +412,27 @@ func (s *Store) LoadSession(ctx context.Context, person string) ([]byte, error) 
 }
 
 var commitScript = goredis.NewScript(`
--- KEYS: lock, session, in, out, dead, esc, seen, flags.
+-- KEYS: lock, session, in, out, dead, esc, seen, flags, timers.
 -- ARGV: token, inbound head prefix or '', erase '1'/'0', has session '1'/'0',
---       session, session ttl ms ('0' = none), number of outbox items, outbox items..., escalations...
+--       session, session ttl ms ('0' = none), #outbox, #escalations, #timers set,
+--       #timers cancelled, outbox items..., escalations..., (timer id, at ms)...,
+--       cancelled timer ids...
+-- Returns {outbox length, dead length, escalations length, erased timer ids...}
+-- or {-1} (lock lost) or {-2} (not the inbox head).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
 if ARGV[2] ~= '' then
   local head = redis.call('LINDEX', KEYS[3], 0)
   if not head or string.sub(head, 1, #ARGV[2]) ~= ARGV[2] then return {-2} end
   redis.call('LPOP', KEYS[3])
 end
+local erased = {}
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
   for _, f in ipairs(redis.call('SMEMBERS', KEYS[8])) do
     if string.sub(f, 1, 7) ~= 'optout:' then redis.call('SREM', KEYS[8], f) end
   end
+  erased = redis.call('HKEYS', KEYS[9])
+  redis.call('DEL', KEYS[9])
 end
 if ARGV[4] == '1' then
   if ARGV[6] == '0' then
@@ -435,10 +443,15 @@ if ARGV[4] == '1' then
 else
   redis.call('DEL', KEYS[2])
 end
-local nout = tonumber(ARGV[7])
-for i = 8, 7 + nout do redis.call('RPUSH', KEYS[4], ARGV[i]) end
-for i = 8 + nout, #ARGV do redis.call('RPUSH', KEYS[6], ARGV[i]) end
-return {redis.call('LLEN', KEYS[4]), redis.call('LLEN', KEYS[5]), redis.call('LLEN', KEYS[6])}`)
+local nout, nesc, nset, ncancel = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
+local i = 11
+for _ = 1, nout do redis.call('RPUSH', KEYS[4], ARGV[i]); i = i + 1 end
+for _ = 1, nesc do redis.call('RPUSH', KEYS[6], ARGV[i]); i = i + 1 end
+for _ = 1, nset do redis.call('HSET', KEYS[9], ARGV[i], ARGV[i + 1]); i = i + 2 end
+for _ = 1, ncancel do redis.call('HDEL', KEYS[9], ARGV[i]); i = i + 1 end
+local res = {redis.call('LLEN', KEYS[4]), redis.call('LLEN', KEYS[5]), redis.call('LLEN', KEYS[6])}
+for _, id in ipairs(erased) do table.insert(res, id) end
+return res`)
 
 // Commit implements bot.Store. An InboundID that is not the inbox head is
 // refused with bot.ErrNotFound and nothing is written. A SessionTTL of zero or
@@ -473,12 +486,29 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 	if c.Erase {
 		erase = "1"
 	}
-	args := append([]any{token, inbound, erase, hasSession, session, ttl, len(out)}, out...)
+	for _, t := range c.SetTimers {
+		if !validName(t.ID) {
+			return fmt.Errorf("redis: invalid timer id %q", t.ID)
+		}
+	}
+	args := append([]any{token, inbound, erase, hasSession, session, ttl, len(out), len(esc), len(c.SetTimers), len(c.CancelTimers)}, out...)
 	args = append(args, esc...)
+	for _, t := range c.SetTimers {
+		args = append(args, t.ID, t.At.UnixMilli())
+	}
+	for _, id := range c.CancelTimers {
+		args = append(args, id)
+	}
 	keys := []string{
 		s.key(person, "lock"), s.key(person, "session"), s.key(person, "in"),
 		s.key(person, "out"), s.key(person, "dead"), s.key(person, "esc"), s.key(person, "seen"),
-		s.key(person, "flags"),
+		s.key(person, "flags"), s.key(person, "timers"),
+	}
+	// A timer enters the due set before the commit (a crash then leaves an
+	// entry with no timer, dropped when claimed) and again after it, so it can
+	// never be set without being due.
+	if err := s.addDue(ctx, person, c.SetTimers); err != nil {
+		return err
 	}
 
 	if len(out) > 0 {
@@ -486,17 +516,28 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 			return err
 		}
 	}
-	lens, err := commitScript.Run(ctx, s.c, keys, args...).Int64Slice()
+	res, err := commitScript.Run(ctx, s.c, keys, args...).Slice()
 	if err != nil {
 		return fmt.Errorf("redis: commit: %w", err)
 	}
-	switch lens[0] {
-	case -1:
+	switch res[0] {
+	case int64(-1):
 		return bot.ErrLockLost
-	case -2:
+	case int64(-2):
 		return fmt.Errorf("redis: commit: inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
 	}
-	outLen, deadLen, escLen := lens[0], lens[1], lens[2]
+	outLen, deadLen, escLen := res[0].(int64), res[1].(int64), res[2].(int64)
+	var gone []string
+	for _, v := range res[3:] {
+		gone = append(gone, v.(string))
+	}
+	gone = append(gone, c.CancelTimers...)
+	if err := s.removeDue(ctx, person, gone); err != nil {
+		return err
+	}
+	if err := s.addDue(ctx, person, c.SetTimers); err != nil {
+		return err
+	}
 	if outLen > 0 {
 		if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
 			return err
@@ -776,4 +817,102 @@ func (s *Store) Flags(ctx context.Context, person string) ([]string, error) {
 	}
 	sort.Strings(fs)
 	return fs, nil
+}
+
+// dueKey is the sorted set of every person's timers, by when they are due;
+// members are "<person>/<timer id>".
+func (s *Store) dueKey() string { return s.prefix + ":timers:due" }
+
+func (s *Store) addDue(ctx context.Context, person string, ts []bot.Timer) error {
+	if len(ts) == 0 {
+		return nil
+	}
+	zs := make([]goredis.Z, len(ts))
+	for i, t := range ts {
+		zs[i] = goredis.Z{Score: float64(t.At.UnixMilli()), Member: person + "/" + t.ID}
+	}
+	if err := s.c.ZAdd(ctx, s.dueKey(), zs...).Err(); err != nil {
+		return fmt.Errorf("redis: schedule timers: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) removeDue(ctx context.Context, person string, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	ms := make([]any, len(ids))
+	for i, id := range ids {
+		ms[i] = person + "/" + id
+	}
+	if err := s.c.ZRem(ctx, s.dueKey(), ms...).Err(); err != nil {
+		return fmt.Errorf("redis: unschedule timers: %w", err)
+	}
+	return nil
+}
+
+// ClaimTimers implements bot.Store: one script over the due set (one slot)
+// moves due timers past the lease, so exactly one caller gets each.
+func (s *Store) ClaimTimers(ctx context.Context, now time.Time, lease time.Duration, n int) ([]bot.TimerClaim, error) {
+	if n <= 0 {
+		return nil, nil
+	}
+	until := now.Add(lease).UnixMilli()
+	ms, err := claimScript.Run(ctx, s.c, []string{s.dueKey()}, now.UnixMilli(), until, n).StringSlice()
+	if err != nil {
+		return nil, fmt.Errorf("redis: claim timers: %w", err)
+	}
+	var out []bot.TimerClaim
+	for _, m := range ms {
+		person, id, ok := strings.Cut(m, "/")
+		c := bot.TimerClaim{Person: person, ID: id, Until: time.UnixMilli(until)}
+		at, err := s.c.HGet(ctx, s.key(person, "timers"), id).Int64()
+		if !ok || errors.Is(err, goredis.Nil) {
+			// Left by a commit that failed or a crash: nothing to fire.
+			if err := s.FinishTimer(ctx, c); err != nil {
+				return nil, err
+			}
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redis: read timer: %w", err)
+		}
+		c.At = time.UnixMilli(at)
+		out = append(out, c)
+	}
+	return out, nil
+}
+
+var finishTimerScript = goredis.NewScript(`
+local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
+if score and tonumber(score) == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[1], ARGV[1]) end
+return 0`)
+
+// FinishTimer implements bot.Store.
+func (s *Store) FinishTimer(ctx context.Context, c bot.TimerClaim) error {
+	if err := finishTimerScript.Run(ctx, s.c, []string{s.dueKey()}, c.Person+"/"+c.ID, c.Until.UnixMilli()).Err(); err != nil && !errors.Is(err, goredis.Nil) {
+		return fmt.Errorf("redis: finish timer: %w", err)
+	}
+	return nil
+}
+
+// Timers implements bot.Store.
+func (s *Store) Timers(ctx context.Context, person string) ([]bot.Timer, error) {
+	if err := checkPerson(person); err != nil {
+		return nil, err
+	}
+	m, err := s.c.HGetAll(ctx, s.key(person, "timers")).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: timers: %w", err)
+	}
+	out := make([]bot.Timer, 0, len(m))
+	for id, v := range m {
+		ms, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("redis: timer %s: %w", id, err)
+		}
+		out = append(out, bot.Timer{ID: id, At: time.UnixMilli(ms)})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out, nil
 }

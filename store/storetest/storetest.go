@@ -46,6 +46,9 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"ConcurrentLock", testConcurrentLock},
 		{"Expiry", testExpiry},
 		{"Flags", testFlags},
+		{"Timers", testTimers},
+		{"TimersFireOnceConcurrently", testTimersConcurrent},
+		{"TimersErased", testTimersErased},
 		{"Ping", testPing},
 	}
 	for _, tc := range tests {
