@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strconv"
 	"sync"
 	"time"
 
@@ -67,7 +69,7 @@ type Pipeline struct {
 	cfg      Config
 	store    Store
 	keys     *store.Keyring
-	engine   *flows.Engine
+	engine   Engine
 	cat      flows.Catalog
 	channels map[string]Channel
 	now      func() time.Time
@@ -85,12 +87,17 @@ type Pipeline struct {
 // lockedRetry is how soon a person held by another worker is looked at again.
 const lockedRetry = 100 * time.Millisecond
 
+// Engine is the conversation the pipeline runs; flows.Engine is the one.
+type Engine interface {
+	Step(ctx context.Context, s flows.Session, in flows.Input, from flows.Sender, now time.Time) flows.Result
+}
+
 // Options are the parts a Pipeline is built from.
 type Options struct {
 	Config   Config
 	Store    Store
 	Keys     *store.Keyring
-	Engine   *flows.Engine
+	Engine   Engine
 	Catalog  flows.Catalog
 	Channels []Channel
 	Clock    func() time.Time // time.Now when nil
@@ -200,7 +207,11 @@ func (p *Pipeline) Accept(ctx context.Context, m Message) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("bot: encoding inbound message: %w", err)
 	}
-	person := p.Person(m.Channel, m.From)
+	return p.accept(ctx, p.Person(m.Channel, m.From), m, raw)
+}
+
+// accept records a message for a person once (see Accept).
+func (p *Pipeline) accept(ctx context.Context, person string, m Message, raw []byte) (bool, error) {
 	dedupe := p.keys.Hash("message", m.Channel+":"+m.ID)
 	item := Item{ID: newID(), Data: p.keys.Seal(sealInbound, raw)}
 	fresh, err := p.store.Accept(ctx, person, dedupe, item, p.cfg.DedupeTTL, p.now())
@@ -341,8 +352,18 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 			sess = flows.Session{}
 		}
 	}
+	if m.Channel == timerChannel {
+		// A timer speaks to the person where they last wrote from.
+		m.Channel, m.From = sess.Channel, sess.Address
+	}
 	res := p.engine.Step(ctx, sess, m.Input, flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint}, p.now())
-	commit := Commit{InboundID: item.ID, Erase: res.Erase, SessionTTL: p.cfg.SessionTTL}
+	commit := Commit{InboundID: item.ID, Erase: res.Erase, SessionTTL: p.cfg.SessionTTL, CancelTimers: res.CancelTimers}
+	for _, t := range res.SetTimers {
+		commit.SetTimers = append(commit.SetTimers, Timer{ID: t.ID, At: t.At})
+	}
+	if m.Input.Kind == flows.InputTimer && !slices.ContainsFunc(res.SetTimers, func(t flows.Timer) bool { return t.ID == m.Input.Timer }) {
+		commit.CancelTimers = append(commit.CancelTimers, m.Input.Timer)
+	}
 	if !res.Forget {
 		plain, err := json.Marshal(res.Session)
 		if err != nil {
@@ -400,6 +421,37 @@ func (p *Pipeline) commit(ctx context.Context, person, token string, c Commit) e
 		p.notify()
 	}
 	return nil
+}
+
+// timerChannel is the channel of the inbound messages timers produce.
+const timerChannel = "timer"
+
+// FireTimers turns the timers due now into inbound messages of their people,
+// deduplicated by timer and due time, so a timer is handled once even when two
+// processes claim it in turn (the first one dying before it finished).
+func (p *Pipeline) FireTimers(ctx context.Context) (int, error) {
+	claims, err := p.store.ClaimTimers(ctx, p.now(), p.cfg.Lease, p.cfg.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("bot: claiming timers: %w", err)
+	}
+	for _, c := range claims {
+		m := Message{
+			Channel: timerChannel, ID: c.ID + "@" + strconv.FormatInt(c.At.UnixMilli(), 10),
+			Input: flows.Input{Kind: flows.InputTimer, Timer: c.ID}, Received: p.now(),
+		}
+		raw, err := json.Marshal(m)
+		if err != nil {
+			return 0, fmt.Errorf("bot: encoding timer: %w", err)
+		}
+		if _, err := p.accept(ctx, c.Person, m, raw); err != nil {
+			return 0, err
+		}
+		p.crash("timer-accepted")
+		if err := p.store.FinishTimer(ctx, c); err != nil {
+			return 0, fmt.Errorf("bot: finishing timer: %w", err)
+		}
+	}
+	return len(claims), nil
 }
 
 // escalationRecord is an escalation as stored: what happened, and where the

@@ -2,6 +2,7 @@ package bot
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"time"
 )
@@ -51,12 +52,10 @@ func (p *Pipeline) loop(ctx context.Context) {
 func (p *Pipeline) pass(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Lease)
 	defer cancel()
+	f, ferr := p.FireTimers(ctx)
 	h, herr := p.HandleReady(ctx)
 	s, serr := p.SendReady(ctx)
-	if herr != nil {
-		return h + s, herr
-	}
-	return h + s, serr
+	return f + h + s, errors.Join(ferr, herr, serr)
 }
 
 // Drain handles and delivers until nothing is ready now, and reports the first

@@ -57,6 +57,8 @@ type turn struct {
 	esc     []Escalation
 	erase   bool
 	forget  bool
+	timers  []Timer
+	cancel  []string
 	entered bool // a step was entered (its prompt already added)
 }
 
@@ -107,6 +109,11 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 	if t.s.Draft == nil {
 		t.s.Draft = map[string]string{}
 	}
+	if in.Kind == InputTimer {
+		e.timer(t, in.Timer)
+		return t.result()
+	}
+	t.s.Channel, t.s.Address = from.Channel, from.Address
 	e.run(t, in)
 	// Remember the last choices offered, so a typed number or label picks one.
 	for i := len(t.out) - 1; i >= 0; i-- {
@@ -119,10 +126,24 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 		}
 	}
 	t.s.Updated = now
+	return t.result()
+}
+
+func (t *turn) result() Result {
 	if len(t.s.Draft) == 0 {
 		t.s.Draft = nil
 	}
-	return Result{Session: t.s, Outputs: t.out, Escalations: t.esc, Erase: t.erase, Forget: t.forget}
+	return Result{Session: t.s, Outputs: t.out, Escalations: t.esc, Erase: t.erase, Forget: t.forget,
+		SetTimers: t.timers, CancelTimers: t.cancel}
+}
+
+// timer handles one of the person's timers coming due. A timer no step
+// knows (or of a person whose data is gone) does nothing.
+func (e *Engine) timer(t *turn, id string) {
+	if t.s.Version == 0 || t.s.Step == "" {
+		t.forget = true
+		return
+	}
 }
 
 func (e *Engine) run(t *turn, in Input) {

@@ -13,6 +13,7 @@ const (
 	InputContact  InputKind = "contact"
 	InputCommand  InputKind = "command"
 	InputMedia    InputKind = "media" // anything the bot cannot read: photos, stickers, voice...
+	InputTimer    InputKind = "timer" // one of the person's timers is due
 )
 
 // Input is one inbound event from a person.
@@ -25,6 +26,7 @@ type Input struct {
 	Phone   string    `json:"phone,omitempty"`   // InputContact
 	Command string    `json:"command,omitempty"` // InputCommand, without the slash: "start"
 	Payload string    `json:"payload,omitempty"` // InputCommand: "/start shelters" -> "shelters"
+	Timer   string    `json:"timer,omitempty"`   // InputTimer: the timer's ID
 }
 
 // Text is a translatable text: a message ID and its template data.
@@ -123,6 +125,17 @@ type Session struct {
 	Payload string            `json:"payload,omitempty"` // a /start payload kept until consent
 	Draft   map[string]string `json:"draft,omitempty"`   // half-finished dialog values
 	Updated time.Time         `json:"updated"`
+	// Channel and Address are where the person last wrote from: where replies
+	// to a timer go.
+	Channel string `json:"channel,omitempty"`
+	Address string `json:"address,omitempty"`
+}
+
+// Timer asks for an InputTimer with this ID at a time. Setting a timer with
+// an ID that exists moves it.
+type Timer struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
 }
 
 // Result is what one step of the engine produces.
@@ -130,6 +143,10 @@ type Result struct {
 	Session     Session
 	Outputs     []Output
 	Escalations []Escalation
+	// SetTimers and CancelTimers change the person's timers with the session.
+	// A timer that fired is cancelled unless the step sets it again.
+	SetTimers    []Timer
+	CancelTimers []string
 	// Erase asks the pipeline to delete every record about the person before
 	// saving Session (which then holds only what the goodbye needs, if anything).
 	Erase bool

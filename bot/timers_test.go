@@ -1,0 +1,110 @@
+package bot_test
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/store"
+)
+
+// remindingEngine is the real engine plus one rule, standing in for the
+// check-in flow: "remind me" sets a timer an hour ahead, and when it fires the
+// person reads the help text.
+type remindingEngine struct{ *flows.Engine }
+
+func (e remindingEngine) Step(ctx context.Context, s flows.Session, in flows.Input, from flows.Sender, now time.Time) flows.Result {
+	if in.Kind == flows.InputTimer && in.Timer == "reminder" {
+		return flows.Result{Session: s, Outputs: []flows.Output{{Text: flows.Text{ID: "help.text"}}}}
+	}
+	r := e.Engine.Step(ctx, s, in, from, now)
+	if in.Kind == flows.InputText && in.Text == "remind me" {
+		r.SetTimers = append(r.SetTimers, flows.Timer{ID: "reminder", At: now.Add(time.Hour)})
+	}
+	return r
+}
+
+func timerPipeline(t *testing.T, st bot.Store, clk *clock, rec *recorder) *bot.Pipeline {
+	keys, err := store.ParseKeyring(testKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bot.New(bot.Options{
+		Config: testConfig, Store: st, Keys: keys, Engine: remindingEngine{flows.New(flows.Config{}, catalog)},
+		Catalog: catalog, Channels: []bot.Channel{rec}, Clock: clk.Now,
+	})
+}
+
+func countText(texts []string, want string) int {
+	n := 0
+	for _, s := range texts {
+		if s == want {
+			n++
+		}
+	}
+	return n
+}
+
+// TestTimerFiresOnceAcrossProcesses sets a timer, then lets two pipelines on
+// one store race for it, one of them dying after recording the firing but
+// before finishing the timer: the person hears from it exactly once, where
+// they last wrote from.
+func TestTimerFiresOnceAcrossProcesses(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			rec := newRecorder("sms")
+			clk := newClock()
+			p1, p2 := timerPipeline(t, st, clk, rec), timerPipeline(t, st, clk, rec)
+			for i, text := range []string{"hola", "1", "1", "remind me"} {
+				accept(t, p1, msg(alice, "SM"+string(rune('a'+i)), text))
+				drain(t, p1)
+			}
+			help := catalog.Text("es", "help.text", nil)
+			drain(t, p2)
+			if n := countText(rec.texts(alice), help); n != 0 {
+				t.Fatalf("reminder fired early (%d times)", n)
+			}
+			// Process 1 dies right after recording the firing.
+			clk.Advance(time.Hour)
+			bot.SetCrashHook(p1, func(step string) {
+				if step == "timer-accepted" {
+					panic("killed")
+				}
+			})
+			func() {
+				defer func() { recover() }()
+				p1.FireTimers(context.Background())
+			}()
+			// Process 2 finds it again once the lease is over, and both race.
+			clk.Advance(time.Minute)
+			bot.SetCrashHook(p1, nil)
+			var wg sync.WaitGroup
+			for _, p := range []*bot.Pipeline{p1, p2} {
+				wg.Go(func() {
+					for range 5 {
+						if err := p.Drain(context.Background()); err != nil {
+							t.Error(err)
+						}
+					}
+				})
+			}
+			wg.Wait()
+			for deadline := time.Now().Add(5 * time.Second); countText(rec.texts(alice), help) == 0 && time.Now().Before(deadline); {
+				drain(t, p2)
+				time.Sleep(20 * time.Millisecond)
+			}
+			if n := countText(rec.texts(alice), help); n != 1 {
+				t.Errorf("reminder delivered %d times, want exactly 1", n)
+			}
+			ts, err := st.Timers(context.Background(), p1.Person("sms", alice))
+			if err != nil || len(ts) != 0 {
+				t.Errorf("timers after firing: got %+v, %v, want none", ts, err)
+			}
+		})
+	}
+}
