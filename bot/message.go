@@ -41,6 +41,10 @@ type Reply struct {
 	LastError string `json:"last_error,omitempty"`
 	// Proactive is true for messages to someone other than the person who wrote.
 	Proactive bool `json:"proactive,omitempty"`
+	// ReceiptTo is the person (keyed hash) to tell when this proactive message
+	// is delivered or fails for good, with ReceiptRef as the reference.
+	ReceiptTo  string `json:"receipt_to,omitempty"`
+	ReceiptRef string `json:"receipt_ref,omitempty"`
 	// OptOutNotice marks the one reply that confirms an opt-out: it is sent
 	// even though the address has just opted out.
 	OptOutNotice bool `json:"optout_notice,omitempty"`

@@ -352,8 +352,8 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 			sess = flows.Session{}
 		}
 	}
-	if m.Channel == timerChannel {
-		// A timer speaks to the person where they last wrote from.
+	if m.Channel == timerChannel || m.Channel == receiptChannel {
+		// Timers and receipts speak to the person where they last wrote from.
 		m.Channel, m.From = sess.Channel, sess.Address
 	}
 	res := p.engine.Step(ctx, sess, m.Input, flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint}, p.now())
@@ -373,15 +373,24 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 	}
 	var replies []Reply
 	for _, out := range res.Outputs {
-		to, lang := m.From, res.Session.Lang
+		channel, to, lang := m.Channel, m.From, res.Session.Lang
 		if out.To != "" {
 			to = out.To
+			switch {
+			case out.Channel != "":
+				channel = out.Channel
+			case !phoneChannels[channel]:
+				channel = "sms" // a phone number reached from Telegram
+			}
 		}
 		if out.Lang != "" {
 			lang = out.Lang
 		}
-		r := p.render(m.Channel, to, lang, out)
+		r := p.render(channel, to, lang, out)
 		r.Proactive = out.To != ""
+		if r.Proactive && out.Receipt != "" {
+			r.ReceiptTo, r.ReceiptRef = person, out.Receipt
+		}
 		replies = append(replies, r)
 	}
 	for _, r := range mergeReplies(replies) {
@@ -419,6 +428,33 @@ func (p *Pipeline) commit(ctx context.Context, person, token string, c Commit) e
 	}
 	if len(c.Outbox) > 0 {
 		p.notify()
+	}
+	return nil
+}
+
+// phoneChannels address people by phone number.
+var phoneChannels = map[string]bool{"sms": true, "whatsapp": true}
+
+// receiptChannel is the channel of the inbound messages receipts produce.
+const receiptChannel = "receipt"
+
+// receipt tells the person who sent a proactive message whether it was
+// delivered (or failed for good), as an inbound message of theirs, deduplicated
+// by the reply, so a crash and a retry never tell them twice.
+func (p *Pipeline) receipt(ctx context.Context, r Reply, delivered bool) error {
+	if r.ReceiptTo == "" {
+		return nil
+	}
+	m := Message{
+		Channel: receiptChannel, ID: r.ID, Received: p.now(),
+		Input: flows.Input{Kind: flows.InputReceipt, Receipt: r.ReceiptRef, Delivered: delivered},
+	}
+	raw, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("bot: encoding receipt: %w", err)
+	}
+	if _, err := p.accept(ctx, r.ReceiptTo, m, raw); err != nil {
+		return fmt.Errorf("bot: recording receipt: %w", err)
 	}
 	return nil
 }

@@ -97,6 +97,12 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 		sendErr := ch.Send(ctx, r)
 		if sendErr == nil {
 			p.crash("after-send")
+			// Sending is delivery as far as a channel without delivery reports
+			// can tell; the receipt is recorded before the reply leaves the
+			// outbox, so a crash in between repeats neither.
+			if err := p.receipt(ctx, r, true); err != nil {
+				return false, err
+			}
 			if err := p.store.AckOutbound(ctx, c.Person, item.ID); err != nil && !errors.Is(err, ErrNotFound) {
 				return true, fmt.Errorf("bot: acknowledging reply: %w", err)
 			}
@@ -191,6 +197,9 @@ func (p *Pipeline) backoff(attempt int) time.Duration {
 }
 
 func (p *Pipeline) deadLetter(ctx context.Context, person, id string, r Reply, reason string) error {
+	if err := p.receipt(ctx, r, false); err != nil {
+		return err
+	}
 	r.LastError = reason
 	raw, err := json.Marshal(r)
 	if err != nil {

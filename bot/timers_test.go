@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -106,5 +107,59 @@ func TestTimerFiresOnceAcrossProcesses(t *testing.T) {
 				t.Errorf("timers after firing: got %+v, %v, want none", ts, err)
 			}
 		})
+	}
+}
+
+// receiptEngine stands in for the "I am safe" flow: "tell mom" sends a
+// proactive message asking for a receipt, and a receipt becomes a text for
+// the sender ("erase.kept" when delivered, "erase.confirm" when it failed).
+type receiptEngine struct{ *flows.Engine }
+
+func (e receiptEngine) Step(ctx context.Context, s flows.Session, in flows.Input, from flows.Sender, now time.Time) flows.Result {
+	if in.Kind == flows.InputReceipt {
+		id := "erase.confirm"
+		if in.Delivered {
+			id = "erase.kept"
+		}
+		return flows.Result{Session: s, Outputs: []flows.Output{{Text: flows.Text{ID: id}}}}
+	}
+	r := e.Engine.Step(ctx, s, in, from, now)
+	if in.Kind == flows.InputText && in.Text == "tell mom" {
+		r.Outputs = append(r.Outputs, flows.Output{To: "+50255551234", Lang: "en", Text: flows.Text{ID: "menu.prompt"}, Receipt: "mom"})
+	}
+	return r
+}
+
+func TestReceiptsTellTheSenderOnce(t *testing.T) {
+	st := backends(t)[0].open(t)
+	defer st.Close()
+	keys, _ := store.ParseKeyring(testKey)
+	rec := newRecorder("sms")
+	failMom := false
+	rec.fail = func(r bot.Reply, attempt int) error {
+		if failMom && r.To == "+50255551234" {
+			return fmt.Errorf("21614: %w", bot.ErrUnreachable)
+		}
+		return nil
+	}
+	p := bot.New(bot.Options{Config: testConfig, Store: st, Keys: keys, Engine: receiptEngine{flows.New(flows.Config{}, catalog)},
+		Catalog: catalog, Channels: []bot.Channel{rec}, Clock: newClock().Now})
+	for i, text := range []string{"hola", "1", "1", "tell mom"} {
+		accept(t, p, msg(alice, fmt.Sprintf("SM%d", i), text))
+		drain(t, p)
+	}
+	drain(t, p)
+	if got := rec.texts("+50255551234"); len(got) != 1 || got[0] != catalog.Text("en", "menu.prompt", nil) {
+		t.Fatalf("contact got %q, want the English text once", got)
+	}
+	if n := countText(rec.texts(alice), catalog.Text("es", "erase.kept", nil)); n != 1 {
+		t.Errorf("delivery receipts: got %d, want 1", n)
+	}
+	failMom = true
+	accept(t, p, msg(alice, "SM9", "tell mom"))
+	drain(t, p)
+	drain(t, p)
+	if n := countText(rec.texts(alice), catalog.Text("es", "erase.confirm", nil)); n != 1 {
+		t.Errorf("failure receipts: got %d, want 1", n)
 	}
 }

@@ -38,6 +38,8 @@ type Engine struct {
 	cat   Catalog
 	words wordIndex
 	steps map[string]step
+	// events handle timers and receipts (see event); flows register theirs in New.
+	events map[InputKind]func(e *Engine, t *turn, in Input)
 }
 
 // step is one state of the conversation: what it says on arrival and how it
@@ -88,6 +90,7 @@ func New(cfg Config, cat Catalog) *Engine {
 		cfg.RetentionDays = 90
 	}
 	e := &Engine{cfg: cfg, cat: cat, words: buildWordIndex(cat, append(globalWords, wordYes, wordNo))}
+	e.events = map[InputKind]func(e *Engine, t *turn, in Input){}
 	e.steps = map[string]step{
 		StepLanguage:     {prompt: promptLanguage, handle: handleLanguage},
 		StepConsent:      {prompt: promptConsent, handle: handleConsent},
@@ -109,8 +112,8 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 	if t.s.Draft == nil {
 		t.s.Draft = map[string]string{}
 	}
-	if in.Kind == InputTimer {
-		e.timer(t, in.Timer)
+	if in.Kind == InputTimer || in.Kind == InputReceipt {
+		e.event(t, in)
 		return t.result()
 	}
 	t.s.Channel, t.s.Address = from.Channel, from.Address
@@ -137,12 +140,17 @@ func (t *turn) result() Result {
 		SetTimers: t.timers, CancelTimers: t.cancel}
 }
 
-// timer handles one of the person's timers coming due. A timer no step
-// knows (or of a person whose data is gone) does nothing.
-func (e *Engine) timer(t *turn, id string) {
-	if t.s.Version == 0 || t.s.Step == "" {
+// event handles what happens to a person without them writing: one of their
+// timers comes due, or a message they sent someone was delivered or failed.
+// Nothing happens for a person whose data is gone, or for an event no flow
+// is waiting for.
+func (e *Engine) event(t *turn, in Input) {
+	if t.s.Step == "" {
 		t.forget = true
 		return
+	}
+	if h, ok := e.events[in.Kind]; ok {
+		h(e, t, in)
 	}
 }
 

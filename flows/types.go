@@ -14,6 +14,9 @@ const (
 	InputCommand  InputKind = "command"
 	InputMedia    InputKind = "media" // anything the bot cannot read: photos, stickers, voice...
 	InputTimer    InputKind = "timer" // one of the person's timers is due
+	// InputReceipt says whether a message the person sent to someone else
+	// (Output.Receipt) was delivered or failed for good.
+	InputReceipt InputKind = "receipt"
 )
 
 // Input is one inbound event from a person.
@@ -27,6 +30,9 @@ type Input struct {
 	Command string    `json:"command,omitempty"` // InputCommand, without the slash: "start"
 	Payload string    `json:"payload,omitempty"` // InputCommand: "/start shelters" -> "shelters"
 	Timer   string    `json:"timer,omitempty"`   // InputTimer: the timer's ID
+	// InputReceipt: the Output.Receipt reference, and whether it was delivered.
+	Receipt   string `json:"receipt,omitempty"`
+	Delivered bool   `json:"delivered,omitempty"`
 }
 
 // Text is a translatable text: a message ID and its template data.
@@ -81,6 +87,12 @@ type Output struct {
 	Text    Text     `json:"text"`
 	Choices []Choice `json:"choices,omitempty"`
 	Request Request  `json:"request,omitempty"`
+	// Channel sends a proactive message (To set) on this channel; empty means
+	// the channel the person wrote on, or SMS when that has no phone numbers.
+	Channel string `json:"channel,omitempty"`
+	// Receipt, on a proactive message, asks for an InputReceipt with this
+	// reference once the message is delivered or has failed for good.
+	Receipt string `json:"receipt,omitempty"`
 }
 
 // Escalation asks for a volunteer's attention.
