@@ -22,11 +22,14 @@
 //	<prefix>:p:{<person>}:esc      list of items (escalations)
 //	<prefix>:p:{<person>}:seen     zset dedupe key -> expiry (ms); the key expires with its last mark
 //	<prefix>:p:{<person>}:lock     string token, PX = lock TTL
+//	<prefix>:p:{<person>}:flags    set of flags ("unreachable:telegram", "optout:sms")
+//	<prefix>:p:{<person>}:timers   hash timer id -> due time (ms)
 //
 // Global keys, each changed by single-key commands only:
 //
 //	<prefix>:q:in, <prefix>:q:out        zset person -> ready time (ms)
 //	<prefix>:idx:dead, <prefix>:idx:esc  zset person -> time first indexed (ms)
+//	<prefix>:timers:due                  zset "<person>/<timer id>" -> due or lease time (ms)
 //
 // An item is stored as its ID, a NUL byte, then its data. Updates that span a
 // person's keys and a global key are ordered so a crash between the two steps
