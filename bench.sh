@@ -18,3 +18,6 @@ echo "## pipeline on Redis, concurrency $C"
 REDIS_URL="redis://127.0.0.1:$PORT/0" BENCH_CONCURRENCY=$C go test -run '^$' -bench 'BenchmarkPipelineRedis$' -benchmem -benchtime 3000x -count 3 ./bot/
 echo "## redis-benchmark SET, concurrency $C"
 redis-benchmark -p "$PORT" -t set -c "$C" -n 200000 -q
+echo "## shelter search over 100,000 places (p99 in the p99-ms column)"
+go test ./store/embedded -run '^$' -bench Places -benchtime=20000x -count=2
+REDIS_URL="redis://127.0.0.1:$PORT/0" go test ./store/redis -run '^$' -bench Places -benchtime=20000x -count=2

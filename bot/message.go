@@ -37,6 +37,11 @@ type Reply struct {
 	Request  flows.Request `json:"request,omitempty"`
 	Created  time.Time     `json:"created"`
 	Attempts int           `json:"attempts,omitempty"`
+	// NotBefore holds the reply back until then: a provider's "retry after",
+	// a backoff, or the pace of a channel. It travels with the reply in the
+	// store, so every process honours it, and new replies queued behind it
+	// cannot hurry it.
+	NotBefore time.Time `json:"not_before,omitzero"`
 	// LastError is the reason of the last failed attempt (no personal data).
 	LastError string `json:"last_error,omitempty"`
 	// Proactive is true for messages to someone other than the person who wrote.

@@ -179,6 +179,15 @@ func (p *Pipeline) SetOptOut(ctx context.Context, channel, address string, out b
 	return nil
 }
 
+// OptedOut reports whether an address has opted out of a channel (SetOptOut).
+func (p *Pipeline) OptedOut(ctx context.Context, channel, address string) (bool, error) {
+	flags, err := p.store.Flags(ctx, p.Person(channel, address))
+	if err != nil {
+		return false, fmt.Errorf("bot: reading opt-out: %w", err)
+	}
+	return slices.Contains(flags, optOutFlag(channel)), nil
+}
+
 // logID is how a person appears in logs: a short prefix of their keyed hash.
 func logID(person string) string {
 	if len(person) > 12 {
@@ -229,6 +238,37 @@ func (p *Pipeline) accept(ctx context.Context, person string, m Message, raw []b
 		p.notify()
 	}
 	return fresh, err
+}
+
+// notice is a reply a channel gives itself to an inbound message, without the
+// conversation seeing it: an opt-out confirmation, the SMS HELP text.
+type notice struct {
+	Text         flows.Text `json:"text"`
+	OptOutNotice bool       `json:"optout_notice,omitempty"`
+}
+
+// inboundRecord is an inbound message as stored: a Message, with a notice
+// when the channel answered it itself.
+type inboundRecord struct {
+	Message
+	Notice *notice `json:"notice,omitempty"`
+}
+
+// AcceptNotice records an inbound message once, like Accept, but instead of
+// running the conversation on it, answers it with text alone, in the person's
+// language (else m.LangHint, else a guess from the address), after any earlier
+// message of theirs. The session is left as it was. optOutNotice marks the
+// reply as one that is sent even though the address opted out (Reply.OptOutNotice).
+// Deduplicating by m.ID means a redelivered STOP is confirmed once.
+func (p *Pipeline) AcceptNotice(ctx context.Context, m Message, text flows.Text, optOutNotice bool) (bool, error) {
+	if m.Received.IsZero() {
+		m.Received = p.now()
+	}
+	raw, err := json.Marshal(inboundRecord{Message: m, Notice: &notice{Text: text, OptOutNotice: optOutNotice}})
+	if err != nil {
+		return false, fmt.Errorf("bot: encoding inbound message: %w", err)
+	}
+	return p.accept(ctx, p.Person(m.Channel, m.From), m, raw)
 }
 
 // Send queues a proactive message (to someone other than a person who just
@@ -331,10 +371,11 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		sessionRaw = sealed
 	}
 	raw, err := p.keys.Open(sealInbound, item.Data)
-	var m Message
+	var rec inboundRecord
 	if err == nil {
-		err = json.Unmarshal(raw, &m)
+		err = json.Unmarshal(raw, &rec)
 	}
+	m := rec.Message
 	if err != nil {
 		// An unreadable message (a retired key, a corrupt record) must not block
 		// the person's later messages: drop it, keep the session as it was.
@@ -351,6 +392,9 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 			p.log.Error("starting a new session: stored one is unreadable", "person", logID(person), "err", err)
 			sess = flows.Session{}
 		}
+	}
+	if rec.Notice != nil {
+		return p.handleNotice(ctx, person, token, item.ID, sessionRaw, sess, m, *rec.Notice)
 	}
 	if m.Channel == timerChannel || m.Channel == receiptChannel {
 		// Timers and receipts speak to the person where they last wrote from.
@@ -420,6 +464,24 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		p.log.Info("person erased their data", "person", logID(person))
 	}
 	return nil
+}
+
+// handleNotice answers an inbound message with its notice, keeping the session.
+func (p *Pipeline) handleNotice(ctx context.Context, person, token, inboundID string, sessionRaw []byte, sess flows.Session, m Message, n notice) error {
+	lang := sess.Lang
+	if lang == "" {
+		lang = flows.GuessLanguage(flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint})
+	}
+	r := p.render(m.Channel, m.From, lang, flows.Output{Text: n.Text})
+	r.OptOutNotice = n.OptOutNotice
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("bot: encoding reply: %w", err)
+	}
+	return p.commit(ctx, person, token, Commit{
+		InboundID: inboundID, Session: sessionRaw, SessionTTL: p.cfg.SessionTTL,
+		Outbox: []Item{{ID: r.ID, Data: p.keys.Seal(sealReply, raw)}},
+	})
 }
 
 func (p *Pipeline) commit(ctx context.Context, person, token string, c Commit) error {

@@ -78,6 +78,10 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 			p.metrics.outbound("unknown", "dead")
 			continue
 		}
+		if now := p.now(); r.NotBefore.After(now) {
+			// Held back (throttled, backing off, paced): come back then.
+			return false, p.store.Schedule(ctx, QueueOutbound, c.Person, r.NotBefore)
+		}
 		ch, ok := p.channel(r.Channel)
 		if !ok {
 			if err := p.deadLetter(ctx, c.Person, item.ID, r, "no channel configured"); err != nil {
@@ -110,6 +114,9 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 			next := p.now()
 			if pacer, ok := ch.(Pacer); ok {
 				next = next.Add(pacer.MinInterval())
+				if err := p.holdNext(ctx, c.Person, r, next); err != nil {
+					return true, err
+				}
 			}
 			// Come back for the next reply of this person: now, or when the
 			// channel allows the next message to this chat.
@@ -120,7 +127,11 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 		case errors.As(sendErr, &throttled):
 			p.metrics.outbound(r.Channel, "throttled")
 			p.log.Warn("throttled by provider", "channel", r.Channel, "person", logID(c.Person), "retry_after", throttled.RetryAfter)
-			return false, p.store.Schedule(ctx, QueueOutbound, c.Person, p.now().Add(throttled.RetryAfter))
+			r.NotBefore = p.now().Add(throttled.RetryAfter)
+			if err := p.rewrite(ctx, c.Person, item.ID, r); err != nil {
+				return false, err
+			}
+			return false, p.store.Schedule(ctx, QueueOutbound, c.Person, r.NotBefore)
 		case errors.Is(sendErr, ErrUnreachable), errors.Is(sendErr, ErrRejected):
 			if errors.Is(sendErr, ErrUnreachable) {
 				if err := p.SetReachable(ctx, r.Channel, r.To, false); err != nil {
@@ -143,14 +154,11 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 		p.metrics.outbound(r.Channel, "retry")
 		delay := p.backoff(r.Attempts)
 		p.log.Warn("send failed, will retry", "channel", r.Channel, "person", logID(c.Person), "attempt", r.Attempts, "in", delay, "err", r.LastError)
-		raw, err = json.Marshal(r)
-		if err != nil {
-			return false, fmt.Errorf("bot: encoding reply: %w", err)
+		r.NotBefore = p.now().Add(delay)
+		if err := p.rewrite(ctx, c.Person, item.ID, r); err != nil {
+			return false, err
 		}
-		if err := p.store.UpdateOutbound(ctx, c.Person, Item{ID: item.ID, Data: p.keys.Seal(sealReply, raw)}); err != nil && !errors.Is(err, ErrNotFound) {
-			return false, fmt.Errorf("bot: recording attempt: %w", err)
-		}
-		return false, p.store.Schedule(ctx, QueueOutbound, c.Person, p.now().Add(delay))
+		return false, p.store.Schedule(ctx, QueueOutbound, c.Person, r.NotBefore)
 	}
 }
 
@@ -185,6 +193,40 @@ func redact(err error) string {
 // outboxLockSuffix names the lock of a person's outbox, apart from the lock
 // held while their inbound messages are handled.
 const outboxLockSuffix = "_out"
+
+// rewrite stores a changed reply back at the head of the outbox.
+func (p *Pipeline) rewrite(ctx context.Context, person, id string, r Reply) error {
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return fmt.Errorf("bot: encoding reply: %w", err)
+	}
+	if err := p.store.UpdateOutbound(ctx, person, Item{ID: id, Data: p.keys.Seal(sealReply, raw)}); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("bot: recording attempt: %w", err)
+	}
+	return nil
+}
+
+// holdNext holds the reply now at the head of the outbox (the one after sent)
+// until at, when it goes to the same chat: the channel's pace per chat.
+func (p *Pipeline) holdNext(ctx context.Context, person string, sent Reply, at time.Time) error {
+	item, err := p.store.NextOutbound(ctx, person)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bot: reading outbox: %w", err)
+	}
+	var r Reply
+	raw, err := p.keys.Open(sealReply, item.Data)
+	if err == nil {
+		err = json.Unmarshal(raw, &r)
+	}
+	if err != nil || r.Channel != sent.Channel || r.To != sent.To || !r.NotBefore.Before(at) {
+		return nil // unreadable (the sender will dead-letter it), another chat, or held longer already
+	}
+	r.NotBefore = at
+	return p.rewrite(ctx, person, item.ID, r)
+}
 
 // backoff is the delay before retry number attempt: doubling from BackoffBase,
 // capped at BackoffMax.

@@ -30,6 +30,16 @@ type Config struct {
 	DialogTimeout time.Duration
 	// RetentionDays is how long data is kept, as the consent text tells people.
 	RetentionDays int
+	// CheckinGrace is how long after a missed check-in deadline the person's
+	// contacts are warned (1h); ReminderLead is how long before the deadline
+	// the person is reminded (1h, at most half a recurring interval).
+	CheckinGrace, ReminderLead time.Duration
+	// SafeMessagesPerDay is how many "I am safe" messages each contact may get a day (3).
+	SafeMessagesPerDay int
+	// Places is the directory the shelter finder searches; without one the
+	// menu does not offer it. Towns matches typed town names (optional).
+	Places Directory
+	Towns  Gazetteer
 }
 
 // Engine runs the conversation. It is safe for concurrent use.
@@ -37,6 +47,7 @@ type Engine struct {
 	cfg   Config
 	cat   Catalog
 	words wordIndex
+	kinds wordIndex // the shelter finder's kind words (flows/shelters.go)
 	steps map[string]step
 	// events handle timers and receipts (see event); flows register theirs in New.
 	events map[InputKind]func(e *Engine, t *turn, in Input)
@@ -89,6 +100,15 @@ func New(cfg Config, cat Catalog) *Engine {
 	if cfg.RetentionDays <= 0 {
 		cfg.RetentionDays = 90
 	}
+	if cfg.CheckinGrace <= 0 {
+		cfg.CheckinGrace = time.Hour
+	}
+	if cfg.ReminderLead <= 0 {
+		cfg.ReminderLead = time.Hour
+	}
+	if cfg.SafeMessagesPerDay <= 0 {
+		cfg.SafeMessagesPerDay = 3
+	}
 	e := &Engine{cfg: cfg, cat: cat, words: buildWordIndex(cat, append(globalWords, wordYes, wordNo))}
 	e.events = map[InputKind]func(e *Engine, t *turn, in Input){}
 	e.steps = map[string]step{
@@ -98,6 +118,8 @@ func New(cfg Config, cat Catalog) *Engine {
 		StepEraseConfirm: {prompt: promptEraseConfirm, handle: handleEraseConfirm},
 		StepHelpOffer:    {prompt: promptHelpOffer, handle: handleHelpOffer},
 	}
+	registerFamily(e)   // safe contacts, "I am safe" messages, check-ins (flows/contacts.go)
+	registerShelters(e) // the shelter finder (flows/shelters.go)
 	return e
 }
 
@@ -117,16 +139,21 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 		return t.result()
 	}
 	t.s.Channel, t.s.Address = from.Channel, from.Address
-	e.run(t, in)
-	// Remember the last choices offered, so a typed number or label picks one.
+	if !e.checkIn(t, in) { // any message checks the person in (flows/checkin.go)
+		e.run(t, in)
+	}
+	// Remember the choices of the last question asked, so a typed number or
+	// label picks one; a question without choices (a name, a number) clears
+	// them, so "1" typed there is an answer, not the old menu's first option.
 	for i := len(t.out) - 1; i >= 0; i-- {
-		if t.out[i].To == "" && len(t.out[i].Choices) > 0 {
-			t.s.Choices = t.s.Choices[:0]
-			for _, c := range t.out[i].Choices {
-				t.s.Choices = append(t.s.Choices, c.ID)
-			}
-			break
+		if t.out[i].To != "" {
+			continue
 		}
+		t.s.Choices = t.s.Choices[:0]
+		for _, c := range t.out[i].Choices {
+			t.s.Choices = append(t.s.Choices, c.ID)
+		}
+		break
 	}
 	t.s.Updated = now
 	return t.result()
@@ -135,6 +162,11 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 func (t *turn) result() Result {
 	if len(t.s.Draft) == 0 {
 		t.s.Draft = nil
+	}
+	if t.erase {
+		// Timers are set after the erase: a check-in moved by this very
+		// message must not outlive it.
+		t.timers = nil
 	}
 	return Result{Session: t.s, Outputs: t.out, Escalations: t.esc, Erase: t.erase, Forget: t.forget,
 		SetTimers: t.timers, CancelTimers: t.cancel}
@@ -164,7 +196,7 @@ func (e *Engine) run(t *turn, in Input) {
 			t.s.Payload = limit(in.Payload, 64)
 		}
 		if t.s.Consent == ConsentAccepted {
-			e.enter(t, StepMenu)
+			e.enter(t, e.payloadStep(t))
 		} else {
 			e.enter(t, StepLanguage)
 		}

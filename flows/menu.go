@@ -1,10 +1,14 @@
 package flows
 
 // menuChoices are the main menu's options.
-var menuChoices = []string{"menu.person", "menu.emergency", "menu.language", "menu.erase"}
+var menuChoices = []string{"menu.person", "menu.family", "menu.emergency", "menu.language", "menu.erase"}
 
 func promptMenu(e *Engine, t *turn) []Output {
-	cs := make([]Choice, 0, len(menuChoices))
+	forgetSearch(t) // the shelter finder's point is kept no longer than the search
+	cs := make([]Choice, 0, len(menuChoices)+1)
+	if e.sheltersOn(t) {
+		cs = append(cs, choice("menu.shelters"))
+	}
 	for _, id := range menuChoices {
 		cs = append(cs, choice(id))
 	}
@@ -18,6 +22,13 @@ func handleMenu(e *Engine, t *turn, in Input) bool {
 	switch in.Choice {
 	case "menu.person", "help.person":
 		e.askForPerson(t)
+	case "menu.shelters":
+		if !e.sheltersOn(t) {
+			return false
+		}
+		e.enter(t, StepShelters)
+	case "menu.family": // safe contacts, "I am safe", check-ins (flows/contacts.go)
+		e.enter(t, StepFamily)
 	default:
 		return false
 	}

@@ -62,7 +62,6 @@ func handleConsent(e *Engine, t *turn, in Input) bool {
 func (e *Engine) accept(t *turn) {
 	t.s.Consent = ConsentAccepted
 	t.say("consent.thanks")
-	t.s.Payload = "" // later flows open the flow a /start payload names here
 	t.s.Back = ""
-	e.enter(t, StepMenu)
+	e.enter(t, e.payloadStep(t)) // the flow a /start payload names, else the menu
 }

@@ -27,6 +27,7 @@ type Input struct {
 	Lat     float64   `json:"lat,omitempty"`     // InputLocation
 	Lon     float64   `json:"lon,omitempty"`     // InputLocation
 	Phone   string    `json:"phone,omitempty"`   // InputContact
+	Own     bool      `json:"own,omitempty"`     // InputContact: the shared contact is the sender's own number
 	Command string    `json:"command,omitempty"` // InputCommand, without the slash: "start"
 	Payload string    `json:"payload,omitempty"` // InputCommand: "/start shelters" -> "shelters"
 	Timer   string    `json:"timer,omitempty"`   // InputTimer: the timer's ID
@@ -93,6 +94,9 @@ type Output struct {
 	// Receipt, on a proactive message, asks for an InputReceipt with this
 	// reference once the message is delivered or has failed for good.
 	Receipt string `json:"receipt,omitempty"`
+	// Venue, on a place the shelter finder shows, is its pin, for channels
+	// that send one (Telegram's sendVenue); others send the text alone.
+	Venue *Venue `json:"venue,omitempty"`
 }
 
 // Escalation asks for a volunteer's attention.
@@ -141,6 +145,9 @@ type Session struct {
 	// to a timer go.
 	Channel string `json:"channel,omitempty"`
 	Address string `json:"address,omitempty"`
+	// Family holds safe contacts, the name and code word they see, and the
+	// check-in (flows/contacts.go).
+	Family *Family `json:"family,omitempty"`
 }
 
 // Timer asks for an InputTimer with this ID at a time. Setting a timer with

@@ -22,6 +22,12 @@ import (
 // inbound messages.
 type Channel struct {
 	name string
+	*screen
+}
+
+// screen is what the simulated channels share: where they print, and the
+// choices each address was shown last.
+type screen struct {
 	json bool
 
 	mu   sync.Mutex
@@ -29,15 +35,26 @@ type Channel struct {
 	last map[string][]bot.ReplyChoice // the choices last shown to each address
 }
 
+// Names are the channels the simulator can stand in for.
+var Names = []string{"telegram", "sms", "whatsapp"}
+
 // New returns a simulator channel named "telegram", "sms" or "whatsapp" that
 // writes to out, as JSON lines when asJSON is set.
 func New(name string, out io.Writer, asJSON bool) (*Channel, error) {
+	c := &Channel{screen: &screen{json: asJSON, out: out, last: map[string][]bot.ReplyChoice{}}}
+	return c.As(name)
+}
+
+// As returns the same simulator under another channel's name, printing to the
+// same place: the simulated person writes on one channel, and messages to their
+// contacts (SMS) are printed with their own channel and address.
+func (c *Channel) As(name string) (*Channel, error) {
 	switch name {
 	case "telegram", "sms", "whatsapp":
 	default:
 		return nil, fmt.Errorf("chat: unknown channel %q (want telegram, sms or whatsapp)", name)
 	}
-	return &Channel{name: name, json: asJSON, out: out, last: map[string][]bot.ReplyChoice{}}, nil
+	return &Channel{name: name, screen: c.screen}, nil
 }
 
 // Name is the simulated channel's name.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	_ "time/tzdata" // check-in times are in the person's time zone, even without a system tz database
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/bot/chat"
@@ -51,7 +52,19 @@ func chatCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 		return err
 	}
 	logger := newLogger(stderr, cfg.LogLevel)
-	a, err := buildApp(ctx, cfg, keys, logger, nil, ch)
+	// Messages to a person's contacts go out on SMS (or another channel than
+	// the simulated one): the simulator stands in for every channel.
+	channels := []bot.Channel{ch}
+	for _, name := range chat.Names {
+		if name != *channel {
+			other, err := ch.As(name)
+			if err != nil {
+				return err
+			}
+			channels = append(channels, other)
+		}
+	}
+	a, err := buildApp(ctx, cfg, keys, logger, nil, channels...)
 	if err != nil {
 		return err
 	}

@@ -26,6 +26,9 @@ var options = []option{
 	{"ENLACE_WORKERS", "4", "Concurrent pipeline workers in `serve`."},
 	{"ENLACE_SHUTDOWN_TIMEOUT", "30s", "How long `serve` waits for in-flight work on SIGTERM or SIGINT."},
 	{"ENLACE_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON on stderr and never contain personal data."},
+	{"ENLACE_CHECKIN_GRACE", "1h", "How long after a missed check-in deadline the person's safe contacts are warned and an escalation is recorded."},
+	{"ENLACE_CHECKIN_REMINDER", "1h", "How long before a check-in deadline the person is reminded (at most half of a recurring check-in's interval)."},
+	{"ENLACE_SAFE_MESSAGES_PER_DAY", "3", "How many \"I am safe\" messages each safe contact may get in 24 hours; more are refused, and the person is told why."},
 }
 
 // config is the parsed environment, read once in main and passed down.
@@ -41,6 +44,9 @@ type config struct {
 	Workers         int
 	ShutdownTimeout time.Duration
 	LogLevel        string
+	CheckinGrace    time.Duration
+	CheckinReminder time.Duration
+	SafePerDay      int
 
 	// getenv reads the options a channel parses itself (see channelSetup).
 	getenv func(string) string
@@ -100,6 +106,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.Workers = num("ENLACE_WORKERS")
 	c.ShutdownTimeout = dur("ENLACE_SHUTDOWN_TIMEOUT")
 	c.LogLevel = get("ENLACE_LOG_LEVEL")
+	c.CheckinGrace = dur("ENLACE_CHECKIN_GRACE")
+	c.CheckinReminder = dur("ENLACE_CHECKIN_REMINDER")
+	c.SafePerDay = num("ENLACE_SAFE_MESSAGES_PER_DAY")
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

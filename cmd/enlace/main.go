@@ -21,6 +21,7 @@ const usage = `enlace: messaging for restoring family links
 usage:
   enlace chat [--channel telegram|sms|whatsapp] [--from ADDRESS] [--lang CODE] [--json] [--data DIR]
   enlace serve
+  enlace places import [--skip-invalid] [--replace] FILE | export [FILE] | set-status ID open|full|closed
   enlace deadletters [list | replay PERSON ID]
   enlace keygen
   enlace config
@@ -76,6 +77,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return chatCmd(ctx, cfg, args[1:], stdin, stdout, stderr)
 	case "serve":
 		return serveCmd(ctx, cfg, args[1:], stderr)
+	case "places":
+		return placesCmd(ctx, cfg, args[1:], stdin, stdout, stderr)
 	case "deadletters":
 		return deadLettersCmd(ctx, cfg, args[1:], stdout, stderr)
 	}

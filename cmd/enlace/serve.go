@@ -34,6 +34,7 @@ type serveEnv struct {
 	pipeline *bot.Pipeline
 	logger   *slog.Logger
 	wg       *sync.WaitGroup
+	registry prometheus.Registerer // for a channel's own metrics
 }
 
 // channelSetups are the channels serve can connect, by name.
@@ -91,7 +92,7 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	sort.Strings(names)
 	var connected []string
 	for _, name := range names {
-		ok, err := channelSetups[name](work, serveEnv{cfg: cfg, mux: mux, pipeline: a.pipeline, logger: logger, wg: &background})
+		ok, err := channelSetups[name](work, serveEnv{cfg: cfg, mux: mux, pipeline: a.pipeline, logger: logger, wg: &background, registry: reg})
 		if err != nil {
 			stopWork()
 			background.Wait()

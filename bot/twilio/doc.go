@@ -1,0 +1,33 @@
+// Package twilio connects SMS and WhatsApp, both through Twilio's Messaging
+// API: one Adapter receives signed webhooks (inbound messages and delivery
+// status callbacks) and provides two bot.Channels, "sms" and "whatsapp",
+// that send through the REST API.
+//
+// Receiving. Every webhook is checked with twilio-go's RequestValidator
+// against the auth token and the public URL Twilio signed (Config.PublicURL
+// plus the request's path and query); a bad or missing signature gets 403 and
+// nothing is recorded. Messages are recorded through the pipeline, which
+// deduplicates them by MessageSid; replies go out through the outbox (with
+// retries and delivery status), never as TwiML, so the webhook answers at once
+// with an empty <Response/>.
+//
+// Opt-out. The adapter honours STOP and its equivalents in the five languages
+// itself (the words.stop and words.start lists of the catalog), whether or not
+// Twilio's own opt-out handling is on: a number that opted out is sent nothing,
+// on SMS or WhatsApp, until it writes START (or YES, or UNSTOP). HELP and INFO
+// get a short help text that says how to stop.
+//
+// Sending. Choices become a numbered list (bot.RenderText). An SMS never takes
+// more than three parts: a longer text is split at line or word breaks into
+// several messages. With Config.GSM7 accents are transliterated so SMS stay in
+// the 7-bit alphabet. A request for a location asks SMS readers for the name of
+// their town. Provider errors are mapped to the pipeline's outcomes: permanent
+// ones (21211, 21610, 21614, 30003...) to bot.ErrUnreachable, 429 to
+// bot.ErrThrottled, other 4xx to bot.ErrRejected, the rest are retried.
+//
+// WhatsApp's 24-hour window. A free-form WhatsApp message may only go to
+// someone who wrote in the last 24 hours. The adapter remembers when each
+// WhatsApp number last wrote (Window; in memory by default) and sends a
+// proactive message outside the window with the configured approved template,
+// or by SMS to the same number when there is none.
+package twilio

@@ -1,0 +1,162 @@
+package twilio
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/locales"
+)
+
+const (
+	testSID   = "AC0123456789abcdef0123456789abcdef"
+	testToken = "f00dfeedf00dfeedf00dfeedf00dfeed"
+	testFrom  = "+15005550006"
+	testWA    = "whatsapp:+14155238886"
+	testTmpl  = "HX0123456789abcdef0123456789abcdef"
+	testMG    = "MG0123456789abcdef0123456789abcdef"
+	publicURL = "https://enlace.example.org"
+)
+
+// notice is a notice the adapter asked the pipeline to queue.
+type recordedNotice struct {
+	Msg          bot.Message
+	TextID       string
+	OptOutNotice bool
+}
+
+// recorder is the pipeline as the adapter sees it, keeping what it is told:
+// the adapter, not the pipeline, is under test here (the end-to-end tests in
+// cmd/enlace run the real one).
+type recorder struct {
+	mu          sync.Mutex
+	seen        map[string]bool
+	accepted    []bot.Message
+	notices     []recordedNotice
+	optOut      map[string]bool // channel + " " + number
+	unreachable map[string]bool
+	err         error
+}
+
+func newRecorder() *recorder {
+	return &recorder{seen: map[string]bool{}, optOut: map[string]bool{}, unreachable: map[string]bool{}}
+}
+
+func (r *recorder) Accept(ctx context.Context, m bot.Message) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return false, r.err
+	}
+	if r.seen[m.Channel+m.ID] {
+		return false, nil
+	}
+	r.seen[m.Channel+m.ID] = true
+	r.accepted = append(r.accepted, m)
+	return true, nil
+}
+
+func (r *recorder) AcceptNotice(ctx context.Context, m bot.Message, text flows.Text, optOutNotice bool) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return false, r.err
+	}
+	if r.seen[m.Channel+m.ID] {
+		return false, nil
+	}
+	r.seen[m.Channel+m.ID] = true
+	r.notices = append(r.notices, recordedNotice{m, text.ID, optOutNotice})
+	return true, nil
+}
+
+func (r *recorder) SetOptOut(ctx context.Context, channel, address string, out bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	r.optOut[channel+" "+address] = out
+	return nil
+}
+
+func (r *recorder) SetReachable(ctx context.Context, channel, address string, reachable bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	r.unreachable[channel+" "+address] = !reachable
+	return nil
+}
+
+func (r *recorder) OptedOut(ctx context.Context, channel, address string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return false, r.err
+	}
+	return r.optOut[channel+" "+address], nil
+}
+
+func (r *recorder) Person(channel, address string) string {
+	return "hash-of-" + bot.Identity(channel, address) + "-padding"
+}
+
+func catalog(t testing.TB) *locales.Catalog {
+	t.Helper()
+	c, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// newAdapter builds an adapter for tests; change cfg's zero fields in mod.
+func newAdapter(t testing.TB, p Pipeline, mod func(*Config)) *Adapter {
+	t.Helper()
+	cfg := Config{
+		AccountSID: testSID, AuthToken: testToken, From: testFrom, WhatsAppFrom: testWA,
+		PublicURL: publicURL, Rate: 1000, Catalog: catalog(t),
+		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
+	}
+	if mod != nil {
+		mod(&cfg)
+	}
+	a, err := New(cfg, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+// sample is one entry of testdata/webhook_samples.json.
+type sample struct {
+	Name   string            `json:"name"`
+	Params map[string]string `json:"params"`
+}
+
+func samples(t testing.TB) map[string]map[string]string {
+	t.Helper()
+	raw, err := os.ReadFile("testdata/webhook_samples.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Samples []sample `json:"samples"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]map[string]string{}
+	for _, s := range f.Samples {
+		out[s.Name] = s.Params
+	}
+	return out
+}

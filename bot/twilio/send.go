@@ -1,0 +1,289 @@
+package twilio
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	twclient "github.com/twilio/twilio-go/client"
+	api "github.com/twilio/twilio-go/rest/api/v2010"
+	"golang.org/x/time/rate"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/locales"
+)
+
+// Channel is the "sms" or the "whatsapp" channel of an Adapter.
+type Channel struct {
+	a    *Adapter
+	name string
+}
+
+// Name is "sms" or "whatsapp".
+func (c *Channel) Name() string { return c.name }
+
+// Send delivers one reply (see the package documentation for the rules).
+func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
+	if c.name == "whatsapp" {
+		return c.a.sendWhatsApp(ctx, r)
+	}
+	return c.a.sendSMS(ctx, r)
+}
+
+// maxSegments is the most SMS parts one message may take.
+const maxSegments = 3
+
+// maxWhatsApp is the longest Body the Messages API takes.
+const maxWhatsApp = 1600
+
+// render is the text of a reply as a channel sends it: numbered choices, and
+// for a location request a line saying how to answer without a map pin.
+func (a *Adapter) render(channel string, r bot.Reply) string {
+	text := bot.RenderText(channel, r)
+	if r.Request == flows.RequestLocation {
+		text += "\n" + a.cfg.Catalog.Text(r.Lang, "twilio.location_"+channel, nil)
+	}
+	return text
+}
+
+func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply) error {
+	if !a.hasSMS() {
+		return fmt.Errorf("%w: %w", errNoSender, bot.ErrRejected)
+	}
+	text := a.render("sms", r)
+	if a.cfg.GSM7 {
+		text = locales.ToGSM7(text)
+	}
+	for _, part := range splitText(text, func(s string) bool { n, _ := locales.SMSSegments(s); return n <= maxSegments }) {
+		p := &api.CreateMessageParams{}
+		p.SetTo(r.To).SetBody(part).SetStatusCallback(a.public + StatusPath)
+		if a.cfg.MessagingServiceSID != "" {
+			p.SetMessagingServiceSid(a.cfg.MessagingServiceSID)
+		} else {
+			p.SetFrom(a.cfg.From)
+		}
+		// A part that failed is sent again with the parts before it: texts are
+		// written to fit one message, so this is rare and only repeats.
+		if err := a.create(ctx, a.smsRate, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Ways a WhatsApp message outside the 24-hour window goes.
+const (
+	sentAsTemplate = "template"
+	sentAsSMS      = "sms"
+	sentAsFreeform = "freeform"
+)
+
+func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
+	person := a.p.Person("whatsapp", r.To)
+	last, known := a.window.Last(person)
+	open := known && a.now().Sub(last) < windowLength
+	// A reply answers a message that just came in, so an unknown window (after
+	// a restart) is taken as open for it; a proactive message needs to know.
+	if !open && (r.Proactive || known) {
+		how := sentAsFreeform
+		switch {
+		case a.cfg.WhatsAppTemplate != "":
+			how = sentAsTemplate
+		case a.hasSMS():
+			how = sentAsSMS
+		}
+		a.windowTotal.WithLabelValues(how).Inc()
+		a.log.Info("whatsapp message outside the 24-hour window", "person", person[:min(12, len(person))], "proactive", r.Proactive, "sent_as", how)
+		switch how {
+		case sentAsTemplate:
+			vars, err := json.Marshal(map[string]string{"1": templateText(a.render("whatsapp", r))})
+			if err != nil {
+				return fmt.Errorf("twilio: encoding template variables: %w", err)
+			}
+			p := &api.CreateMessageParams{}
+			p.SetTo("whatsapp:" + r.To).SetFrom(a.cfg.WhatsAppFrom).SetContentSid(a.cfg.WhatsAppTemplate).
+				SetContentVariables(string(vars)).SetStatusCallback(a.public + StatusPath)
+			return a.create(ctx, a.waRate, p)
+		case sentAsSMS:
+			return a.sendSMS(ctx, r)
+		}
+	}
+	for _, part := range splitText(a.render("whatsapp", r), func(s string) bool { return utf8.RuneCountInString(s) <= maxWhatsApp }) {
+		p := &api.CreateMessageParams{}
+		p.SetTo("whatsapp:" + r.To).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.public + StatusPath)
+		if err := a.create(ctx, a.waRate, p); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// templateText fits a text into a template variable, which WhatsApp refuses
+// with new lines, tabs or long runs of spaces, and caps at 1,024 characters.
+func templateText(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) > 1024 {
+		s = string([]rune(s)[:1021]) + "..."
+	}
+	return s
+}
+
+// defaultRetryAfter is how long to wait after a 429 without a Retry-After.
+const defaultRetryAfter = 2 * time.Second
+
+// create makes one Messages API call within the rate, and maps its outcome to
+// the pipeline's: nil, *bot.ErrThrottled, ErrUnreachable, ErrRejected, or a
+// transient error.
+func (a *Adapter) create(ctx context.Context, limit *rate.Limiter, p *api.CreateMessageParams) error {
+	if err := limit.Wait(ctx); err != nil {
+		return fmt.Errorf("twilio: waiting for the send rate: %w", err)
+	}
+	// twilio-go takes no context: a client per call carries ctx (and the
+	// call's deadline) into every request it makes.
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
+	defer cancel()
+	tr := &callTransport{ctx: ctx, base: a.apiBase, next: a.cfg.Transport}
+	c := &twclient.Client{
+		Credentials: twclient.NewCredentials(a.cfg.AccountSID, a.cfg.AuthToken),
+		HTTPClient: &http.Client{Transport: tr, CheckRedirect: func(*http.Request, []*http.Request) error {
+			return http.ErrUseLastResponse
+		}},
+	}
+	c.SetAccountSid(a.cfg.AccountSID)
+	_, err := api.NewApiServiceWithClient(c).CreateMessage(p)
+	return classify(err, tr.status, tr.retryAfter)
+}
+
+// classify maps a twilio-go error to the pipeline's outcomes. Its messages
+// carry codes and statuses only: Twilio's own texts may quote the number.
+func classify(err error, status int, retryAfter time.Duration) error {
+	if err == nil {
+		return nil
+	}
+	var te *twclient.TwilioRestError
+	if !errors.As(err, &te) {
+		if status == http.StatusTooManyRequests {
+			return throttled(retryAfter)
+		}
+		// Network trouble, a timeout, a proxy's HTML page: try again later.
+		return fmt.Errorf("twilio: sending failed (HTTP %d): %w", status, err)
+	}
+	if te.Status == 0 {
+		te.Status = status
+	}
+	switch {
+	case te.Status == http.StatusTooManyRequests || te.Code == 20429:
+		return throttled(retryAfter)
+	case permanentCodes[te.Code]:
+		return fmt.Errorf("twilio: error %d (HTTP %d): %w", te.Code, te.Status, bot.ErrUnreachable)
+	case te.Status >= 500, te.Status == http.StatusUnauthorized, te.Status == http.StatusForbidden:
+		// Twilio's trouble, or credentials an operator must fix: not this
+		// message's fault, so it waits (with backoff) rather than being dropped.
+		return fmt.Errorf("twilio: error %d (HTTP %d)", te.Code, te.Status)
+	case te.Status >= 400:
+		return fmt.Errorf("twilio: error %d (HTTP %d): %w", te.Code, te.Status, bot.ErrRejected)
+	}
+	return fmt.Errorf("twilio: error %d (HTTP %d)", te.Code, te.Status)
+}
+
+// throttled obeys the provider's Retry-After, or waits a little without one.
+func throttled(retryAfter time.Duration) error {
+	if retryAfter <= 0 {
+		retryAfter = defaultRetryAfter
+	}
+	return &bot.ErrThrottled{RetryAfter: retryAfter}
+}
+
+// callTransport sends one API call's requests with its context, to the
+// configured base URL, and keeps the status and Retry-After that twilio-go
+// would otherwise discard.
+type callTransport struct {
+	ctx  context.Context
+	base *url.URL
+	next http.RoundTripper
+
+	status     int
+	retryAfter time.Duration
+}
+
+func (t *callTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	r = r.Clone(t.ctx)
+	if t.base != nil {
+		r.URL.Scheme, r.URL.Host, r.Host = t.base.Scheme, t.base.Host, t.base.Host
+		r.URL.Path = strings.TrimSuffix(t.base.Path, "/") + r.URL.Path
+		r.URL.RawPath = ""
+	}
+	resp, err := t.next.RoundTrip(r)
+	if err != nil {
+		return nil, err
+	}
+	t.status = resp.StatusCode
+	if s, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && s > 0 {
+		t.retryAfter = time.Duration(s) * time.Second
+	}
+	return resp, nil
+}
+
+// splitText cuts text into pieces that fit, in order, at line breaks where it
+// can, else at spaces, else between characters.
+func splitText(text string, fits func(string) bool) []string {
+	if fits(text) {
+		return []string{text}
+	}
+	var out []string
+	cur := ""
+	flush := func() {
+		if s := strings.TrimSpace(cur); s != "" {
+			out = append(out, s)
+		}
+		cur = ""
+	}
+	add := func(piece, sep string) bool {
+		if cur == "" {
+			if fits(piece) {
+				cur = piece
+				return true
+			}
+			return false
+		}
+		if fits(cur + sep + piece) {
+			cur += sep + piece
+			return true
+		}
+		flush()
+		if fits(piece) {
+			cur = piece
+			return true
+		}
+		return false
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if add(line, "\n") {
+			continue
+		}
+		for i, word := range strings.Split(line, " ") {
+			sep := " "
+			if i == 0 {
+				sep = "\n"
+			}
+			if add(word, sep) {
+				continue
+			}
+			for _, r := range word { // a word longer than a message
+				if !add(string(r), "") {
+					flush()
+				}
+			}
+		}
+	}
+	flush()
+	return out
+}

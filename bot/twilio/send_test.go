@@ -1,0 +1,223 @@
+package twilio
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/twilio/twiliotest"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/locales"
+)
+
+const to = "+525512349876"
+
+func TestSend(t *testing.T) {
+	cat := catalog(t)
+	choices := []bot.ReplyChoice{{ID: "a", Label: "Hablar con una persona"}, {ID: "b", Label: "Números de emergencia"}}
+	long := strings.Repeat("Él está aquí y allá. ", 25) // UCS-2, about 500 characters
+	tests := []struct {
+		name      string
+		channel   string
+		cfg       func(*Config)
+		window    bool // the person wrote on WhatsApp a minute ago
+		reply     bot.Reply
+		answers   []twiliotest.Answer
+		wantForms []map[string]string // fields of each call ("" = must be absent)
+		wantErr   func(error) bool
+	}{
+		{name: "sms with numbered choices", channel: "sms",
+			reply: bot.Reply{To: to, Lang: "es", Text: "¿Qué necesitas?", Choices: choices},
+			wantForms: []map[string]string{{"To": to, "From": testFrom, "StatusCallback": publicURL + StatusPath,
+				"Body": "¿Qué necesitas?\n1. Hablar con una persona\n2. Números de emergencia", "MessagingServiceSid": ""}}},
+		{name: "sms from a messaging service", channel: "sms", cfg: func(c *Config) { c.From, c.MessagingServiceSID = "", testMG },
+			reply:     bot.Reply{To: to, Lang: "es", Text: "Hola"},
+			wantForms: []map[string]string{{"To": to, "MessagingServiceSid": testMG, "From": "", "Body": "Hola"}}},
+		{name: "sms in GSM-7", channel: "sms", cfg: func(c *Config) { c.GSM7 = true },
+			reply:     bot.Reply{To: to, Lang: "es", Text: "¿Qué necesitas?", Choices: choices},
+			wantForms: []map[string]string{{"Body": "¿Qué necesitas?\n1. Hablar con una persona\n2. Numeros de emergencia"}}},
+		{name: "sms asking for a location asks for a town", channel: "sms",
+			reply:     bot.Reply{To: to, Lang: "pt", Text: "Onde você está?", Request: flows.RequestLocation},
+			wantForms: []map[string]string{{"Body": "Onde você está?\n" + cat.Text("pt", "twilio.location_sms", nil)}}},
+		{name: "too long for 3 parts: split in order", channel: "sms",
+			reply:     bot.Reply{To: to, Lang: "es", Text: strings.TrimSpace(long)},
+			wantForms: []map[string]string{{"To": to}, {"To": to}, {"To": to}}},
+		{name: "whatsapp reply", channel: "whatsapp", window: true,
+			reply: bot.Reply{To: to, Lang: "fr", Text: "Où êtes-vous ?", Request: flows.RequestLocation},
+			wantForms: []map[string]string{{"To": "whatsapp:" + to, "From": testWA, "StatusCallback": publicURL + StatusPath,
+				"Body": "Où êtes-vous ?\n" + cat.Text("fr", "twilio.location_whatsapp", nil)}}},
+		{name: "whatsapp reply after a restart (window unknown) is free-form", channel: "whatsapp",
+			reply:     bot.Reply{To: to, Lang: "es", Text: "Hola"},
+			wantForms: []map[string]string{{"To": "whatsapp:" + to, "Body": "Hola", "ContentSid": ""}}},
+		{name: "whatsapp proactive outside the window uses the template", channel: "whatsapp", cfg: func(c *Config) { c.WhatsAppTemplate = testTmpl },
+			reply: bot.Reply{To: to, Lang: "es", Text: "Tu familiar\nte escribió", Proactive: true},
+			wantForms: []map[string]string{{"To": "whatsapp:" + to, "From": testWA, "ContentSid": testTmpl, "Body": "",
+				"ContentVariables": `{"1":"Tu familiar te escribió"}`}}},
+		{name: "whatsapp proactive outside the window without a template goes by SMS", channel: "whatsapp",
+			reply:     bot.Reply{To: to, Lang: "es", Text: "Tu familiar te escribió", Proactive: true},
+			wantForms: []map[string]string{{"To": to, "From": testFrom, "Body": "Tu familiar te escribió", "ContentSid": ""}}},
+		{name: "whatsapp proactive inside the window is free-form", channel: "whatsapp", window: true, cfg: func(c *Config) { c.WhatsAppTemplate = testTmpl },
+			reply:     bot.Reply{To: to, Lang: "es", Text: "Hola", Proactive: true},
+			wantForms: []map[string]string{{"To": "whatsapp:" + to, "Body": "Hola", "ContentSid": ""}}},
+		{name: "21610 unsubscribed is unreachable", channel: "sms", reply: bot.Reply{To: to, Text: "x"},
+			answers: []twiliotest.Answer{twiliotest.Unsubscribed}, wantForms: []map[string]string{{}},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrUnreachable) }},
+		{name: "21211 invalid number is unreachable", channel: "sms", reply: bot.Reply{To: to, Text: "x"},
+			answers: []twiliotest.Answer{twiliotest.InvalidTo}, wantForms: []map[string]string{{}},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrUnreachable) }},
+		{name: "20001 bad request is rejected", channel: "sms", reply: bot.Reply{To: to, Text: "x"},
+			answers: []twiliotest.Answer{twiliotest.BadRequest}, wantForms: []map[string]string{{}},
+			wantErr: func(err error) bool { return errors.Is(err, bot.ErrRejected) && !errors.Is(err, bot.ErrUnreachable) }},
+		{name: "429 is throttled for Retry-After", channel: "sms", reply: bot.Reply{To: to, Text: "x"},
+			answers: []twiliotest.Answer{twiliotest.TooManyRequests}, wantForms: []map[string]string{{}},
+			wantErr: func(err error) bool {
+				var th *bot.ErrThrottled
+				return errors.As(err, &th) && th.RetryAfter == time.Second
+			}},
+		{name: "503 HTML page is transient", channel: "sms", reply: bot.Reply{To: to, Text: "x"},
+			answers: []twiliotest.Answer{twiliotest.Unavailable}, wantForms: []map[string]string{{}},
+			wantErr: transient},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			api := twiliotest.NewAPI(t, testSID, testToken)
+			rec := newRecorder()
+			a := newAdapter(t, rec, func(c *Config) {
+				c.APIURL = api.URL
+				if tt.cfg != nil {
+					tt.cfg(c)
+				}
+			})
+			if tt.window {
+				a.window.Seen(rec.Person("whatsapp", to), time.Now().Add(-time.Minute))
+			}
+			for _, ans := range tt.answers {
+				api.Answer(to, ans)
+			}
+			tt.reply.Channel = tt.channel
+			err := channel(t, a, tt.channel).Send(context.Background(), tt.reply)
+			switch {
+			case tt.wantErr == nil && err != nil:
+				t.Fatalf("Send: %v", err)
+			case tt.wantErr != nil && !tt.wantErr(err):
+				t.Fatalf("Send: got error %v, want another kind", err)
+			}
+			if err != nil && strings.Contains(err.Error(), "5551234567") {
+				t.Errorf("error %q quotes the provider's text with a number", err)
+			}
+			calls := api.Calls()
+			if len(calls) != len(tt.wantForms) {
+				t.Fatalf("calls: got %d, want %d: %+v", len(calls), len(tt.wantForms), calls)
+			}
+			var bodies []string
+			for i, want := range tt.wantForms {
+				for k, v := range want {
+					if got := calls[i].Form.Get(k); got != v {
+						t.Errorf("call %d %s: got %q, want %q", i, k, got, v)
+					}
+				}
+				body := calls[i].Form.Get("Body")
+				bodies = append(bodies, body)
+				if calls[i].Form.Get("To") == to {
+					if n, _ := locales.SMSSegments(body); n > 3 {
+						t.Errorf("call %d: SMS body takes %d parts, want at most 3", i, n)
+					}
+				}
+			}
+			if len(bodies) > 1 {
+				if got, want := strings.Join(strings.Fields(strings.Join(bodies, " ")), " "), strings.Join(strings.Fields(tt.reply.Text), " "); got != want {
+					t.Errorf("split parts do not add up to the text:\n got %q\nwant %q", got, want)
+				}
+			}
+		})
+	}
+}
+
+func transient(err error) bool {
+	var th *bot.ErrThrottled
+	return err != nil && !errors.Is(err, bot.ErrUnreachable) && !errors.Is(err, bot.ErrRejected) && !errors.As(err, &th)
+}
+
+func channel(t *testing.T, a *Adapter, name string) bot.Channel {
+	t.Helper()
+	for _, ch := range a.Channels() {
+		if ch.Name() == name {
+			return ch
+		}
+	}
+	t.Fatalf("no %s channel", name)
+	return nil
+}
+
+func TestSendNetworkErrorIsTransient(t *testing.T) {
+	api := twiliotest.NewAPI(t, testSID, testToken)
+	url := api.URL
+	a := newAdapter(t, newRecorder(), func(c *Config) { c.APIURL = url; c.Timeout = 2 * time.Second })
+	api.Close()
+	if err := channel(t, a, "sms").Send(context.Background(), bot.Reply{To: to, Text: "x"}); !transient(err) {
+		t.Errorf("got %v, want a transient error", err)
+	}
+}
+
+func TestSendHonoursContext(t *testing.T) {
+	api := twiliotest.NewAPI(t, testSID, testToken)
+	a := newAdapter(t, newRecorder(), func(c *Config) { c.APIURL = api.URL; c.Rate = 0.001 })
+	ch := channel(t, a, "sms")
+	if err := ch.Send(context.Background(), bot.Reply{To: to, Text: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := ch.Send(ctx, bot.Reply{To: to, Text: "second"})
+	if !transient(err) || time.Since(start) > 2*time.Second {
+		t.Errorf("second send within a spent rate: got %v after %s, want a transient error at once", err, time.Since(start))
+	}
+}
+
+func TestSendKeepsTheRate(t *testing.T) {
+	api := twiliotest.NewAPI(t, testSID, testToken)
+	const perSecond = 20
+	a := newAdapter(t, newRecorder(), func(c *Config) { c.APIURL = api.URL; c.Rate = perSecond })
+	ch := channel(t, a, "sms")
+	for range 5 {
+		if err := ch.Send(context.Background(), bot.Reply{To: to, Text: "x"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	calls := api.Calls()
+	if got, want := calls[len(calls)-1].At.Sub(calls[0].At), 4*time.Second/perSecond-10*time.Millisecond; got < want {
+		t.Errorf("5 messages at %d/s took %s, want at least %s", perSecond, got, want)
+	}
+}
+
+func TestTemplateText(t *testing.T) {
+	got := templateText("Hola\n1. Uno\t2.    Dos")
+	if want := "Hola 1. Uno 2. Dos"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	if n := len([]rune(templateText(strings.Repeat("á", 2000)))); n != 1024 {
+		t.Errorf("long text: got %d characters, want 1024", n)
+	}
+}
+
+func TestSplitText(t *testing.T) {
+	fits := func(s string) bool { return len(s) <= 10 }
+	tests := []struct {
+		in   string
+		want []string
+	}{
+		{"short", []string{"short"}},
+		{"line one\nline two", []string{"line one", "line two"}},
+		{"aa bb cc dd ee", []string{"aa bb cc", "dd ee"}},
+		{"abcdefghijklmnop", []string{"abcdefghij", "klmnop"}},
+	}
+	for _, tt := range tests {
+		if got := splitText(tt.in, fits); strings.Join(got, "|") != strings.Join(tt.want, "|") {
+			t.Errorf("splitText(%q): got %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,317 @@
+package twilio
+
+import (
+	"context"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"net/url"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
+)
+
+// maxBody bounds a webhook's body: Twilio's posts are a few kilobytes (an SMS
+// body is at most 1,600 characters).
+const maxBody = 64 << 10
+
+// emptyTwiML answers an inbound message without replying through TwiML:
+// replies go through the REST API and the outbox.
+const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
+
+// storeTimeout bounds the store calls one webhook makes, well inside
+// Twilio's 15-second webhook timeout.
+const storeTimeout = 10 * time.Second
+
+// verify reads a webhook's body and checks its X-Twilio-Signature; it answers
+// 400, 403 or 413 itself and returns false when the request must go no further.
+func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		} else {
+			http.Error(w, "cannot read request", http.StatusBadRequest)
+		}
+		return nil, false
+	}
+	sig := r.Header.Get("X-Twilio-Signature")
+	if sig == "" || !a.validSignature(r.URL, body, sig) {
+		a.log.Warn("twilio webhook with a missing or wrong signature refused", "path", r.URL.Path, "signed", sig != "")
+		http.Error(w, "invalid signature", http.StatusForbidden)
+		return nil, false
+	}
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		http.Error(w, "bad form", http.StatusBadRequest)
+		return nil, false
+	}
+	return form, true
+}
+
+// validSignature checks a signature with twilio-go's validator against the URL
+// Twilio signed: the public URL plus the request's path and query. Twilio's
+// libraries percent-encode a raw quote or space in the query before signing,
+// so that form is tried too.
+func (a *Adapter) validSignature(u *url.URL, body []byte, sig string) bool {
+	candidates := []string{a.public + u.RequestURI()}
+	if q := escapeQuery(u.RawQuery); q != u.RawQuery {
+		candidates = append(candidates, a.public+u.EscapedPath()+"?"+q)
+	}
+	for _, full := range candidates {
+		if strings.Contains(full, "bodySHA256=") {
+			// JSON webhooks sign the URL and carry the body's hash in it.
+			if a.validator.ValidateBody(full, body, sig) {
+				return true
+			}
+			continue
+		}
+		params, err := signedParams(body)
+		if err != nil {
+			return false
+		}
+		if a.validator.Validate(full, params, sig) {
+			return true
+		}
+	}
+	return false
+}
+
+// signedParams turns a form body into the map twilio-go's Validate takes. A
+// name given several times is signed once per value (values sorted, repeats
+// dropped); folding the later values into the first one's string
+// ("v1" + name + "v2") gives Validate the very same string to sign.
+func signedParams(body []byte) (map[string]string, error) {
+	form, err := url.ParseQuery(string(body))
+	if err != nil {
+		return nil, err
+	}
+	params := make(map[string]string, len(form))
+	for k, vs := range form {
+		vs = slices.Clone(vs)
+		sort.Strings(vs)
+		params[k] = strings.Join(slices.Compact(vs), k)
+	}
+	return params, nil
+}
+
+// escapeQuery percent-encodes what a WHATWG URL parser encodes in the query
+// of an http(s) URL: controls, space, ", #, ', <, > and non-ASCII bytes.
+func escapeQuery(q string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(q); i++ {
+		c := q[i]
+		if c <= ' ' || c >= 0x7f || strings.IndexByte("\"#'<>", c) >= 0 {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// handleInbound takes one inbound SMS or WhatsApp message.
+func (a *Adapter) handleInbound(w http.ResponseWriter, r *http.Request) {
+	form, ok := a.verify(w, r)
+	if !ok {
+		return
+	}
+	sid := form.Get("MessageSid")
+	if sid == "" {
+		sid = form.Get("SmsMessageSid")
+	}
+	channel, number, err := parseAddress(form.Get("From"))
+	if sid == "" || err != nil {
+		// Never log the address itself.
+		a.log.Warn("twilio inbound message without a usable MessageSid or From number", "has_sid", sid != "", "err", err)
+		http.Error(w, "missing MessageSid or invalid From", http.StatusBadRequest)
+		return
+	}
+	if channel == "whatsapp" && a.cfg.WhatsAppFrom == "" || channel == "sms" && !a.hasSMS() {
+		a.log.Warn("twilio message on a channel this service does not send on; answered nothing", "channel", channel)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	now := a.now()
+	if channel == "whatsapp" {
+		a.window.Seen(a.p.Person(channel, number), now)
+	}
+	m := bot.Message{Channel: channel, ID: sid, From: number, Input: inputOf(form), Received: now}
+	outcome, err := a.take(ctx, m)
+	if err != nil {
+		a.log.Error("could not record a twilio message; answering 503 so Twilio tries again (or its fallback URL)",
+			"channel", channel, "person", a.logID(channel, number), "err", err)
+		http.Error(w, "could not record the message", http.StatusServiceUnavailable)
+		return
+	}
+	a.log.Debug("twilio inbound", "channel", channel, "person", a.logID(channel, number), "outcome", outcome)
+	w.Header().Set("Content-Type", "text/xml")
+	io.WriteString(w, emptyTwiML)
+}
+
+// take records one message: opt-out words are answered by the adapter, the
+// rest goes to the conversation. It returns what happened, for the log.
+func (a *Adapter) take(ctx context.Context, m bot.Message) (string, error) {
+	kw, lang := kwNone, ""
+	if m.Input.Kind == flows.InputText {
+		kw, lang = a.words.match(m.Input.Text)
+	}
+	switch kw {
+	case kwStop:
+		// Every channel of the number, before anything else is sent.
+		for _, ch := range phoneChannels {
+			if err := a.p.SetOptOut(ctx, ch, m.From, true); err != nil {
+				return "", err
+			}
+		}
+		return a.notice(ctx, m, lang, "twilio.optout", true, "opted out")
+	case kwHelp:
+		return a.notice(ctx, m, lang, "twilio.help", true, "help")
+	case kwStart:
+		return a.optIn(ctx, m, lang)
+	}
+	out, err := a.p.OptedOut(ctx, m.Channel, m.From)
+	if err != nil {
+		return "", err
+	}
+	if out {
+		if kw == kwYes {
+			return a.optIn(ctx, m, lang)
+		}
+		// Nothing could be answered; keep nothing of someone who said STOP.
+		return "ignored: opted out", nil
+	}
+	fresh, err := a.p.Accept(ctx, m)
+	if err != nil {
+		return "", err
+	}
+	if !fresh {
+		return "duplicate", nil
+	}
+	return "accepted", nil
+}
+
+// phoneChannels are the channels a phone number is reached on.
+var phoneChannels = []string{"sms", "whatsapp"}
+
+func (a *Adapter) optIn(ctx context.Context, m bot.Message, lang string) (string, error) {
+	for _, ch := range phoneChannels {
+		if err := a.p.SetOptOut(ctx, ch, m.From, false); err != nil {
+			return "", err
+		}
+		// Sends refused while opted out (21610) marked it unreachable.
+		if err := a.p.SetReachable(ctx, ch, m.From, true); err != nil {
+			return "", err
+		}
+	}
+	return a.notice(ctx, m, lang, "twilio.optin", false, "opted in")
+}
+
+// notice answers a message with one of the adapter's texts, once per MessageSid.
+func (a *Adapter) notice(ctx context.Context, m bot.Message, lang, id string, optOutNotice bool, outcome string) (string, error) {
+	m.LangHint = lang
+	fresh, err := a.p.AcceptNotice(ctx, m, flows.Text{ID: id}, optOutNotice)
+	if err != nil {
+		return "", err
+	}
+	if !fresh {
+		return "duplicate", nil
+	}
+	a.log.Info("twilio keyword", "channel", m.Channel, "person", a.logID(m.Channel, m.From), "outcome", outcome)
+	return outcome, nil
+}
+
+// inputOf reads what a message carries. Media is never downloaded: a message
+// with media and no text is InputMedia, which the conversation answers
+// briefly; with text (a caption) the text is what counts.
+func inputOf(form url.Values) flows.Input {
+	lat, errLat := strconv.ParseFloat(form.Get("Latitude"), 64)
+	lon, errLon := strconv.ParseFloat(form.Get("Longitude"), 64)
+	if errLat == nil && errLon == nil && math.Abs(lat) <= 90 && math.Abs(lon) <= 180 {
+		return flows.Input{Kind: flows.InputLocation, Lat: lat, Lon: lon}
+	}
+	body := strings.TrimSpace(form.Get("Body"))
+	if n, _ := strconv.Atoi(form.Get("NumMedia")); n > 0 && body == "" {
+		return flows.Input{Kind: flows.InputMedia}
+	}
+	if body == "" && form.Get("MessageType") != "" && form.Get("MessageType") != "text" {
+		return flows.Input{Kind: flows.InputMedia} // a sticker, a contact card, a reaction...
+	}
+	return flows.Input{Kind: flows.InputText, Text: body}
+}
+
+// permanentCodes are Twilio error codes after which the address will not be
+// reached by trying again.
+var permanentCodes = map[int]bool{
+	21211: true, // invalid 'To' number
+	21610: true, // the recipient replied STOP
+	21612: true, // no route to the 'To' number
+	21614: true, // not a mobile number
+	30003: true, // unreachable handset
+	30005: true, // unknown or inactive destination
+	30006: true, // landline or unreachable carrier
+	63003: true, // WhatsApp: no such user
+}
+
+// codeOutsideWindow is WhatsApp refusing a free-form message outside the
+// 24-hour window: the number is reachable, with a template.
+const codeOutsideWindow = 63016
+
+var knownStatuses = map[string]bool{
+	"queued": true, "sending": true, "sent": true, "delivered": true, "undelivered": true,
+	"failed": true, "read": true, "accepted": true, "scheduled": true, "canceled": true,
+}
+
+// handleStatus records a delivery status callback.
+func (a *Adapter) handleStatus(w http.ResponseWriter, r *http.Request) {
+	form, ok := a.verify(w, r)
+	if !ok {
+		return
+	}
+	status := form.Get("MessageStatus")
+	if status == "" {
+		status = form.Get("SmsStatus")
+	}
+	channel, number, err := parseAddress(form.Get("To"))
+	if err != nil {
+		a.log.Warn("twilio status callback without a usable To number", "status", status)
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	label := status
+	if !knownStatuses[label] {
+		label = "other"
+	}
+	a.statusTotal.WithLabelValues(channel, label).Inc()
+	code, _ := strconv.Atoi(form.Get("ErrorCode"))
+	person := a.logID(channel, number)
+	switch {
+	case permanentCodes[code]:
+		ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+		defer cancel()
+		if err := a.p.SetReachable(ctx, channel, number, false); err != nil {
+			a.log.Error("could not mark a number unreachable; answering 503 so Twilio tries again", "channel", channel, "person", person, "err", err)
+			http.Error(w, "could not record the status", http.StatusServiceUnavailable)
+			return
+		}
+		a.log.Warn("twilio delivery failed for good; number marked unreachable", "channel", channel, "person", person, "status", status, "error_code", code)
+	case code == codeOutsideWindow:
+		a.window.Seen(a.p.Person(channel, number), time.Time{}) // closed: use the template from now on
+		a.log.Warn("whatsapp message refused outside the 24-hour window", "person", person, "status", status, "error_code", code)
+	case code != 0:
+		a.log.Warn("twilio delivery problem", "channel", channel, "person", person, "status", status, "error_code", code)
+	default:
+		a.log.Debug("twilio status", "channel", channel, "person", person, "status", status)
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

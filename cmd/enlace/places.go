@@ -1,0 +1,196 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/places"
+	"github.com/enlace-rfl/enlace/places/gazetteer"
+)
+
+const placesUsage = `usage:
+  enlace places import [--skip-invalid] [--replace] FILE   (CSV with header, or GeoJSON; - for stdin)
+  enlace places export [FILE]                               (CSV; stdout by default)
+  enlace places set-status ID open|full|closed`
+
+// placesCmd manages the directory of places the shelter finder searches.
+func placesCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"places: want import, export or set-status\n" + placesUsage}
+	}
+	fs := flag.NewFlagSet("places "+args[0], flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	skip := fs.Bool("skip-invalid", false, "import the good rows and report the bad ones (default: one bad row imports nothing)")
+	replace := fs.Bool("replace", false, "also remove the places the file does not name")
+	data := fs.String("data", "", "directory of the embedded store (overrides ENLACE_DATA_DIR)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err.Error()}
+	}
+	if *data != "" {
+		cfg.DataDir = *data
+	}
+	rest := fs.Args()
+	switch {
+	case args[0] == "import" && len(rest) == 1:
+	case args[0] == "export" && len(rest) <= 1:
+	case args[0] == "set-status" && len(rest) == 2:
+	default:
+		return usageError{"places: bad arguments\n" + placesUsage}
+	}
+	st, _, err := openStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	dir, ok := st.(places.Store)
+	if !ok {
+		return errors.New("places: this store keeps no directory")
+	}
+	switch args[0] {
+	case "import":
+		return importPlaces(ctx, dir, rest[0], places.ImportOptions{SkipInvalid: *skip, Replace: *replace}, stdin, stdout, stderr)
+	case "export":
+		all, err := dir.AllPlaces(ctx)
+		if err != nil {
+			return err
+		}
+		w := stdout
+		if len(rest) == 1 && rest[0] != "-" {
+			f, err := os.Create(rest[0])
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			w = f
+		}
+		if err := places.WriteCSV(w, all); err != nil {
+			return fmt.Errorf("places: export: %w", err)
+		}
+		fmt.Fprintf(stderr, "exported %d place(s)\n", len(all))
+		return nil
+	default: // set-status
+		s := places.Status(strings.ToLower(rest[1]))
+		if !places.ValidStatus(s) {
+			return usageError{"places: status must be open, full or closed"}
+		}
+		if err := dir.SetPlaceStatus(ctx, rest[0], s); errors.Is(err, places.ErrNotFound) {
+			return fmt.Errorf("places: no place with id %q", rest[0])
+		} else if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s is now %s\n", rest[0], s)
+		return nil
+	}
+}
+
+func importPlaces(ctx context.Context, dir places.Store, name string, opt places.ImportOptions, stdin io.Reader, stdout, stderr io.Writer) error {
+	r := stdin
+	if name != "-" {
+		f, err := os.Open(name)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		r = f
+	}
+	rep, err := places.Parse(r)
+	if err != nil {
+		return err
+	}
+	res, err := places.Import(ctx, dir, rep, opt)
+	for _, b := range res.Bad {
+		fmt.Fprintf(stderr, "%s: %s\n", name, b)
+	}
+	if errors.Is(err, places.ErrInvalidRows) {
+		return fmt.Errorf("%s: %d invalid row(s); nothing imported (fix them, or use --skip-invalid to import the %d good row(s))",
+			name, len(res.Bad), len(rep.Places))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d place(s), skipped %d invalid row(s), removed %d place(s)\n", res.Imported, len(res.Bad), len(res.Removed))
+	return nil
+}
+
+// shelterFinder returns the directory and gazetteer the shelter finder uses,
+// or nils when the store holds no places yet (the menu then does not offer
+// the finder; restart after the first import).
+func shelterFinder(ctx context.Context, st bot.Store, logger *slog.Logger) (flows.Directory, flows.Gazetteer) {
+	dir, ok := st.(places.Store)
+	if !ok {
+		return nil, nil
+	}
+	d := &placeDirectory{f: places.Finder{Store: dir}, store: dir}
+	g, err := gazetteer.Default()
+	if err != nil {
+		logger.Warn("shelter finder: no gazetteer, towns cannot be typed", "err", err)
+		return d, nil
+	}
+	return d, townFinder{g}
+}
+
+// availableFor is how long placeDirectory trusts its last count of places, so
+// the menu does not ask the store on every message, and an import into a
+// shared Redis turns the finder on within that time, without a restart.
+const availableFor = 30 * time.Second
+
+// placeDirectory is the flows.Directory over a places.Store.
+type placeDirectory struct {
+	f     places.Finder
+	store places.Store
+
+	mu      sync.Mutex
+	checked time.Time
+	has     bool
+}
+
+// Available implements flows.Directory: the directory holds places. A store
+// that cannot be read counts as empty, so the menu offers nothing broken.
+func (d *placeDirectory) Available(ctx context.Context) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if time.Since(d.checked) < availableFor {
+		return d.has
+	}
+	n, err := d.store.CountPlaces(ctx)
+	d.has, d.checked = err == nil && n > 0, time.Now()
+	return d.has
+}
+
+func (d *placeDirectory) Nearby(ctx context.Context, q flows.PlaceQuery) (flows.PlacePage, error) {
+	r, err := d.f.Nearest(ctx, q.Lat, q.Lon, places.Kind(q.Kind), q.Offset, q.Limit)
+	if err != nil {
+		return flows.PlacePage{}, err
+	}
+	page := flows.PlacePage{RadiusKm: r.RadiusKm, More: r.More}
+	for _, h := range r.Hits {
+		page.Places = append(page.Places, flows.Place{
+			ID: h.ID, Name: h.Name, Kind: string(h.Kind), Status: string(h.Status), Address: h.Address, City: h.City,
+			Phone: h.Phone, Hours: h.Hours, Services: h.Services, Lat: h.Lat, Lon: h.Lon, Km: h.Km,
+			TownCentre: h.TownCentre(), Verified: h.Verified.Format("2006-01-02"),
+		})
+	}
+	return page, nil
+}
+
+// townFinder is the flows.Gazetteer over the GeoNames gazetteer.
+type townFinder struct{ g *gazetteer.Gazetteer }
+
+func (t townFinder) FindTown(text string) []flows.Town {
+	m := t.g.Find(text)
+	out := make([]flows.Town, len(m.Towns))
+	for i, tw := range m.Towns {
+		out[i] = flows.Town{Name: tw.Name, Admin1: tw.Admin1, Country: tw.Country, Lat: tw.Lat, Lon: tw.Lon}
+	}
+	return out
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/enlace-rfl/enlace/places"
+)
+
+// enlace runs one command with env and returns its output and error.
+func enlace(t *testing.T, env map[string]string, args ...string) (string, string, error) {
+	t.Helper()
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), args, strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	return stdout.String(), stderr.String(), err
+}
+
+func TestPlacesImportRefusesBrokenRows(t *testing.T) {
+	for name, env := range storesEnv(t) {
+		t.Run(name, func(t *testing.T) {
+			_, stderr, err := enlace(t, env, "places", "import", "testdata/places_broken.csv")
+			if err == nil || !strings.Contains(err.Error(), "nothing imported") {
+				t.Fatalf("import of a broken file: got %v, want it refused", err)
+			}
+			for _, want := range []string{"line 3 (id bad-lat): lat out of range", `line 5 (id bad-kind): kind "hotel" is not one of`} {
+				if !strings.Contains(stderr, want) {
+					t.Errorf("report lacks %q:\n%s", want, stderr)
+				}
+			}
+			out, _, err := enlace(t, env, "places", "export")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.Count(out, "\n"); got != 1 {
+				t.Errorf("after a refused import the export has %d lines, want the header only:\n%s", got, out)
+			}
+			out, stderr, err = enlace(t, env, "places", "import", "--skip-invalid", "testdata/places_broken.csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, "imported 2 place(s), skipped 2 invalid row(s)") || !strings.Contains(stderr, "line 3") {
+				t.Errorf("--skip-invalid: got %q, %q", out, stderr)
+			}
+		})
+	}
+}
+
+func TestPlacesExportRoundTripAndSetStatus(t *testing.T) {
+	for name, env := range storesEnv(t) {
+		t.Run(name, func(t *testing.T) {
+			if _, _, err := enlace(t, env, "places", "import", "../../places/starter.csv"); err != nil {
+				t.Fatal(err)
+			}
+			export := filepath.Join(t.TempDir(), "out.csv")
+			if _, _, err := enlace(t, env, "places", "export", export); err != nil {
+				t.Fatal(err)
+			}
+			got, want := readPlaces(t, export), readPlaces(t, "../../places/starter.csv")
+			slices.SortFunc(want, func(a, b places.Place) int { return strings.Compare(a.ID, b.ID) })
+			if len(got) != len(want) || len(got) != 9 {
+				t.Fatalf("export has %d places, want %d", len(got), len(want))
+			}
+			for i := range got {
+				if g, w := got[i].Fields(), want[i].Fields(); !equalMaps(g, w) {
+					t.Errorf("place %d:\ngot  %v\nwant %v", i, g, w)
+				}
+			}
+			const id = "gt-tecun-uman-casa-del-migrante-scalabrinianos"
+			if out, _, err := enlace(t, env, "places", "set-status", id, "full"); err != nil || !strings.Contains(out, "now full") {
+				t.Fatalf("set-status: %q, %v", out, err)
+			}
+			if _, _, err := enlace(t, env, "places", "set-status", "no-such-place", "open"); err == nil {
+				t.Error("set-status of an unknown id succeeded")
+			}
+			out, _, _ := enlace(t, env, "places", "export")
+			if !strings.Contains(out, ",full\n") {
+				t.Errorf("export after set-status lacks the full place:\n%s", out)
+			}
+		})
+	}
+}
+
+func readPlaces(t *testing.T, path string) []places.Place {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := places.Parse(f)
+	if err != nil || len(rep.Bad) > 0 {
+		t.Fatalf("%s: %v %v", path, err, rep.Bad)
+	}
+	return rep.Places
+}
+
+func equalMaps(a, b map[string]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if b[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+// placeLine is "N. Name (Kind), KM km, status" in the Spanish texts.
+var placeLine = regexp.MustCompile(`(?m)^(\d+)\. (.+) \(([^()]+)\), ([\d.]+) km, (abierto|lleno ahora)$`)
+
+type shownPlace struct{ n, name, kind, km string }
+
+func listedPlaces(out []printed) []shownPlace {
+	var s []shownPlace
+	for _, p := range out {
+		for _, m := range placeLine.FindAllStringSubmatch(p.Text, -1) {
+			s = append(s, shownPlace{m[1], m[2], m[3], m[4]})
+		}
+	}
+	return s
+}
+
+func kmText(km float64) string {
+	if km >= 10 {
+		return strconv.FormatFloat(km, 'f', 0, 64)
+	}
+	return strconv.FormatFloat(km, 'f', 1, 64)
+}
+
+// TestChatFindsShelters runs the acceptance checks of the shelter finder in
+// `enlace chat --json`, on both stores: a location pin lists the nearest open
+// and full places in order with correct distances; typed towns (with an
+// abbreviation and a typo) are found; "agua" shows only water points.
+func TestChatFindsShelters(t *testing.T) {
+	all := append(readPlaces(t, "../../places/starter.csv"), readPlaces(t, "testdata/places_test_points.csv")...)
+	const lat, lon = 14.9036, -92.2589
+	type want struct {
+		name string
+		km   float64
+	}
+	var open []want
+	for _, p := range all {
+		if p.Status != places.StatusClosed {
+			open = append(open, want{p.Name, places.Distance(lat, lon, p.Lat, p.Lon)})
+		}
+	}
+	slices.SortFunc(open, func(a, b want) int {
+		if a.km < b.km {
+			return -1
+		}
+		return 1
+	})
+	for name, env := range storesEnv(t) {
+		t.Run(name, func(t *testing.T) {
+			for _, f := range []string{"../../places/starter.csv", "testdata/places_test_points.csv"} {
+				if _, _, err := enlace(t, env, "places", "import", f); err != nil {
+					t.Fatal(err)
+				}
+			}
+			from := "200000" + strconv.Itoa(len(name))
+			onboard := runChat(t, env, []string{"--from", from}, "/start", "1", "1")
+			menu := onboard[len(onboard)-1]
+			if len(menu.Choices) == 0 || menu.Choices[0] != "Buscar albergues y ayuda cerca" {
+				t.Fatalf("menu: got %q, want the shelter finder first", menu.Choices)
+			}
+
+			out := runChat(t, env, []string{"--from", from}, "1", "/location 14.9036 -92.2589", "Más lugares")
+			got := listedPlaces(out)
+			if len(got) != 6 {
+				t.Fatalf("got %d places for the pin and 'more', want 6:\n%+v", len(got), out)
+			}
+			for i, s := range got {
+				if s.n != strconv.Itoa(i+1) || s.name != open[i].name || s.km != kmText(open[i].km) {
+					t.Errorf("place %d: got %+v, want %s at %s km", i+1, s, open[i].name, kmText(open[i].km))
+				}
+				if strings.Contains(s.name, "closed") {
+					t.Errorf("a closed place was offered: %+v", s)
+				}
+			}
+
+			for _, tc := range []struct{ typed, town string }{
+				{"tapachula", "Tapachula, Chiapas"},
+				{"Cd. Juarez", "Ciudad Juárez, Chihuahua"},
+				{"Tapachla", "Tapachula, Chiapas"},
+			} {
+				out := runChat(t, env, []string{"--from", from}, tc.typed)
+				if want := "Lugares más cercanos a " + tc.town + ","; !strings.Contains(out[0].Text, want) {
+					t.Errorf("%q: got %q, want %q", tc.typed, out[0].Text, want)
+				}
+			}
+
+			runChat(t, env, []string{"--from", from}, "tapachula")
+			water := listedPlaces(runChat(t, env, []string{"--from", from}, "agua"))
+			if len(water) != 2 {
+				t.Errorf("water search: got %+v, want the 2 water points", water)
+			}
+			for _, s := range water {
+				if s.kind != "Agua potable" || !strings.HasPrefix(s.name, "Test water") {
+					t.Errorf("water-only search shows %+v", s)
+				}
+			}
+		})
+	}
+}
+
+func TestChatSheltersOnSMSAsksForATown(t *testing.T) {
+	env := map[string]string{"ENLACE_DATA_DIR": t.TempDir()}
+	if _, _, err := enlace(t, env, "places", "import", "../../places/starter.csv"); err != nil {
+		t.Fatal(err)
+	}
+	out := runChat(t, env, []string{"--channel", "sms", "--from", "+50255551234"}, "/start shelters", "2", "1", "Tecun Uman", "San Pedro", "xyzzyq")
+	var texts []string
+	for _, p := range out {
+		texts = append(texts, p.Text)
+	}
+	all := strings.Join(texts, "\n---\n")
+	for _, want := range []string{
+		"Write the name of the town or city where you are", // the payload opened the finder after consent
+		"Nearest places to Ciudad Tecún Umán, San Marcos, within 25 km:",
+		"Casa del Migrante Tecún Umán (Scalabrinianos) (Shelter), 0.0 km, open",
+		"There are several places called San Pedro. Which one?\n1. San Pedro, California, United States",
+		`I do not know the town "xyzzyq"`,
+	} {
+		if !strings.Contains(all, want) {
+			t.Errorf("SMS conversation lacks %q:\n%s", want, all)
+		}
+	}
+	if strings.Contains(all, "Jesús está vivo") {
+		t.Error("the closed shelter was offered")
+	}
+}

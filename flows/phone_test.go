@@ -1,0 +1,132 @@
+package flows
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestParsePhone(t *testing.T) {
+	cases := []struct {
+		typed, region, want string
+		err                 error
+	}{
+		// The forms in the issue, from a Mexican number.
+		{"044 55 1234 5678", "MX", "+525512345678", nil},
+		{"045 55 1234 5678", "MX", "+525512345678", nil},
+		{"+504 9999-9999", "MX", "+50499999999", nil},
+		{"(502) 5555 1234", "MX", "+50255551234", nil},
+		{"55 1234 5678", "MX", "+525512345678", nil},
+		// Other ways people write them.
+		{"5512345678", "MX", "+525512345678", nil},
+		{"+52 1 55 1234 5678", "MX", "+525512345678", nil},
+		{"01 55 1234 5678", "MX", "+525512345678", nil},
+		{"00504 9999 9999", "MX", "+50499999999", nil},
+		{"9999-9999", "HN", "+50499999999", nil},
+		{"5555 1234", "GT", "+50255551234", nil},
+		{"+1 (201) 555-0123", "", "+12015550123", nil},
+		{"+509 34 10 1234", "", "+50934101234", nil},
+		// No country code and no country of the person (Telegram): ask.
+		{"55 1234 5678", "", "", errNeedCountry},
+		// Not numbers.
+		{"12345", "MX", "", errBadPhone},
+		{"Rosa", "MX", "", errBadPhone},
+		{"", "MX", "", errBadPhone},
+		{"+52 55 1234", "MX", "", errBadPhone},
+		{"1234 5678 9012 3456 7890", "MX", "", errBadPhone},
+	}
+	for _, tc := range cases {
+		got, err := parsePhone(tc.typed, tc.region)
+		if got != tc.want || !errors.Is(err, tc.err) {
+			t.Errorf("parsePhone(%q, %q) = %q, %v; want %q, %v", tc.typed, tc.region, got, err, tc.want, tc.err)
+		}
+	}
+}
+
+func TestPhoneExample(t *testing.T) {
+	for region, want := range map[string]string{"MX": "+52 222 123 4567", "HN": "+504 9123-4567", "": "+52 222 123 4567", "US": "+1 201-555-0123"} {
+		if got := phoneExample(region); got != want {
+			t.Errorf("phoneExample(%q) = %q, want %q", region, got, want)
+		}
+		if region != "" {
+			if _, err := parsePhone(phoneExample(region), ""); err != nil {
+				t.Errorf("the example for %s does not parse: %v", region, err)
+			}
+		}
+	}
+}
+
+func TestParseWhen(t *testing.T) {
+	e := internalEngine(t)
+	mx := zoneFor("MX")
+	now := time.Date(2026, 11, 29, 12, 0, 0, 0, mx) // a Sunday, noon in Mexico City
+	friday := time.Date(2026, 12, 4, 18, 0, 0, 0, mx)
+	cases := []struct {
+		typed string
+		want  time.Time
+		err   error
+	}{
+		{"viernes 18:00", friday, nil},
+		{"Viernes 18:00", friday, nil},
+		{"el viernes a las 18:00", friday, nil},
+		{"friday 18:00", friday, nil},
+		{"Friday 6pm", friday, nil},
+		{"fri 6 p.m.", friday, nil},
+		{"vendredi 18h", friday, nil},
+		{"vendredi à 18h00", friday, nil},
+		{"vandredi 18:00", friday, nil},
+		{"sexta 18:00", friday, nil},
+		{"sexta-feira 18h", friday, nil},
+		{"2026-12-04 18:00", friday, nil},
+		{"4/12 18:00", friday, nil},
+		{"4/12/2026 18:00", friday, nil},
+		{"18:00", time.Date(2026, 11, 29, 18, 0, 0, 0, mx), nil},            // later today
+		{"10:00", time.Date(2026, 11, 30, 10, 0, 0, 0, mx), nil},            // already passed today: tomorrow
+		{"domingo 10:00", time.Date(2026, 12, 6, 10, 0, 0, 0, mx), nil},     // today's weekday, hour passed: next week
+		{"mañana 9:00", time.Date(2026, 11, 30, 9, 0, 0, 0, mx), nil},       // tomorrow
+		{"demen 9h", time.Date(2026, 11, 30, 9, 0, 0, 0, mx), nil},          // Creole tomorrow
+		{"2026-11-28 18:00", time.Time{}, errWhenPast},                      // yesterday
+		{"28/11 18:00", time.Time{}, errWhenPast},                           // yesterday, without a year
+		{"2027-01-15 18:00", time.Time{}, errWhenFar},                       // beyond 30 days
+		{"31/2 10:00", time.Time{}, errWhenBad},                             // no such day
+		{"25:00", time.Time{}, errWhenBad},                                  // no such hour
+		{"viernes", time.Time{}, errWhenBad},                                // no hour
+		{"hola", time.Time{}, errWhenBad},                                   // no date at all
+		{"sabado 9:00", time.Date(2026, 12, 5, 9, 0, 0, 0, mx), nil},        // without accent
+		{"mèkredi 7:30", time.Date(2026, 12, 2, 7, 30, 0, 0, mx), nil},      // Creole Wednesday
+		{"quarta 7:30", time.Date(2026, 12, 2, 7, 30, 0, 0, mx), nil},       // Portuguese Wednesday
+		{"miercoles 7:30", time.Date(2026, 12, 2, 7, 30, 0, 0, mx), nil},    // Spanish Wednesday
+		{"wednesday 7:30", time.Date(2026, 12, 2, 7, 30, 0, 0, mx), nil},    // English Wednesday
+		{"mercredi 7h30", time.Date(2026, 12, 2, 7, 30, 0, 0, mx), nil},     // French Wednesday
+		{"28/12 23:59", time.Date(2026, 12, 28, 23, 59, 0, 0, mx), nil},     // within 30 days
+		{"29/12/2026 12:00", time.Date(2026, 12, 29, 12, 0, 0, 0, mx), nil}, // exactly 30 days
+	}
+	for _, tc := range cases {
+		got, err := e.parseWhen(tc.typed, now, mx)
+		if !got.Equal(tc.want) || !errors.Is(err, tc.err) {
+			t.Errorf("parseWhen(%q) = %v, %v; want %v, %v", tc.typed, got, err, tc.want, tc.err)
+		}
+	}
+	// The person's own time zone: 18:00 in Port-au-Prince.
+	ht := zoneFor("HT")
+	got, err := e.parseWhen("vandredi 18:00", now, ht)
+	if want := time.Date(2026, 12, 4, 18, 0, 0, 0, ht); err != nil || !got.Equal(want) || got.UTC().Hour() != 23 {
+		t.Errorf("Haiti: got %v, %v; want %v (23:00 UTC)", got, err, want)
+	}
+}
+
+func TestWhenIsInTheReadersLanguage(t *testing.T) {
+	e := internalEngine(t)
+	at := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC) // Friday 18:00 in Mexico City
+	for lang, want := range map[string]string{
+		"es": "viernes 4 de diciembre, 18:00", "en": "Friday December 4, 18:00", "fr": "vendredi 4 décembre, 18:00",
+		"ht": "vandredi 4 desanm, 18:00", "pt": "sexta, 4 de dezembro, 18:00",
+	} {
+		if got := e.when(lang, at, "MX"); got != want {
+			t.Errorf("when(%s) = %q, want %q", lang, got, want)
+		}
+	}
+	if got, want := e.whenAs("time.short", "en", at, "MX"), "Dec 4, 18:00"; got != want {
+		t.Errorf("short English date: got %q, want %q", got, want)
+	}
+}

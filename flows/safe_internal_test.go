@@ -1,0 +1,183 @@
+package flows
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+	_ "time/tzdata"
+
+	"github.com/enlace-rfl/enlace/locales"
+)
+
+func internalEngine(t *testing.T) *Engine {
+	t.Helper()
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(Config{}, cat)
+}
+
+// long is a value of n UTF-16 units that forces UCS-2: the worst case for SMS.
+func long(n int) string { return strings.Repeat("ê", n) }
+
+// longestWhen is the longest date a template writes in a language over a year.
+func longestWhen(e *Engine, id, lang string) string {
+	longest := ""
+	for d := time.Date(2026, 1, 1, 18, 0, 0, 0, time.UTC); d.Year() == 2026; d = d.Add(24 * time.Hour) {
+		if s := e.whenAs(id, lang, d.Add(12*24*time.Hour+6*time.Hour), "MX"); units(s) > units(longest) {
+			longest = s
+		}
+	}
+	return longest
+}
+
+func segments(s string) int { n, _ := locales.SMSSegments(s); return n }
+
+// TestContactMessagesFitInTwoSMS checks every message a contact can receive,
+// with the longest name, place, code word, free text and date allowed, in
+// every language, written in characters that need UCS-2.
+func TestContactMessagesFitInTwoSMS(t *testing.T) {
+	e := internalEngine(t)
+	f := &Family{Name: long(maxName), Code: long(maxCode)}
+	for _, lang := range Languages {
+		c := &Contact{Lang: lang}
+		var texts []string
+		for _, kind := range safeKinds {
+			place := long(maxPlace)
+			switch kind {
+			case "free":
+				place = long(maxFreeText)
+			case "phone":
+				place = "+52 1 222 123 4567 8"
+			}
+			for _, code := range []string{"", f.Code} {
+				g := *f
+				g.Code = code
+				texts = append(texts, e.safeText(&g, c, kind, place).Render(e.cat, lang))
+			}
+		}
+		texts = append(texts, e.cat.Text(lang, "checkin.sms", map[string]string{"Name": f.Name, "When": longestWhen(e, "time.short", lang)}))
+		for _, s := range texts {
+			if n := segments(s); n > 2 {
+				t.Errorf("%s: %d SMS parts, want at most 2 (%d units): %q", lang, n, units(s), s)
+			}
+		}
+	}
+}
+
+// promptChoices mirrors the flows: the choices sent with each question of
+// safe contacts, "I am safe" and check-ins.
+func promptChoices() map[string][]string {
+	langs := make([]string, 0, len(Languages))
+	for _, l := range Languages {
+		langs = append(langs, "lang."+l)
+	}
+	var kinds []string
+	for _, k := range safeKinds {
+		kinds = append(kinds, "safe.kind."+k)
+	}
+	var cs []string
+	for _, c := range countries {
+		cs = append(cs, "country."+c)
+	}
+	picks := []string{"pick.1", "pick.2", "pick.3"}
+	return map[string][]string{
+		"menu.prompt":           menuChoices,
+		"family.ask":            {"family.safe", "family.contacts", "family.checkin", "family.profile"},
+		"contacts.ask":          {"contacts.add", "contacts.change", "contacts.delete"},
+		"contact.country.ask":   append(cs, "country.other"),
+		"contact.relation.ask":  relations,
+		"contact.lang.ask":      langs,
+		"contact.check":         {"contact.check.yes", "contact.check.no"},
+		"contact.pick.ask":      picks,
+		"contact.delete.ask":    {"contact.delete.yes", "contact.delete.no"},
+		"profile.code.ask":      {"code.none"},
+		"safe.to.ask":           append(slices.Clone(picks), "safe.all"),
+		"safe.kind.ask":         kinds,
+		"safe.send.ask":         {"safe.send.yes", "safe.send.no"},
+		"checkin.every.ask":     {"checkin.12h", "checkin.24h", "checkin.48h", "checkin.72h", "checkin.date"},
+		"checkin.to.ask":        append(slices.Clone(picks), "safe.all"),
+		"checkin.msg.ask":       {"checkin.msg.yes", "checkin.msg.own"},
+		"checkin.reminder":      {"checkin.ok"},
+		"checkin.status.every":  {"checkin.ok", "checkin.pause", "checkin.change", "checkin.stop"},
+		"checkin.status.once":   {"checkin.ok", "checkin.pause", "checkin.change", "checkin.stop"},
+		"checkin.status.paused": {"checkin.resume", "checkin.change", "checkin.stop"},
+	}
+}
+
+// TestFamilyTextsFitInSMS renders every text of these flows with the longest
+// data they can get, and the questions with their numbered choices, in at most
+// three SMS parts.
+func TestFamilyTextsFitInSMS(t *testing.T) {
+	e := internalEngine(t)
+	ids := map[string]bool{}
+	for _, id := range e.cat.(*locales.Catalog).MessageIDs("en") {
+		for _, p := range []string{"family.", "contacts.", "contact.", "country.", "rel.", "pick.", "profile.", "code.", "name.", "safe.", "text.", "checkin.", "time."} {
+			if strings.HasPrefix(id, p) {
+				ids[id] = true
+			}
+		}
+	}
+	ids["menu.prompt"] = true
+	withChoices := promptChoices()
+	for _, lang := range Languages {
+		worstSMS := long(134) // a contact's SMS: two UCS-2 parts
+		name := long(maxName)
+		data := map[string]string{
+			"Name": name, "Names": strings.Join([]string{name, name, name}, ", "), "Code": long(maxCode),
+			"When": longestWhen(e, "time.when", lang), "Example": "+1 201-555-0123 4", "Max": "50", "Count": "9999",
+			"Hours": "72", "Days": "30", "Place": long(maxPlace), "Phone": "+52 1 222 123 4567 8", "Text": worstSMS,
+			"Relation": "Companheiro ou companheira", "Lang": "Português", "Body": long(maxFreeText),
+			"List":    strings.Repeat("- "+name+": +52 222 123 4567\n", maxContacts),
+			"Weekday": "miércoles", "Day": "30", "Month": "septiembre", "Mon": "sept", "Time": "18:00",
+		}
+		for id := range ids {
+			s := e.cat.Text(lang, id, data)
+			if n := segments(s); n > 3 {
+				t.Errorf("%s %s: %d SMS parts, want at most 3: %q", lang, id, n, s)
+			}
+			if cs, ok := withChoices[id]; ok {
+				for i, c := range cs {
+					s += fmt.Sprintf("\n%d. %s", i+1, e.cat.Text(lang, c, data))
+				}
+				if n := segments(s); n > 3 {
+					t.Errorf("%s %s with its choices: %d SMS parts, want at most 3: %q", lang, id, n, s)
+				}
+			}
+		}
+	}
+	for id := range withChoices {
+		if !ids[id] {
+			t.Errorf("%s: no such message", id)
+		}
+	}
+}
+
+// TestFamilyLabelsAreNotWords keeps typed choice labels from being read as a
+// global word (or a channel's STOP/START) that means something else.
+func TestFamilyLabelsAreNotWords(t *testing.T) {
+	e := internalEngine(t)
+	cat := e.cat.(*locales.Catalog)
+	words := map[string]string{}
+	for _, lang := range Languages {
+		for _, id := range cat.MessageIDs(lang) {
+			if strings.HasPrefix(id, "words.") && id != wordYes && id != wordNo {
+				for _, w := range strings.Split(cat.Text(lang, id, nil), ",") {
+					words[Normalize(w)] = lang + " " + id
+				}
+			}
+		}
+	}
+	for prompt, cs := range promptChoices() {
+		for _, c := range cs {
+			for _, lang := range Languages {
+				if w, ok := words[Normalize(cat.Text(lang, c, map[string]string{"Name": "Rosa"}))]; ok && prompt != "menu.prompt" {
+					t.Errorf("%s: label %s in %s is the word of %s", prompt, c, lang, w)
+				}
+			}
+		}
+	}
+}

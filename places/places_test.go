@@ -1,0 +1,120 @@
+package places_test
+
+import (
+	"bytes"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/enlace-rfl/enlace/places"
+)
+
+func parseFile(t *testing.T, path string) places.Report {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rep, err := places.Parse(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func TestParseCSVReportsEveryBadRow(t *testing.T) {
+	rep := parseFile(t, "testdata/mixed.csv")
+	if len(rep.Places) != 1 {
+		t.Fatalf("got %d good places, want 1: %+v", len(rep.Places), rep.Places)
+	}
+	g := rep.Places[0]
+	if g.ID != "g1" || g.Country != "MX" || g.Status != places.StatusOpen || !slices.Equal(g.Services, []string{"a", "b"}) {
+		t.Errorf("good row: got %+v", g)
+	}
+	want := map[int]string{
+		3: "name is required", 4: `lat "north" is not a number`, 5: `kind "hotel" is not one of`,
+		6: `country "FR" is not one of`, 7: `verified "01/11/2026" is not a date`, 8: `status "maybe" is not open`,
+		9: "lat and lon are both 0", 10: "id g1 already used on line 2", 11: "lon out of range",
+	}
+	if len(rep.Bad) != len(want) {
+		t.Errorf("got %d bad rows, want %d: %v", len(rep.Bad), len(want), rep.Bad)
+	}
+	for _, b := range rep.Bad {
+		if w, ok := want[b.Line]; !ok || !strings.Contains(b.String(), w) {
+			t.Errorf("line %d: got %q, want it to say %q", b.Line, b, w)
+		}
+	}
+}
+
+func TestParseGeoJSON(t *testing.T) {
+	rep := parseFile(t, "testdata/points.geojson")
+	if len(rep.Places) != 1 || rep.Places[0].ID != "gj1" || rep.Places[0].Lat != 14.91 || rep.Places[0].Lon != -92.26 ||
+		!slices.Equal(rep.Places[0].Services, []string{"first aid", "vaccines"}) {
+		t.Errorf("good features: got %+v", rep.Places)
+	}
+	if len(rep.Bad) != 2 || rep.Bad[0].Line != 5 || !strings.Contains(rep.Bad[0].String(), "Point") ||
+		rep.Bad[1].Line != 7 || !strings.Contains(rep.Bad[1].String(), "kind is required") {
+		t.Errorf("bad features: got %v", rep.Bad)
+	}
+}
+
+func TestStarterDirectory(t *testing.T) {
+	rep := parseFile(t, "starter.csv")
+	if len(rep.Bad) > 0 || len(rep.Places) != 9 {
+		t.Fatalf("starter.csv: %d places, bad %v; want 9 good", len(rep.Places), rep.Bad)
+	}
+	closed := 0
+	for _, p := range rep.Places {
+		if !p.TownCentre() || !strings.Contains(p.Notes, "Source") {
+			t.Errorf("%s: notes must say %q and give the source: %q", p.ID, places.TownCentreNote, p.Notes)
+		}
+		if p.Phone != "" {
+			t.Errorf("%s: no source gives a phone number, got %q", p.ID, p.Phone)
+		}
+		if p.Status == places.StatusClosed {
+			closed++
+		}
+	}
+	if closed != 1 {
+		t.Errorf("got %d closed places, want 1 (Danlí, Jesús está vivo)", closed)
+	}
+}
+
+func TestExportRoundTrip(t *testing.T) {
+	want := parseFile(t, "starter.csv").Places
+	var buf bytes.Buffer
+	if err := places.WriteCSV(&buf, want); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := places.Parse(&buf)
+	if err != nil || len(rep.Bad) > 0 {
+		t.Fatal(err, rep.Bad)
+	}
+	for i := range want {
+		if got := rep.Places[i]; got.ID != want[i].ID || got.Notes != want[i].Notes || got.Lat != want[i].Lat || !got.Verified.Equal(want[i].Verified) {
+			t.Errorf("row %d: got %+v, want %+v", i, got, want[i])
+		}
+	}
+}
+
+func TestDistance(t *testing.T) {
+	cases := []struct {
+		name                   string
+		lat1, lon1, lat2, lon2 float64
+		want                   float64
+	}{
+		{"same point", 14.9, -92.26, 14.9, -92.26, 0},
+		{"one degree of latitude", 0, 0, 1, 0, 111.195},
+		{"quarter of the equator", 0, 0, 0, 90, 10007.54},
+		{"half the equator", 0, -90, 0, 90, 20015.09},
+	}
+	for _, tc := range cases {
+		got := places.Distance(tc.lat1, tc.lon1, tc.lat2, tc.lon2)
+		if math.Abs(got-tc.want) > 0.005*tc.want+1e-9 {
+			t.Errorf("%s: got %.3f km, want %.3f km", tc.name, got, tc.want)
+		}
+	}
+}
