@@ -28,15 +28,18 @@ type ReplyChoice struct {
 // Reply is one outbound message, rendered in its reader's language, waiting in
 // the outbox. Channels decide how choices and requests look.
 type Reply struct {
-	ID       string        `json:"id"`
-	Channel  string        `json:"channel"`
-	To       string        `json:"to"`
-	Lang     string        `json:"lang"`
-	Text     string        `json:"text"`
-	Choices  []ReplyChoice `json:"choices,omitempty"`
-	Request  flows.Request `json:"request,omitempty"`
-	Created  time.Time     `json:"created"`
-	Attempts int           `json:"attempts,omitempty"`
+	ID      string        `json:"id"`
+	Channel string        `json:"channel"`
+	To      string        `json:"to"`
+	Lang    string        `json:"lang"`
+	Text    string        `json:"text"`
+	Choices []ReplyChoice `json:"choices,omitempty"`
+	Request flows.Request `json:"request,omitempty"`
+	// Venue is a place's map pin, sent after the text by channels that can
+	// (Telegram); the text already says where it is for the others.
+	Venue    *flows.Venue `json:"venue,omitempty"`
+	Created  time.Time    `json:"created"`
+	Attempts int          `json:"attempts,omitempty"`
 	// NotBefore holds the reply back until then: a provider's "retry after",
 	// a backoff, or the pace of a channel. It travels with the reply in the
 	// store, so every process honours it, and new replies queued behind it

@@ -564,7 +564,7 @@ type escalationRecord struct {
 func (p *Pipeline) render(channel, to, lang string, out flows.Output) Reply {
 	r := Reply{
 		ID: newID(), Channel: channel, To: to, Lang: lang,
-		Text: out.Text.Render(p.cat, lang), Request: out.Request, Created: p.now(),
+		Text: out.Text.Render(p.cat, lang), Request: out.Request, Created: p.now(), Venue: out.Venue,
 	}
 	for _, c := range out.Choices {
 		r.Choices = append(r.Choices, ReplyChoice{ID: c.ID, Label: c.Label.Render(p.cat, lang)})

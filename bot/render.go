@@ -33,7 +33,8 @@ const maxSegments = 3
 // where the result, as an SMS would carry it, still fits in maxSegments parts:
 // every message costs a poor person money on SMS, and a second on Telegram,
 // which allows about one message a second per chat. A reply with choices or a
-// request ends a merged message, since buttons belong under the last text.
+// request ends a merged message, since buttons belong under the last text; a
+// place with its map pin, and a message whose delivery is reported, stay whole.
 func mergeReplies(rs []Reply) []Reply {
 	if len(rs) < 2 {
 		return rs
@@ -42,7 +43,8 @@ func mergeReplies(rs []Reply) []Reply {
 	for _, next := range rs[1:] {
 		cur := &out[len(out)-1]
 		if cur.To == next.To && cur.Channel == next.Channel && cur.Lang == next.Lang &&
-			cur.Proactive == next.Proactive && len(cur.Choices) == 0 && cur.Request == "" {
+			cur.Proactive == next.Proactive && len(cur.Choices) == 0 && cur.Request == "" &&
+			cur.Venue == nil && cur.ReceiptTo == "" && next.ReceiptTo == "" {
 			joined := next
 			joined.ID = cur.ID
 			joined.Text = cur.Text + "\n\n" + next.Text

@@ -68,6 +68,8 @@ type Printed struct {
 	Choices []string `json:"choices"`
 	Request string   `json:"request,omitempty"`
 	Lang    string   `json:"lang"`
+	// Venue is the map pin Telegram sends after a place (telegram only).
+	Venue *flows.Venue `json:"venue,omitempty"`
 }
 
 // Send prints one reply.
@@ -78,6 +80,9 @@ func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 		c.last[r.To] = r.Choices
 	}
 	p := Printed{Channel: c.name, To: r.To, Text: bot.RenderText(c.name, r), Choices: []string{}, Request: string(r.Request), Lang: r.Lang}
+	if c.name == "telegram" {
+		p.Venue = r.Venue
+	}
 	for _, ch := range r.Choices {
 		p.Choices = append(p.Choices, ch.Label)
 	}
@@ -100,6 +105,9 @@ func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 			b.WriteString("  [ 📍 share location ]  (type /location LAT LON)\n")
 		case flows.RequestContact:
 			b.WriteString("  [ 📱 share contact ]  (type /contact PHONE)\n")
+		}
+		if v := r.Venue; v != nil {
+			fmt.Fprintf(&b, "  📍 %s, %s (%.5f, %.5f)\n", v.Title, v.Address, v.Lat, v.Lon)
 		}
 	}
 	_, err := io.WriteString(c.out, b.String())

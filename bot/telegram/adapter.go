@@ -185,15 +185,34 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 			p.ReplyMarkup = markup
 		}
 		if _, err := a.api.SendMessage(ctx, p); err != nil {
-			err = a.sendError("sendMessage", err)
-			var throttled *bot.ErrThrottled
-			if errors.As(err, &throttled) {
-				a.hold(chatID, throttled.RetryAfter)
-			}
+			return a.failed(chatID, a.sendError("sendMessage", err))
+		}
+	}
+	if v := r.Venue; v != nil {
+		// The place as a pin the phone's map app opens; the text above already
+		// has every detail, so a failure here is retried like any other.
+		if err := a.paceChat(ctx, chatID); err != nil {
 			return err
+		}
+		if err := a.global.Wait(ctx); err != nil {
+			return err
+		}
+		if _, err := a.api.SendVenue(ctx, &tgbot.SendVenueParams{
+			ChatID: chatID, Latitude: v.Lat, Longitude: v.Lon, Title: v.Title, Address: v.Address,
+		}); err != nil {
+			return a.failed(chatID, a.sendError("sendVenue", err))
 		}
 	}
 	return nil
+}
+
+// failed holds the chat when Telegram asked it to wait, and returns err.
+func (a *Adapter) failed(chatID int64, err error) error {
+	var throttled *bot.ErrThrottled
+	if errors.As(err, &throttled) {
+		a.hold(chatID, throttled.RetryAfter)
+	}
+	return err
 }
 
 // paceChat waits until chat may get its next message. The pipeline already

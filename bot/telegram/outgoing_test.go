@@ -77,6 +77,16 @@ var outgoing = []struct {
 		wantCalls: []call{{"sendMessage", map[string]string{"chat_id": "1111111", "text": "Pick one\n1. A\n2. B"}}},
 	},
 	{
+		name: "a place: its text, then its pin as a venue",
+		reply: bot.Reply{To: "1111111", Lang: "es", Text: "1. Albergue Belén, 0.4 km",
+			Venue: &flows.Venue{Lat: 14.9036, Lon: -92.2589, Title: "Albergue Belén", Address: "Tapachula, Chiapas"}},
+		wantCalls: []call{
+			{"sendMessage", map[string]string{"chat_id": "1111111", "text": "1. Albergue Belén, 0.4 km"}},
+			{"sendVenue", map[string]string{"chat_id": "1111111", "latitude": "14.9036", "longitude": "-92.2589",
+				"title": "Albergue Belén", "address": "Tapachula, Chiapas"}},
+		},
+	},
+	{
 		name:      "429: wait exactly retry_after",
 		reply:     bot.Reply{To: "1111111", Text: "hola"},
 		status:    429,

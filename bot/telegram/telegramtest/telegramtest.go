@@ -263,14 +263,23 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	switch method {
 	case "getMe":
 		ok(w, map[string]any{"id": 7000000001, "is_bot": true, "first_name": "Enlace", "username": "EnlaceBot"})
-	case "sendMessage":
+	case "sendMessage", "sendVenue":
 		s.mu.Lock()
 		s.nextID++
 		id := s.nextID
 		s.mu.Unlock()
 		chat, _ := strconv.ParseInt(call.Params["chat_id"], 10, 64)
-		ok(w, map[string]any{"message_id": id, "date": time.Now().Unix(),
-			"chat": map[string]any{"id": chat, "type": "private"}, "text": call.Params["text"]})
+		msg := map[string]any{"message_id": id, "date": time.Now().Unix(),
+			"chat": map[string]any{"id": chat, "type": "private"}}
+		if method == "sendMessage" {
+			msg["text"] = call.Params["text"]
+		} else {
+			lat, _ := strconv.ParseFloat(call.Params["latitude"], 64)
+			lon, _ := strconv.ParseFloat(call.Params["longitude"], 64)
+			msg["venue"] = map[string]any{"location": map[string]any{"latitude": lat, "longitude": lon},
+				"title": call.Params["title"], "address": call.Params["address"]}
+		}
+		ok(w, msg)
 	case "getUpdates":
 		s.getUpdates(w, r, call)
 	default:
