@@ -68,6 +68,13 @@ type Channel interface {
 	Send(ctx context.Context, r Reply) error
 }
 
+// DeliveryReporter is implemented by channels that learn later whether a
+// message reached the phone (Twilio's status callbacks). For them a successful
+// Send is not yet delivery: the channel calls Pipeline.Receipt itself.
+type DeliveryReporter interface {
+	ReportsDelivery() bool
+}
+
 // Pacer is implemented by channels that must not send to one recipient faster
 // than an interval (Telegram: about one message a second per chat).
 type Pacer interface {

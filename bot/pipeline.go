@@ -507,15 +507,22 @@ func (p *Pipeline) receipt(ctx context.Context, r Reply, delivered bool) error {
 	if r.ReceiptTo == "" {
 		return nil
 	}
+	return p.Receipt(ctx, r.ReceiptTo, r.ID, r.ReceiptRef, delivered)
+}
+
+// Receipt tells person whether their proactive message (reply id, their
+// reference ref) was delivered. The first report about a reply wins: later
+// ones (a "delivered" after "sent", a status callback repeated) are dropped.
+func (p *Pipeline) Receipt(ctx context.Context, person, id, ref string, delivered bool) error {
 	m := Message{
-		Channel: receiptChannel, ID: r.ID, Received: p.now(),
-		Input: flows.Input{Kind: flows.InputReceipt, Receipt: r.ReceiptRef, Delivered: delivered},
+		Channel: receiptChannel, ID: id, Received: p.now(),
+		Input: flows.Input{Kind: flows.InputReceipt, Receipt: ref, Delivered: delivered},
 	}
 	raw, err := json.Marshal(m)
 	if err != nil {
 		return fmt.Errorf("bot: encoding receipt: %w", err)
 	}
-	if _, err := p.accept(ctx, r.ReceiptTo, m, raw); err != nil {
+	if _, err := p.accept(ctx, person, m, raw); err != nil {
 		return fmt.Errorf("bot: recording receipt: %w", err)
 	}
 	return nil

@@ -103,9 +103,12 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 			p.crash("after-send")
 			// Sending is delivery as far as a channel without delivery reports
 			// can tell; the receipt is recorded before the reply leaves the
-			// outbox, so a crash in between repeats neither.
-			if err := p.receipt(ctx, r, true); err != nil {
-				return false, err
+			// outbox, so a crash in between repeats neither. Channels that
+			// report delivery later tell the person then.
+			if dr, ok := ch.(DeliveryReporter); !ok || !dr.ReportsDelivery() {
+				if err := p.receipt(ctx, r, true); err != nil {
+					return false, err
+				}
 			}
 			if err := p.store.AckOutbound(ctx, c.Person, item.ID); err != nil && !errors.Is(err, ErrNotFound) {
 				return true, fmt.Errorf("bot: acknowledging reply: %w", err)

@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -41,7 +42,18 @@ type recorder struct {
 	notices     []recordedNotice
 	optOut      map[string]bool // channel + " " + number
 	unreachable map[string]bool
+	receipts    []string // "person id ref delivered"
 	err         error
+}
+
+func (r *recorder) Receipt(ctx context.Context, person, id, ref string, delivered bool) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.err != nil {
+		return r.err
+	}
+	r.receipts = append(r.receipts, fmt.Sprintf("%s %s %s %v", person, id, ref, delivered))
+	return nil
 }
 
 func newRecorder() *recorder {

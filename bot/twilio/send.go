@@ -30,6 +30,20 @@ type Channel struct {
 // Name is "sms" or "whatsapp".
 func (c *Channel) Name() string { return c.name }
 
+// ReportsDelivery implements bot.DeliveryReporter: Twilio's status callback
+// says whether a message reached the phone.
+func (c *Channel) ReportsDelivery() bool { return true }
+
+// statusCallback is the status URL for a reply. A reply whose sender wants to
+// know it arrived names itself in the query (reply id, sender's keyed hash,
+// their reference: no personal data), and Twilio's signature covers it.
+func (a *Adapter) statusCallback(r bot.Reply) string {
+	if r.ReceiptTo == "" {
+		return a.public + StatusPath
+	}
+	return a.public + StatusPath + "?" + url.Values{receiptParam: {r.ID + "." + r.ReceiptTo + "." + r.ReceiptRef}}.Encode()
+}
+
 // Send delivers one reply (see the package documentation for the rules).
 func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 	if c.name == "whatsapp" {
@@ -64,7 +78,7 @@ func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply) error {
 	}
 	for _, part := range splitText(text, func(s string) bool { n, _ := locales.SMSSegments(s); return n <= maxSegments }) {
 		p := &api.CreateMessageParams{}
-		p.SetTo(r.To).SetBody(part).SetStatusCallback(a.public + StatusPath)
+		p.SetTo(r.To).SetBody(part).SetStatusCallback(a.statusCallback(r))
 		if a.cfg.MessagingServiceSID != "" {
 			p.SetMessagingServiceSid(a.cfg.MessagingServiceSID)
 		} else {
@@ -110,7 +124,7 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 			}
 			p := &api.CreateMessageParams{}
 			p.SetTo("whatsapp:" + r.To).SetFrom(a.cfg.WhatsAppFrom).SetContentSid(a.cfg.WhatsAppTemplate).
-				SetContentVariables(string(vars)).SetStatusCallback(a.public + StatusPath)
+				SetContentVariables(string(vars)).SetStatusCallback(a.statusCallback(r))
 			return a.create(ctx, a.waRate, p)
 		case sentAsSMS:
 			return a.sendSMS(ctx, r)
@@ -118,7 +132,7 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 	}
 	for _, part := range splitText(a.render("whatsapp", r), func(s string) bool { return utf8.RuneCountInString(s) <= maxWhatsApp }) {
 		p := &api.CreateMessageParams{}
-		p.SetTo("whatsapp:" + r.To).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.public + StatusPath)
+		p.SetTo("whatsapp:" + r.To).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r))
 		if err := a.create(ctx, a.waRate, p); err != nil {
 			return err
 		}

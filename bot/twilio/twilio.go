@@ -26,6 +26,7 @@ type Pipeline interface {
 	SetReachable(ctx context.Context, channel, address string, reachable bool) error
 	OptedOut(ctx context.Context, channel, address string) (bool, error)
 	Person(channel, address string) string
+	Receipt(ctx context.Context, person, id, ref string, delivered bool) error
 }
 
 var _ Pipeline = (*bot.Pipeline)(nil)

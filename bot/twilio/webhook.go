@@ -272,6 +272,34 @@ var knownStatuses = map[string]bool{
 	"failed": true, "read": true, "accepted": true, "scheduled": true, "canceled": true,
 }
 
+// receiptParam names, in a status callback's query, the reply whose sender
+// waits to hear whether it arrived (see Adapter.statusCallback).
+const receiptParam = "rcpt"
+
+// reportReceipt tells the sender of a reply that it arrived, or that it did
+// not, once Twilio knows for sure.
+func (a *Adapter) reportReceipt(r *http.Request, status string) error {
+	v := r.URL.Query().Get(receiptParam)
+	if v == "" {
+		return nil
+	}
+	var delivered bool
+	switch status {
+	case "delivered", "read":
+		delivered = true
+	case "undelivered", "failed":
+	default:
+		return nil // not known yet
+	}
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) != 3 {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	return a.p.Receipt(ctx, parts[1], parts[0], parts[2], delivered)
+}
+
 // handleStatus records a delivery status callback.
 func (a *Adapter) handleStatus(w http.ResponseWriter, r *http.Request) {
 	form, ok := a.verify(w, r)
@@ -293,6 +321,11 @@ func (a *Adapter) handleStatus(w http.ResponseWriter, r *http.Request) {
 		label = "other"
 	}
 	a.statusTotal.WithLabelValues(channel, label).Inc()
+	if err := a.reportReceipt(r, status); err != nil {
+		a.log.Error("could not record a delivery receipt; answering 503 so Twilio tries again", "channel", channel, "err", err)
+		http.Error(w, "could not record the status", http.StatusServiceUnavailable)
+		return
+	}
 	code, _ := strconv.Atoi(form.Get("ErrorCode"))
 	person := a.logID(channel, number)
 	switch {

@@ -273,3 +273,53 @@ func TestParseAddress(t *testing.T) {
 		}
 	}
 }
+
+// TestStatusCallbackReceipts: a reply whose sender wants to know it arrived
+// carries its receipt in the status URL; Twilio's final status reaches the
+// sender, and statuses before it do not.
+func TestStatusCallbackReceipts(t *testing.T) {
+	a := newAdapter(t, newRecorder(), nil)
+	r := bot.Reply{ID: "r1", To: "+50499990000", ReceiptTo: "abc123", ReceiptRef: "safe:c1"}
+	cb := a.statusCallback(r)
+	if !strings.HasPrefix(cb, publicURL+StatusPath+"?rcpt=") {
+		t.Fatalf("status callback: got %q", cb)
+	}
+	if got := a.statusCallback(bot.Reply{ID: "r2"}); got != publicURL+StatusPath {
+		t.Errorf("status callback without receipt: got %q", got)
+	}
+	path := strings.TrimPrefix(cb, publicURL)
+	s := samples(t)
+	for _, tt := range []struct {
+		status string
+		params map[string]string
+		want   string
+	}{
+		{"sent", formParams(s["status_delivered"], map[string]string{"MessageStatus": "sent", "SmsStatus": "sent"}), ""},
+		{"delivered", s["status_delivered"], "abc123 r1 safe:c1 true"},
+		{"undelivered", s["status_undelivered_30003"], "abc123 r1 safe:c1 false"},
+	} {
+		t.Run(tt.status, func(t *testing.T) {
+			rec := newRecorder()
+			a := newAdapter(t, rec, nil)
+			resp := post(t, a, path, formOf(tt.params, nil), signedFor(path))
+			if resp.Code != 204 {
+				t.Fatalf("status: got %d, want 204", resp.Code)
+			}
+			got := strings.Join(rec.receipts, "|")
+			if got != tt.want {
+				t.Errorf("receipts: got %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func formParams(base, change map[string]string) map[string]string {
+	out := map[string]string{}
+	for k, v := range base {
+		out[k] = v
+	}
+	for k, v := range change {
+		out[k] = v
+	}
+	return out
+}
