@@ -65,6 +65,8 @@ func TestPollingLosesNothing(t *testing.T) {
 			t.Errorf("allowed_updates: got %s", c.Params["allowed_updates"])
 		}
 	}
+	// The button is answered in the background, right after the update is recorded.
+	waitFor(t, func() bool { return len(api.Calls("answerCallbackQuery")) >= 1 })
 	if got := api.Calls("answerCallbackQuery"); len(got) != 1 {
 		t.Errorf("answerCallbackQuery: got %d calls, want 1", len(got))
 	}
