@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -146,6 +147,89 @@ func (p *Pipeline) Person(channel, address string) string {
 	return p.keys.Hash("address", Identity(channel, address))
 }
 
+// PersonOf is the person an address stands for: Person, or, for a Telegram
+// user who shared their own phone number, that number's person (SetAlias).
+func (p *Pipeline) PersonOf(ctx context.Context, channel, address string) (string, error) {
+	h := p.Person(channel, address)
+	if channel != "telegram" { // only Telegram identities are ever aliases
+		return h, nil
+	}
+	to, err := p.store.Alias(ctx, h)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return h, nil
+	case err != nil:
+		return "", fmt.Errorf("bot: resolving identity: %w", err)
+	}
+	return to, nil
+}
+
+// aliasFlag marks, on a person, an identity that stands for them, so that
+// erasing the person removes the link too.
+func aliasFlag(from string) string { return "alias:" + from }
+
+// link makes the Telegram identity from stand for the phone number's person
+// to, inside the handling of from's message c (which already holds from's new
+// session, sealed). The person continues where they were: if the number has
+// no conversation yet, from's session and timers move to it; otherwise the
+// number's conversation wins and from's is dropped. c is changed so that
+// from keeps nothing of its own.
+func (p *Pipeline) link(ctx context.Context, from, to string, c *Commit) error {
+	timers, err := p.store.Timers(ctx, from)
+	if err != nil {
+		return fmt.Errorf("bot: linking: %w", err)
+	}
+	token, err := p.store.Lock(ctx, to, p.cfg.LockTTL)
+	if err != nil {
+		return fmt.Errorf("bot: linking: %w", err)
+	}
+	defer p.store.Unlock(context.WithoutCancel(ctx), to, token)
+	_, err = p.store.LoadSession(ctx, to)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		move := Commit{Session: c.Session, SessionTTL: p.cfg.SessionTTL}
+		for _, t := range c.SetTimers {
+			move.SetTimers = append(move.SetTimers, t)
+		}
+		for _, t := range timers {
+			if !slices.Contains(c.CancelTimers, t.ID) {
+				move.SetTimers = append(move.SetTimers, t)
+			}
+		}
+		if err := p.store.Commit(ctx, to, token, move); err != nil {
+			return fmt.Errorf("bot: linking: %w", err)
+		}
+	case err != nil:
+		return fmt.Errorf("bot: linking: %w", err)
+	}
+	if err := p.store.SetFlag(ctx, to, aliasFlag(from), true); err != nil {
+		return fmt.Errorf("bot: linking: %w", err)
+	}
+	if err := p.store.SetAlias(ctx, from, to); err != nil {
+		return fmt.Errorf("bot: linking: %w", err)
+	}
+	c.Session, c.SetTimers = nil, nil
+	for _, t := range timers {
+		c.CancelTimers = append(c.CancelTimers, t.ID)
+	}
+	return nil
+}
+
+// aliasesOf lists the identities that stand for a person (to remove with them).
+func (p *Pipeline) aliasesOf(ctx context.Context, person string) ([]string, error) {
+	flags, err := p.store.Flags(ctx, person)
+	if err != nil {
+		return nil, fmt.Errorf("bot: reading aliases: %w", err)
+	}
+	var out []string
+	for _, f := range flags {
+		if from, ok := strings.CutPrefix(f, "alias:"); ok {
+			out = append(out, from)
+		}
+	}
+	return out, nil
+}
+
 // Identity is the canonical form of an address: "tel:+E164" for phone
 // channels, "<channel>:<id>" for the others.
 func Identity(channel, address string) string {
@@ -164,7 +248,11 @@ func optOutFlag(channel string) string      { return "optout:" + channel }
 // Telegram user who blocked the bot cannot; one who sent /start again can).
 // Replies to an unreachable address go to dead letters without being tried.
 func (p *Pipeline) SetReachable(ctx context.Context, channel, address string, reachable bool) error {
-	if err := p.store.SetFlag(ctx, p.Person(channel, address), unreachableFlag(channel), !reachable); err != nil {
+	person, err := p.PersonOf(ctx, channel, address)
+	if err != nil {
+		return err
+	}
+	if err := p.store.SetFlag(ctx, person, unreachableFlag(channel), !reachable); err != nil {
 		return fmt.Errorf("bot: recording reachability: %w", err)
 	}
 	return nil
@@ -173,7 +261,11 @@ func (p *Pipeline) SetReachable(ctx context.Context, channel, address string, re
 // SetOptOut records that an address asked for no more messages on a channel
 // (SMS STOP), or asked for them again (START). Opt-outs outlive an erase.
 func (p *Pipeline) SetOptOut(ctx context.Context, channel, address string, out bool) error {
-	if err := p.store.SetFlag(ctx, p.Person(channel, address), optOutFlag(channel), out); err != nil {
+	person, err := p.PersonOf(ctx, channel, address)
+	if err != nil {
+		return err
+	}
+	if err := p.store.SetFlag(ctx, person, optOutFlag(channel), out); err != nil {
 		return fmt.Errorf("bot: recording opt-out: %w", err)
 	}
 	return nil
@@ -181,7 +273,11 @@ func (p *Pipeline) SetOptOut(ctx context.Context, channel, address string, out b
 
 // OptedOut reports whether an address has opted out of a channel (SetOptOut).
 func (p *Pipeline) OptedOut(ctx context.Context, channel, address string) (bool, error) {
-	flags, err := p.store.Flags(ctx, p.Person(channel, address))
+	person, err := p.PersonOf(ctx, channel, address)
+	if err != nil {
+		return false, err
+	}
+	flags, err := p.store.Flags(ctx, person)
 	if err != nil {
 		return false, fmt.Errorf("bot: reading opt-out: %w", err)
 	}
@@ -216,7 +312,11 @@ func (p *Pipeline) Accept(ctx context.Context, m Message) (bool, error) {
 	if err != nil {
 		return false, fmt.Errorf("bot: encoding inbound message: %w", err)
 	}
-	return p.accept(ctx, p.Person(m.Channel, m.From), m, raw)
+	person, err := p.PersonOf(ctx, m.Channel, m.From)
+	if err != nil {
+		return false, err
+	}
+	return p.accept(ctx, person, m, raw)
 }
 
 // accept records a message for a person once (see Accept).
@@ -268,7 +368,11 @@ func (p *Pipeline) AcceptNotice(ctx context.Context, m Message, text flows.Text,
 	if err != nil {
 		return false, fmt.Errorf("bot: encoding inbound message: %w", err)
 	}
-	return p.accept(ctx, p.Person(m.Channel, m.From), m, raw)
+	person, err := p.PersonOf(ctx, m.Channel, m.From)
+	if err != nil {
+		return false, err
+	}
+	return p.accept(ctx, person, m, raw)
 }
 
 // Send queues a proactive message (to someone other than a person who just
@@ -280,7 +384,10 @@ func (p *Pipeline) Send(ctx context.Context, channel, to, lang string, out flows
 	if err != nil {
 		return fmt.Errorf("bot: encoding reply: %w", err)
 	}
-	person := p.Person(channel, to)
+	person, err := p.PersonOf(ctx, channel, to)
+	if err != nil {
+		return err
+	}
 	if err := p.store.Enqueue(ctx, person, []Item{{ID: r.ID, Data: p.keys.Seal(sealReply, raw)}}); err != nil {
 		return fmt.Errorf("bot: queueing proactive message: %w", err)
 	}
@@ -451,9 +558,27 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		}
 		commit.Escalations = append(commit.Escalations, Item{ID: newID(), Data: p.keys.Seal(sealEscalation, raw)})
 	}
+	if res.LinkPhone != "" {
+		if to := p.Person("sms", res.LinkPhone); to != person && m.Channel == "telegram" {
+			if err := p.link(ctx, person, to, &commit); err != nil {
+				return err
+			}
+		}
+	}
+	var aliases []string
+	if res.Erase {
+		if aliases, err = p.aliasesOf(ctx, person); err != nil {
+			return err
+		}
+	}
 	p.crash("before-commit")
 	if err := p.commit(ctx, person, token, commit); err != nil {
 		return err
+	}
+	for _, from := range aliases {
+		if err := p.store.DeleteAlias(ctx, from); err != nil {
+			return fmt.Errorf("bot: erasing a linked identity: %w", err)
+		}
 	}
 	p.crash("after-commit")
 	p.metrics.handled(m.Channel, time.Since(start))

@@ -168,7 +168,11 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 // blocked says whether a reply must not be sent: its address opted out of the
 // channel or cannot be reached there.
 func (p *Pipeline) blocked(ctx context.Context, r Reply) (string, bool, error) {
-	flags, err := p.store.Flags(ctx, p.Person(r.Channel, r.To))
+	person, err := p.PersonOf(ctx, r.Channel, r.To)
+	if err != nil {
+		return "", false, err
+	}
+	flags, err := p.store.Flags(ctx, person)
 	if err != nil {
 		return "", false, fmt.Errorf("bot: reading recipient flags: %w", err)
 	}

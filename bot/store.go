@@ -159,6 +159,13 @@ type Store interface {
 	// Timers lists the person's timers.
 	Timers(ctx context.Context, person string) ([]Timer, error)
 
+	// SetAlias makes person from stand for person to: a Telegram identity that
+	// shared its own phone number is that number's person. Alias resolves it
+	// (ErrNotFound when from is nobody's alias); DeleteAlias undoes it.
+	SetAlias(ctx context.Context, from, to string) error
+	Alias(ctx context.Context, from string) (string, error)
+	DeleteAlias(ctx context.Context, from string) error
+
 	// SetFlag sets (on) or clears a named flag of a person, such as
 	// "unreachable:telegram" or "optout:sms". Flags carry no personal data.
 	// Commit.Erase clears every flag except those starting with "optout:": a

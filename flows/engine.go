@@ -72,7 +72,8 @@ type turn struct {
 	forget  bool
 	timers  []Timer
 	cancel  []string
-	entered bool // a step was entered (its prompt already added)
+	link    string // LinkPhone
+	entered bool   // a step was entered (its prompt already added)
 }
 
 func (t *turn) say(id string, kv ...string) {
@@ -169,7 +170,7 @@ func (t *turn) result() Result {
 		t.timers = nil
 	}
 	return Result{Session: t.s, Outputs: t.out, Escalations: t.esc, Erase: t.erase, Forget: t.forget,
-		SetTimers: t.timers, CancelTimers: t.cancel}
+		SetTimers: t.timers, CancelTimers: t.cancel, LinkPhone: t.link}
 }
 
 // event handles what happens to a person without them writing: one of their
@@ -200,6 +201,10 @@ func (e *Engine) run(t *turn, in Input) {
 		} else {
 			e.enter(t, StepLanguage)
 		}
+		return
+	}
+	if in.Kind == InputContact && in.Own && t.sender.Channel == "telegram" && t.s.Consent == ConsentAccepted {
+		e.linkPhone(t, in.Phone)
 		return
 	}
 	if word, lang, ok := e.globalWord(in); ok {

@@ -12,7 +12,34 @@ func promptMenu(e *Engine, t *turn) []Output {
 	for _, id := range menuChoices {
 		cs = append(cs, choice(id))
 	}
+	if t.sender.Channel == "telegram" && t.s.Phone == "" {
+		cs = append(cs, choice("menu.link"))
+	}
 	return []Output{{Text: text("menu.prompt"), Choices: cs}}
+}
+
+// askOwnPhone asks a Telegram user to share their own number with the
+// phone's contact button, so that SMS and WhatsApp from it are the same
+// conversation. Nothing is asked of people on the phone channels: their
+// number is already who they are.
+func (e *Engine) askOwnPhone(t *turn) {
+	t.out = append(t.out, Output{Text: text("link.prompt"), Request: RequestContact, Choices: []Choice{choice("help.menu")}})
+}
+
+// linkPhone links the Telegram identity that wrote to its own number.
+func (e *Engine) linkPhone(t *turn, phone string) {
+	num, err := parsePhone(phone, "")
+	if err != nil {
+		num, err = parsePhone("+"+onlyDigits(phone), "")
+	}
+	if err != nil {
+		t.say("link.invalid")
+		e.enter(t, StepMenu)
+		return
+	}
+	t.link, t.s.Phone = num, num
+	t.say("link.done", "Phone", phoneDisplay(num))
+	e.enter(t, StepMenu)
 }
 
 func handleMenu(e *Engine, t *turn, in Input) bool {
@@ -27,6 +54,13 @@ func handleMenu(e *Engine, t *turn, in Input) bool {
 			return false
 		}
 		e.enter(t, StepShelters)
+	case "menu.link":
+		if t.sender.Channel != "telegram" {
+			return false
+		}
+		e.askOwnPhone(t)
+	case "help.menu":
+		e.enter(t, StepMenu)
 	case "menu.family": // safe contacts, "I am safe", check-ins (flows/contacts.go)
 		e.enter(t, StepFamily)
 	default:

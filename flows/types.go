@@ -148,6 +148,8 @@ type Session struct {
 	// Family holds safe contacts, the name and code word they see, and the
 	// check-in (flows/contacts.go).
 	Family *Family `json:"family,omitempty"`
+	// Phone is the person's own number, once they shared it on Telegram.
+	Phone string `json:"phone,omitempty"`
 }
 
 // Timer asks for an InputTimer with this ID at a time. Setting a timer with
@@ -162,6 +164,10 @@ type Result struct {
 	Session     Session
 	Outputs     []Output
 	Escalations []Escalation
+	// LinkPhone, an E.164 number, makes the Telegram identity that wrote the
+	// same person as that number on SMS and WhatsApp (they shared it as their
+	// own contact).
+	LinkPhone string
 	// SetTimers and CancelTimers change the person's timers with the session.
 	// A timer that fired is cancelled unless the step sets it again.
 	SetTimers    []Timer

@@ -27,7 +27,8 @@ const maxSegments = 3
 var choicesOf = map[string][]string{
 	"language.prompt":  {"lang.es", "lang.en", "lang.fr", "lang.ht", "lang.pt"},
 	"consent.question": {"consent.accept", "consent.decline"},
-	"menu.prompt":      {"menu.person", "menu.emergency", "menu.language", "menu.erase"},
+	"menu.prompt":      {"menu.shelters", "menu.person", "menu.family", "menu.emergency", "menu.language", "menu.erase", "menu.link"},
+	"link.prompt":      {"help.menu"},
 	"help.offer":       {"help.person", "help.menu"},
 	"erase.confirm":    {"erase.yes", "erase.no"},
 }

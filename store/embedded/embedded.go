@@ -79,7 +79,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"]}
+		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"], bAliases}
 		for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound, queueTimers} {
 			names = append(names, bQueueAt[q], bQueueBy[q])
 		}
@@ -934,4 +934,43 @@ func (s *Store) Sweep(now time.Time) error {
 		}
 		return nil
 	})
+}
+
+// bAliases maps an identity to the person it stands for.
+var bAliases = []byte("aliases")
+
+// SetAlias implements bot.Store.
+func (s *Store) SetAlias(ctx context.Context, from, to string) error {
+	if err := checkPerson(from); err != nil {
+		return err
+	}
+	if err := checkPerson(to); err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bAliases).Put([]byte(from), []byte(to)) })
+}
+
+// Alias implements bot.Store.
+func (s *Store) Alias(ctx context.Context, from string) (string, error) {
+	if err := checkPerson(from); err != nil {
+		return "", err
+	}
+	var to string
+	err := s.view(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bAliases).Get([]byte(from))
+		if v == nil {
+			return bot.ErrNotFound
+		}
+		to = string(v)
+		return nil
+	})
+	return to, err
+}
+
+// DeleteAlias implements bot.Store.
+func (s *Store) DeleteAlias(ctx context.Context, from string) error {
+	if err := checkPerson(from); err != nil {
+		return err
+	}
+	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bAliases).Delete([]byte(from)) })
 }

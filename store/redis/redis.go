@@ -30,6 +30,7 @@
 //	<prefix>:q:in, <prefix>:q:out        zset person -> ready time (ms)
 //	<prefix>:idx:dead, <prefix>:idx:esc  zset person -> time first indexed (ms)
 //	<prefix>:timers:due                  zset "<person>/<timer id>" -> due or lease time (ms)
+//	<prefix>:alias:{<from>}              string: the person an identity stands for
 //
 // An item is stored as its ID, a NUL byte, then its data. Updates that span a
 // person's keys and a global key are ordered so a crash between the two steps
@@ -918,4 +919,46 @@ func (s *Store) Timers(ctx context.Context, person string) ([]bot.Timer, error) 
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
+}
+
+func (s *Store) aliasKey(from string) string { return s.prefix + ":alias:{" + from + "}" }
+
+// SetAlias implements bot.Store.
+func (s *Store) SetAlias(ctx context.Context, from, to string) error {
+	if err := checkPerson(from); err != nil {
+		return err
+	}
+	if err := checkPerson(to); err != nil {
+		return err
+	}
+	if err := s.c.Set(ctx, s.aliasKey(from), to, 0).Err(); err != nil {
+		return fmt.Errorf("redis: set alias: %w", err)
+	}
+	return nil
+}
+
+// Alias implements bot.Store.
+func (s *Store) Alias(ctx context.Context, from string) (string, error) {
+	if err := checkPerson(from); err != nil {
+		return "", err
+	}
+	to, err := s.c.Get(ctx, s.aliasKey(from)).Result()
+	if errors.Is(err, goredis.Nil) {
+		return "", bot.ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("redis: alias: %w", err)
+	}
+	return to, nil
+}
+
+// DeleteAlias implements bot.Store.
+func (s *Store) DeleteAlias(ctx context.Context, from string) error {
+	if err := checkPerson(from); err != nil {
+		return err
+	}
+	if err := s.c.Del(ctx, s.aliasKey(from)).Err(); err != nil {
+		return fmt.Errorf("redis: delete alias: %w", err)
+	}
+	return nil
 }

@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"ConcurrentLock", testConcurrentLock},
 		{"Expiry", testExpiry},
 		{"Flags", testFlags},
+		{"Aliases", testAliases},
 		{"Timers", testTimers},
 		{"TimersFireOnceConcurrently", testTimersConcurrent},
 		{"TimersErased", testTimersErased},
@@ -867,5 +868,27 @@ func testFlags(t *testing.T, s bot.Store) {
 	must(t, s.SetFlag(ctx, p, "optout:sms", false))
 	if got, _ := s.Flags(ctx, p); len(got) != 0 {
 		t.Fatalf("after opting in again: got %q, want none", got)
+	}
+}
+
+func testAliases(t *testing.T, s bot.Store) {
+	from, to, other := person(t), person(t), person(t)
+	if _, err := s.Alias(ctx, from); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("alias of nobody: got %v, want ErrNotFound", err)
+	}
+	must(t, s.SetAlias(ctx, from, to))
+	if got, err := s.Alias(ctx, from); err != nil || got != to {
+		t.Fatalf("alias: got %q, %v, want %q", got, err, to)
+	}
+	must(t, s.SetAlias(ctx, from, other)) // re-linked to another number
+	if got, _ := s.Alias(ctx, from); got != other {
+		t.Fatalf("alias after re-linking: got %q, want %q", got, other)
+	}
+	must(t, s.DeleteAlias(ctx, from))
+	if _, err := s.Alias(ctx, from); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("alias after delete: got %v, want ErrNotFound", err)
+	}
+	if err := s.SetAlias(ctx, "not a person{}", to); err == nil {
+		t.Error("an invalid person key was accepted")
 	}
 }
