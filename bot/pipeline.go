@@ -537,6 +537,11 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		if out.Lang != "" {
 			lang = out.Lang
 		}
+		if out.To != "" && phoneChannels[channel] {
+			if channel, to, err = p.route(ctx, channel, to); err != nil {
+				return err
+			}
+		}
 		r := p.render(channel, to, lang, out)
 		r.Proactive = out.To != ""
 		if r.Proactive && out.Receipt != "" {
@@ -617,6 +622,39 @@ func (p *Pipeline) commit(ctx context.Context, person, token string, c Commit) e
 		p.notify()
 	}
 	return nil
+}
+
+// route picks where a proactive message to a phone number goes: where that
+// number's person last wrote to Enlace from (WhatsApp, or Telegram once they
+// linked their number), if they agreed to Enlace keeping data and can be
+// reached there; otherwise the channel asked for (SMS).
+func (p *Pipeline) route(ctx context.Context, channel, number string) (string, string, error) {
+	person := p.Person(channel, number)
+	sealed, err := p.store.LoadSession(ctx, person)
+	if errors.Is(err, ErrNotFound) {
+		return channel, number, nil
+	}
+	if err != nil {
+		return "", "", fmt.Errorf("bot: routing: %w", err)
+	}
+	var s flows.Session
+	if raw, err := p.keys.Open(sealSession, sealed); err != nil || json.Unmarshal(raw, &s) != nil {
+		return channel, number, nil
+	}
+	if s.Consent != flows.ConsentAccepted || s.Address == "" || s.Channel == channel {
+		return channel, number, nil
+	}
+	if _, known := p.channel(s.Channel); !known || (s.Channel != "whatsapp" && s.Channel != "telegram") {
+		return channel, number, nil
+	}
+	flags, err := p.store.Flags(ctx, person)
+	if err != nil {
+		return "", "", fmt.Errorf("bot: routing: %w", err)
+	}
+	if slices.Contains(flags, unreachableFlag(s.Channel)) || slices.Contains(flags, optOutFlag(s.Channel)) {
+		return channel, number, nil
+	}
+	return s.Channel, s.Address, nil
 }
 
 // phoneChannels address people by phone number.

@@ -163,3 +163,43 @@ func TestReceiptsTellTheSenderOnce(t *testing.T) {
 		t.Errorf("failure receipts: got %d, want 1", n)
 	}
 }
+
+// TestProactiveMessageGoesWhereTheContactIsKnown: a contact who talks to
+// Enlace on WhatsApp gets a relative's message there, not by SMS; a number
+// Enlace does not know gets SMS.
+func TestProactiveMessageGoesWhereTheContactIsKnown(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			keys, _ := store.ParseKeyring(testKey)
+			sms, wa := newRecorder("sms"), newRecorder("whatsapp")
+			p := bot.New(bot.Options{Config: testConfig, Store: st, Keys: keys, Engine: receiptEngine{flows.New(flows.Config{}, catalog)},
+				Catalog: catalog, Channels: []bot.Channel{sms, wa}, Clock: newClock().Now})
+			tell := func() {
+				for i, text := range []string{"hola", "1", "1", "tell mom"} {
+					accept(t, p, msg(alice, fmt.Sprintf("%s-SM%d", b.name, i), text))
+					drain(t, p)
+				}
+			}
+			tell()
+			if got := sms.texts("+50255551234"); len(got) != 1 {
+				t.Fatalf("a number Enlace does not know: got %d SMS, want 1", len(got))
+			}
+			for i, text := range []string{"hola", "2", "1"} { // mom starts using Enlace on WhatsApp
+				m := msg("+50255551234", fmt.Sprintf("WA%d", i), text)
+				m.Channel = "whatsapp"
+				accept(t, p, m)
+				drain(t, p)
+			}
+			accept(t, p, msg(alice, b.name+"-SM9", "tell mom"))
+			drain(t, p)
+			if got := wa.texts("+50255551234"); got[len(got)-1] != catalog.Text("en", "menu.prompt", nil) {
+				t.Errorf("contact known on WhatsApp: last WhatsApp message %q, want the relative's message", got[len(got)-1])
+			}
+			if got := sms.texts("+50255551234"); len(got) != 1 {
+				t.Errorf("contact known on WhatsApp still got %d SMS, want only the first", len(got))
+			}
+		})
+	}
+}
