@@ -51,7 +51,13 @@ func chatCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 	if err != nil {
 		return err
 	}
-	logger := newLogger(stderr, cfg.LogLevel)
+	// The simulator shares the terminal with a person reading replies: only
+	// warnings and errors, unless ENLACE_LOG_LEVEL asks for more.
+	level := cfg.LogLevel
+	if cfg.getenv == nil || cfg.getenv("ENLACE_LOG_LEVEL") == "" {
+		level = "warn"
+	}
+	logger := newLogger(stderr, level)
 	// Messages to a person's contacts go out on SMS (or another channel than
 	// the simulated one): the simulator stands in for every channel.
 	channels := []bot.Channel{ch}
