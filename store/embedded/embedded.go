@@ -36,6 +36,7 @@ import (
 	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/store"
 )
 
 // SweepInterval is how often Open's background goroutine calls Sweep.
@@ -157,20 +158,9 @@ func wrap(err error) error {
 
 var errInvalid = errors.New("embedded: invalid argument")
 
-// validName reports whether a person or item ID is 1-128 of [A-Za-z0-9_-], the
-// same rule as store/redis, so data moves between the two.
-func validName(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// validName is the rule every store applies to person keys and item IDs
+// (store.ValidName), so data moves between them.
+var validName = store.ValidName
 
 func checkPerson(p string) error {
 	if !validName(p) {

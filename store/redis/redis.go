@@ -52,6 +52,7 @@ import (
 	goredis "github.com/redis/go-redis/v9"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/store"
 )
 
 // Options configures a Store.
@@ -163,20 +164,9 @@ func (s *Store) queueKey(q bot.Queue) (string, error) {
 func (s *Store) deadIndex() string { return s.prefix + ":idx:dead" }
 func (s *Store) escIndex() string  { return s.prefix + ":idx:esc" }
 
-// validName reports whether a person or item ID is 1-128 of [A-Za-z0-9_-]: no
-// braces to break hash tags, no NUL to break the item encoding.
-func validName(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
-}
+// validName is the rule every store applies to person keys and item IDs
+// (store.ValidName), so data moves between them.
+var validName = store.ValidName
 
 func checkPerson(p string) error {
 	if !validName(p) {
