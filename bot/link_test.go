@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
@@ -101,5 +102,30 @@ func TestLinkKeepsTheNumbersConversation(t *testing.T) {
 	got := tg.texts("4242")
 	if last := got[len(got)-1]; last != catalog.Text("pt", "menu.prompt", nil) {
 		t.Errorf("Telegram after linking to a number with a conversation: got %q, want the Portuguese menu", last)
+	}
+}
+
+// TestLastInboundRemembersWhereAndWhen: the 24-hour WhatsApp window is read
+// from the person's session, so it survives a restart.
+func TestLastInboundRemembersWhereAndWhen(t *testing.T) {
+	st := backends(t)[0].open(t)
+	defer st.Close()
+	ctx := context.Background()
+	clk := newClock()
+	p := newPipeline(t, st, clk.Now, newRecorder("whatsapp"))
+	if _, known, err := p.LastInbound(ctx, "whatsapp", alice); err != nil || known {
+		t.Fatalf("before any message: known %v, %v", known, err)
+	}
+	m := msg(alice, "WA1", "hola")
+	m.Channel = "whatsapp"
+	accept(t, p, m)
+	drain(t, p)
+	restarted := newPipeline(t, st, clk.Now, newRecorder("whatsapp"))
+	at, known, err := restarted.LastInbound(ctx, "whatsapp", alice)
+	if err != nil || !known || clk.Now().Sub(at) > time.Minute {
+		t.Errorf("after a WhatsApp message: got %v, %v, %v, want about now", at, known, err)
+	}
+	if _, known, _ := restarted.LastInbound(ctx, "sms", alice); known {
+		t.Error("an SMS window is reported although the person wrote on WhatsApp")
 	}
 }

@@ -164,6 +164,33 @@ func (p *Pipeline) PersonOf(ctx context.Context, channel, address string) (strin
 	return to, nil
 }
 
+// LastInbound says when an address last wrote to Enlace on a channel, as the
+// person's session remembers it (known is false when there is no session, or
+// their last message came from elsewhere). WhatsApp's 24-hour window is
+// decided from it, so it holds across restarts and processes.
+func (p *Pipeline) LastInbound(ctx context.Context, channel, address string) (at time.Time, known bool, err error) {
+	person, err := p.PersonOf(ctx, channel, address)
+	if err != nil {
+		return time.Time{}, false, err
+	}
+	sealed, err := p.store.LoadSession(ctx, person)
+	if errors.Is(err, ErrNotFound) {
+		return time.Time{}, false, nil
+	}
+	if err != nil {
+		return time.Time{}, false, fmt.Errorf("bot: reading session: %w", err)
+	}
+	var s flows.Session
+	raw, err := p.keys.Open(sealSession, sealed)
+	if err == nil {
+		err = json.Unmarshal(raw, &s)
+	}
+	if err != nil || s.Channel != channel {
+		return time.Time{}, false, nil
+	}
+	return s.Updated, true, nil
+}
+
 // aliasFlag marks, on a person, an identity that stands for them, so that
 // erasing the person removes the link too.
 func aliasFlag(from string) string { return "alias:" + from }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
@@ -43,7 +44,17 @@ type recorder struct {
 	optOut      map[string]bool // channel + " " + number
 	unreachable map[string]bool
 	receipts    []string // "person id ref delivered"
+	lastInbound map[string]time.Time
 	err         error
+}
+
+// LastInbound: the recorder keeps no sessions; tests that need a durable
+// window set lastInbound.
+func (r *recorder) LastInbound(ctx context.Context, channel, address string) (time.Time, bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.lastInbound[channel+" "+address]
+	return at, ok, nil
 }
 
 func (r *recorder) Receipt(ctx context.Context, person, id, ref string, delivered bool) error {

@@ -103,6 +103,15 @@ const (
 func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 	person := a.p.Person("whatsapp", r.To)
 	last, known := a.window.Last(person)
+	if !known {
+		// Not seen by this process (a restart, another process): the person's
+		// session remembers when they last wrote on WhatsApp.
+		at, ok, err := a.p.LastInbound(ctx, "whatsapp", r.To)
+		if err != nil {
+			return err // transient: the store will answer on a retry
+		}
+		last, known = at, ok
+	}
 	open := known && a.now().Sub(last) < windowLength
 	// A reply answers a message that just came in, so an unknown window (after
 	// a restart) is taken as open for it; a proactive message needs to know.

@@ -23,7 +23,8 @@ func TestSend(t *testing.T) {
 		name      string
 		channel   string
 		cfg       func(*Config)
-		window    bool // the person wrote on WhatsApp a minute ago
+		window    bool          // the person wrote on WhatsApp a minute ago
+		session   time.Duration // the person's session says they wrote on WhatsApp this long ago (0: no session)
 		reply     bot.Reply
 		answers   []twiliotest.Answer
 		wantForms []map[string]string // fields of each call ("" = must be absent)
@@ -59,6 +60,12 @@ func TestSend(t *testing.T) {
 		{name: "whatsapp proactive outside the window without a template goes by SMS", channel: "whatsapp",
 			reply:     bot.Reply{To: to, Lang: "es", Text: "Tu familiar te escribió", Proactive: true},
 			wantForms: []map[string]string{{"To": to, "From": testFrom, "Body": "Tu familiar te escribió", "ContentSid": ""}}},
+		{name: "whatsapp proactive after a restart: the session says the window is open", channel: "whatsapp", session: time.Hour, cfg: func(c *Config) { c.WhatsAppTemplate = testTmpl },
+			reply:     bot.Reply{To: to, Lang: "es", Text: "Hola", Proactive: true},
+			wantForms: []map[string]string{{"To": "whatsapp:" + to, "Body": "Hola", "ContentSid": ""}}},
+		{name: "whatsapp proactive after a restart: the session says the window closed", channel: "whatsapp", session: 25 * time.Hour, cfg: func(c *Config) { c.WhatsAppTemplate = testTmpl },
+			reply:     bot.Reply{To: to, Lang: "es", Text: "Hola", Proactive: true},
+			wantForms: []map[string]string{{"To": "whatsapp:" + to, "ContentSid": testTmpl, "Body": ""}}},
 		{name: "whatsapp proactive inside the window is free-form", channel: "whatsapp", window: true, cfg: func(c *Config) { c.WhatsAppTemplate = testTmpl },
 			reply:     bot.Reply{To: to, Lang: "es", Text: "Hola", Proactive: true},
 			wantForms: []map[string]string{{"To": "whatsapp:" + to, "Body": "Hola", "ContentSid": ""}}},
@@ -93,6 +100,9 @@ func TestSend(t *testing.T) {
 			})
 			if tt.window {
 				a.window.Seen(rec.Person("whatsapp", to), time.Now().Add(-time.Minute))
+			}
+			if tt.session > 0 {
+				rec.lastInbound = map[string]time.Time{"whatsapp " + to: time.Now().Add(-tt.session)}
 			}
 			for _, ans := range tt.answers {
 				api.Answer(to, ans)

@@ -27,6 +27,7 @@ type Pipeline interface {
 	OptedOut(ctx context.Context, channel, address string) (bool, error)
 	Person(channel, address string) string
 	Receipt(ctx context.Context, person, id, ref string, delivered bool) error
+	LastInbound(ctx context.Context, channel, address string) (time.Time, bool, error)
 }
 
 var _ Pipeline = (*bot.Pipeline)(nil)
