@@ -173,20 +173,9 @@ func (p *Pipeline) LastInbound(ctx context.Context, channel, address string) (at
 	if err != nil {
 		return time.Time{}, false, err
 	}
-	sealed, err := p.store.LoadSession(ctx, person)
-	if errors.Is(err, ErrNotFound) {
-		return time.Time{}, false, nil
-	}
-	if err != nil {
-		return time.Time{}, false, fmt.Errorf("bot: reading session: %w", err)
-	}
-	var s flows.Session
-	raw, err := p.keys.Open(sealSession, sealed)
-	if err == nil {
-		err = json.Unmarshal(raw, &s)
-	}
-	if err != nil || s.Channel != channel {
-		return time.Time{}, false, nil
+	s, ok, err := p.readSession(ctx, person)
+	if err != nil || !ok || s.Channel != channel {
+		return time.Time{}, false, err
 	}
 	return s.Updated, true, nil
 }
@@ -407,15 +396,15 @@ func (p *Pipeline) AcceptNotice(ctx context.Context, m Message, text flows.Text,
 func (p *Pipeline) Send(ctx context.Context, channel, to, lang string, out flows.Output) error {
 	r := p.render(channel, to, lang, out)
 	r.Proactive = true
-	raw, err := json.Marshal(r)
+	item, err := p.sealReply(r)
 	if err != nil {
-		return fmt.Errorf("bot: encoding reply: %w", err)
+		return err
 	}
 	person, err := p.PersonOf(ctx, channel, to)
 	if err != nil {
 		return err
 	}
-	if err := p.store.Enqueue(ctx, person, []Item{{ID: r.ID, Data: p.keys.Seal(sealReply, raw)}}); err != nil {
+	if err := p.store.Enqueue(ctx, person, []Item{item}); err != nil {
 		return fmt.Errorf("bot: queueing proactive message: %w", err)
 	}
 	p.notify()
@@ -518,11 +507,7 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 	}
 	var sess flows.Session
 	if sessionRaw != nil {
-		plain, err := p.keys.Open(sealSession, sessionRaw)
-		if err == nil {
-			err = json.Unmarshal(plain, &sess)
-		}
-		if err != nil {
+		if sess, err = p.openSession(sessionRaw); err != nil {
 			p.log.Error("starting a new session: stored one is unreadable", "person", logID(person), "err", err)
 			sess = flows.Session{}
 		}
@@ -577,11 +562,11 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		replies = append(replies, r)
 	}
 	for _, r := range mergeReplies(replies) {
-		raw, err := json.Marshal(r)
+		item, err := p.sealReply(r)
 		if err != nil {
-			return fmt.Errorf("bot: encoding reply: %w", err)
+			return err
 		}
-		commit.Outbox = append(commit.Outbox, Item{ID: r.ID, Data: p.keys.Seal(sealReply, raw)})
+		commit.Outbox = append(commit.Outbox, item)
 	}
 	for _, e := range res.Escalations {
 		raw, err := json.Marshal(escalationRecord{Escalation: e, Channel: m.Channel, Address: m.From})
@@ -631,13 +616,12 @@ func (p *Pipeline) handleNotice(ctx context.Context, person, token, inboundID st
 	}
 	r := p.render(m.Channel, m.From, lang, flows.Output{Text: n.Text})
 	r.OptOutNotice = n.OptOutNotice
-	raw, err := json.Marshal(r)
+	item, err := p.sealReply(r)
 	if err != nil {
-		return fmt.Errorf("bot: encoding reply: %w", err)
+		return err
 	}
 	return p.commit(ctx, person, token, Commit{
-		InboundID: inboundID, Session: sessionRaw, SessionTTL: p.cfg.SessionTTL,
-		Outbox: []Item{{ID: r.ID, Data: p.keys.Seal(sealReply, raw)}},
+		InboundID: inboundID, Session: sessionRaw, SessionTTL: p.cfg.SessionTTL, Outbox: []Item{item},
 	})
 }
 
@@ -657,18 +641,11 @@ func (p *Pipeline) commit(ctx context.Context, person, token string, c Commit) e
 // reached there; otherwise the channel asked for (SMS).
 func (p *Pipeline) route(ctx context.Context, channel, number string) (string, string, error) {
 	person := p.Person(channel, number)
-	sealed, err := p.store.LoadSession(ctx, person)
-	if errors.Is(err, ErrNotFound) {
-		return channel, number, nil
-	}
+	s, ok, err := p.readSession(ctx, person)
 	if err != nil {
 		return "", "", fmt.Errorf("bot: routing: %w", err)
 	}
-	var s flows.Session
-	if raw, err := p.keys.Open(sealSession, sealed); err != nil || json.Unmarshal(raw, &s) != nil {
-		return channel, number, nil
-	}
-	if s.Consent != flows.ConsentAccepted || s.Address == "" || s.Channel == channel {
+	if !ok || s.Consent != flows.ConsentAccepted || s.Address == "" || s.Channel == channel {
 		return channel, number, nil
 	}
 	if _, known := p.channel(s.Channel); !known || (s.Channel != "whatsapp" && s.Channel != "telegram") {

@@ -2,7 +2,6 @@ package bot
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"regexp"
@@ -65,11 +64,7 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 		if err != nil {
 			return false, fmt.Errorf("bot: reading outbox: %w", err)
 		}
-		var r Reply
-		raw, err := p.keys.Open(sealReply, item.Data)
-		if err == nil {
-			err = json.Unmarshal(raw, &r)
-		}
+		r, err := p.openReply(item.Data)
 		if err != nil {
 			p.log.Error("unreadable reply moved to dead letters", "person", logID(c.Person), "err", err)
 			if err := p.store.DeadLetter(ctx, c.Person, item); err != nil {
@@ -203,11 +198,12 @@ const outboxLockSuffix = "_out"
 
 // rewrite stores a changed reply back at the head of the outbox.
 func (p *Pipeline) rewrite(ctx context.Context, person, id string, r Reply) error {
-	raw, err := json.Marshal(r)
+	item, err := p.sealReply(r)
 	if err != nil {
-		return fmt.Errorf("bot: encoding reply: %w", err)
+		return err
 	}
-	if err := p.store.UpdateOutbound(ctx, person, Item{ID: id, Data: p.keys.Seal(sealReply, raw)}); err != nil && !errors.Is(err, ErrNotFound) {
+	item.ID = id
+	if err := p.store.UpdateOutbound(ctx, person, item); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("bot: recording attempt: %w", err)
 	}
 	return nil
@@ -223,11 +219,7 @@ func (p *Pipeline) holdNext(ctx context.Context, person string, sent Reply, at t
 	if err != nil {
 		return fmt.Errorf("bot: reading outbox: %w", err)
 	}
-	var r Reply
-	raw, err := p.keys.Open(sealReply, item.Data)
-	if err == nil {
-		err = json.Unmarshal(raw, &r)
-	}
+	r, err := p.openReply(item.Data)
 	if err != nil || r.Channel != sent.Channel || r.To != sent.To || !r.NotBefore.Before(at) {
 		return nil // unreadable (the sender will dead-letter it), another chat, or held longer already
 	}
@@ -250,11 +242,12 @@ func (p *Pipeline) deadLetter(ctx context.Context, person, id string, r Reply, r
 		return err
 	}
 	r.LastError = reason
-	raw, err := json.Marshal(r)
+	item, err := p.sealReply(r)
 	if err != nil {
-		return fmt.Errorf("bot: encoding reply: %w", err)
+		return err
 	}
-	if err := p.store.DeadLetter(ctx, person, Item{ID: id, Data: p.keys.Seal(sealReply, raw)}); err != nil {
+	item.ID = id
+	if err := p.store.DeadLetter(ctx, person, item); err != nil {
 		return fmt.Errorf("bot: dead-lettering: %w", err)
 	}
 	p.metrics.outbound(r.Channel, "dead")
@@ -282,8 +275,7 @@ func (p *Pipeline) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, er
 	out := make([]DeadLetter, 0, len(letters))
 	for _, l := range letters {
 		d := DeadLetter{Person: l.Person, ID: l.Item.ID, Reason: "unreadable"}
-		var r Reply
-		if raw, err := p.keys.Open(sealReply, l.Item.Data); err == nil && json.Unmarshal(raw, &r) == nil {
+		if r, err := p.openReply(l.Item.Data); err == nil {
 			d.Channel, d.Created, d.Attempts, d.Reason, d.Proactive = r.Channel, r.Created, r.Attempts, r.LastError, r.Proactive
 		}
 		out = append(out, d)
