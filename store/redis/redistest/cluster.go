@@ -5,7 +5,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -30,40 +29,12 @@ func StartCluster(tb testing.TB) *Cluster {
 	if os.Getenv("REDIS_URL") != "" {
 		tb.Skip("REDIS_URL is set: the cluster test needs private redis-server processes")
 	}
-	cli, err := exec.LookPath("redis-cli")
-	if err != nil {
-		msg := "redis-cli not found: Redis Cluster tests SKIPPED; install redis-tools"
-		if os.Getenv("CI") == "true" {
-			tb.Fatal(msg)
-		}
-		tb.Skip(msg)
-	}
+	cli := need(tb, "redis-cli", "install redis-tools (apt-get install redis-tools)")
 	var addrs []string
 	for range 3 {
-		s := &Server{tb: tb, Prefix: UniquePrefix()}
-		bin, err := exec.LookPath("redis-server")
-		if err != nil {
-			msg := "redis-server not found: Redis tests SKIPPED; install redis-server (apt-get install redis-server) or set REDIS_URL"
-			if os.Getenv("CI") == "true" {
-				tb.Fatal(msg)
-			}
-			tb.Skip(msg)
-		}
-		port, err := freePort()
-		if err != nil {
-			tb.Fatalf("redistest: %v", err)
-		}
 		dir := tb.TempDir()
-		s.owned, s.bin = true, bin
-		s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-		s.args = []string{
-			"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
-			"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", "",
-			"--cluster-enabled", "yes", "--cluster-config-file", dir + "/nodes.conf",
-			"--cluster-node-timeout", "2000",
-		}
-		tb.Cleanup(s.Stop)
-		s.start()
+		s := startLocal(tb, dir, "--appendonly", "no", "--cluster-enabled", "yes",
+			"--cluster-config-file", dir+"/nodes.conf", "--cluster-node-timeout", "2000")
 		addrs = append(addrs, s.addr)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -67,30 +67,45 @@ func StartWith(tb testing.TB, cfg Config) *Server {
 		tb.Cleanup(s.deleteKeys)
 		return s
 	}
-	bin, err := exec.LookPath("redis-server")
+	dir := tb.TempDir()
+	extra := []string{"--appendonly", "no"}
+	if cfg.Durable {
+		extra = []string{"--appendonly", "yes", "--appendfsync", "always"}
+	}
+	return startLocal(tb, dir, extra...)
+}
+
+// need returns the path of a program the tests need, or skips the test
+// loudly (fails it when CI=true) when the machine lacks it.
+func need(tb testing.TB, program, hint string) string {
+	tb.Helper()
+	path, err := exec.LookPath(program)
 	if err != nil {
-		msg := "redis-server not found: Redis tests SKIPPED; install redis-server (apt-get install redis-server) or set REDIS_URL"
+		msg := program + " not found: Redis tests SKIPPED; " + hint
 		if os.Getenv("CI") == "true" {
 			tb.Fatal(msg)
 		}
 		tb.Skip(msg)
 	}
+	return path
+}
+
+// startLocal starts a private redis-server on a free port with its files in
+// dir, stopped when the test ends; extra are more redis-server arguments.
+func startLocal(tb testing.TB, dir string, extra ...string) *Server {
+	tb.Helper()
+	bin := need(tb, "redis-server", "install redis-server (apt-get install redis-server) or set REDIS_URL")
 	port, err := freePort()
 	if err != nil {
 		tb.Fatalf("redistest: %v", err)
 	}
-	s.owned, s.bin = true, bin
+	s := &Server{tb: tb, Prefix: UniquePrefix(), owned: true, bin: bin}
 	s.addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	s.URL = "redis://" + s.addr
-	s.args = []string{
-		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", tb.TempDir(),
+	s.args = append([]string{
+		"--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--dir", dir,
 		"--save", "", "--daemonize", "no", "--logfile", "",
-	}
-	if cfg.Durable {
-		s.args = append(s.args, "--appendonly", "yes", "--appendfsync", "always")
-	} else {
-		s.args = append(s.args, "--appendonly", "no")
-	}
+	}, extra...)
 	tb.Cleanup(s.Stop)
 	s.start()
 	return s
