@@ -27,14 +27,7 @@ const (
 // settings (reminder 1h before, contacts warned 1h after the deadline).
 func familyPipeline(t *testing.T, st bot.Store, clk *clock, rec *recorder) *bot.Pipeline {
 	t.Helper()
-	keys, err := store.ParseKeyring(testKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bot.New(bot.Options{
-		Config: testConfig, Store: st, Keys: keys, Engine: flows.New(flows.Config{}, catalog),
-		Catalog: catalog, Channels: []bot.Channel{rec}, Clock: clk.Now,
-	})
+	return newPipeline(t, st, clk.Now, rec)
 }
 
 // label is a choice as a person types it on SMS: its words.

@@ -145,6 +145,18 @@ var (
 
 func newPipelineWith(t testing.TB, st bot.Store, clk func() time.Time, cfg bot.Config, channels ...bot.Channel) *bot.Pipeline {
 	t.Helper()
+	return pipelineOf(t, st, clk, cfg, flows.New(flows.Config{}, catalog), channels...)
+}
+
+// enginePipeline builds a pipeline over st with another engine (the real one
+// wrapped with a rule, standing in for a flow the test needs).
+func enginePipeline(t testing.TB, st bot.Store, clk func() time.Time, engine bot.Engine, channels ...bot.Channel) *bot.Pipeline {
+	t.Helper()
+	return pipelineOf(t, st, clk, testConfig, engine, channels...)
+}
+
+func pipelineOf(t testing.TB, st bot.Store, clk func() time.Time, cfg bot.Config, engine bot.Engine, channels ...bot.Channel) *bot.Pipeline {
+	t.Helper()
 	keys, err := store.ParseKeyring(testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -153,7 +165,7 @@ func newPipelineWith(t testing.TB, st bot.Store, clk func() time.Time, cfg bot.C
 		Config:   cfg,
 		Store:    st,
 		Keys:     keys,
-		Engine:   flows.New(flows.Config{}, catalog),
+		Engine:   engine,
 		Catalog:  catalog,
 		Channels: channels,
 		Clock:    clk,

@@ -9,7 +9,6 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
-	"github.com/enlace-rfl/enlace/store"
 )
 
 // remindingEngine is the real engine plus one rule, standing in for the
@@ -29,14 +28,7 @@ func (e remindingEngine) Step(ctx context.Context, s flows.Session, in flows.Inp
 }
 
 func timerPipeline(t *testing.T, st bot.Store, clk *clock, rec *recorder) *bot.Pipeline {
-	keys, err := store.ParseKeyring(testKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return bot.New(bot.Options{
-		Config: testConfig, Store: st, Keys: keys, Engine: remindingEngine{flows.New(flows.Config{}, catalog)},
-		Catalog: catalog, Channels: []bot.Channel{rec}, Clock: clk.Now,
-	})
+	return enginePipeline(t, st, clk.Now, remindingEngine{flows.New(flows.Config{}, catalog)}, rec)
 }
 
 func countText(texts []string, want string) int {
@@ -133,7 +125,6 @@ func (e receiptEngine) Step(ctx context.Context, s flows.Session, in flows.Input
 func TestReceiptsTellTheSenderOnce(t *testing.T) {
 	st := backends(t)[0].open(t)
 	defer st.Close()
-	keys, _ := store.ParseKeyring(testKey)
 	rec := newRecorder("sms")
 	failMom := false
 	rec.fail = func(r bot.Reply, attempt int) error {
@@ -142,8 +133,7 @@ func TestReceiptsTellTheSenderOnce(t *testing.T) {
 		}
 		return nil
 	}
-	p := bot.New(bot.Options{Config: testConfig, Store: st, Keys: keys, Engine: receiptEngine{flows.New(flows.Config{}, catalog)},
-		Catalog: catalog, Channels: []bot.Channel{rec}, Clock: newClock().Now})
+	p := enginePipeline(t, st, newClock().Now, receiptEngine{flows.New(flows.Config{}, catalog)}, rec)
 	for i, text := range []string{"hola", "1", "1", "tell mom"} {
 		accept(t, p, msg(alice, fmt.Sprintf("SM%d", i), text))
 		drain(t, p)
@@ -172,10 +162,8 @@ func TestProactiveMessageGoesWhereTheContactIsKnown(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			st := b.open(t)
 			defer st.Close()
-			keys, _ := store.ParseKeyring(testKey)
 			sms, wa := newRecorder("sms"), newRecorder("whatsapp")
-			p := bot.New(bot.Options{Config: testConfig, Store: st, Keys: keys, Engine: receiptEngine{flows.New(flows.Config{}, catalog)},
-				Catalog: catalog, Channels: []bot.Channel{sms, wa}, Clock: newClock().Now})
+			p := enginePipeline(t, st, newClock().Now, receiptEngine{flows.New(flows.Config{}, catalog)}, sms, wa)
 			tell := func() {
 				for i, text := range []string{"hola", "1", "1", "tell mom"} {
 					accept(t, p, msg(alice, fmt.Sprintf("%s-SM%d", b.name, i), text))
