@@ -272,13 +272,23 @@ func promptContactName(e *Engine, t *turn) []Output {
 	return []Output{{Text: text("contact.name.ask")}}
 }
 
+// readName reads a name as contacts will see it (a contact's, or the
+// person's own first name); an empty or too long one is answered and refused.
+func readName(t *turn, typed string) (string, bool) {
+	name, ok := cleanText(typed)
+	if !ok || units(name) > maxName {
+		t.say("name.bad", "Max", strconv.Itoa(maxName))
+		return "", false
+	}
+	return name, true
+}
+
 func handleContactName(e *Engine, t *turn, in Input) bool {
 	if in.Kind != InputText {
 		return false
 	}
-	name, ok := cleanText(in.Text)
-	if !ok || units(name) > maxName {
-		t.say("name.bad", "Max", strconv.Itoa(maxName))
+	name, ok := readName(t, in.Text)
+	if !ok {
 		return true
 	}
 	t.s.Draft["name"] = name
@@ -579,9 +589,8 @@ func handleProfileName(e *Engine, t *turn, in Input) bool {
 	if in.Kind != InputText {
 		return false
 	}
-	name, ok := cleanText(in.Text)
-	if !ok || units(name) > maxName {
-		t.say("name.bad", "Max", strconv.Itoa(maxName))
+	name, ok := readName(t, in.Text)
+	if !ok {
 		return true
 	}
 	t.family().Name = name
