@@ -203,10 +203,7 @@ func (p *Pipeline) link(ctx context.Context, from, to string, c *Commit) error {
 	_, err = p.store.LoadSession(ctx, to)
 	switch {
 	case errors.Is(err, ErrNotFound):
-		move := Commit{Session: c.Session, SessionTTL: p.cfg.SessionTTL}
-		for _, t := range c.SetTimers {
-			move.SetTimers = append(move.SetTimers, t)
-		}
+		move := Commit{Session: c.Session, SessionTTL: p.cfg.SessionTTL, SetTimers: slices.Clone(c.SetTimers)}
 		for _, t := range timers {
 			if !slices.Contains(c.CancelTimers, t.ID) {
 				move.SetTimers = append(move.SetTimers, t)

@@ -68,18 +68,8 @@ func (c config) get(name string) string {
 }
 
 func loadConfig(getenv func(string) string) (config, error) {
-	get := func(name string) string {
-		if v := strings.TrimSpace(getenv(name)); v != "" {
-			return v
-		}
-		for _, o := range options {
-			if o.Name == name {
-				return o.Default
-			}
-		}
-		panic("undeclared option " + name)
-	}
 	c := config{getenv: getenv}
+	get := c.get
 	var errs []string
 	dur := func(name string) time.Duration {
 		d, err := time.ParseDuration(get(name))
