@@ -308,7 +308,7 @@ func TestLostPhoneGivesTheNewNumber(t *testing.T) {
 func TestNoContactsYetAddsOneFirst(t *testing.T) {
 	e := newEngine(t)
 	s := onboarded(t, e, mxSMS)
-	s = play(t, e, mxSMS, s, []exchange{
+	play(t, e, mxSMS, s, []exchange{
 		{in: pick("menu.family"), want: []string{"family.ask"}},
 		{in: pick("family.safe"), want: []string{"safe.nocontacts", "contact.name.ask"}},
 		{in: text("Rosa"), want: []string{"contact.phone.ask"}},

@@ -94,15 +94,6 @@ func phoneDisplay(e164 string) string {
 	return phonenumbers.Format(num, phonenumbers.INTERNATIONAL)
 }
 
-// phoneRegion is the country of an E.164 number, "" when unknown.
-func phoneRegion(e164 string) string {
-	num, err := phonenumbers.Parse(e164, "")
-	if err != nil {
-		return ""
-	}
-	return phonenumbers.GetRegionCodeForNumber(num)
-}
-
 func onlyDigits(s string) string {
 	var b strings.Builder
 	for _, r := range s {

@@ -79,7 +79,6 @@ type Server struct {
 	calls      []Call
 	answers    []answer
 	updates    []json.RawMessage // pending for getUpdates
-	confirmed  int64             // the offset getUpdates was last called with
 	wake       chan struct{}
 	violations []string
 	nextID     int
