@@ -61,7 +61,10 @@ func loadKeys(cfg config, allowLocal bool, stderr io.Writer) (*store.Keyring, er
 		if err != nil {
 			return nil, err
 		}
-		if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		// Data sealed with this key is lost if the key is: it must be on
+		// disk before anything is sealed with it.
+		err = writeFileDurably(path, 0o600, func(w io.Writer) error { _, err := io.WriteString(w, s+"\n"); return err })
+		if err != nil {
 			return nil, fmt.Errorf("writing local key: %w", err)
 		}
 		fmt.Fprintf(stderr, "enlace: ENLACE_SECRET_KEY is unset; generated a local key in %s (for trying Enlace only)\n", path)
@@ -116,5 +119,43 @@ func keygen(stdout io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "ENLACE_SECRET_KEY=%s\n", spec)
+	return nil
+}
+
+// writeFileDurably writes a new file through a temporary one in the same
+// directory, synced and closed (a write is not durable until Sync and Close
+// succeed), then renamed over name, so a crash leaves the old file or the
+// whole new one, never half of it.
+func writeFileDurably(name string, perm os.FileMode, write func(io.Writer) error) (err error) {
+	dir := filepath.Dir(name)
+	f, err := os.CreateTemp(dir, "."+filepath.Base(name)+".tmp*")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			_ = f.Close()
+			_ = os.Remove(f.Name())
+		}
+	}()
+	if err := f.Chmod(perm); err != nil {
+		return err
+	}
+	if err := write(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(f.Name(), name); err != nil {
+		return err
+	}
+	if d, err := os.Open(dir); err == nil { // make the rename itself durable
+		defer d.Close()
+		return d.Sync()
+	}
 	return nil
 }

@@ -64,16 +64,12 @@ func placesCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, 
 		if err != nil {
 			return err
 		}
-		w := stdout
 		if len(rest) == 1 && rest[0] != "-" {
-			f, err := os.Create(rest[0])
-			if err != nil {
-				return err
-			}
-			defer f.Close()
-			w = f
+			err = writeFileDurably(rest[0], 0o644, func(w io.Writer) error { return places.WriteCSV(w, all) })
+		} else {
+			err = places.WriteCSV(stdout, all)
 		}
-		if err := places.WriteCSV(w, all); err != nil {
+		if err != nil {
 			return fmt.Errorf("places: export: %w", err)
 		}
 		fmt.Fprintf(stderr, "exported %d place(s)\n", len(all))
