@@ -478,37 +478,22 @@ func (p *Pipeline) handlePerson(ctx context.Context, c Claim) (int, error) {
 }
 
 // handleOne runs the engine on one inbound message and commits the new session
-// and the replies in one atomic step.
+// and the step's effects (bot/effects.go) in one atomic step.
 func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Item) error {
-	start := time.Now()
-	var sessionRaw []byte
-	sealed, err := p.store.LoadSession(ctx, person)
-	switch {
-	case errors.Is(err, ErrNotFound):
-	case err != nil:
-		return fmt.Errorf("bot: loading session: %w", err)
-	default:
-		sessionRaw = sealed
+	start := time.Now() // for the latency metric only
+	sessionRaw, err := p.loadSession(ctx, person)
+	if err != nil {
+		return err
 	}
-	raw, err := p.keys.Open(sealInbound, item.Data)
-	var rec inboundRecord
-	if err == nil {
-		err = json.Unmarshal(raw, &rec)
-	}
-	m := rec.Message
+	rec, err := p.openInbound(item.Data)
 	if err != nil {
 		// An unreadable message (a retired key, a corrupt record) must not block
 		// the person's later messages: drop it, keep the session as it was.
 		p.log.Error("dropping unreadable inbound message", "person", logID(person), "err", err)
 		return p.commit(ctx, person, token, Commit{InboundID: item.ID, Session: sessionRaw, SessionTTL: p.cfg.SessionTTL})
 	}
-	var sess flows.Session
-	if sessionRaw != nil {
-		if sess, err = p.openSession(sessionRaw); err != nil {
-			p.log.Error("starting a new session: stored one is unreadable", "person", logID(person), "err", err)
-			sess = flows.Session{}
-		}
-	}
+	sess := p.sessionOrNew(person, sessionRaw)
+	m := rec.Message
 	if rec.Notice != nil {
 		return p.handleNotice(ctx, person, token, item.ID, sessionRaw, sess, m, *rec.Notice)
 	}
@@ -517,92 +502,56 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		m.Channel, m.From = sess.Channel, sess.Address
 	}
 	res := p.engine.Step(ctx, sess, m.Input, flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint}, p.now())
-	commit := Commit{InboundID: item.ID, Erase: res.Erase, SessionTTL: p.cfg.SessionTTL, CancelTimers: res.CancelTimers}
-	for _, t := range res.SetTimers {
-		commit.SetTimers = append(commit.SetTimers, Timer{ID: t.ID, At: t.At})
-	}
-	if m.Input.Kind == flows.InputTimer && !slices.ContainsFunc(res.SetTimers, func(t flows.Timer) bool { return t.ID == m.Input.Timer }) {
-		commit.CancelTimers = append(commit.CancelTimers, m.Input.Timer)
-	}
-	if !res.Forget {
-		plain, err := json.Marshal(res.Session)
-		if err != nil {
-			return fmt.Errorf("bot: encoding session: %w", err)
-		}
-		commit.Session = p.keys.Seal(sealSession, plain)
-	}
-	var replies []Reply
-	for _, out := range res.Outputs {
-		channel, to, lang := m.Channel, m.From, res.Session.Lang
-		if out.To != "" {
-			to = out.To
-			switch {
-			case out.Channel != "":
-				channel = out.Channel
-			case !phoneChannels[channel]:
-				channel = "sms" // a phone number reached from Telegram
-			}
-		}
-		if out.Lang != "" {
-			lang = out.Lang
-		}
-		if out.To != "" && phoneChannels[channel] {
-			if channel, to, err = p.route(ctx, channel, to); err != nil {
-				return err
-			}
-		}
-		r := p.render(channel, to, lang, out)
-		r.Proactive = out.To != ""
-		if r.Proactive && out.Receipt != "" {
-			r.ReceiptTo, r.ReceiptRef = person, out.Receipt
-		}
-		replies = append(replies, r)
-	}
-	for _, r := range mergeReplies(replies) {
-		item, err := p.sealReply(r)
-		if err != nil {
-			return err
-		}
-		commit.Outbox = append(commit.Outbox, item)
-	}
-	for _, e := range res.Escalations {
-		raw, err := json.Marshal(escalationRecord{Escalation: e, Channel: m.Channel, Address: m.From})
-		if err != nil {
-			return fmt.Errorf("bot: encoding escalation: %w", err)
-		}
-		commit.Escalations = append(commit.Escalations, Item{ID: newID(), Data: p.keys.Seal(sealEscalation, raw)})
-	}
-	if res.LinkPhone != "" {
-		if to := p.Person("sms", res.LinkPhone); to != person && m.Channel == "telegram" {
-			if err := p.link(ctx, person, to, &commit); err != nil {
-				return err
-			}
-		}
-	}
-	var aliases []string
-	if res.Erase {
-		if aliases, err = p.aliasesOf(ctx, person); err != nil {
-			return err
-		}
-	}
-	p.crash("before-commit")
-	if err := p.commit(ctx, person, token, commit); err != nil {
+	s, err := p.build(ctx, person, item.ID, m, res)
+	if err != nil {
 		return err
 	}
-	for _, from := range aliases {
-		if err := p.store.DeleteAlias(ctx, from); err != nil {
-			return fmt.Errorf("bot: erasing a linked identity: %w", err)
-		}
+	p.crash("before-commit")
+	if err := p.commit(ctx, person, token, s.commit); err != nil {
+		return err
+	}
+	if err := runHooks(ctx, s.after); err != nil {
+		return err
 	}
 	p.crash("after-commit")
 	p.metrics.handled(m.Channel, time.Since(start))
-	for _, e := range res.Escalations {
-		p.log.Info("escalation recorded", "person", logID(person), "reason", e.Reason)
-	}
-	if res.Erase {
-		p.log.Info("person erased their data", "person", logID(person))
-	}
 	return nil
+}
+
+// loadSession returns the person's sealed session, or nil when there is none.
+func (p *Pipeline) loadSession(ctx context.Context, person string) ([]byte, error) {
+	sealed, err := p.store.LoadSession(ctx, person)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, nil
+	case err != nil:
+		return nil, fmt.Errorf("bot: loading session: %w", err)
+	}
+	return sealed, nil
+}
+
+// openInbound opens an inbox item sealed by accept.
+func (p *Pipeline) openInbound(data []byte) (inboundRecord, error) {
+	var rec inboundRecord
+	raw, err := p.keys.Open(sealInbound, data)
+	if err == nil {
+		err = json.Unmarshal(raw, &rec)
+	}
+	return rec, err
+}
+
+// sessionOrNew opens a sealed session; none, or one that cannot be read,
+// starts a new one.
+func (p *Pipeline) sessionOrNew(person string, sealed []byte) flows.Session {
+	if sealed == nil {
+		return flows.Session{}
+	}
+	sess, err := p.openSession(sealed)
+	if err != nil {
+		p.log.Error("starting a new session: stored one is unreadable", "person", logID(person), "err", err)
+		return flows.Session{}
+	}
+	return sess
 }
 
 // handleNotice answers an inbound message with its notice, keeping the session.

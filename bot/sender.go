@@ -56,108 +56,147 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 		}
 	}()
 	for {
-		item, err := p.store.NextOutbound(ctx, c.Person)
-		if errors.Is(err, ErrNotFound) {
-			_, err := p.store.Release(ctx, QueueOutbound, c)
-			return false, err
+		sent, next, err := p.sendHead(ctx, c)
+		if !next || err != nil {
+			return sent, err
 		}
-		if err != nil {
-			return false, fmt.Errorf("bot: reading outbox: %w", err)
-		}
-		r, err := p.openReply(item.Data)
-		if err != nil {
-			p.log.Error("unreadable reply moved to dead letters", "person", logID(c.Person), "err", err)
-			if err := p.store.DeadLetter(ctx, c.Person, item); err != nil {
-				return false, fmt.Errorf("bot: dead-lettering: %w", err)
-			}
-			p.metrics.outbound("unknown", "dead")
-			continue
-		}
-		if now := p.now(); r.NotBefore.After(now) {
-			// Held back (throttled, backing off, paced): come back then.
-			return false, p.store.Schedule(ctx, QueueOutbound, c.Person, r.NotBefore)
-		}
-		ch, ok := p.channel(r.Channel)
-		if !ok {
-			if err := p.deadLetter(ctx, c.Person, item.ID, r, "no channel configured"); err != nil {
-				return false, err
-			}
-			continue
-		}
-		if reason, blocked, err := p.blocked(ctx, r); err != nil {
-			return false, err
-		} else if blocked {
-			if err := p.deadLetter(ctx, c.Person, item.ID, r, reason); err != nil {
-				return false, err
-			}
-			continue
-		}
-		p.crash("before-send")
-		sendErr := ch.Send(ctx, r)
-		if sendErr == nil {
-			p.crash("after-send")
-			// Sending is delivery as far as a channel without delivery reports
-			// can tell; the receipt is recorded before the reply leaves the
-			// outbox, so a crash in between repeats neither. Channels that
-			// report delivery later tell the person then.
-			if dr, ok := ch.(DeliveryReporter); !ok || !dr.ReportsDelivery() {
-				if err := p.receipt(ctx, r, true); err != nil {
-					return false, err
-				}
-			}
-			if err := p.store.AckOutbound(ctx, c.Person, item.ID); err != nil && !errors.Is(err, ErrNotFound) {
-				return true, fmt.Errorf("bot: acknowledging reply: %w", err)
-			}
-			p.metrics.outbound(r.Channel, "sent")
-			next := p.now()
-			if pacer, ok := ch.(Pacer); ok {
-				next = next.Add(pacer.MinInterval())
-				if err := p.holdNext(ctx, c.Person, r, next); err != nil {
-					return true, err
-				}
-			}
-			// Come back for the next reply of this person: now, or when the
-			// channel allows the next message to this chat.
-			return true, p.store.Schedule(ctx, QueueOutbound, c.Person, next)
-		}
-		var throttled *ErrThrottled
-		switch {
-		case errors.As(sendErr, &throttled):
-			p.metrics.outbound(r.Channel, "throttled")
-			p.log.Warn("throttled by provider", "channel", r.Channel, "person", logID(c.Person), "retry_after", throttled.RetryAfter)
-			r.NotBefore = p.now().Add(throttled.RetryAfter)
-			if err := p.rewrite(ctx, c.Person, item.ID, r); err != nil {
-				return false, err
-			}
-			return false, p.store.Schedule(ctx, QueueOutbound, c.Person, r.NotBefore)
-		case errors.Is(sendErr, ErrUnreachable), errors.Is(sendErr, ErrRejected):
-			if errors.Is(sendErr, ErrUnreachable) {
-				if err := p.SetReachable(ctx, r.Channel, r.To, false); err != nil {
-					return false, err
-				}
-			}
-			if err := p.deadLetter(ctx, c.Person, item.ID, r, redact(sendErr)); err != nil {
-				return false, err
-			}
-			continue // the next reply may go elsewhere
-		}
-		r.Attempts++
-		r.LastError = redact(sendErr)
-		if r.Attempts >= p.cfg.MaxAttempts {
-			if err := p.deadLetter(ctx, c.Person, item.ID, r, "gave up after retries: "+redact(sendErr)); err != nil {
-				return false, err
-			}
-			continue
-		}
-		p.metrics.outbound(r.Channel, "retry")
-		delay := p.backoff(r.Attempts)
-		p.log.Warn("send failed, will retry", "channel", r.Channel, "person", logID(c.Person), "attempt", r.Attempts, "in", delay, "err", r.LastError)
-		r.NotBefore = p.now().Add(delay)
-		if err := p.rewrite(ctx, c.Person, item.ID, r); err != nil {
-			return false, err
-		}
-		return false, p.store.Schedule(ctx, QueueOutbound, c.Person, r.NotBefore)
 	}
+}
+
+// sendHead tries the head of the outbox once. next says the head was moved to
+// dead letters without a try, so the one after it may go now.
+func (p *Pipeline) sendHead(ctx context.Context, c Claim) (sent, next bool, err error) {
+	item, err := p.store.NextOutbound(ctx, c.Person)
+	if errors.Is(err, ErrNotFound) {
+		_, err := p.store.Release(ctx, QueueOutbound, c)
+		return false, false, err
+	}
+	if err != nil {
+		return false, false, fmt.Errorf("bot: reading outbox: %w", err)
+	}
+	r, err := p.openReply(item.Data)
+	if err != nil {
+		return false, true, p.deadLetterUnreadable(ctx, c.Person, item, err)
+	}
+	if r.NotBefore.After(p.now()) {
+		// Held back (throttled, backing off, paced): come back then.
+		return false, false, p.store.Schedule(ctx, QueueOutbound, c.Person, r.NotBefore)
+	}
+	ch, reason, err := p.sendable(ctx, r)
+	if err != nil {
+		return false, false, err
+	}
+	if reason != "" {
+		return false, true, p.deadLetter(ctx, c.Person, item.ID, r, reason)
+	}
+	p.crash("before-send")
+	return p.sendOutcome(ctx, c.Person, item.ID, ch, r, ch.Send(ctx, r))
+}
+
+// sendOutcome handles what a channel said about a reply: each outcome has
+// its function.
+func (p *Pipeline) sendOutcome(ctx context.Context, person, id string, ch Channel, r Reply, sendErr error) (sent, next bool, err error) {
+	var throttled *ErrThrottled
+	switch {
+	case sendErr == nil:
+		return true, false, p.sent(ctx, person, id, ch, r)
+	case errors.As(sendErr, &throttled):
+		return false, false, p.throttled(ctx, person, id, r, throttled.RetryAfter)
+	case errors.Is(sendErr, ErrUnreachable), errors.Is(sendErr, ErrRejected):
+		return false, true, p.undeliverable(ctx, person, id, r, sendErr)
+	}
+	return p.failed(ctx, person, id, r, sendErr)
+}
+
+// sendable returns the channel a reply goes on, or the reason it must not be
+// sent (no such channel, or its address opted out or cannot be reached).
+func (p *Pipeline) sendable(ctx context.Context, r Reply) (Channel, string, error) {
+	ch, ok := p.channel(r.Channel)
+	if !ok {
+		return nil, "no channel configured", nil
+	}
+	reason, blocked, err := p.blocked(ctx, r)
+	if err != nil || blocked {
+		return nil, reason, err
+	}
+	return ch, "", nil
+}
+
+// deadLetterUnreadable moves a reply nobody can open to dead letters.
+func (p *Pipeline) deadLetterUnreadable(ctx context.Context, person string, item Item, openErr error) error {
+	p.log.Error("unreadable reply moved to dead letters", "person", logID(person), "err", openErr)
+	if err := p.store.DeadLetter(ctx, person, item); err != nil {
+		return fmt.Errorf("bot: dead-lettering: %w", err)
+	}
+	p.metrics.outbound("unknown", "dead")
+	return nil
+}
+
+// sent acknowledges a delivered reply and schedules the person's next one:
+// now, or when the channel allows the next message to this chat.
+func (p *Pipeline) sent(ctx context.Context, person, id string, ch Channel, r Reply) error {
+	p.crash("after-send")
+	// Sending is delivery as far as a channel without delivery reports can
+	// tell; the receipt is recorded before the reply leaves the outbox, so a
+	// crash in between repeats neither. Channels that report delivery later
+	// tell the person then.
+	if dr, ok := ch.(DeliveryReporter); !ok || !dr.ReportsDelivery() {
+		if err := p.receipt(ctx, r, true); err != nil {
+			return err
+		}
+	}
+	if err := p.store.AckOutbound(ctx, person, id); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("bot: acknowledging reply: %w", err)
+	}
+	p.metrics.outbound(r.Channel, "sent")
+	next := p.now()
+	if pacer, ok := ch.(Pacer); ok {
+		next = next.Add(pacer.MinInterval())
+		if err := p.holdNext(ctx, person, r, next); err != nil {
+			return err
+		}
+	}
+	return p.store.Schedule(ctx, QueueOutbound, person, next)
+}
+
+// throttled holds a reply for exactly as long as the provider asked.
+func (p *Pipeline) throttled(ctx context.Context, person, id string, r Reply, after time.Duration) error {
+	p.metrics.outbound(r.Channel, "throttled")
+	p.log.Warn("throttled by provider", "channel", r.Channel, "person", logID(person), "retry_after", after)
+	r.NotBefore = p.now().Add(after)
+	if err := p.rewrite(ctx, person, id, r); err != nil {
+		return err
+	}
+	return p.store.Schedule(ctx, QueueOutbound, person, r.NotBefore)
+}
+
+// undeliverable dead-letters a reply the provider will never deliver, marking
+// an unreachable address so that nothing more is tried there.
+func (p *Pipeline) undeliverable(ctx context.Context, person, id string, r Reply, sendErr error) error {
+	if errors.Is(sendErr, ErrUnreachable) {
+		if err := p.SetReachable(ctx, r.Channel, r.To, false); err != nil {
+			return err
+		}
+	}
+	return p.deadLetter(ctx, person, id, r, redact(sendErr))
+}
+
+// failed counts a transient failure: the reply is tried again after a
+// backoff, or goes to dead letters once it has used all its attempts.
+func (p *Pipeline) failed(ctx context.Context, person, id string, r Reply, sendErr error) (sent, next bool, err error) {
+	r.Attempts++
+	r.LastError = redact(sendErr)
+	if r.Attempts >= p.cfg.MaxAttempts {
+		return false, true, p.deadLetter(ctx, person, id, r, "gave up after retries: "+redact(sendErr))
+	}
+	p.metrics.outbound(r.Channel, "retry")
+	delay := p.backoff(r.Attempts)
+	p.log.Warn("send failed, will retry", "channel", r.Channel, "person", logID(person), "attempt", r.Attempts, "in", delay, "err", r.LastError)
+	r.NotBefore = p.now().Add(delay)
+	if err := p.rewrite(ctx, person, id, r); err != nil {
+		return false, false, err
+	}
+	return false, false, p.store.Schedule(ctx, QueueOutbound, person, r.NotBefore)
 }
 
 // blocked says whether a reply must not be sent: its address opted out of the

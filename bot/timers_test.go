@@ -18,11 +18,11 @@ type remindingEngine struct{ *flows.Engine }
 
 func (e remindingEngine) Step(ctx context.Context, s flows.Session, in flows.Input, from flows.Sender, now time.Time) flows.Result {
 	if in.Kind == flows.InputTimer && in.Timer == "reminder" {
-		return flows.Result{Session: s, Outputs: []flows.Output{{Text: flows.Text{ID: "help.text"}}}}
+		return flows.Result{Session: s, Effects: []flows.Effect{flows.Reply{Output: flows.Output{Text: flows.Text{ID: "help.text"}}}}}
 	}
 	r := e.Engine.Step(ctx, s, in, from, now)
 	if in.Kind == flows.InputText && in.Text == "remind me" {
-		r.SetTimers = append(r.SetTimers, flows.Timer{ID: "reminder", At: now.Add(time.Hour)})
+		r.Effects = append(r.Effects, flows.SetTimer{ID: "reminder", At: now.Add(time.Hour)})
 	}
 	return r
 }
@@ -113,11 +113,11 @@ func (e receiptEngine) Step(ctx context.Context, s flows.Session, in flows.Input
 		if in.Delivered {
 			id = "erase.kept"
 		}
-		return flows.Result{Session: s, Outputs: []flows.Output{{Text: flows.Text{ID: id}}}}
+		return flows.Result{Session: s, Effects: []flows.Effect{flows.Reply{Output: flows.Output{Text: flows.Text{ID: id}}}}}
 	}
 	r := e.Engine.Step(ctx, s, in, from, now)
 	if in.Kind == flows.InputText && in.Text == "tell mom" {
-		r.Outputs = append(r.Outputs, flows.Output{To: "+50255551234", Lang: "en", Text: flows.Text{ID: "menu.prompt"}, Receipt: "mom"})
+		r.Effects = append(r.Effects, flows.Message{To: "+50255551234", Lang: "en", Output: flows.Output{Text: flows.Text{ID: "menu.prompt"}}, Receipt: "mom"})
 	}
 	return r
 }

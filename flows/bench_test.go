@@ -19,7 +19,7 @@ func BenchmarkStep(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		r := cat.Step(context.Background(), s, in, from, t0)
-		if len(r.Outputs) == 0 {
+		if len(r.Outputs()) == 0 {
 			b.Fatal("no output")
 		}
 	}

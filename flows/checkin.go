@@ -86,7 +86,7 @@ func handleCheckinMenu(e *Engine, t *turn, in Input) bool {
 	switch in.Choice {
 	case "checkin.pause":
 		c.Paused = true
-		t.cancel = append(t.cancel, timerRemind, timerDeadline)
+		t.cancelTimers(timerRemind, timerDeadline)
 		t.say("checkin.paused")
 		e.enter(t, StepMenu)
 	case "checkin.resume":
@@ -120,7 +120,7 @@ func (e *Engine) stopCheckin(t *turn) {
 	if t.s.Family != nil {
 		t.s.Family.Checkin = nil
 	}
-	t.cancel = append(t.cancel, timerRemind, timerDeadline)
+	t.cancelTimers(timerRemind, timerDeadline)
 }
 
 func promptCheckinEvery(e *Engine, t *turn) []Output {
@@ -299,7 +299,8 @@ func (e *Engine) schedule(t *turn, c *Checkin) {
 		c.RemindAt = t.now.Add(c.Deadline.Sub(t.now) / 2)
 	}
 	c.Reminded = false
-	t.timers = append(t.timers, Timer{ID: timerRemind, At: c.RemindAt}, Timer{ID: timerDeadline, At: c.Deadline.Add(e.cfg.CheckinGrace)})
+	t.setTimer(timerRemind, c.RemindAt)
+	t.setTimer(timerDeadline, c.Deadline.Add(e.cfg.CheckinGrace))
 }
 
 // warned are the contacts a check-in warns.
@@ -368,7 +369,7 @@ func (e *Engine) checkIn(t *turn, in Input) bool {
 		t.s.Step = StepMenu
 	}
 	if st, known := e.steps[t.s.Step]; known {
-		t.out = append(t.out, st.prompt(e, t)...)
+		t.reply(st.prompt(e, t)...)
 	}
 	return true
 }
@@ -405,16 +406,16 @@ func handleCheckinTimer(e *Engine, t *turn, in Input) {
 			return
 		}
 		if t.now.Before(c.RemindAt) {
-			t.timers = append(t.timers, Timer{ID: timerRemind, At: c.RemindAt})
+			t.setTimer(timerRemind, c.RemindAt)
 			return
 		}
 		c.Reminded = true
-		t.out = append(t.out, Output{Text: text("checkin.reminder", "When", e.when(t.s.Lang, c.Deadline, t.s.Country),
+		t.reply(Output{Text: text("checkin.reminder", "When", e.when(t.s.Lang, c.Deadline, t.s.Country),
 			"Names", names(e.warned(f, c))), Choices: choices("checkin.ok")})
 		t.s.Choices = []string{"checkin.ok"}
 	case timerDeadline:
 		if due := c.Deadline.Add(e.cfg.CheckinGrace); t.now.Before(due) {
-			t.timers = append(t.timers, Timer{ID: timerDeadline, At: due})
+			t.setTimer(timerDeadline, due)
 			return
 		}
 		e.alert(t, c)
@@ -427,12 +428,12 @@ func (e *Engine) alert(t *turn, c *Checkin) {
 	f := t.s.Family
 	cs := e.warned(f, c)
 	for _, to := range cs {
-		t.out = append(t.out, Output{To: to.Phone, Lang: to.Lang, Channel: "sms", Text: e.alertText(t, c, to), Receipt: "checkin:" + to.ID})
+		t.emit(Message{To: to.Phone, Lang: to.Lang, Channel: "sms", Output: Output{Text: e.alertText(t, c, to)}, Receipt: "checkin:" + to.ID})
 	}
-	t.esc = append(t.esc, Escalation{Reason: ReasonMissedCheckin, At: t.now, Lang: t.s.Lang, Step: StepCheckinMenu})
+	t.escalate(ReasonMissedCheckin, StepCheckinMenu)
 	t.say("checkin.missed", "When", e.when(t.s.Lang, c.Deadline, t.s.Country), "Names", names(cs))
 	c.Missed, c.Reminded = true, false
-	t.cancel = append(t.cancel, timerRemind)
+	t.cancelTimers(timerRemind)
 }
 
 // --- time -------------------------------------------------------------------

@@ -252,7 +252,7 @@ func handleContacts(e *Engine, t *turn, in Input) bool {
 	case "contacts.add":
 		if f != nil && len(f.Contacts) >= maxContacts {
 			t.say("contacts.full", "Max", strconv.Itoa(maxContacts))
-			t.out = append(t.out, promptContacts(e, t)...)
+			t.reply(promptContacts(e, t)...)
 			return true
 		}
 		e.enter(t, StepContactName)

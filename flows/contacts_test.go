@@ -71,14 +71,15 @@ func noChange(before flows.Session) func(t *testing.T, r flows.Result) {
 	}
 }
 
-func proactive(r flows.Result) []flows.Output {
-	var out []flows.Output
-	for _, o := range r.Outputs {
-		if o.To != "" {
-			out = append(out, o)
-		}
+func proactive(r flows.Result) []flows.Message { return flows.EffectsOf[flows.Message](r.Effects) }
+
+// cancelled lists the IDs of the timers a result cancels, in order.
+func cancelled(r flows.Result) []string {
+	var ids []string
+	for _, c := range flows.EffectsOf[flows.CancelTimer](r.Effects) {
+		ids = append(ids, c.ID)
 	}
-	return out
+	return ids
 }
 
 func TestRegisterAContact(t *testing.T) {
@@ -96,19 +97,19 @@ func TestRegisterAContact(t *testing.T) {
 		{in: text("..."), want: []string{"name.bad"}},
 		{in: text(strings.Repeat("a", 21)), want: []string{"name.bad"}},
 		{in: text("Rosa"), want: []string{"contact.phone.ask"}, check: func(t *testing.T, r flows.Result) {
-			if got := r.Outputs[0].Text.Data["Example"]; got != "+52 222 123 4567" {
+			if got := r.Outputs()[0].Text.Data["Example"]; got != "+52 222 123 4567" {
 				t.Errorf("example number: got %q, want a Mexican one", got)
 			}
 		}},
 		{in: text("12345"), want: []string{"contact.phone.bad"}, check: func(t *testing.T, r flows.Result) {
-			if r.Session.Step != flows.StepContactPhone || r.Outputs[0].Text.Data["Example"] != "+52 222 123 4567" {
-				t.Errorf("invalid number: step %q, data %v", r.Session.Step, r.Outputs[0].Text.Data)
+			if r.Session.Step != flows.StepContactPhone || r.Outputs()[0].Text.Data["Example"] != "+52 222 123 4567" {
+				t.Errorf("invalid number: step %q, data %v", r.Session.Step, r.Outputs()[0].Text.Data)
 			}
 		}},
 		{in: text("55 1234 5678"), want: []string{"contact.relation.ask"}},
 		{in: text("1"), want: []string{"contact.lang.ask"}},
 		{in: text("English"), want: []string{"contact.check"}, check: func(t *testing.T, r flows.Result) {
-			tx := r.Outputs[0].Text
+			tx := r.Outputs()[0].Text
 			if tx.Data["Phone"] != "+52 55 1234 5678" || tx.Refs["Relation"] != "rel.mother" || tx.Refs["Lang"] != "lang.en" {
 				t.Errorf("confirmation: got %+v", tx)
 			}
@@ -141,8 +142,8 @@ func TestContactNumberNeedsACountryOnTelegram(t *testing.T) {
 	play(t, e, tg, s, []exchange{
 		{in: text("55 1234 5678"), want: []string{"contact.country.ask"}},
 		{in: pick("country.HN"), want: []string{"contact.phone.bad"}, check: func(t *testing.T, r flows.Result) {
-			if r.Outputs[0].Text.Data["Example"] != "+504 9123-4567" || r.Session.Step != flows.StepContactPhone {
-				t.Errorf("got %+v at %q, want a Honduran example at the phone step", r.Outputs[0].Text, r.Session.Step)
+			if r.Outputs()[0].Text.Data["Example"] != "+504 9123-4567" || r.Session.Step != flows.StepContactPhone {
+				t.Errorf("got %+v at %q, want a Honduran example at the phone step", r.Outputs()[0].Text, r.Session.Step)
 			}
 		}},
 		{in: text("+52 55 1234 5678"), want: []string{"contact.relation.ask"}},
@@ -204,7 +205,7 @@ func TestIAmSafe(t *testing.T) {
 	cat, _ := locales.Load()
 	s := onboarded(t, e, mxSMS)
 	s.Family = &flows.Family{Contacts: []flows.Contact{rosa}, Seq: 1}
-	var sent flows.Output
+	var sent flows.Message
 	s = play(t, e, mxSMS, s, []exchange{
 		{in: pick("menu.family"), want: []string{"family.ask"}},
 		{in: text("1"), want: []string{"profile.name.ask"}}, // the name contacts see, asked once
@@ -213,13 +214,13 @@ func TestIAmSafe(t *testing.T) {
 		{in: pick("safe.kind.town"), want: []string{"safe.town.ask"}},
 		{in: text(strings.Repeat("x", 31)), want: []string{"text.long"}},
 		{in: text("Tapachula"), want: []string{"safe.preview", "safe.send.ask"}, check: func(t *testing.T, r flows.Result) {
-			got := r.Outputs[0].Text.Data["Text"]
+			got := r.Outputs()[0].Text.Data["Text"]
 			if !strings.Contains(got, "I am safe, in Tapachula") || !strings.Contains(got, "tamarindo") {
 				t.Errorf("preview: got %q, want the English SMS with the code word", got)
 			}
 		}},
 		{in: text("1"), want: []string{"safe.sms.code", "safe.sending", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			sent = r.Outputs[0]
+			sent = proactive(r)[0]
 		}},
 	})
 	if sent.To != "+525512345678" || sent.Lang != "en" || sent.Channel != "sms" || sent.Receipt != "safe:c1" {
@@ -247,8 +248,8 @@ func TestIAmSafe(t *testing.T) {
 	script = append(script,
 		exchange{in: pick("menu.family"), at: 3 * time.Hour, want: []string{"family.ask"}},
 		exchange{in: pick("family.safe"), at: 3 * time.Hour, want: []string{"safe.limit", "family.ask"}, check: func(t *testing.T, r flows.Result) {
-			if len(proactive(r)) != 0 || r.Outputs[0].Text.Data["Max"] != "3" {
-				t.Errorf("over the limit: got %+v", r.Outputs)
+			if len(proactive(r)) != 0 || r.Outputs()[0].Text.Data["Max"] != "3" {
+				t.Errorf("over the limit: got %+v", r.Outputs())
 			}
 		}},
 		exchange{in: pick("family.safe"), at: 24*time.Hour + time.Minute, want: []string{"timeout.note", "menu.prompt"}},
@@ -298,7 +299,7 @@ func TestLostPhoneGivesTheNewNumber(t *testing.T) {
 	play(t, e, mxSMS, s, []exchange{
 		{in: pick("family.safe"), want: []string{"safe.kind.ask"}},
 		{in: pick("safe.kind.phone"), want: []string{"safe.sms.code", "safe.sending", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			if got := r.Outputs[0].Text.Render(cat, "en"); !strings.Contains(got, "My new number is +52 55 1234 5678") {
+			if got := r.Outputs()[0].Text.Render(cat, "en"); !strings.Contains(got, "My new number is +52 55 1234 5678") {
 				t.Errorf("got %q, want the number the person writes from", got)
 			}
 		}},
@@ -333,9 +334,9 @@ func checkinSession(t *testing.T, e *flows.Engine) flows.Session {
 		{in: pick("family.checkin"), want: []string{"checkin.every.ask"}},
 		{in: text("1"), want: []string{"checkin.msg.preview", "checkin.msg.ask"}},
 		{in: text("1"), want: []string{"checkin.set", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			want := []flows.Timer{{ID: "checkin-remind", At: t0.Add(11 * time.Hour)}, {ID: "checkin-deadline", At: t0.Add(13 * time.Hour)}}
-			if !slices.Equal(r.SetTimers, want) {
-				t.Errorf("timers: got %+v, want %+v", r.SetTimers, want)
+			want := []flows.SetTimer{{ID: "checkin-remind", At: t0.Add(11 * time.Hour)}, {ID: "checkin-deadline", At: t0.Add(13 * time.Hour)}}
+			if !slices.Equal(flows.EffectsOf[flows.SetTimer](r.Effects), want) {
+				t.Errorf("timers: got %+v, want %+v", flows.EffectsOf[flows.SetTimer](r.Effects), want)
 			}
 		}},
 	})
@@ -355,11 +356,11 @@ func TestMissedCheckinWarnsContactsOnce(t *testing.T) {
 			if got, want := out[0].Text.Render(cat, "en"), "Enlace: Juan asked us to tell you if they did not write by Nov 29, 18:00. They did not. Please try to reach them."; got != want {
 				t.Errorf("Rosa reads %q, want %q", got, want)
 			}
-			if len(r.Escalations) != 1 || r.Escalations[0].Reason != flows.ReasonMissedCheckin {
-				t.Errorf("escalations: got %+v", r.Escalations)
+			if len(flows.EffectsOf[flows.Escalation](r.Effects)) != 1 || flows.EffectsOf[flows.Escalation](r.Effects)[0].Reason != flows.ReasonMissedCheckin {
+				t.Errorf("escalations: got %+v", flows.EffectsOf[flows.Escalation](r.Effects))
 			}
-			if !slices.Contains(r.CancelTimers, "checkin-remind") {
-				t.Errorf("cancelled timers: got %v", r.CancelTimers)
+			if !slices.Contains(cancelled(r), "checkin-remind") {
+				t.Errorf("cancelled timers: got %v", cancelled(r))
 			}
 		}},
 		// A second firing (it cannot happen, but) warns nobody again.
@@ -380,16 +381,16 @@ func TestCheckinAnsweredInTimeSendsNothing(t *testing.T) {
 	s = play(t, e, mxSMS, s, []exchange{
 		{in: timer("checkin-remind"), at: 11 * time.Hour, want: []string{"checkin.reminder"}},
 		{in: text("1"), at: 12 * time.Hour, want: []string{"checkin.done.next", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			want := []flows.Timer{{ID: "checkin-remind", At: t0.Add(23 * time.Hour)}, {ID: "checkin-deadline", At: t0.Add(25 * time.Hour)}}
-			if !slices.Equal(r.SetTimers, want) {
-				t.Errorf("timers: got %+v, want %+v", r.SetTimers, want)
+			want := []flows.SetTimer{{ID: "checkin-remind", At: t0.Add(23 * time.Hour)}, {ID: "checkin-deadline", At: t0.Add(25 * time.Hour)}}
+			if !slices.Equal(flows.EffectsOf[flows.SetTimer](r.Effects), want) {
+				t.Errorf("timers: got %+v, want %+v", flows.EffectsOf[flows.SetTimer](r.Effects), want)
 			}
 		}},
 		// The old deadline timer, claimed as the person wrote, fires late: it
 		// is set again for the new deadline and warns nobody.
 		{in: timer("checkin-deadline"), at: 13 * time.Hour, want: nil, check: func(t *testing.T, r flows.Result) {
-			if want := []flows.Timer{{ID: "checkin-deadline", At: t0.Add(25 * time.Hour)}}; !slices.Equal(r.SetTimers, want) {
-				t.Errorf("timers: got %+v, want %+v", r.SetTimers, want)
+			if want := []flows.SetTimer{{ID: "checkin-deadline", At: t0.Add(25 * time.Hour)}}; !slices.Equal(flows.EffectsOf[flows.SetTimer](r.Effects), want) {
+				t.Errorf("timers: got %+v, want %+v", flows.EffectsOf[flows.SetTimer](r.Effects), want)
 			}
 		}},
 		// Any message checks in; the menu still answers it.
@@ -417,11 +418,11 @@ func TestOneOffCheckin(t *testing.T) {
 		{in: text("Ana"), want: []string{"checkin.msg.preview", "checkin.msg.ask"}},
 		{in: pick("checkin.msg.own"), want: []string{"safe.free.ask"}},
 		{in: text("Si no escribo, llama a Carla al 5544332211"), want: []string{"checkin.set", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			if got := r.Outputs[0].Text.Data["When"]; got != "viernes 4 de diciembre, 18:00" {
+			if got := r.Outputs()[0].Text.Data["When"]; got != "viernes 4 de diciembre, 18:00" {
 				t.Errorf("deadline: got %q", got)
 			}
-			if want := []flows.Timer{{ID: "checkin-remind", At: friday.Add(-time.Hour)}, {ID: "checkin-deadline", At: friday.Add(time.Hour)}}; !slices.Equal(r.SetTimers, want) {
-				t.Errorf("timers: got %+v, want %+v", r.SetTimers, want)
+			if want := []flows.SetTimer{{ID: "checkin-remind", At: friday.Add(-time.Hour)}, {ID: "checkin-deadline", At: friday.Add(time.Hour)}}; !slices.Equal(flows.EffectsOf[flows.SetTimer](r.Effects), want) {
+				t.Errorf("timers: got %+v, want %+v", flows.EffectsOf[flows.SetTimer](r.Effects), want)
 			}
 		}},
 		// Messages long before the deadline do not end a one-off check-in.
@@ -432,8 +433,8 @@ func TestOneOffCheckin(t *testing.T) {
 		{in: pick("menu.family"), at: 2 * time.Hour, want: []string{"family.ask"}},
 		{in: pick("family.checkin"), at: 2 * time.Hour, want: []string{"checkin.status.once"}},
 		{in: text("1"), at: 2 * time.Hour, want: []string{"checkin.done.end", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			if r.Session.Family.Checkin != nil || !slices.Equal(r.CancelTimers, []string{"checkin-remind", "checkin-deadline"}) {
-				t.Errorf("got check-in %+v, cancelled %v", r.Session.Family.Checkin, r.CancelTimers)
+			if r.Session.Family.Checkin != nil || !slices.Equal(cancelled(r), []string{"checkin-remind", "checkin-deadline"}) {
+				t.Errorf("got check-in %+v, cancelled %v", r.Session.Family.Checkin, cancelled(r))
 			}
 		}},
 	})
@@ -463,16 +464,16 @@ func TestPauseResumeAndCancelCheckin(t *testing.T) {
 		{in: pick("menu.family"), at: time.Minute, want: []string{"family.ask"}},
 		{in: pick("family.checkin"), at: time.Minute, want: []string{"checkin.status.every"}},
 		{in: pick("checkin.pause"), at: time.Minute, want: []string{"checkin.paused", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			if !slices.Equal(r.CancelTimers, []string{"checkin-remind", "checkin-deadline"}) {
-				t.Errorf("cancelled: got %v", r.CancelTimers)
+			if !slices.Equal(cancelled(r), []string{"checkin-remind", "checkin-deadline"}) {
+				t.Errorf("cancelled: got %v", cancelled(r))
 			}
 		}},
 		{in: timer("checkin-deadline"), at: 13 * time.Hour, want: nil},
 		{in: pick("menu.family"), at: 14 * time.Hour, want: []string{"family.ask"}},
 		{in: pick("family.checkin"), at: 14 * time.Hour, want: []string{"checkin.status.paused"}},
 		{in: text("1"), at: 14 * time.Hour, want: []string{"checkin.set", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			if len(r.SetTimers) != 2 || !r.SetTimers[1].At.Equal(t0.Add(27*time.Hour)) {
-				t.Errorf("timers after resuming: got %+v", r.SetTimers)
+			if len(flows.EffectsOf[flows.SetTimer](r.Effects)) != 2 || !flows.EffectsOf[flows.SetTimer](r.Effects)[1].At.Equal(t0.Add(27*time.Hour)) {
+				t.Errorf("timers after resuming: got %+v", flows.EffectsOf[flows.SetTimer](r.Effects))
 			}
 		}},
 		{in: pick("menu.family"), at: 15 * time.Hour, want: []string{"family.ask"}},
@@ -492,8 +493,8 @@ func TestEraseLeavesNoTimers(t *testing.T) {
 	play(t, e, mxSMS, s, []exchange{
 		{in: text("borrar"), at: 8 * time.Hour, want: []string{"checkin.done.next", "erase.confirm"}},
 		{in: text("sí"), at: 8 * time.Hour, want: []string{"erase.done"}, check: func(t *testing.T, r flows.Result) {
-			if !r.Erase || !r.Forget || len(r.SetTimers) != 0 {
-				t.Errorf("erase %v, forget %v, timers %+v; want an erase that sets no timer", r.Erase, r.Forget, r.SetTimers)
+			if !flows.Has[flows.Erase](r.Effects) || !flows.Has[flows.Forget](r.Effects) || len(flows.EffectsOf[flows.SetTimer](r.Effects)) != 0 {
+				t.Errorf("erase %v, forget %v, timers %+v; want an erase that sets no timer", flows.Has[flows.Erase](r.Effects), flows.Has[flows.Forget](r.Effects), flows.EffectsOf[flows.SetTimer](r.Effects))
 			}
 		}},
 	})

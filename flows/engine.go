@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -66,19 +67,58 @@ type turn struct {
 	s       Session
 	sender  Sender
 	now     time.Time
-	out     []Output
-	esc     []Escalation
-	erase   bool
-	forget  bool
-	timers  []Timer
-	cancel  []string
-	link    string // LinkPhone
-	entered bool   // a step was entered (its prompt already added)
+	effects []Effect // in the order the step made them
+	entered bool     // a step was entered (its prompt already added)
 }
 
+// The turn's helpers below are how flows make effects.
+
+// emit adds effects.
+func (t *turn) emit(e ...Effect) { t.effects = append(t.effects, e...) }
+
+// say replies with one text.
 func (t *turn) say(id string, kv ...string) {
-	t.out = append(t.out, Output{Text: text(id, kv...)})
+	t.emit(Reply{Output{Text: text(id, kv...)}})
 }
+
+// reply replies with outputs, such as a step's prompt.
+func (t *turn) reply(outs ...Output) {
+	for _, o := range outs {
+		t.emit(Reply{o})
+	}
+}
+
+// escalate records an escalation for volunteers from the step the person is at.
+func (t *turn) escalate(reason, step string) {
+	t.emit(Escalation{Reason: reason, At: t.now, Lang: t.s.Lang, Step: step})
+}
+
+// setTimer sets (or moves) one of the person's timers.
+func (t *turn) setTimer(id string, at time.Time) { t.emit(SetTimer{ID: id, At: at}) }
+
+// cancelTimers removes timers of the person.
+func (t *turn) cancelTimers(ids ...string) {
+	for _, id := range ids {
+		t.emit(CancelTimer{ID: id})
+	}
+}
+
+// erase deletes every record about the person. Timers set earlier in this
+// step go with them: a check-in moved by this very message must not outlive it.
+func (t *turn) erase() {
+	t.effects = slices.DeleteFunc(t.effects, func(e Effect) bool { _, ok := e.(SetTimer); return ok })
+	t.emit(Erase{})
+}
+
+// forget keeps no session for the person.
+func (t *turn) forget() {
+	if !Has[Forget](t.effects) {
+		t.emit(Forget{})
+	}
+}
+
+// linkPhone makes the Telegram identity that wrote the person of a number.
+func (t *turn) linkPhone(num string) { t.emit(LinkPhone{Phone: num}) }
 
 func text(id string, kv ...string) Text {
 	tx := Text{ID: id}
@@ -124,8 +164,8 @@ func New(cfg Config, cat Catalog) *Engine {
 	return e
 }
 
-// Step handles one inbound event for a person and returns the new session, the
-// outputs and the effects. It never fails: input it cannot use gets an answer.
+// Step handles one inbound event for a person and returns the new session and
+// the effects, in order. It never fails: input it cannot use gets an answer.
 // ctx bounds the read-only lookups a step may make (e.g. a directory search).
 func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now time.Time) Result {
 	t := &turn{ctx: ctx, s: s, sender: from, now: now}
@@ -146,12 +186,13 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 	// Remember the choices of the last question asked, so a typed number or
 	// label picks one; a question without choices (a name, a number) clears
 	// them, so "1" typed there is an answer, not the old menu's first option.
-	for i := len(t.out) - 1; i >= 0; i-- {
-		if t.out[i].To != "" {
+	for i := len(t.effects) - 1; i >= 0; i-- {
+		r, ok := t.effects[i].(Reply)
+		if !ok {
 			continue
 		}
 		t.s.Choices = t.s.Choices[:0]
-		for _, c := range t.out[i].Choices {
+		for _, c := range r.Choices {
 			t.s.Choices = append(t.s.Choices, c.ID)
 		}
 		break
@@ -164,13 +205,7 @@ func (t *turn) result() Result {
 	if len(t.s.Draft) == 0 {
 		t.s.Draft = nil
 	}
-	if t.erase {
-		// Timers are set after the erase: a check-in moved by this very
-		// message must not outlive it.
-		t.timers = nil
-	}
-	return Result{Session: t.s, Outputs: t.out, Escalations: t.esc, Erase: t.erase, Forget: t.forget,
-		SetTimers: t.timers, CancelTimers: t.cancel, LinkPhone: t.link}
+	return Result{Session: t.s, Effects: t.effects}
 }
 
 // event handles what happens to a person without them writing: one of their
@@ -179,7 +214,7 @@ func (t *turn) result() Result {
 // is waiting for.
 func (e *Engine) event(t *turn, in Input) {
 	if t.s.Step == "" {
-		t.forget = true
+		t.forget()
 		return
 	}
 	if h, ok := e.events[in.Kind]; ok {
@@ -231,7 +266,7 @@ func (e *Engine) run(t *turn, in Input) {
 	}
 	if in.Kind == InputMedia {
 		t.say("media.unsupported")
-		t.out = append(t.out, st.prompt(e, t)...)
+		t.reply(st.prompt(e, t)...)
 		return
 	}
 	if in.Kind == InputText {
@@ -265,26 +300,26 @@ func (e *Engine) enter(t *turn, name string) {
 	}
 	t.s.Step = name
 	t.s.Misses = 0
-	t.out = append(t.out, e.steps[name].prompt(e, t)...)
+	t.reply(e.steps[name].prompt(e, t)...)
 	t.entered = true
 }
 
 func (e *Engine) miss(t *turn, st step) {
 	t.s.Misses++
 	if t.s.Misses >= missesBeforeHelp && t.s.Consent == ConsentAccepted {
-		t.esc = append(t.esc, Escalation{Reason: ReasonMisunderstood, At: t.now, Lang: t.s.Lang, Step: t.s.Step})
+		t.escalate(ReasonMisunderstood, t.s.Step)
 		e.enter(t, StepHelpOffer)
 		return
 	}
 	if t.s.Misses >= missesBeforeHelp {
 		t.s.Misses = 0
 		t.say("help.text")
-		t.out = append(t.out, emergencyOutput(t.s.Country))
-		t.out = append(t.out, st.prompt(e, t)...)
+		t.reply(emergencyOutput(t.s.Country))
+		t.reply(st.prompt(e, t)...)
 		return
 	}
 	t.say("unknown.input")
-	t.out = append(t.out, st.prompt(e, t)...)
+	t.reply(st.prompt(e, t)...)
 }
 
 // globalWord recognizes a global word or command in any language.
@@ -322,7 +357,7 @@ func (e *Engine) global(t *turn, word string) {
 			e.enter(t, StepLanguage)
 			return
 		}
-		t.out = append(t.out, e.steps[t.s.Step].prompt(e, t)...)
+		t.reply(e.steps[t.s.Step].prompt(e, t)...)
 	case wordLanguage:
 		e.enter(t, StepLanguage)
 	case wordBack:
@@ -337,14 +372,16 @@ func (e *Engine) global(t *turn, word string) {
 	case wordErase:
 		e.enter(t, StepEraseConfirm)
 	case wordEmergency:
-		t.out = append(t.out, emergencyOutput(t.s.Country))
+		t.reply(emergencyOutput(t.s.Country))
 		if t.s.Step == "" || t.s.Consent != ConsentAccepted {
 			// Nothing is kept for people who did not agree: remind them how to go on.
 			t.say("nodata.options")
-			t.forget = t.s.Step == ""
+			if t.s.Step == "" {
+				t.forget()
+			}
 			return
 		}
-		t.out = append(t.out, e.steps[t.s.Step].prompt(e, t)...)
+		t.reply(e.steps[t.s.Step].prompt(e, t)...)
 	case wordAgree:
 		if t.s.Consent == ConsentAccepted {
 			e.enter(t, StepMenu)

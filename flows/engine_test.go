@@ -30,7 +30,7 @@ func cmd(c, p string) flows.Input {
 // ids lists the message IDs of a result's outputs, in order.
 func ids(r flows.Result) []string {
 	var out []string
-	for _, o := range r.Outputs {
+	for _, o := range r.Outputs() {
 		out = append(out, o.Text.ID)
 	}
 	return out
@@ -130,18 +130,18 @@ func TestConversations(t *testing.T) {
 				if tu.wantLang != "" && r.Session.Lang != tu.wantLang {
 					t.Errorf("turn %d: lang got %q, want %q", i+1, r.Session.Lang, tu.wantLang)
 				}
-				if r.Erase != tu.wantErase || r.Forget != tu.wantForgt {
-					t.Errorf("turn %d: erase, forget got %v, %v, want %v, %v", i+1, r.Erase, r.Forget, tu.wantErase, tu.wantForgt)
+				if flows.Has[flows.Erase](r.Effects) != tu.wantErase || flows.Has[flows.Forget](r.Effects) != tu.wantForgt {
+					t.Errorf("turn %d: erase, forget got %v, %v, want %v, %v", i+1, flows.Has[flows.Erase](r.Effects), flows.Has[flows.Forget](r.Effects), tu.wantErase, tu.wantForgt)
 				}
 				var esc []string
-				for _, x := range r.Escalations {
+				for _, x := range flows.EffectsOf[flows.Escalation](r.Effects) {
 					esc = append(esc, x.Reason)
 				}
 				if !slices.Equal(esc, tu.wantEsc) {
 					t.Errorf("turn %d: escalations got %v, want %v", i+1, esc, tu.wantEsc)
 				}
 				s = r.Session
-				if r.Forget {
+				if flows.Has[flows.Forget](r.Effects) {
 					s = flows.Session{}
 				}
 			}
@@ -152,11 +152,11 @@ func TestConversations(t *testing.T) {
 func TestEmergencyNumbersFollowTheCountry(t *testing.T) {
 	e := newEngine(t)
 	r := e.Step(context.Background(), flows.Session{}, text("emergency"), flows.Sender{Channel: "sms", Address: "+50255551234"}, t0)
-	if got := r.Outputs[0].Text.Refs["Here"]; got != "emergency.GT" {
+	if got := r.Outputs()[0].Text.Refs["Here"]; got != "emergency.GT" {
 		t.Errorf("Guatemalan number: got %q, want emergency.GT", got)
 	}
 	r = e.Step(context.Background(), flows.Session{}, text("emergency"), flows.Sender{Channel: "telegram", Address: "1"}, t0)
-	if got := r.Outputs[0].Text.Refs["Here"]; got != "emergency.MX" {
+	if got := r.Outputs()[0].Text.Refs["Here"]; got != "emergency.MX" {
 		t.Errorf("unknown country: got %q, want emergency.MX", got)
 	}
 }

@@ -23,7 +23,7 @@ func promptMenu(e *Engine, t *turn) []Output {
 // conversation. Nothing is asked of people on the phone channels: their
 // number is already who they are.
 func (e *Engine) askOwnPhone(t *turn) {
-	t.out = append(t.out, Output{Text: text("link.prompt"), Request: RequestContact, Choices: []Choice{choice("help.menu")}})
+	t.reply(Output{Text: text("link.prompt"), Request: RequestContact, Choices: []Choice{choice("help.menu")}})
 }
 
 // linkPhone links the Telegram identity that wrote to its own number.
@@ -37,7 +37,8 @@ func (e *Engine) linkPhone(t *turn, phone string) {
 		e.enter(t, StepMenu)
 		return
 	}
-	t.link, t.s.Phone = num, num
+	t.linkPhone(num)
+	t.s.Phone = num
 	t.say("link.done", "Phone", phoneDisplay(num))
 	e.enter(t, StepMenu)
 }
@@ -72,9 +73,9 @@ func handleMenu(e *Engine, t *turn, in Input) bool {
 // askForPerson records that the person asked for a human. The volunteer inbox
 // that answers it comes later; the escalation is kept in the store now.
 func (e *Engine) askForPerson(t *turn) {
-	t.esc = append(t.esc, Escalation{Reason: ReasonAskedForHelp, At: t.now, Lang: t.s.Lang, Step: t.s.Step})
+	t.escalate(ReasonAskedForHelp, t.s.Step)
 	t.say("person.requested")
-	t.out = append(t.out, emergencyOutput(t.s.Country))
+	t.reply(emergencyOutput(t.s.Country))
 	e.enter(t, StepMenu)
 }
 
@@ -107,8 +108,8 @@ func handleEraseConfirm(e *Engine, t *turn, in Input) bool {
 	}
 	switch in.Choice {
 	case "erase.yes":
-		t.erase = true
-		t.forget = true
+		t.erase()
+		t.forget()
 		t.say("erase.done")
 	case "erase.no":
 		t.say("erase.kept")

@@ -49,9 +49,9 @@ func handleConsent(e *Engine, t *turn, in Input) bool {
 		e.accept(t)
 	case "consent.decline":
 		// Keep nothing; still give the help that needs no data.
-		t.forget = true
+		t.forget()
 		t.say("consent.declined")
-		t.out = append(t.out, emergencyOutput(t.s.Country))
+		t.reply(emergencyOutput(t.s.Country))
 		t.say("nodata.options")
 	default:
 		return false

@@ -273,8 +273,8 @@ func (e *Engine) sendSafe(t *turn) {
 			t.say("safe.limit", "Name", c.Name, "Max", strconv.Itoa(e.cfg.SafeMessagesPerDay))
 			continue
 		}
-		t.out = append(t.out, Output{To: c.Phone, Lang: c.Lang, Channel: "sms",
-			Text: e.safeText(f, c, t.s.Draft["kind"], t.s.Draft["place"]), Receipt: "safe:" + c.ID})
+		t.emit(Message{To: c.Phone, Lang: c.Lang, Channel: "sms",
+			Output: Output{Text: e.safeText(f, c, t.s.Draft["kind"], t.s.Draft["place"])}, Receipt: "safe:" + c.ID})
 		c.Sent = append(c.Sent, t.now)
 		c.Previewed = true
 		sent = append(sent, c)

@@ -322,7 +322,7 @@ func (e *Engine) search(t *turn, offset int) {
 	if err != nil {
 		forgetSearch(t)
 		t.say("shelters.unavailable")
-		t.out = append(t.out, emergencyOutput(t.s.Country))
+		t.reply(emergencyOutput(t.s.Country))
 		e.enter(t, StepMenu)
 		return
 	}
@@ -335,7 +335,7 @@ func (e *Engine) search(t *turn, offset int) {
 			return
 		}
 		if kind != "" {
-			t.out = append(t.out, Output{Text: Text{ID: "shelters.none_kind", Data: map[string]string{"Km": km},
+			t.reply(Output{Text: Text{ID: "shelters.none_kind", Data: map[string]string{"Km": km},
 				Refs: map[string]string{"Kind": "kind." + kind}}})
 		} else {
 			t.say("shelters.none", "Km", km)
@@ -350,7 +350,7 @@ func (e *Engine) search(t *turn, offset int) {
 		t.say("shelters.results_here", "Km", km)
 	}
 	for i, p := range page.Places {
-		t.out = append(t.out, placeOutput(offset+i+1, p))
+		t.reply(placeOutput(offset+i+1, p))
 	}
 	t.s.Draft[draftNext] = strconv.Itoa(offset + len(page.Places))
 	t.s.Draft[draftMore] = ""

@@ -116,7 +116,7 @@ func TestShelterFinder(t *testing.T) {
 			if s.Step != tc.wantStep {
 				t.Errorf("step: got %q, want %q", s.Step, tc.wantStep)
 			}
-			if got := r.Outputs[len(r.Outputs)-1].Request; got != tc.wantReq {
+			if got := r.Outputs()[len(r.Outputs())-1].Request; got != tc.wantReq {
 				t.Errorf("request: got %q, want %q", got, tc.wantReq)
 			}
 			if !slices.Equal(tc.dir.queries, tc.wantQ) {
@@ -141,7 +141,7 @@ func TestShelterPlaceOutput(t *testing.T) {
 	if v := r.Session.Draft["sh.lat"]; v != "14.9" {
 		t.Errorf("draft point: got %q, want it kept while the results are shown", v)
 	}
-	got := r.Outputs[2]
+	got := r.Outputs()[2]
 	want := map[string]string{"N": "2", "Name": "Agua B", "Km": "12", "Where": "Tapachula", "Hours": "-", "Phone": "-",
 		"Services": "-", "Map": "https://maps.google.com/?q=14.95000,-92.30000", "Verified": "2026-10"}
 	for k, v := range want {
@@ -155,7 +155,7 @@ func TestShelterPlaceOutput(t *testing.T) {
 	if v := got.Venue; v == nil || v.Lat != 14.95 || v.Lon != -92.3 || v.Title != "Agua B" {
 		t.Errorf("venue: got %+v", v)
 	}
-	if km := r.Outputs[1].Text.Data["Km"]; km != "0.4" {
+	if km := r.Outputs()[1].Text.Data["Km"]; km != "0.4" {
 		t.Errorf("km under 10: got %q, want 0.4", km)
 	}
 }
@@ -223,7 +223,7 @@ func TestEmptyDirectoryIsNotOffered(t *testing.T) {
 			s = e.Step(context.Background(), s, in, flows.Sender{Channel: "sms", Address: "+525512345678"}, t0).Session
 		}
 		r := e.Step(context.Background(), s, text("menu"), flows.Sender{Channel: "sms", Address: "+525512345678"}, t0)
-		offered := slices.ContainsFunc(r.Outputs[len(r.Outputs)-1].Choices, func(c flows.Choice) bool { return c.ID == "menu.shelters" })
+		offered := slices.ContainsFunc(r.Outputs()[len(r.Outputs())-1].Choices, func(c flows.Choice) bool { return c.ID == "menu.shelters" })
 		if offered == empty {
 			t.Errorf("directory empty=%v: shelters offered=%v", empty, offered)
 		}

@@ -78,28 +78,20 @@ const (
 	RequestContact  Request = "contact"
 )
 
-// Output is one outbound message, channel neutral.
+// Output is what one outbound message says, channel neutral: a text, the
+// choices offered under it, and what it asks the device for. Reply and
+// Message say who reads it.
 type Output struct {
-	// To is empty for the person who wrote; otherwise an address of someone else
-	// (a safe contact, a volunteer) for a proactive message.
-	To string `json:"to,omitempty"`
-	// Lang overrides the session's language (a contact's own language).
-	Lang    string   `json:"lang,omitempty"`
 	Text    Text     `json:"text"`
 	Choices []Choice `json:"choices,omitempty"`
 	Request Request  `json:"request,omitempty"`
-	// Channel sends a proactive message (To set) on this channel; empty means
-	// the channel the person wrote on, or SMS when that has no phone numbers.
-	Channel string `json:"channel,omitempty"`
-	// Receipt, on a proactive message, asks for an InputReceipt with this
-	// reference once the message is delivered or has failed for good.
-	Receipt string `json:"receipt,omitempty"`
 	// Venue, on a place the shelter finder shows, is its pin, for channels
 	// that send one (Telegram's sendVenue); others send the text alone.
 	Venue *Venue `json:"venue,omitempty"`
 }
 
-// Escalation asks for a volunteer's attention.
+// Escalation asks for a volunteer's attention (an effect: the pipeline keeps
+// it, sealed, with where the person can be answered).
 type Escalation struct {
 	Reason string    `json:"reason"`
 	At     time.Time `json:"at"`
@@ -152,32 +144,25 @@ type Session struct {
 	Phone string `json:"phone,omitempty"`
 }
 
-// Timer asks for an InputTimer with this ID at a time. Setting a timer with
-// an ID that exists moves it.
-type Timer struct {
-	ID string    `json:"id"`
-	At time.Time `json:"at"`
+// Result is what one step of the engine produces: the person's new session
+// and, in order, what the pipeline must do (see Effect). The engine never acts.
+type Result struct {
+	Session Session
+	Effects []Effect
 }
 
-// Result is what one step of the engine produces.
-type Result struct {
-	Session     Session
-	Outputs     []Output
-	Escalations []Escalation
-	// LinkPhone, an E.164 number, makes the Telegram identity that wrote the
-	// same person as that number on SMS and WhatsApp (they shared it as their
-	// own contact).
-	LinkPhone string
-	// SetTimers and CancelTimers change the person's timers with the session.
-	// A timer that fired is cancelled unless the step sets it again.
-	SetTimers    []Timer
-	CancelTimers []string
-	// Erase asks the pipeline to delete every record about the person before
-	// saving Session (which then holds only what the goodbye needs, if anything).
-	Erase bool
-	// Forget asks the pipeline to keep no session at all: the person has not
-	// agreed to keep data.
-	Forget bool
+// Outputs returns what every Reply and Message of the result says, in order.
+func (r Result) Outputs() []Output {
+	var out []Output
+	for _, e := range r.Effects {
+		switch e := e.(type) {
+		case Reply:
+			out = append(out, e.Output)
+		case Message:
+			out = append(out, e.Output)
+		}
+	}
+	return out
 }
 
 // Sender describes who wrote, as the channel knows them.

@@ -1,0 +1,199 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"github.com/enlace-rfl/enlace/flows"
+)
+
+// step is the commit one engine step builds: the effects of the step are
+// applied to it one by one, in order, each by its own function below; the
+// commit is then written atomically, and the after hooks run.
+type step struct {
+	person string
+	// channel and address answer the step: where the person wrote from (for
+	// a timer or a receipt, where they last wrote from).
+	channel, address string
+	lang             string // the session's language, for replies
+	commit           Commit
+	replies          []Reply // rendered; merged and sealed in finish
+	forget           bool
+	// before run once every effect is applied and the session is sealed, just
+	// before the commit; after run once it is written.
+	before, after []func(ctx context.Context) error
+}
+
+// apply applies one effect to the step being built. A new kind of effect is
+// one type in flows and one case and function here.
+func (p *Pipeline) apply(ctx context.Context, s *step, e flows.Effect) error {
+	switch e := e.(type) {
+	case flows.Reply:
+		return p.applyReply(s, e)
+	case flows.Message:
+		return p.applyMessage(ctx, s, e)
+	case flows.Escalation:
+		return p.applyEscalation(s, e)
+	case flows.SetTimer:
+		return p.applySetTimer(s, e)
+	case flows.CancelTimer:
+		return p.applyCancelTimer(s, e)
+	case flows.Erase:
+		return p.applyErase(ctx, s)
+	case flows.Forget:
+		return p.applyForget(s)
+	case flows.LinkPhone:
+		return p.applyLinkPhone(s, e)
+	}
+	// A programming error, not the person's: keep the rest of the step.
+	p.log.Error("effect has no applier; skipped", "effect", fmt.Sprintf("%T", e), "person", logID(s.person))
+	return nil
+}
+
+// applyReply renders a reply to the person in their session's language.
+func (p *Pipeline) applyReply(s *step, e flows.Reply) error {
+	s.replies = append(s.replies, p.render(s.channel, s.address, s.lang, e.Output))
+	return nil
+}
+
+// applyMessage renders a message to someone else, on the channel it names
+// (SMS for a phone number reached from Telegram), routed to where that
+// number's person talks to Enlace, with a receipt for the sender if asked.
+func (p *Pipeline) applyMessage(ctx context.Context, s *step, e flows.Message) error {
+	channel, to, lang := s.channel, e.To, s.lang
+	switch {
+	case e.Channel != "":
+		channel = e.Channel
+	case !phoneChannels[channel]:
+		channel = "sms"
+	}
+	if e.Lang != "" {
+		lang = e.Lang
+	}
+	if phoneChannels[channel] {
+		var err error
+		if channel, to, err = p.route(ctx, channel, to); err != nil {
+			return err
+		}
+	}
+	r := p.render(channel, to, lang, e.Output)
+	r.Proactive = true
+	if e.Receipt != "" {
+		r.ReceiptTo, r.ReceiptRef = s.person, e.Receipt
+	}
+	s.replies = append(s.replies, r)
+	return nil
+}
+
+// applyEscalation keeps an escalation, sealed, with where to answer the person.
+func (p *Pipeline) applyEscalation(s *step, e flows.Escalation) error {
+	raw, err := json.Marshal(escalationRecord{Escalation: e, Channel: s.channel, Address: s.address})
+	if err != nil {
+		return fmt.Errorf("bot: encoding escalation: %w", err)
+	}
+	s.commit.Escalations = append(s.commit.Escalations, Item{ID: newID(), Data: p.keys.Seal(sealEscalation, raw)})
+	s.after = append(s.after, func(context.Context) error {
+		p.log.Info("escalation recorded", "person", logID(s.person), "reason", e.Reason)
+		return nil
+	})
+	return nil
+}
+
+func (p *Pipeline) applySetTimer(s *step, e flows.SetTimer) error {
+	s.commit.SetTimers = append(s.commit.SetTimers, Timer{ID: e.ID, At: e.At})
+	return nil
+}
+
+func (p *Pipeline) applyCancelTimer(s *step, e flows.CancelTimer) error {
+	s.commit.CancelTimers = append(s.commit.CancelTimers, e.ID)
+	return nil
+}
+
+// applyErase deletes every record about the person in the commit, and the
+// identities linked to them once it is written.
+func (p *Pipeline) applyErase(ctx context.Context, s *step) error {
+	aliases, err := p.aliasesOf(ctx, s.person)
+	if err != nil {
+		return err
+	}
+	s.commit.Erase = true
+	s.after = append(s.after, func(ctx context.Context) error {
+		for _, from := range aliases {
+			if err := p.store.DeleteAlias(ctx, from); err != nil {
+				return fmt.Errorf("bot: erasing a linked identity: %w", err)
+			}
+		}
+		p.log.Info("person erased their data", "person", logID(s.person))
+		return nil
+	})
+	return nil
+}
+
+func (p *Pipeline) applyForget(s *step) error {
+	s.forget = true
+	return nil
+}
+
+// applyLinkPhone links a Telegram identity to its number's person, once the
+// session and timers it moves are known.
+func (p *Pipeline) applyLinkPhone(s *step, e flows.LinkPhone) error {
+	to := p.Person("sms", e.Phone)
+	if to == s.person || s.channel != "telegram" {
+		return nil
+	}
+	s.before = append(s.before, func(ctx context.Context) error { return p.link(ctx, s.person, to, &s.commit) })
+	return nil
+}
+
+// build applies a step's effects, in order, to the commit of inbound message
+// m (whose inbox item is inboundID), and finishes it.
+func (p *Pipeline) build(ctx context.Context, person, inboundID string, m Message, res flows.Result) (*step, error) {
+	s := &step{
+		person: person, channel: m.Channel, address: m.From, lang: res.Session.Lang,
+		commit: Commit{InboundID: inboundID, SessionTTL: p.cfg.SessionTTL},
+	}
+	for _, e := range res.Effects {
+		if err := p.apply(ctx, s, e); err != nil {
+			return nil, err
+		}
+	}
+	if m.Input.Kind == flows.InputTimer && !slices.ContainsFunc(s.commit.SetTimers, func(t Timer) bool { return t.ID == m.Input.Timer }) {
+		// A timer that fired is done unless the step set it again.
+		s.commit.CancelTimers = append(s.commit.CancelTimers, m.Input.Timer)
+	}
+	if err := p.finish(ctx, s, res.Session); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// finish seals the session (unless forgotten) and the merged replies into the
+// commit, then runs the hooks that need the finished commit.
+func (p *Pipeline) finish(ctx context.Context, s *step, sess flows.Session) error {
+	if !s.forget {
+		plain, err := json.Marshal(sess)
+		if err != nil {
+			return fmt.Errorf("bot: encoding session: %w", err)
+		}
+		s.commit.Session = p.keys.Seal(sealSession, plain)
+	}
+	for _, r := range mergeReplies(s.replies) {
+		item, err := p.sealReply(r)
+		if err != nil {
+			return err
+		}
+		s.commit.Outbox = append(s.commit.Outbox, item)
+	}
+	return runHooks(ctx, s.before)
+}
+
+func runHooks(ctx context.Context, hooks []func(context.Context) error) error {
+	for _, h := range hooks {
+		if err := h(ctx); err != nil {
+			return err
+		}
+	}
+	return nil
+}

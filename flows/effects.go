@@ -1,0 +1,111 @@
+package flows
+
+import "time"
+
+// Effect is one thing a step asks the pipeline to do: reply, write to someone
+// else, record an escalation, set or cancel a timer, erase or forget the
+// person, link a phone number. The engine only returns effects, in the order
+// the step made them; the pipeline (bot) applies each one with one small
+// function. A new kind is one type here, with its EffectName, and one
+// function in bot/effects.go.
+type Effect interface {
+	// EffectName names the kind, for logs and metrics ("reply", "timer.set").
+	EffectName() string
+}
+
+// Reply is a message to the person who wrote (for a timer or a receipt: to
+// where they last wrote from), in their session's language.
+type Reply struct {
+	Output
+}
+
+// Message is a message to someone else than the person who wrote: a safe
+// contact, later a volunteer.
+type Message struct {
+	// To is the reader's address (an E.164 number for a safe contact).
+	To string `json:"to"`
+	// Channel to send it on; empty means the channel the person wrote on, or
+	// SMS when that has no phone numbers. A phone number's message goes where
+	// that number's person talks to Enlace, when they agreed to it.
+	Channel string `json:"channel,omitempty"`
+	// Lang is the reader's language; empty means the session's.
+	Lang string `json:"lang,omitempty"`
+	// Receipt, when set, asks for an InputReceipt with this reference once
+	// the message is delivered or has failed for good.
+	Receipt string `json:"receipt,omitempty"`
+	Output
+}
+
+// SetTimer asks for an InputTimer with this ID at a time. Setting a timer
+// with an ID that exists moves it. A timer that fired is cancelled unless the
+// step that handles it sets it again.
+type SetTimer struct {
+	ID string    `json:"id"`
+	At time.Time `json:"at"`
+}
+
+// CancelTimer removes one of the person's timers (nothing if there is none).
+type CancelTimer struct {
+	ID string `json:"id"`
+}
+
+// Erase deletes every record about the person (opt-outs excepted) before the
+// rest of the step is kept. Timers set earlier in the same step are dropped
+// by the engine, so a check-in moved by the very message that erases does not
+// outlive it.
+type Erase struct{}
+
+// Forget keeps no session at all for the person: they have not agreed to
+// keeping data, or have just erased it.
+type Forget struct{}
+
+// LinkPhone makes the Telegram identity that wrote the same person as this
+// E.164 number on SMS and WhatsApp (they shared it as their own contact).
+type LinkPhone struct {
+	Phone string `json:"phone"`
+}
+
+// EffectName implements Effect.
+func (Reply) EffectName() string { return "reply" }
+
+// EffectName implements Effect.
+func (Message) EffectName() string { return "message" }
+
+// EffectName implements Effect.
+func (Escalation) EffectName() string { return "escalation" }
+
+// EffectName implements Effect.
+func (SetTimer) EffectName() string { return "timer.set" }
+
+// EffectName implements Effect.
+func (CancelTimer) EffectName() string { return "timer.cancel" }
+
+// EffectName implements Effect.
+func (Erase) EffectName() string { return "erase" }
+
+// EffectName implements Effect.
+func (Forget) EffectName() string { return "forget" }
+
+// EffectName implements Effect.
+func (LinkPhone) EffectName() string { return "link_phone" }
+
+// EffectsOf returns the effects of one kind, in order.
+func EffectsOf[E Effect](effects []Effect) []E {
+	var out []E
+	for _, e := range effects {
+		if e, ok := e.(E); ok {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Has reports whether effects hold one of kind E.
+func Has[E Effect](effects []Effect) bool {
+	for _, e := range effects {
+		if _, ok := e.(E); ok {
+			return true
+		}
+	}
+	return false
+}
