@@ -12,7 +12,7 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
-	"github.com/enlace-rfl/enlace/store"
+	"github.com/enlace-rfl/enlace/keyring"
 )
 
 // carol writes from a Mexican mobile (with the old "1"); her mother Rosa's
@@ -55,7 +55,7 @@ func setUpCheckin(t *testing.T, p *bot.Pipeline) {
 
 func escalationReasons(t *testing.T, st bot.Store) []string {
 	t.Helper()
-	keys, _ := store.ParseKeyring(testKey)
+	keys, _ := keyring.Parse(testKey)
 	items, err := st.Escalations(context.Background(), 100)
 	if err != nil {
 		t.Fatal(err)

@@ -14,8 +14,8 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/locales"
-	"github.com/enlace-rfl/enlace/store"
 	"github.com/enlace-rfl/enlace/store/embedded"
 	redisstore "github.com/enlace-rfl/enlace/store/redis"
 	"github.com/enlace-rfl/enlace/store/redis/redistest"
@@ -157,7 +157,7 @@ func enginePipeline(t testing.TB, st bot.Store, clk func() time.Time, engine bot
 
 func pipelineOf(t testing.TB, st bot.Store, clk func() time.Time, cfg bot.Config, engine bot.Engine, channels ...bot.Channel) *bot.Pipeline {
 	t.Helper()
-	keys, err := store.ParseKeyring(testKey)
+	keys, err := keyring.Parse(testKey)
 	if err != nil {
 		t.Fatal(err)
 	}

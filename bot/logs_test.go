@@ -12,7 +12,7 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
-	"github.com/enlace-rfl/enlace/store"
+	"github.com/enlace-rfl/enlace/keyring"
 )
 
 type lockedBuffer struct {
@@ -35,7 +35,7 @@ func TestLogsCarryNoPersonalData(t *testing.T) {
 	st := backends(t)[0].open(t)
 	defer st.Close()
 	var logs lockedBuffer
-	keys, _ := store.ParseKeyring(testKey)
+	keys, _ := keyring.Parse(testKey)
 	rec := newRecorder("sms")
 	rec.fail = func(r bot.Reply, attempt int) error {
 		if attempt == 1 {

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/enlace-rfl/enlace/flows"
-	"github.com/enlace-rfl/enlace/store"
+	"github.com/enlace-rfl/enlace/keyring"
 )
 
 // Purposes bind sealed records to what they are (AES-GCM additional data).
@@ -69,7 +69,7 @@ func (c *Config) defaults() {
 type Pipeline struct {
 	cfg      Config
 	store    Store
-	keys     *store.Keyring
+	keys     *keyring.Keyring
 	engine   Engine
 	cat      flows.Catalog
 	channels map[string]Channel
@@ -97,7 +97,7 @@ type Engine interface {
 type Options struct {
 	Config   Config
 	Store    Store
-	Keys     *store.Keyring
+	Keys     *keyring.Keyring
 	Engine   Engine
 	Catalog  flows.Catalog
 	Channels []Channel

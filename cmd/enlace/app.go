@@ -12,8 +12,8 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/locales"
-	"github.com/enlace-rfl/enlace/store"
 	"github.com/enlace-rfl/enlace/store/embedded"
 	redisstore "github.com/enlace-rfl/enlace/store/redis"
 )
@@ -44,9 +44,9 @@ const localKeyFile = "secret.key"
 // loadKeys parses ENLACE_SECRET_KEY. When it is unset and allowLocal is true
 // (the simulator), a key kept in the data directory is used, created on first
 // use; the user is told, because such a key protects nothing on a shared disk.
-func loadKeys(cfg config, allowLocal bool, stderr io.Writer) (*store.Keyring, error) {
+func loadKeys(cfg config, allowLocal bool, stderr io.Writer) (*keyring.Keyring, error) {
 	if cfg.SecretKey != "" {
-		return store.ParseKeyring(cfg.SecretKey)
+		return keyring.Parse(cfg.SecretKey)
 	}
 	if !allowLocal {
 		return nil, errors.New("ENLACE_SECRET_KEY is not set: run `enlace keygen` and set it (see README.md)")
@@ -57,7 +57,7 @@ func loadKeys(cfg config, allowLocal bool, stderr io.Writer) (*store.Keyring, er
 	path := filepath.Join(cfg.DataDir, localKeyFile)
 	spec, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		s, err := store.NewKeySpec("local")
+		s, err := keyring.NewSpec("local")
 		if err != nil {
 			return nil, err
 		}
@@ -74,7 +74,7 @@ func loadKeys(cfg config, allowLocal bool, stderr io.Writer) (*store.Keyring, er
 	} else {
 		fmt.Fprintf(stderr, "enlace: ENLACE_SECRET_KEY is unset; using the local key in %s\n", path)
 	}
-	return store.ParseKeyring(strings.TrimSpace(string(spec)))
+	return keyring.Parse(strings.TrimSpace(string(spec)))
 }
 
 // app is a pipeline with everything it is built from.
@@ -84,7 +84,7 @@ type app struct {
 	pipeline *bot.Pipeline
 }
 
-func buildApp(ctx context.Context, cfg config, keys *store.Keyring, logger *slog.Logger, metrics func(bot.Store) *bot.Metrics, channels ...bot.Channel) (*app, error) {
+func buildApp(ctx context.Context, cfg config, keys *keyring.Keyring, logger *slog.Logger, metrics func(bot.Store) *bot.Metrics, channels ...bot.Channel) (*app, error) {
 	cat, err := locales.Load()
 	if err != nil {
 		return nil, err
@@ -114,7 +114,7 @@ func buildApp(ctx context.Context, cfg config, keys *store.Keyring, logger *slog
 }
 
 func keygen(stdout io.Writer) error {
-	spec, err := store.NewKeySpec("k1")
+	spec, err := keyring.NewSpec("k1")
 	if err != nil {
 		return err
 	}

@@ -15,8 +15,8 @@ import (
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/bot/twilio"
 	"github.com/enlace-rfl/enlace/bot/twilio/twiliotest"
+	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/locales"
-	"github.com/enlace-rfl/enlace/store"
 )
 
 const (
@@ -200,7 +200,7 @@ func TestTwilioStopAndStart(t *testing.T) {
 // deadLetters lists the dead letters of one number, as `enlace deadletters` does.
 func deadLetters(t *testing.T, env map[string]string, number string) []bot.DeadLetter {
 	t.Helper()
-	keys, err := store.ParseKeyring(env["ENLACE_SECRET_KEY"])
+	keys, err := keyring.Parse(env["ENLACE_SECRET_KEY"])
 	if err != nil {
 		t.Fatal(err)
 	}

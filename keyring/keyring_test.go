@@ -1,4 +1,4 @@
-package store_test
+package keyring_test
 
 import (
 	"bytes"
@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/enlace-rfl/enlace/store"
+	"github.com/enlace-rfl/enlace/keyring"
 )
 
 const (
@@ -14,9 +14,9 @@ const (
 	k2 = "k2:HyAhIiMkJSYnKCkqKywtLi8wMTIzNDU2Nzg5Ojs8PT4="
 )
 
-func ring(t *testing.T, spec string) *store.Keyring {
+func ring(t *testing.T, spec string) *keyring.Keyring {
 	t.Helper()
-	k, err := store.ParseKeyring(spec)
+	k, err := keyring.Parse(spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,8 +30,8 @@ func TestSealOpen(t *testing.T) {
 	if bytes.Contains(sealed, []byte("50937001234")) || bytes.Contains(sealed, []byte("Tapachula")) {
 		t.Fatal("sealed record contains plaintext")
 	}
-	if store.KeyID(sealed) != "k1" {
-		t.Errorf("key id: got %q, want k1", store.KeyID(sealed))
+	if keyring.KeyID(sealed) != "k1" {
+		t.Errorf("key id: got %q, want k1", keyring.KeyID(sealed))
 	}
 	got, err := k.Open("session", sealed)
 	if err != nil || !bytes.Equal(got, plain) {
@@ -60,10 +60,10 @@ func TestRotation(t *testing.T) {
 	if got, err := rotated.Open("session", sealed); err != nil || string(got) != "hola" {
 		t.Fatalf("old record after rotation: got %q, %v", got, err)
 	}
-	if id := store.KeyID(rotated.Seal("session", []byte("x"))); id != "k2" {
+	if id := keyring.KeyID(rotated.Seal("session", []byte("x"))); id != "k2" {
 		t.Errorf("new records sealed with %q, want k2", id)
 	}
-	if _, err := ring(t, k2).Open("session", sealed); !errors.Is(err, store.ErrNoKey) {
+	if _, err := ring(t, k2).Open("session", sealed); !errors.Is(err, keyring.ErrNoKey) {
 		t.Errorf("record of a dropped key: got %v, want ErrNoKey", err)
 	}
 }
@@ -87,11 +87,11 @@ func TestHash(t *testing.T) {
 
 func TestParseKeyringErrors(t *testing.T) {
 	for _, spec := range []string{"", "nokey", "k1:notbase64!", "k1:AAEC", "bad id:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", k1 + "," + k1} {
-		if _, err := store.ParseKeyring(spec); err == nil {
+		if _, err := keyring.Parse(spec); err == nil {
 			t.Errorf("ParseKeyring(%q) accepted", spec)
 		}
 	}
-	spec, err := store.NewKeySpec("k9")
+	spec, err := keyring.NewSpec("k9")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,4 +1,8 @@
-package store
+// Package keyring seals personal data with AES-256-GCM before it is stored and
+// derives the keyed hash that turns an address (a phone number, a Telegram chat)
+// into the opaque key records are found by. It is a leaf: it imports nothing of
+// Enlace, so every layer may use it.
+package keyring
 
 import (
 	"crypto/aes"
@@ -28,40 +32,40 @@ type Keyring struct {
 }
 
 // ErrNoKey means a sealed record names a key id the keyring does not hold.
-var ErrNoKey = errors.New("store: record sealed with an unknown key id")
+var ErrNoKey = errors.New("keyring: record sealed with an unknown key id")
 
-// ParseKeyring reads ENLACE_SECRET_KEY: one or more "id:base64key" entries
+// Parse reads ENLACE_SECRET_KEY: one or more "id:base64key" entries
 // separated by commas, the first being current. Keys are 32 bytes (AES-256).
 // Key ids are 1 to 16 letters or digits. The keyed-hash key is derived from the
 // first key, so lookups keep working while data keys rotate behind it.
-func ParseKeyring(spec string) (*Keyring, error) {
+func Parse(spec string) (*Keyring, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
-		return nil, errors.New("store: ENLACE_SECRET_KEY is empty")
+		return nil, errors.New("keyring: ENLACE_SECRET_KEY is empty")
 	}
 	k := &Keyring{aeads: map[string]cipher.AEAD{}}
 	for i, entry := range strings.Split(spec, ",") {
 		id, b64, ok := strings.Cut(strings.TrimSpace(entry), ":")
 		if !ok || !validKeyID(id) {
-			return nil, fmt.Errorf("store: key %d: want id:base64key with an id of 1-16 letters or digits", i+1)
+			return nil, fmt.Errorf("keyring: key %d: want id:base64key with an id of 1-16 letters or digits", i+1)
 		}
 		raw, err := base64.StdEncoding.DecodeString(b64)
 		if err != nil {
-			return nil, fmt.Errorf("store: key %q: %w", id, err)
+			return nil, fmt.Errorf("keyring: key %q: %w", id, err)
 		}
 		if len(raw) != 32 {
-			return nil, fmt.Errorf("store: key %q is %d bytes, want 32", id, len(raw))
+			return nil, fmt.Errorf("keyring: key %q is %d bytes, want 32", id, len(raw))
 		}
 		if _, dup := k.aeads[id]; dup {
-			return nil, fmt.Errorf("store: key id %q appears twice", id)
+			return nil, fmt.Errorf("keyring: key id %q appears twice", id)
 		}
 		block, err := aes.NewCipher(raw)
 		if err != nil {
-			return nil, fmt.Errorf("store: key %q: %w", id, err)
+			return nil, fmt.Errorf("keyring: key %q: %w", id, err)
 		}
 		aead, err := cipher.NewGCM(block)
 		if err != nil {
-			return nil, fmt.Errorf("store: key %q: %w", id, err)
+			return nil, fmt.Errorf("keyring: key %q: %w", id, err)
 		}
 		k.aeads[id] = aead
 		if i == 0 {
@@ -74,11 +78,11 @@ func ParseKeyring(spec string) (*Keyring, error) {
 	return k, nil
 }
 
-// NewKeySpec returns a fresh random key entry "id:base64key" for ENLACE_SECRET_KEY.
-func NewKeySpec(id string) (string, error) {
+// NewSpec returns a fresh random key entry "id:base64key" for ENLACE_SECRET_KEY.
+func NewSpec(id string) (string, error) {
 	raw := make([]byte, 32)
 	if _, err := rand.Read(raw); err != nil {
-		return "", fmt.Errorf("store: generating key: %w", err)
+		return "", fmt.Errorf("keyring: generating key: %w", err)
 	}
 	return id + ":" + base64.StdEncoding.EncodeToString(raw), nil
 }
@@ -109,7 +113,7 @@ func (k *Keyring) Seal(purpose string, plaintext []byte) []byte {
 	out = append(out, k.current...)
 	nonce := make([]byte, aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
-		panic("store: crypto/rand failed: " + err.Error()) // rand.Read never fails on supported platforms
+		panic("keyring: crypto/rand failed: " + err.Error()) // rand.Read never fails on supported platforms
 	}
 	out = append(out, nonce...)
 	return aead.Seal(out, nonce, plaintext, []byte(purpose))
@@ -118,11 +122,11 @@ func (k *Keyring) Seal(purpose string, plaintext []byte) []byte {
 // Open decrypts a record made by Seal with any key the keyring holds.
 func (k *Keyring) Open(purpose string, record []byte) ([]byte, error) {
 	if len(record) < 2 || record[0] != sealVersion {
-		return nil, errors.New("store: not a sealed record")
+		return nil, errors.New("keyring: not a sealed record")
 	}
 	n := int(record[1])
 	if len(record) < 2+n {
-		return nil, errors.New("store: sealed record truncated")
+		return nil, errors.New("keyring: sealed record truncated")
 	}
 	aead, ok := k.aeads[string(record[2:2+n])]
 	if !ok {
@@ -130,11 +134,11 @@ func (k *Keyring) Open(purpose string, record []byte) ([]byte, error) {
 	}
 	rest := record[2+n:]
 	if len(rest) < aead.NonceSize()+aead.Overhead() {
-		return nil, errors.New("store: sealed record truncated")
+		return nil, errors.New("keyring: sealed record truncated")
 	}
 	plain, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(purpose))
 	if err != nil {
-		return nil, fmt.Errorf("store: opening %s record: %w", purpose, err)
+		return nil, fmt.Errorf("keyring: opening %s record: %w", purpose, err)
 	}
 	return plain, nil
 }
@@ -156,20 +160,4 @@ func (k *Keyring) Hash(kind, value string) string {
 	mac.Write([]byte{0})
 	mac.Write([]byte(value))
 	return hex.EncodeToString(mac.Sum(nil)[:16])
-}
-
-// ValidName reports whether a person key, item ID or timer ID is 1 to 128 of
-// [A-Za-z0-9_-]: no braces to break Redis hash tags, no NUL or separator to
-// break a store's encoding. Every store applies it, so data moves between them.
-func ValidName(s string) bool {
-	if s == "" || len(s) > 128 {
-		return false
-	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
-			return false
-		}
-	}
-	return true
 }
