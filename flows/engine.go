@@ -37,6 +37,9 @@ type Config struct {
 	CheckinGrace, ReminderLead time.Duration
 	// SafeMessagesPerDay is how many "I am safe" messages each contact may get a day (3).
 	SafeMessagesPerDay int
+	// VolunteerWait is how soon a volunteer usually reads a request, as the
+	// operator knows it; 0 says that nobody can tell. It is never a promise.
+	VolunteerWait time.Duration
 	// Places is the directory the shelter finder searches; without one the
 	// menu does not offer it. Towns matches typed town names (optional).
 	Places Directory
@@ -272,6 +275,13 @@ func (e *Engine) run(t *turn, in Input) {
 	if in.Kind == InputText {
 		if id, ok := e.matchChoice(t, in.Text); ok {
 			in = Input{Kind: InputChoice, Choice: id}
+			// A typed number or label can pick an option that is a global
+			// word (the menu's emergency numbers, language, erase): the same
+			// as pressing its button.
+			if word, _, ok := e.globalWord(in); ok {
+				e.global(t, word)
+				return
+			}
 		}
 	}
 	if st.handle(e, t, in) {
@@ -362,7 +372,10 @@ func (e *Engine) global(t *turn, word string) {
 		e.enter(t, StepLanguage)
 	case wordBack:
 		back := t.s.Back
-		if back == "" || (back != StepLanguage && back != StepConsent && t.s.Consent != ConsentAccepted) {
+		switch {
+		case t.s.Consent == ConsentAccepted && (t.s.Step == StepMenu || back == StepLanguage || back == StepConsent):
+			back = StepMenu // the menu is the top: "back" stays there
+		case back == "" || (back != StepLanguage && back != StepConsent && t.s.Consent != ConsentAccepted):
 			back = e.home(t)
 		}
 		t.s.Draft = map[string]string{}

@@ -91,7 +91,7 @@ func TestConversations(t *testing.T) {
 			{in: text("qwerty"), wantIDs: []string{"unknown.input", "menu.prompt"}},
 			{in: text("🙂🙂"), wantIDs: []string{"unknown.input", "menu.prompt"}},
 			{in: text("asdf"), wantIDs: []string{"help.offer"}, wantStep: flows.StepHelpOffer, wantEsc: []string{flows.ReasonMisunderstood}},
-			{in: text("1"), wantIDs: []string{"person.requested", "emergency.two", "menu.prompt"}, wantStep: flows.StepMenu, wantEsc: []string{flows.ReasonAskedForHelp}},
+			{in: text("1"), wantIDs: []string{"person.kept", "emergency.two", "menu.prompt"}, wantStep: flows.StepMenu, wantEsc: []string{flows.ReasonAskedForHelp}},
 		}},
 		{"erase after confirmation", sms, []turn{
 			{in: text("hola"), wantIDs: []string{"language.prompt"}},
@@ -110,6 +110,30 @@ func TestConversations(t *testing.T) {
 		{"media gets a friendly answer and the options again", sms, []turn{
 			{in: text("hola"), wantIDs: []string{"language.prompt"}},
 			{in: flows.Input{Kind: flows.InputMedia}, wantIDs: []string{"media.unsupported", "language.prompt"}, wantStep: flows.StepLanguage},
+		}},
+		{"SMS: the menu's emergency, language and erase options by number", sms, []turn{
+			{in: text("hola"), wantIDs: []string{"language.prompt"}},
+			{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+			{in: text("1"), wantIDs: []string{"consent.thanks", "menu.prompt"}, wantStep: flows.StepMenu},
+			// Without the finder: 1 person, 2 family, 3 emergency, 4 language, 5 erase.
+			{in: text("3"), wantIDs: []string{"emergency.two", "menu.prompt"}, wantStep: flows.StepMenu},
+			{in: text("4"), wantIDs: []string{"language.prompt"}, wantStep: flows.StepLanguage},
+			{in: text("2"), wantIDs: []string{"language.changed", "menu.prompt"}, wantStep: flows.StepMenu, wantLang: "en"},
+			{in: text("Emergency numbers"), wantIDs: []string{"emergency.two", "menu.prompt"}, wantStep: flows.StepMenu},
+			{in: text("5"), wantIDs: []string{"erase.confirm"}, wantStep: flows.StepEraseConfirm},
+			{in: text("2"), wantIDs: []string{"erase.kept", "menu.prompt"}, wantStep: flows.StepMenu},
+			{in: text("back"), wantIDs: []string{"menu.prompt"}, wantStep: flows.StepMenu},
+			{in: text("atrás"), wantIDs: []string{"menu.prompt"}, wantStep: flows.StepMenu},
+		}},
+		{"after declining, menu, help, emergency and agree still work", sms, []turn{
+			{in: text("hola"), wantIDs: []string{"language.prompt"}},
+			{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+			{in: text("2"), wantIDs: []string{"consent.declined", "emergency.two", "nodata.options"}, wantForgt: true},
+			{in: text("menu"), wantIDs: []string{"language.prompt"}, wantStep: flows.StepLanguage},
+			{in: text("ayuda"), wantIDs: []string{"help.text", "language.prompt"}, wantStep: flows.StepLanguage},
+			{in: text("emergencia"), wantIDs: []string{"emergency.two", "nodata.options"}},
+			{in: text("acepto"), wantIDs: []string{"consent.thanks", "menu.prompt"}, wantStep: flows.StepMenu, wantLang: "es"},
+			{in: text("back"), wantIDs: []string{"menu.prompt"}, wantStep: flows.StepMenu},
 		}},
 		{"emergency word needs no data", flows.Sender{Channel: "sms", Address: "+50255551234"}, []turn{
 			{in: text("SOS"), wantIDs: []string{"emergency.two", "nodata.options"}, wantForgt: true},

@@ -1,5 +1,10 @@
 package flows
 
+import (
+	"strconv"
+	"time"
+)
+
 // menuChoices are the main menu's options.
 var menuChoices = []string{"menu.person", "menu.family", "menu.emergency", "menu.language", "menu.erase"}
 
@@ -64,19 +69,46 @@ func handleMenu(e *Engine, t *turn, in Input) bool {
 		e.enter(t, StepMenu)
 	case "menu.family": // safe contacts, "I am safe", check-ins (flows/contacts.go)
 		e.enter(t, StepFamily)
+	case "menu.emergency", "menu.language", "menu.erase": // the global words' own options
+		word, _, _ := e.globalWord(in)
+		e.global(t, word)
 	default:
 		return false
 	}
 	return true
 }
 
-// askForPerson records that the person asked for a human. The volunteer inbox
-// that answers it comes later; the escalation is kept in the store now.
+// askForPerson records that the person asked for a human and tells them the
+// truth: the request is kept for a volunteer, when someone usually reads one
+// (Config.VolunteerWait, or that nobody can say), and whom to call in danger.
+// Nobody is promised to answer: the volunteer inbox comes later.
 func (e *Engine) askForPerson(t *turn) {
 	t.escalate(ReasonAskedForHelp, t.s.Step)
-	t.say("person.requested")
+	t.reply(Output{Text: e.keptText(t)})
 	t.reply(emergencyOutput(t.s.Country))
 	e.enter(t, StepMenu)
+}
+
+// keptText says that a message is kept for a volunteer, and when one usually
+// reads it when the operator configured it (VolunteerWait).
+func (e *Engine) keptText(t *turn) Text {
+	if e.cfg.VolunteerWait <= 0 {
+		return text("person.kept")
+	}
+	return text("person.kept.wait", "Wait", e.duration(t.s.Lang, e.cfg.VolunteerWait))
+}
+
+// duration says a duration in words, rounded up to whole hours, or to whole
+// days from two days on: "1 hour", "12 hours", "3 days".
+func (e *Engine) duration(lang string, d time.Duration) string {
+	hours := int((d + time.Hour - 1) / time.Hour)
+	switch {
+	case hours <= 1:
+		return e.cat.Text(lang, "wait.hour", nil)
+	case hours < 48:
+		return e.cat.Text(lang, "wait.hours", map[string]string{"N": strconv.Itoa(hours)})
+	}
+	return e.cat.Text(lang, "wait.days", map[string]string{"N": strconv.Itoa((hours + 23) / 24)})
 }
 
 func promptHelpOffer(e *Engine, t *turn) []Output {

@@ -181,3 +181,28 @@ func TestFamilyLabelsAreNotWords(t *testing.T) {
 		}
 	}
 }
+
+func TestKeptTextSaysTheConfiguredWait(t *testing.T) {
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		wait time.Duration
+		lang string
+		want string // a part of the text
+	}{
+		{0, "en", "We cannot say when"},
+		{30 * time.Minute, "en", "within 1 hour, but it can take longer"},
+		{12 * time.Hour, "es", "en menos de 12 horas"},
+		{72 * time.Hour, "ht", "anvan 3 jou"},
+		{36 * time.Hour, "pt", "em até 36 horas"},
+	}
+	for _, tc := range cases {
+		e := New(Config{VolunteerWait: tc.wait}, cat)
+		tr := &turn{s: Session{Lang: tc.lang}}
+		if got := e.keptText(tr).Render(cat, tc.lang); !strings.Contains(got, tc.want) {
+			t.Errorf("wait %v in %s: %q, want it to contain %q", tc.wait, tc.lang, got, tc.want)
+		}
+	}
+}

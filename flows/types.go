@@ -103,7 +103,26 @@ type Escalation struct {
 const (
 	ReasonAskedForHelp  = "asked_for_help"
 	ReasonMisunderstood = "repeated_misunderstanding"
+	// ReasonDanger: the person wrote words of danger (flows/danger.go).
+	ReasonDanger = "danger"
 )
+
+// ReasonPriority orders escalations for volunteers, highest first: danger,
+// then a missed check-in, then a request for a person, then misunderstanding.
+// Unknown reasons come last.
+func ReasonPriority(reason string) int {
+	switch reason {
+	case ReasonDanger:
+		return 4
+	case ReasonMissedCheckin:
+		return 3
+	case ReasonAskedForHelp:
+		return 2
+	case ReasonMisunderstood:
+		return 1
+	}
+	return 0
+}
 
 // Consent is where a person stands on keeping their data.
 type Consent string

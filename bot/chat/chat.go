@@ -114,19 +114,27 @@ func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 	return err
 }
 
-// Parse turns a typed line into the input the channel would deliver: a line
-// equal to a choice's label or number shown last to from picks it as a button
-// would; "/location LAT LON", "/contact PHONE", "/photo" simulate a shared pin,
-// a shared contact and unsupported media; other "/commands" are commands.
+// Parse turns a typed line into the input the channel would deliver. On
+// Telegram a line equal to a choice's label or number shown last to from picks
+// it as a button would; SMS and WhatsApp have no buttons, so there the line
+// reaches Enlace as the text a phone sends, and the engine reads numbers and
+// labels itself. "/location LAT LON" (Telegram, WhatsApp), "/contact PHONE"
+// (Telegram), "/photo" simulate a shared pin, a shared contact and media;
+// other "/commands" are Telegram commands.
 func (c *Channel) Parse(from, line string) flows.Input {
 	line = strings.TrimSpace(line)
-	c.mu.Lock()
-	choices := c.last[from]
-	c.mu.Unlock()
-	for i, ch := range choices {
-		if line == strconv.Itoa(i+1) || strings.EqualFold(line, ch.Label) {
-			return flows.Input{Kind: flows.InputChoice, Choice: ch.ID}
+	if c.name == "telegram" {
+		c.mu.Lock()
+		choices := c.last[from]
+		c.mu.Unlock()
+		for i, ch := range choices {
+			if line == strconv.Itoa(i+1) || strings.EqualFold(line, ch.Label) {
+				return flows.Input{Kind: flows.InputChoice, Choice: ch.ID}
+			}
 		}
+	}
+	if c.name == "sms" && !(strings.HasPrefix(line, "/") && mediaCommands[strings.ToLower(line[1:])]) {
+		return flows.Input{Kind: flows.InputText, Text: line} // an SMS is only ever text
 	}
 	if strings.HasPrefix(line, "/") && len(line) > 1 {
 		cmd, arg, _ := strings.Cut(line[1:], " ")
@@ -143,11 +151,21 @@ func (c *Channel) Parse(from, line string) flows.Input {
 			}
 			return flows.Input{Kind: flows.InputText, Text: line}
 		case "contact":
-			return flows.Input{Kind: flows.InputContact, Phone: arg}
-		case "photo", "sticker", "voice", "video", "document":
+			if c.name == "telegram" {
+				return flows.Input{Kind: flows.InputContact, Phone: arg}
+			}
+		}
+		if mediaCommands[strings.ToLower(cmd)] {
 			return flows.Input{Kind: flows.InputMedia}
 		}
-		return flows.Input{Kind: flows.InputCommand, Command: strings.ToLower(cmd), Payload: arg}
+		if c.name == "telegram" {
+			return flows.Input{Kind: flows.InputCommand, Command: strings.ToLower(cmd), Payload: arg}
+		}
+		return flows.Input{Kind: flows.InputText, Text: line} // typed as text on a phone
 	}
 	return flows.Input{Kind: flows.InputText, Text: line}
 }
+
+// mediaCommands simulate a photo, sticker, voice message, video or document
+// (an MMS on SMS), which Enlace does not read.
+var mediaCommands = map[string]bool{"photo": true, "sticker": true, "voice": true, "video": true, "document": true}

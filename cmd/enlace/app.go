@@ -103,7 +103,7 @@ func buildApp(ctx context.Context, cfg config, keys *keyring.Keyring, logger *sl
 	}
 	dir, towns := shelterFinder(ctx, st, logger) // flows/shelters.go, cmd/enlace/places.go
 	engine := flows.New(flows.Config{DialogTimeout: cfg.DialogTimeout, RetentionDays: int(cfg.SessionTTL.Hours() / 24),
-		CheckinGrace: cfg.CheckinGrace, ReminderLead: cfg.CheckinReminder, SafeMessagesPerDay: cfg.SafePerDay, Places: dir, Towns: towns}, cat)
+		CheckinGrace: cfg.CheckinGrace, ReminderLead: cfg.CheckinReminder, SafeMessagesPerDay: cfg.SafePerDay, VolunteerWait: cfg.VolunteerWait, Places: dir, Towns: towns}, cat)
 	p := bot.New(bot.Options{
 		Config: bot.Config{
 			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, MaxAttempts: cfg.MaxAttempts, Workers: cfg.Workers,

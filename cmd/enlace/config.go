@@ -29,6 +29,7 @@ var options = []option{
 	{"ENLACE_CHECKIN_GRACE", "1h", "How long after a missed check-in deadline the person's safe contacts are warned and an escalation is recorded."},
 	{"ENLACE_CHECKIN_REMINDER", "1h", "How long before a check-in deadline the person is reminded (at most half of a recurring check-in's interval)."},
 	{"ENLACE_SAFE_MESSAGES_PER_DAY", "3", "How many \"I am safe\" messages each safe contact may get in 24 hours; more are refused, and the person is told why."},
+	{"ENLACE_VOLUNTEER_WAIT", "", "How soon a volunteer usually reads a request (e.g. `12h`), as the people running Enlace know it. People who ask for a person are told \"usually within 12 hours, but it can take longer\"; unset, they are told nobody can say when. Never a promise."},
 }
 
 // config is the parsed environment, read once in main and passed down.
@@ -47,6 +48,7 @@ type config struct {
 	CheckinGrace    time.Duration
 	CheckinReminder time.Duration
 	SafePerDay      int
+	VolunteerWait   time.Duration // 0: unknown
 
 	// getenv reads the options a channel parses itself (see channelSetup).
 	getenv func(string) string
@@ -99,6 +101,9 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.CheckinGrace = dur("ENLACE_CHECKIN_GRACE")
 	c.CheckinReminder = dur("ENLACE_CHECKIN_REMINDER")
 	c.SafePerDay = num("ENLACE_SAFE_MESSAGES_PER_DAY")
+	if v := get("ENLACE_VOLUNTEER_WAIT"); v != "" {
+		c.VolunteerWait = dur("ENLACE_VOLUNTEER_WAIT")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

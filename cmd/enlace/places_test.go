@@ -216,14 +216,14 @@ func TestChatSheltersOnSMSAsksForATown(t *testing.T) {
 	if _, _, err := enlace(t, env, "places", "import", "../../places/starter.csv"); err != nil {
 		t.Fatal(err)
 	}
-	out := runChat(t, env, []string{"--channel", "sms", "--from", "+50255551234"}, "/start shelters", "2", "1", "Tecun Uman", "San Pedro", "xyzzyq")
+	out := runChat(t, env, []string{"--channel", "sms", "--from", "+50255551234"}, "hola", "2", "1", "1", "Tecun Uman", "San Pedro", "xyzzyq")
 	var texts []string
 	for _, p := range out {
 		texts = append(texts, p.Text)
 	}
 	all := strings.Join(texts, "\n---\n")
 	for _, want := range []string{
-		"Write the name of the town or city where you are", // the payload opened the finder after consent
+		"Write the name of the town or city where you are", // the menu's first option opened the finder
 		"Nearest places to Ciudad Tecún Umán, San Marcos, within 25 km:",
 		"Casa del Migrante Tecún Umán (Scalabrinianos) (Shelter), 0.0 km, open",
 		"There are several places called San Pedro. Which one?\n1. San Pedro, California, United States",

@@ -1,0 +1,48 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/enlace-rfl/enlace/locales"
+)
+
+// TestTwilioMenuByNumber: on SMS, typing the number of the main menu's
+// emergency, language and erase options works, through the signed webhook
+// exactly as in `enlace chat --channel sms`.
+func TestTwilioMenuByNumber(t *testing.T) {
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := startTwilioServe(t)
+	const from = "+525511110021"
+	// es, agree; 3 emergency numbers, 4 change language, 2 English, 5 erase, 1 yes.
+	lines := []string{"hola", "1", "1", "3", "4", "2", "5", "1"}
+	want := simulated(t, "sms", from, lines...)
+	total := 0
+	for i, line := range lines {
+		if code := s.post(from, line, ""); code != 200 {
+			t.Fatalf("line %q: status %d, want 200", line, code)
+		}
+		total += len(want[i])
+		got := s.waitFor(from, total)
+		if g, w := strings.Join(got[total-len(want[i]):], "\n---\n"), strings.Join(want[i], "\n---\n"); g != w {
+			t.Errorf("after %q:\n got %q\nwant %q", line, g, w)
+		}
+	}
+	for i, check := range []struct {
+		line int
+		text string
+	}{
+		{3, "México: 911"},
+		{4, cat.Text("es", "language.prompt", nil)},
+		{5, cat.Text("en", "language.changed", nil)},
+		{6, cat.Text("en", "erase.confirm", nil)},
+		{7, cat.Text("en", "erase.done", nil)},
+	} {
+		if got := strings.Join(want[check.line], "\n"); !strings.Contains(got, check.text) {
+			t.Errorf("check %d, after %q: got %q, want it to contain %q", i, lines[check.line], got, check.text)
+		}
+	}
+}
