@@ -83,20 +83,25 @@ func ParseCSV(r io.Reader) (Report, error) {
 	}
 	var rep Report
 	seen := map[string]int{}
-	for {
-		rec, err := cr.Read()
-		if err == io.EOF {
-			break
-		}
-		line, _ := cr.FieldPos(0)
+	rec, err := cr.Read()
+	for err != io.EOF {
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				rep.Bad = append(rep.Bad, RowError{Line: pe.StartLine, Problems: []string{pe.Err.Error()}})
-				continue
+			if !errors.As(err, &pe) {
+				return Report{}, fmt.Errorf("places: CSV: %w", err)
 			}
-			return Report{}, fmt.Errorf("places: CSV: %w", err)
+			rep.Bad = append(rep.Bad, RowError{Line: pe.StartLine, Problems: []string{pe.Err.Error()}})
+			rec, err = cr.Read()
+			if errors.Is(pe.Err, csv.ErrQuote) && err == io.EOF {
+				// The quote swallowed every line after it: no later row can
+				// be told apart, so the file is refused whatever the options.
+				return Report{}, fmt.Errorf("places: line %d: a quoted field opens there and is never closed (or has text after its "+
+					"closing quote), so the rest of the file cannot be read; nothing imported (close the quote, or write a \" inside "+
+					"a quoted field as \"\")", pe.StartLine)
+			}
+			continue
 		}
+		line, _ := cr.FieldPos(0)
 		get := func(name string) string {
 			if i, ok := col[name]; ok && i < len(rec) {
 				return strings.TrimSpace(rec[i])
@@ -104,6 +109,7 @@ func ParseCSV(r io.Reader) (Report, error) {
 			return ""
 		}
 		rep.add(line, get, seen)
+		rec, err = cr.Read()
 	}
 	return rep, nil
 }

@@ -118,3 +118,26 @@ func TestDistance(t *testing.T) {
 		}
 	}
 }
+
+// TestParseCSVRefusesAnUnclosedQuote is the reproduction of a panic: a row
+// that opens a quote and never closes it made FieldPos run on a failed read.
+func TestParseCSVRefusesAnUnclosedQuote(t *testing.T) {
+	for _, tc := range []struct{ name, in, want string }{
+		{"to the end", "id,name,kind,country,lat,lon,verified,status\ng1,\"Casa,water,MX,14.9,-92.2,2026-11-01,open\ng2,Dos,water,MX,14.9,-92.2,2026-11-01,open\n",
+			"line 2: a quoted field opens there and is never closed"},
+		{"last line", "id,name,kind,country,lat,lon,verified,status\ng1,Uno,water,MX,14.9,-92.2,2026-11-01,open\ng2,\"Dos",
+			"line 3: a quoted field opens there and is never closed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep, err := places.Parse(strings.NewReader(tc.in))
+			if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), "nothing imported") {
+				t.Fatalf("got %v (report %+v), want an error saying %q", err, rep, tc.want)
+			}
+		})
+	}
+	// A stray quote inside one line is that row's problem only.
+	rep, err := places.Parse(strings.NewReader("id,name,kind,country,lat,lon,verified,status\ng1,Ca\"sa,water,MX,14.9,-92.2,2026-11-01,open\ng2,Dos,water,MX,14.9,-92.2,2026-11-01,open\n"))
+	if err != nil || len(rep.Places) != 1 || len(rep.Bad) != 1 || rep.Bad[0].Line != 2 {
+		t.Errorf("stray quote: got %+v, %v; want line 2 bad and g2 imported", rep, err)
+	}
+}

@@ -52,6 +52,21 @@ func TestPlacesImportRefusesBrokenRows(t *testing.T) {
 	}
 }
 
+// TestPlacesImportRefusesAnUnclosedQuote reproduces a panic: a row that
+// opens a quote and never closes it.
+func TestPlacesImportRefusesAnUnclosedQuote(t *testing.T) {
+	env := map[string]string{"ENLACE_DATA_DIR": t.TempDir()}
+	for _, args := range [][]string{{"places", "import"}, {"places", "import", "--skip-invalid"}} {
+		_, _, err := enlace(t, env, append(args, "testdata/places_unclosed_quote.csv")...)
+		if err == nil || !strings.Contains(err.Error(), "line 3: a quoted field opens there and is never closed") {
+			t.Errorf("%v: got %v, want the file refused naming line 3", args, err)
+		}
+	}
+	if out, _, err := enlace(t, env, "places", "export"); err != nil || strings.Count(out, "\n") != 1 {
+		t.Errorf("after the refused import: export %q, %v; want the header only", out, err)
+	}
+}
+
 func TestPlacesExportRoundTripAndSetStatus(t *testing.T) {
 	for name, env := range storesEnv(t) {
 		t.Run(name, func(t *testing.T) {
