@@ -1,48 +1,24 @@
 package twilio
 
 import (
-	"errors"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/nyaruka/phonenumbers"
-
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/phone"
 )
 
-// errBadAddress means a Twilio address is not a phone number we can hold.
-var errBadAddress = errors.New("not a phone number")
-
 // parseAddress splits a Twilio address into its channel and an E.164 number:
-// "whatsapp:+52…" is WhatsApp, a bare "+52…" is SMS.
+// "whatsapp:+52…" is WhatsApp, a bare "+52…" is SMS. An address that is not a
+// valid phone number is refused (phone.ErrInvalid).
 func parseAddress(addr string) (channel, number string, err error) {
 	channel = "sms"
 	if rest, ok := strings.CutPrefix(addr, "whatsapp:"); ok {
 		channel, addr = "whatsapp", rest
 	}
-	number, err = normalizeNumber(addr)
+	number, err = phone.Normalize(addr)
 	return channel, number, err
-}
-
-// normalizeNumber returns a number in E.164. WhatsApp writes Mexican mobiles
-// with the "1" Mexico's dial plan dropped in 2019 (+52 1 55…); without it the
-// same phone on SMS and on WhatsApp is one number, so one person.
-func normalizeNumber(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if !strings.HasPrefix(s, "+") {
-		return "", errBadAddress
-	}
-	if strings.HasPrefix(s, "+521") && len(s) == 14 {
-		if n, err := phonenumbers.Parse("+52"+s[4:], ""); err == nil && phonenumbers.IsValidNumber(n) {
-			s = "+52" + s[4:]
-		}
-	}
-	n, err := phonenumbers.Parse(s, "")
-	if err != nil || !phonenumbers.IsPossibleNumber(n) {
-		return "", errBadAddress
-	}
-	return phonenumbers.Format(n, phonenumbers.E164), nil
 }
 
 // keyword is what a whole message means to the adapter rather than the conversation.

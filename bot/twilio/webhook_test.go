@@ -265,6 +265,8 @@ func TestParseAddress(t *testing.T) {
 		{"5512349876", "", "", false},
 		{"+12345", "", "", false},
 		{"whatsapp:", "", "", false},
+		{"+200000000000", "", "", false}, // possible, not valid: each pass used to drop a digit
+		{"whatsapp:+20000000000", "", "", false},
 	}
 	for _, tt := range tests {
 		ch, n, err := parseAddress(tt.in)
