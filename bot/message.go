@@ -88,6 +88,9 @@ var (
 	// ErrRejected means the provider refused the message itself (e.g. chat not
 	// found, invalid parameters): retrying will not help.
 	ErrRejected = errors.New("message rejected")
+	// ErrBadReceipt means a delivery receipt names no person or reply that
+	// can exist (see Pipeline.Receipt).
+	ErrBadReceipt = errors.New("malformed receipt reference")
 )
 
 // ErrThrottled means the provider asked us to wait before sending again.

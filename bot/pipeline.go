@@ -626,7 +626,12 @@ func (p *Pipeline) receipt(ctx context.Context, r Reply, delivered bool) error {
 // Receipt tells person whether their proactive message (reply id, their
 // reference ref) was delivered. The first report about a reply wins: later
 // ones (a "delivered" after "sent", a status callback repeated) are dropped.
+// A person or reply id that cannot be one (a forged or mangled callback) is
+// ErrBadReceipt: nothing is recorded, and asking again cannot help.
 func (p *Pipeline) Receipt(ctx context.Context, person, id, ref string, delivered bool) error {
+	if !store.ValidName(person) || !store.ValidName(id) || ref == "" {
+		return ErrBadReceipt
+	}
 	m := Message{
 		Channel: receiptChannel, ID: id, Received: p.now(),
 		Input: flows.Input{Kind: flows.InputReceipt, Receipt: ref, Delivered: delivered},

@@ -293,7 +293,7 @@ func (a *Adapter) reportReceipt(r *http.Request, status string) error {
 	}
 	parts := strings.SplitN(v, ".", 3)
 	if len(parts) != 3 {
-		return nil
+		return bot.ErrBadReceipt
 	}
 	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
 	defer cancel()
@@ -321,7 +321,12 @@ func (a *Adapter) handleStatus(w http.ResponseWriter, r *http.Request) {
 		label = "other"
 	}
 	a.statusTotal.WithLabelValues(channel, label).Inc()
-	if err := a.reportReceipt(r, status); err != nil {
+	if err := a.reportReceipt(r, status); errors.Is(err, bot.ErrBadReceipt) {
+		// Signed, so Twilio sent it, but the reference is not one Enlace
+		// wrote: a 5xx would have Twilio retry it for ever. The reference
+		// itself may hold a person's hash: it is not logged.
+		a.log.Warn("twilio status callback with a malformed receipt reference; no receipt recorded", "channel", channel, "status", label)
+	} else if err != nil {
 		a.log.Error("could not record a delivery receipt; answering 503 so Twilio tries again", "channel", channel, "err", err)
 		http.Error(w, "could not record the status", http.StatusServiceUnavailable)
 		return

@@ -267,3 +267,19 @@ func TestTwilio21610StopsRetriesAnd429IsRetried(t *testing.T) {
 		t.Errorf("API calls to the unsubscribed number: got %d, want exactly 1", got)
 	}
 }
+
+// TestTwilioStatusCallbackWithAMalformedReference reproduces a retry loop: a
+// signed status callback whose receipt reference cannot be one Enlace wrote
+// got 503, and Twilio retries a 5xx. It gets 204 (and a log line).
+func TestTwilioStatusCallbackWithAMalformedReference(t *testing.T) {
+	s := startTwilioServe(t)
+	form := url.Values{"MessageSid": {"SM0000000000000000000000000000rcpt"}, "AccountSid": {twSID}, "From": {twFrom},
+		"To": {"+525511110009"}, "MessageStatus": {"delivered"}, "SmsStatus": {"delivered"}, "ApiVersion": {"2010-04-01"}}
+	for _, ref := range []string{"garbage", "r1.not a hash!.safe:c1", "r1..safe:c1", "r1.abc123.", ".abc123.safe:c1", strings.Repeat("x", 300) + ".abc.ref"} {
+		path := twilio.StatusPath + "?" + url.Values{"rcpt": {ref}}.Encode()
+		code, body := twiliotest.Post(t, s.base+path, twiliotest.Sign(twToken, twPublic+path, form), form)
+		if code != 204 {
+			t.Errorf("reference %.40q: got %d %q, want 204 so Twilio does not retry", ref, code, body)
+		}
+	}
+}
