@@ -16,6 +16,7 @@ import (
 
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/keyring"
+	"github.com/enlace-rfl/enlace/store"
 )
 
 // Purposes bind sealed records to what they are (AES-GCM additional data).
