@@ -185,13 +185,6 @@ func newCaseProf(c *Case) *caseProf {
 	return cp
 }
 
-func (c *caseProf) person(r Role) *personProf {
-	if r == RoleEnquirer {
-		return c.enquirer
-	}
-	return c.sought
-}
-
 // tokenSim compares two tokens: 1 the same, 0.9 nickname, 0.85 said alike, 0.75
 // one or two letters apart, 0.4 an initial, 0 nothing alike.
 func tokenSim(a, b *token) (float64, ReasonCode) {
