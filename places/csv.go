@@ -17,11 +17,20 @@ import (
 var Columns = []string{"id", "name", "kind", "organization", "address", "city", "admin1", "country",
 	"lat", "lon", "phone", "hours", "services", "languages", "notes", "verified", "status"}
 
-// required are the columns every row must fill.
-var required = []string{"id", "name", "kind", "country", "lat", "lon", "verified", "status"}
+// required are the columns every row must fill. lat and lon may be left
+// empty when a Locator finds the row's town (ParseLocated).
+var required = []string{"id", "name", "kind", "country", "lat", "lon", "status"}
 
-// dateLayout is how verified dates are written.
-const dateLayout = "2006-01-02"
+// dateLayout is how verified dates are written; monthLayout is accepted for a
+// source that shows only the month.
+const (
+	dateLayout  = "2006-01-02"
+	monthLayout = "2006-01"
+)
+
+// Locator finds the centre of a place's town, for a row without coordinates:
+// it returns ok=false when it does not know the town, or knows several.
+type Locator func(city, admin1, country string) (lat, lon float64, ok bool)
 
 // RowError is one row of an import file that cannot be imported.
 type RowError struct {
@@ -45,7 +54,12 @@ type Report struct {
 }
 
 // Parse reads a directory file: GeoJSON when it starts with "{", else CSV.
-func Parse(r io.Reader) (Report, error) {
+func Parse(r io.Reader) (Report, error) { return ParseLocated(r, nil) }
+
+// ParseLocated is Parse where a CSV row with neither lat nor lon gets the
+// centre of its town from locate (its notes then say TownCentreNote); a row
+// whose town locate does not know stays bad, with a problem that says so.
+func ParseLocated(r io.Reader, locate Locator) (Report, error) {
 	buf, err := io.ReadAll(r)
 	if err != nil {
 		return Report{}, fmt.Errorf("places: reading: %w", err)
@@ -53,12 +67,14 @@ func Parse(r io.Reader) (Report, error) {
 	if trimmed := bytes.TrimLeft(buf, " \t\r\n\ufeff"); len(trimmed) > 0 && trimmed[0] == '{' {
 		return ParseGeoJSON(buf)
 	}
-	return ParseCSV(bytes.NewReader(buf))
+	return parseCSV(bytes.NewReader(buf), locate)
 }
 
 // ParseCSV reads the CSV form: a header naming the Columns (in any order;
 // other columns are ignored), then one place per row.
-func ParseCSV(r io.Reader) (Report, error) {
+func ParseCSV(r io.Reader) (Report, error) { return parseCSV(r, nil) }
+
+func parseCSV(r io.Reader, locate Locator) (Report, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	header, err := cr.Read()
@@ -108,10 +124,43 @@ func ParseCSV(r io.Reader) (Report, error) {
 			}
 			return ""
 		}
+		if locate != nil && get("lat") == "" && get("lon") == "" {
+			get = locateRow(get, locate)
+		}
 		rep.add(line, get, seen)
 		rec, err = cr.Read()
 	}
 	return rep, nil
+}
+
+// unlocated stands for the coordinates of a row whose town was not found.
+const unlocated = "\x00unlocated"
+
+// locateRow fills a row's lat and lon with its town's centre, when locate
+// knows the town, and notes that the pin is only the town's centre.
+func locateRow(get func(string) string, locate Locator) func(string) string {
+	lat, lon, ok := locate(get("city"), get("admin1"), strings.ToUpper(get("country")))
+	if !ok {
+		return func(c string) string {
+			if c == "lat" || c == "lon" {
+				return unlocated // reported as the row's problem
+			}
+			return get(c)
+		}
+	}
+	return func(c string) string {
+		switch c {
+		case "lat":
+			return strconv.FormatFloat(lat, 'f', -1, 64)
+		case "lon":
+			return strconv.FormatFloat(lon, 'f', -1, 64)
+		case "notes":
+			if n := get("notes"); !strings.Contains(strings.ToLower(n), TownCentreNote) {
+				return strings.TrimSpace(TownCentreNote + ". " + n)
+			}
+		}
+		return get(c)
+	}
 }
 
 // add parses one row (get returns a column's text) and files it as good or bad.
@@ -146,19 +195,24 @@ func fromFields(get func(string) string) (Place, []string) {
 		}
 	}
 	var err error
-	if s := get("lat"); s != "" {
+	if get("lat") == unlocated {
+		problems = append(problems, "lat and lon are empty, and the town "+quote(get("city"))+" is not in the gazetteer (or has several matches)")
+		bad["lat"], bad["lon"] = true, true
+	} else if s := get("lat"); s != "" {
 		if p.Lat, err = strconv.ParseFloat(s, 64); err != nil {
 			problems, bad["lat"] = append(problems, "lat "+quote(s)+" is not a number"), true
 		}
 	}
-	if s := get("lon"); s != "" {
+	if s := get("lon"); s != "" && !bad["lon"] {
 		if p.Lon, err = strconv.ParseFloat(s, 64); err != nil {
 			problems, bad["lon"] = append(problems, "lon "+quote(s)+" is not a number"), true
 		}
 	}
 	if s := get("verified"); s != "" {
 		if p.Verified, err = time.Parse(dateLayout, s); err != nil {
-			problems, bad["verified"] = append(problems, "verified "+quote(s)+" is not a date YYYY-MM-DD"), true
+			if p.Verified, err = time.Parse(monthLayout, s); err != nil {
+				problems, bad["verified"] = append(problems, "verified "+quote(s)+" is not a date YYYY-MM-DD (or YYYY-MM)"), true
+			}
 		}
 	}
 	for _, v := range p.Validate() {

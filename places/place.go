@@ -64,23 +64,26 @@ const TownCentreNote = "town centre, exact address unknown"
 
 // Place is one entry of the directory.
 type Place struct {
-	ID           string    `json:"id"`
-	Name         string    `json:"name"`
-	Kind         Kind      `json:"kind"`
-	Organization string    `json:"organization,omitempty"`
-	Address      string    `json:"address,omitempty"`
-	City         string    `json:"city,omitempty"`
-	Admin1       string    `json:"admin1,omitempty"`
-	Country      string    `json:"country"`
-	Lat          float64   `json:"lat"`
-	Lon          float64   `json:"lon"`
-	Phone        string    `json:"phone,omitempty"`
-	Hours        string    `json:"hours,omitempty"`
-	Services     []string  `json:"services,omitempty"`
-	Languages    []string  `json:"languages,omitempty"`
-	Notes        string    `json:"notes,omitempty"`
-	Verified     time.Time `json:"verified"`
-	Status       Status    `json:"status"`
+	ID           string   `json:"id"`
+	Name         string   `json:"name"`
+	Kind         Kind     `json:"kind"`
+	Organization string   `json:"organization,omitempty"`
+	Address      string   `json:"address,omitempty"`
+	City         string   `json:"city,omitempty"`
+	Admin1       string   `json:"admin1,omitempty"`
+	Country      string   `json:"country"`
+	Lat          float64  `json:"lat"`
+	Lon          float64  `json:"lon"`
+	Phone        string   `json:"phone,omitempty"`
+	Hours        string   `json:"hours,omitempty"`
+	Services     []string `json:"services,omitempty"`
+	Languages    []string `json:"languages,omitempty"`
+	Notes        string   `json:"notes,omitempty"`
+	// Verified is the date of the newest source that supports the place's
+	// status (the first of the month when the source shows only a month),
+	// zero when no source shows a date. It is not the date of a visit.
+	Verified time.Time `json:"verified"`
+	Status   Status    `json:"status"`
 }
 
 // TownCentre reports whether the place's pin is only its town's centre.
@@ -112,9 +115,6 @@ func (p Place) Validate() []string {
 	}
 	if p.Lat == 0 && p.Lon == 0 {
 		errs = append(errs, "lat and lon are both 0 (missing coordinates?)")
-	}
-	if p.Verified.IsZero() {
-		errs = append(errs, "verified date is required (YYYY-MM-DD)")
 	}
 	if !ValidStatus(p.Status) {
 		errs = append(errs, "status "+quote(string(p.Status))+" is not open, full or closed")

@@ -2,6 +2,7 @@ package places_test
 
 import (
 	"bytes"
+	"encoding/csv"
 	"math"
 	"os"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/enlace-rfl/enlace/places"
+	"github.com/enlace-rfl/enlace/places/gazetteer"
 )
 
 func parseFile(t *testing.T, path string) places.Report {
@@ -61,30 +63,74 @@ func TestParseGeoJSON(t *testing.T) {
 	}
 }
 
+// TestStarterDirectory checks the sourced starter directory as shipped:
+// 80 rows, each with its sources; the 4 rows without coordinates are the only
+// bad ones, each saying its town is not in the gazetteer; 6 closed, 2 full.
 func TestStarterDirectory(t *testing.T) {
-	rep := parseFile(t, "starter.csv")
-	if len(rep.Bad) > 0 || len(rep.Places) != 9 {
-		t.Fatalf("starter.csv: %d places, bad %v; want 9 good", len(rep.Places), rep.Bad)
+	g, err := gazetteer.Default()
+	if err != nil {
+		t.Fatal(err)
 	}
-	closed := 0
+	rep, err := places.Starter(func(city, admin1, country string) (float64, float64, bool) {
+		tw, ok := g.Locate(city, admin1, country)
+		return tw.Lat, tw.Lon, ok
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Places) != 76 || len(rep.Bad) != 4 {
+		t.Fatalf("starter: %d places and %d bad rows, want 76 and 4: %v", len(rep.Places), len(rep.Bad), rep.Bad)
+	}
+	for _, b := range rep.Bad {
+		if !strings.Contains(b.String(), "is not in the gazetteer") {
+			t.Errorf("unplaced row: got %q, want it to say its town is not in the gazetteer", b)
+		}
+	}
+	status := map[places.Status]int{}
 	for _, p := range rep.Places {
-		if !p.TownCentre() || !strings.Contains(p.Notes, "Source") {
-			t.Errorf("%s: notes must say %q and give the source: %q", p.ID, places.TownCentreNote, p.Notes)
+		status[p.Status]++
+		if p.Country == "" {
+			t.Errorf("%s: no country", p.ID)
 		}
-		if p.Phone != "" {
-			t.Errorf("%s: no source gives a phone number, got %q", p.ID, p.Phone)
+		if strings.HasPrefix(p.ID, "mx-tijuana-") && p.ID != "mx-tijuana-casa-de-los-pobres" {
+			if p.TownCentre() || !strings.Contains(p.Notes, "no licence") {
+				t.Errorf("%s: a community-map point must keep its point and say the map has no licence: %q", p.ID, p.Notes)
+			}
+		} else if p.ID != "mx-tenosique-la-72" && !p.TownCentre() {
+			t.Errorf("%s: a town-level pin must say %q: %q", p.ID, places.TownCentreNote, p.Notes)
 		}
-		if p.Status == places.StatusClosed {
-			closed++
+		if !p.Verified.IsZero() && p.Verified.Year() < 2011 {
+			t.Errorf("%s: verified %v", p.ID, p.Verified)
 		}
 	}
-	if closed != 1 {
-		t.Errorf("got %d closed places, want 1 (Danlí, Jesús está vivo)", closed)
+	if status[places.StatusClosed] != 6 || status[places.StatusFull] != 2 {
+		t.Errorf("statuses: got %v, want 6 closed and 2 full", status)
+	}
+	// Every row keeps its sources, in the file's own columns.
+	f, err := os.Open("starter.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(rows[0][len(rows[0])-2:], []string{"source", "source_date"}) {
+		t.Fatalf("header: got %v, want it to end with source, source_date", rows[0])
+	}
+	for _, r := range rows[1:] {
+		if !strings.HasPrefix(r[len(r)-2], "http") {
+			t.Errorf("%s: no source: %q", r[0], r[len(r)-2])
+		}
 	}
 }
 
 func TestExportRoundTrip(t *testing.T) {
 	want := parseFile(t, "starter.csv").Places
+	if len(want) < 70 {
+		t.Fatalf("starter.csv: %d places", len(want))
+	}
 	var buf bytes.Buffer
 	if err := places.WriteCSV(&buf, want); err != nil {
 		t.Fatal(err)
@@ -139,5 +185,37 @@ func TestParseCSVRefusesAnUnclosedQuote(t *testing.T) {
 	rep, err := places.Parse(strings.NewReader("id,name,kind,country,lat,lon,verified,status\ng1,Ca\"sa,water,MX,14.9,-92.2,2026-11-01,open\ng2,Dos,water,MX,14.9,-92.2,2026-11-01,open\n"))
 	if err != nil || len(rep.Places) != 1 || len(rep.Bad) != 1 || rep.Bad[0].Line != 2 {
 		t.Errorf("stray quote: got %+v, %v; want line 2 bad and g2 imported", rep, err)
+	}
+}
+
+func TestParseLocatedFillsTownCentres(t *testing.T) {
+	const file = "id,name,kind,city,admin1,country,lat,lon,notes,verified,status\n" +
+		"a,Casa A,shelter,Tapachula,Chiapas,MX,,,From a report,2025-11,open\n" +
+		"b,Casa B,shelter,Nowhere,,MX,,,,,open\n"
+	locate := func(city, admin1, country string) (float64, float64, bool) {
+		if city == "Tapachula" && country == "MX" {
+			return 14.90385, -92.25749, true
+		}
+		return 0, 0, false
+	}
+	rep, err := places.ParseLocated(strings.NewReader(file), locate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Places) != 1 || len(rep.Bad) != 1 {
+		t.Fatalf("got %d places, bad %v; want 1 and 1", len(rep.Places), rep.Bad)
+	}
+	a := rep.Places[0]
+	if a.Lat != 14.90385 || a.Lon != -92.25749 || !a.TownCentre() || a.Notes != places.TownCentreNote+". From a report" {
+		t.Errorf("located row: got %+v", a)
+	}
+	if a.Verified.Format("2006-01-02") != "2025-11-01" {
+		t.Errorf("a month-only date: got %v", a.Verified)
+	}
+	if b := rep.Bad[0]; b.Line != 3 || !strings.Contains(b.String(), `the town "Nowhere" is not in the gazetteer`) {
+		t.Errorf("unlocated row: got %q", b)
+	}
+	if rep, _ := places.Parse(strings.NewReader(file)); len(rep.Places) != 0 {
+		t.Errorf("without a locator a row without coordinates must be bad: %+v", rep.Places)
 	}
 }

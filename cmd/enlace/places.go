@@ -99,7 +99,7 @@ func importPlaces(ctx context.Context, dir places.Store, name string, opt places
 		defer f.Close()
 		r = f
 	}
-	rep, err := places.Parse(r)
+	rep, err := places.ParseLocated(r, townLocator())
 	if err != nil {
 		return err
 	}
@@ -114,18 +114,55 @@ func importPlaces(ctx context.Context, dir places.Store, name string, opt places
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "imported %d place(s), skipped %d invalid row(s), removed %d place(s)\n", res.Imported, len(res.Bad), len(res.Removed))
+	starter, err := places.ReplaceAutoStarter(ctx, dir, rep)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "imported %d place(s), skipped %d invalid row(s), removed %d place(s)\n", res.Imported, len(res.Bad), len(res.Removed)+len(starter))
+	if len(starter) > 0 {
+		fmt.Fprintf(stdout, "the file replaces the starter directory: removed its %d place(s) the file does not name\n", len(starter))
+	}
 	return nil
 }
 
-// shelterFinder returns the directory and gazetteer the shelter finder uses,
-// or nils when the store holds no places yet (the menu then does not offer
-// the finder; restart after the first import).
+// townLocator places a row without coordinates at its town's centre, from
+// the gazetteer (nil when the gazetteer cannot be read).
+func townLocator() places.Locator {
+	g, err := gazetteer.Default()
+	if err != nil {
+		return nil
+	}
+	return func(city, admin1, country string) (float64, float64, bool) {
+		tw, ok := g.Locate(city, admin1, country)
+		return tw.Lat, tw.Lon, ok
+	}
+}
+
+// loadStarter fills an empty directory with the embedded starter directory,
+// warning about each row it cannot place.
+func loadStarter(ctx context.Context, dir places.Store, logger *slog.Logger) {
+	res, err := places.LoadStarter(ctx, dir, townLocator())
+	if err != nil {
+		logger.Warn("shelter finder: could not load the starter directory", "err", err)
+		return
+	}
+	for _, b := range res.Bad {
+		logger.Warn("starter directory: place skipped", "row", b.String())
+	}
+	if res.Imported > 0 {
+		logger.Info("shelter finder: the directory was empty; loaded the starter directory (verify it before release, see places/README.md)",
+			"places", res.Imported, "skipped", len(res.Bad))
+	}
+}
+
+// shelterFinder returns the directory and gazetteer the shelter finder uses.
+// An empty directory first gets the embedded starter directory.
 func shelterFinder(ctx context.Context, st bot.Store, logger *slog.Logger) (flows.Directory, flows.Gazetteer) {
 	dir, ok := st.(places.Store)
 	if !ok {
 		return nil, nil
 	}
+	loadStarter(ctx, dir, logger)
 	d := &placeDirectory{f: places.Finder{Store: dir}, store: dir}
 	g, err := gazetteer.Default()
 	if err != nil {

@@ -17,8 +17,9 @@ func TestTwilioMenuByNumber(t *testing.T) {
 	}
 	s := startTwilioServe(t)
 	const from = "+525511110021"
-	// es, agree; 3 emergency numbers, 4 change language, 2 English, 5 erase, 1 yes.
-	lines := []string{"hola", "1", "1", "3", "4", "2", "5", "1"}
+	// es, agree; the menu offers the finder first (the starter directory is
+	// loaded): 4 emergency numbers, 5 change language, 2 English, 6 erase, 1 yes.
+	lines := []string{"hola", "1", "1", "4", "5", "2", "6", "1"}
 	want := simulated(t, "sms", from, lines...)
 	total := 0
 	for i, line := range lines {

@@ -169,12 +169,15 @@ func TestTelegramWebhook(t *testing.T) {
 	}{
 		{"pt", "language.prompt", []string{"lang.es", "lang.en", "lang.fr", "lang.ht", "lang.pt"}},
 		{"en", "consent.question", []string{"consent.accept", "consent.decline"}},
-		{"en", "menu.prompt", []string{"menu.person"}},
+		{"en", "shelters.ask_location", nil}, // the deep link opens the finder after consent
 	}
 	for i, c := range checks {
 		got := calls[i]
 		if want := cat.Text(c.lang, c.textID, nil); !strings.Contains(got.Params["text"], want) {
 			t.Errorf("reply %d: got %q, want it to hold %q", i, got.Params["text"], want)
+		}
+		if c.buttons == nil && !strings.Contains(got.Params["reply_markup"], `"request_location":true`) {
+			t.Errorf("reply %d: keyboard %s does not ask for the location", i, got.Params["reply_markup"])
 		}
 		for _, b := range c.buttons {
 			if !strings.Contains(got.Params["reply_markup"], `"callback_data":"`+b+`"`) {

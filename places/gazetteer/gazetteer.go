@@ -19,6 +19,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -194,16 +195,23 @@ func (g *Gazetteer) Find(text string) Match {
 	return Match{}
 }
 
-// find looks a normalized name up exactly, then among alternate names, then
-// with a typo or two.
+// find looks a normalized name up among names and alternate names at once
+// (also with "Ciudad", "Heroica" or "Santiago de" before it: "Juárez" is
+// Ciudad Juárez too), then with a typo or two.
 func (g *Gazetteer) find(q string, keep func(Town) bool) (Match, bool) {
 	if q == "" {
 		return Match{}, false
 	}
-	for _, m := range []map[string][]int32{g.names, g.alts} {
-		if ts := g.pick(m[q], keep); len(ts) > 0 {
-			return Match{Towns: ts}, true
-		}
+	if n, ok := aliases[q]; ok {
+		q = n
+	}
+	var exact, alt []int32
+	for _, n := range []string{q, "ciudad " + q, "heroica " + q, "santiago de " + q} {
+		exact = append(exact, g.names[n]...)
+		alt = append(alt, g.alts[n]...)
+	}
+	if ts := g.pickAlt(exact, alt, keep); len(ts) > 0 {
+		return Match{Towns: ts}, true
 	}
 	maxD := 0
 	switch l := len([]rune(q)); {
@@ -236,26 +244,69 @@ func (g *Gazetteer) find(q string, keep func(Town) bool) (Match, bool) {
 	return Match{}, false
 }
 
-// pick orders matched towns by population, keeps the largest of each name in
+// altWeight divides the weight of a town found by one of its alternate
+// names, which may be a nickname shared with other towns ("San Pedro" for
+// San Pedro Sula): such a town comes first only when it is much bigger.
+const altWeight = 5
+
+// routeBoost is how much more a town on the migration route weighs than its
+// population alone when names compete: "Hidalgo" is first Ciudad Hidalgo on
+// the Guatemalan border.
+const routeBoost = 10
+
+// weight ranks towns of the same name: population, boosted on the route.
+func (t Town) weight() int {
+	if route[routeKey(t.Name, t.Admin1, t.Country)] {
+		return t.Population * routeBoost
+	}
+	return t.Population
+}
+
+// pick orders matched towns by weight, keeps the largest of each name in
 // each state, and returns the largest alone when it dominates the others.
 func (g *Gazetteer) pick(idx []int32, keep func(Town) bool) []Town {
-	var ts []Town
-	for _, i := range idx {
-		if t := g.towns[i]; keep(t) {
-			ts = append(ts, t)
-		}
+	return g.pickAlt(idx, nil, keep)
+}
+
+// pickAlt is pick over towns found by name and towns found by an alternate
+// name (weighed less, see altWeight).
+func (g *Gazetteer) pickAlt(idx, alt []int32, keep func(Town) bool) []Town {
+	type cand struct {
+		t Town
+		w int
 	}
-	slices.SortStableFunc(ts, func(a, b Town) int { return b.Population - a.Population })
+	var cs []cand
+	byID := map[int]int{} // town ID -> index in cs
+	add := func(i int32, w func(Town) int) {
+		t := g.towns[i]
+		if !keep(t) {
+			return
+		}
+		if j, ok := byID[t.ID]; ok {
+			cs[j].w = max(cs[j].w, w(t))
+			return
+		}
+		byID[t.ID] = len(cs)
+		cs = append(cs, cand{t, w(t)})
+	}
+	for _, i := range idx {
+		add(i, Town.weight)
+	}
+	for _, i := range alt {
+		add(i, func(t Town) int { return t.Population / altWeight })
+	}
+	slices.SortStableFunc(cs, func(a, b cand) int { return b.w - a.w })
 	seen := map[string]bool{}
-	out := ts[:0]
-	for _, t := range ts {
-		k := Normalize(t.Name) + "|" + t.Admin1 + "|" + t.Country
+	var out []Town
+	var ws []int
+	for _, c := range cs {
+		k := Normalize(c.t.Name) + "|" + c.t.Admin1 + "|" + c.t.Country
 		if !seen[k] {
 			seen[k] = true
-			out = append(out, t)
+			out, ws = append(out, c.t), append(ws, c.w)
 		}
 	}
-	if len(out) > 1 && out[0].Population >= dominance*out[1].Population {
+	if len(out) > 1 && ws[0] >= dominance*ws[1] {
 		out = out[:1]
 	}
 	if len(out) > MaxChoices {
@@ -263,6 +314,55 @@ func (g *Gazetteer) pick(idx []int32, keep func(Town) bool) []Town {
 	}
 	return out
 }
+
+// Locate finds the town of a directory row without coordinates: its name
+// in its country (and state, when several towns share the name). It reports
+// false unless exactly one town fits; typos are not guessed.
+func (g *Gazetteer) Locate(city, admin1, country string) (Town, bool) {
+	q := Normalize(city)
+	var idx []int32
+	idx = append(idx, g.names[q]...)
+	idx = append(idx, g.alts[q]...)
+	var found []Town
+	seen := map[int]bool{}
+	for _, i := range idx {
+		if t := g.towns[i]; t.Country == country && !seen[t.ID] {
+			seen[t.ID] = true
+			found = append(found, t)
+		}
+	}
+	if len(found) > 1 && admin1 != "" {
+		a := stripAdminWords(Normalize(shortAdmin(admin1)))
+		found = slices.DeleteFunc(found, func(t Town) bool { return stripAdminWords(Normalize(t.Admin1)) != a })
+	}
+	if len(found) != 1 {
+		return Town{}, false
+	}
+	return found[0], true
+}
+
+// Nearest returns the town nearest a point, or false when none is within
+// maxNearestKm (a point at sea, or outside the region the data covers).
+func (g *Gazetteer) Nearest(lat, lon float64) (Town, bool) {
+	best, bestD := -1, math.Inf(1)
+	cosLat := math.Cos(lat * math.Pi / 180)
+	for i, t := range g.towns {
+		// An equirectangular distance is exact enough to compare nearby towns.
+		dx, dy := (t.Lon-lon)*cosLat, t.Lat-lat
+		if d := dx*dx + dy*dy; d < bestD {
+			best, bestD = i, d
+		}
+	}
+	if best < 0 || math.Sqrt(bestD)*kmPerDegree > maxNearestKm {
+		return Town{}, false
+	}
+	return g.towns[best], true
+}
+
+const (
+	kmPerDegree  = 111.2
+	maxNearestKm = 60
+)
 
 // qualifier returns a filter for the state or country a person named.
 func (g *Gazetteer) qualifier(q string) func(Town) bool {
