@@ -236,7 +236,7 @@ func TestIAmSafeReachesTheContactAndEraseRemovesEverything(t *testing.T) {
 			ctx := context.Background()
 			person := p.Person("sms", carol)
 			say(t, p, "erase", "borrar", "sí")
-			if _, err := st.LoadSession(ctx, person); !errors.Is(err, bot.ErrNotFound) {
+			if _, err := st.LoadSession(ctx, person, clk.Now()); !errors.Is(err, bot.ErrNotFound) {
 				t.Errorf("session after erase: %v, want none", err)
 			}
 			if ts, err := st.Timers(ctx, person); err != nil || len(ts) != 0 {

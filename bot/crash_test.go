@@ -58,7 +58,7 @@ func TestCrashChild(t *testing.T) {
 	var err error
 	switch os.Getenv("TEST_STORE") {
 	case "embedded":
-		st, err = embedded.Open(os.Getenv("TEST_PATH"))
+		st, err = embedded.Open(os.Getenv("TEST_PATH"), embedded.Options{})
 	case "redis":
 		st, err = redisstore.Open(context.Background(), os.Getenv("TEST_REDIS_URL"), redisstore.Options{Prefix: os.Getenv("TEST_PREFIX")})
 	}

@@ -93,7 +93,7 @@ func (p *Pipeline) applyEscalation(s *step, e flows.Escalation) error {
 	if err != nil {
 		return fmt.Errorf("bot: encoding escalation: %w", err)
 	}
-	s.commit.Escalations = append(s.commit.Escalations, Item{ID: newID(), Data: p.keys.Seal(sealEscalation, raw)})
+	s.commit.Escalations = append(s.commit.Escalations, Item{ID: p.escalationID(e.Reason), Data: p.keys.Seal(sealEscalation, raw)})
 	s.after = append(s.after, func(context.Context) error {
 		p.log.Info("escalation recorded", "person", logID(s.person), "reason", e.Reason)
 		return nil

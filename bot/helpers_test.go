@@ -40,7 +40,7 @@ func backends(t *testing.T) []backend {
 	prefix := srv.NewPrefix()
 	return []backend{
 		{name: "embedded", env: []string{"TEST_STORE=embedded", "TEST_PATH=" + path}, open: func(t testing.TB) bot.Store {
-			st, err := embedded.Open(path)
+			st, err := embedded.Open(path, embedded.Options{})
 			if err != nil {
 				t.Fatal(err)
 			}

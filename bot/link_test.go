@@ -27,7 +27,8 @@ func TestTelegramUserWhoSharesTheirNumberIsThatNumber(t *testing.T) {
 			defer st.Close()
 			ctx := context.Background()
 			tg, sms, wa := newRecorder("telegram"), newRecorder("sms"), newRecorder("whatsapp")
-			p := newPipeline(t, st, newClock().Now, tg, sms, wa)
+			clk := newClock()
+			p := newPipeline(t, st, clk.Now, tg, sms, wa)
 			for i, in := range []flows.Input{
 				{Kind: flows.InputCommand, Command: "start"}, {Kind: flows.InputChoice, Choice: "lang.en"},
 				{Kind: flows.InputChoice, Choice: "consent.accept"}, {Kind: flows.InputChoice, Choice: "menu.link"},
@@ -59,7 +60,7 @@ func TestTelegramUserWhoSharesTheirNumberIsThatNumber(t *testing.T) {
 				t.Errorf("Telegram after linking: got %q, want the English menu once more", got[before:])
 			}
 			tgPerson := p.Person("telegram", "4242")
-			if _, err := st.LoadSession(ctx, tgPerson); !errors.Is(err, bot.ErrNotFound) {
+			if _, err := st.LoadSession(ctx, tgPerson, clk.Now()); !errors.Is(err, bot.ErrNotFound) {
 				t.Errorf("the Telegram identity kept a session of its own: %v", err)
 			}
 			// Erase from SMS: the link goes with everything else.
@@ -67,7 +68,7 @@ func TestTelegramUserWhoSharesTheirNumberIsThatNumber(t *testing.T) {
 			drain(t, p)
 			accept(t, p, msg(alice, "SM3", "1"))
 			drain(t, p)
-			if _, err := st.Alias(ctx, tgPerson); !errors.Is(err, bot.ErrNotFound) {
+			if _, err := st.Alias(ctx, tgPerson, clk.Now()); !errors.Is(err, bot.ErrNotFound) {
 				t.Errorf("alias after erase: got %v, want it gone", err)
 			}
 			accept(t, p, tgMsg("u10", flows.Input{Kind: flows.InputText, Text: "hello"}))

@@ -155,7 +155,7 @@ func (p *Pipeline) PersonOf(ctx context.Context, channel, address string) (strin
 	if channel != "telegram" { // only Telegram identities are ever aliases
 		return h, nil
 	}
-	to, err := p.store.Alias(ctx, h)
+	to, err := p.store.Alias(ctx, h, p.now())
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return h, nil
@@ -196,12 +196,12 @@ func (p *Pipeline) link(ctx context.Context, from, to string, c *Commit) error {
 	if err != nil {
 		return fmt.Errorf("bot: linking: %w", err)
 	}
-	token, err := p.store.Lock(ctx, to, p.cfg.LockTTL)
+	token, err := p.store.Lock(ctx, to, p.cfg.LockTTL, p.now())
 	if err != nil {
 		return fmt.Errorf("bot: linking: %w", err)
 	}
 	defer p.store.Unlock(context.WithoutCancel(ctx), to, token)
-	_, err = p.store.LoadSession(ctx, to)
+	_, err = p.store.LoadSession(ctx, to, p.now())
 	switch {
 	case errors.Is(err, ErrNotFound):
 		move := Commit{Session: c.Session, SessionTTL: p.cfg.SessionTTL, SetTimers: slices.Clone(c.SetTimers)}
@@ -210,16 +210,16 @@ func (p *Pipeline) link(ctx context.Context, from, to string, c *Commit) error {
 				move.SetTimers = append(move.SetTimers, t)
 			}
 		}
-		if err := p.store.Commit(ctx, to, token, move); err != nil {
+		if err := p.store.Commit(ctx, to, token, move, p.now()); err != nil {
 			return fmt.Errorf("bot: linking: %w", err)
 		}
 	case err != nil:
 		return fmt.Errorf("bot: linking: %w", err)
 	}
-	if err := p.store.SetFlag(ctx, to, aliasFlag(from), true); err != nil {
+	if err := p.store.SetFlag(ctx, to, aliasFlag(from), true, p.now()); err != nil {
 		return fmt.Errorf("bot: linking: %w", err)
 	}
-	if err := p.store.SetAlias(ctx, from, to); err != nil {
+	if err := p.store.SetAlias(ctx, from, to, p.now()); err != nil {
 		return fmt.Errorf("bot: linking: %w", err)
 	}
 	c.Session, c.SetTimers = nil, nil
@@ -256,7 +256,7 @@ func Identity(channel, address string) string {
 
 // Flag names kept per person by SetReachable and SetOptOut.
 func unreachableFlag(channel string) string { return "unreachable:" + channel }
-func optOutFlag(channel string) string      { return "optout:" + channel }
+func optOutFlag(channel string) string      { return OptOutFlagPrefix + channel }
 
 // SetReachable records whether an address can be reached on its channel (a
 // Telegram user who blocked the bot cannot; one who sent /start again can).
@@ -266,7 +266,7 @@ func (p *Pipeline) SetReachable(ctx context.Context, channel, address string, re
 	if err != nil {
 		return err
 	}
-	if err := p.store.SetFlag(ctx, person, unreachableFlag(channel), !reachable); err != nil {
+	if err := p.store.SetFlag(ctx, person, unreachableFlag(channel), !reachable, p.now()); err != nil {
 		return fmt.Errorf("bot: recording reachability: %w", err)
 	}
 	return nil
@@ -279,7 +279,7 @@ func (p *Pipeline) SetOptOut(ctx context.Context, channel, address string, out b
 	if err != nil {
 		return err
 	}
-	if err := p.store.SetFlag(ctx, person, optOutFlag(channel), out); err != nil {
+	if err := p.store.SetFlag(ctx, person, optOutFlag(channel), out, p.now()); err != nil {
 		return fmt.Errorf("bot: recording opt-out: %w", err)
 	}
 	return nil
@@ -335,11 +335,26 @@ func (p *Pipeline) Accept(ctx context.Context, m Message) (bool, error) {
 
 // accept records a message for a person once (see Accept).
 func (p *Pipeline) accept(ctx context.Context, person string, m Message, raw []byte) (bool, error) {
+	return p.acceptWith(ctx, p.store.Accept, person, m, raw)
+}
+
+// acceptKnown records a message for a person who has a session, once; for
+// anyone else it records nothing and reports ErrNotFound.
+func (p *Pipeline) acceptKnown(ctx context.Context, person string, m Message, raw []byte) (bool, error) {
+	return p.acceptWith(ctx, p.store.AcceptKnown, person, m, raw)
+}
+
+type acceptFunc func(ctx context.Context, person, dedupeKey string, msg Item, dedupeTTL time.Duration, now time.Time) (bool, error)
+
+func (p *Pipeline) acceptWith(ctx context.Context, acc acceptFunc, person string, m Message, raw []byte) (bool, error) {
 	dedupe := p.keys.Hash("message", m.Channel+":"+m.ID)
 	item := Item{ID: newID(), Data: p.keys.Seal(sealInbound, raw)}
-	fresh, err := p.store.Accept(ctx, person, dedupe, item, p.cfg.DedupeTTL, p.now())
+	fresh, err := acc(ctx, person, dedupe, item, p.cfg.DedupeTTL, p.now())
 	outcome := "accepted"
 	switch {
+	case errors.Is(err, ErrNotFound):
+		outcome = "gone"
+		err = fmt.Errorf("bot: accepting message: %w", err)
 	case err != nil:
 		outcome = "error"
 		err = fmt.Errorf("bot: accepting message: %w", err)
@@ -402,7 +417,7 @@ func (p *Pipeline) Send(ctx context.Context, channel, to, lang string, out flows
 	if err != nil {
 		return err
 	}
-	if err := p.store.Enqueue(ctx, person, []Item{item}); err != nil {
+	if err := p.store.Enqueue(ctx, person, []Item{item}, p.now()); err != nil {
 		return fmt.Errorf("bot: queueing proactive message: %w", err)
 	}
 	p.notify()
@@ -443,7 +458,7 @@ func (p *Pipeline) HandleReady(ctx context.Context) (int, error) {
 
 // handlePerson handles one person's inbox, oldest message first, under their lock.
 func (p *Pipeline) handlePerson(ctx context.Context, c Claim) (int, error) {
-	token, err := p.store.Lock(ctx, c.Person, p.cfg.LockTTL)
+	token, err := p.store.Lock(ctx, c.Person, p.cfg.LockTTL, p.now())
 	if errors.Is(err, ErrLocked) {
 		// Another worker is handling them. Its release may fail because this
 		// claim moved their ready time, so look again shortly rather than when
@@ -481,7 +496,7 @@ func (p *Pipeline) handlePerson(ctx context.Context, c Claim) (int, error) {
 // handleOne runs the engine on one inbound message and commits the new session
 // and the step's effects (bot/effects.go) in one atomic step.
 func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Item) error {
-	start := time.Now() // for the latency metric only
+	start := p.now() // for the latency metric only
 	sessionRaw, err := p.loadSession(ctx, person)
 	if err != nil {
 		return err
@@ -497,6 +512,11 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 	m := rec.Message
 	if rec.Notice != nil {
 		return p.handleNotice(ctx, person, token, item.ID, sessionRaw, sess, m, *rec.Notice)
+	}
+	if (m.Channel == timerChannel || m.Channel == receiptChannel) && sessionRaw == nil {
+		// The person erased their data (or it expired) after this was
+		// recorded: there is nobody to tell, and nothing is written.
+		return p.commit(ctx, person, token, Commit{InboundID: item.ID})
 	}
 	if m.Channel == timerChannel || m.Channel == receiptChannel {
 		// Timers and receipts speak to the person where they last wrote from.
@@ -515,13 +535,13 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		return err
 	}
 	p.crash("after-commit")
-	p.metrics.handled(m.Channel, time.Since(start))
+	p.metrics.handled(m.Channel, p.now().Sub(start))
 	return nil
 }
 
 // loadSession returns the person's sealed session, or nil when there is none.
 func (p *Pipeline) loadSession(ctx context.Context, person string) ([]byte, error) {
-	sealed, err := p.store.LoadSession(ctx, person)
+	sealed, err := p.store.LoadSession(ctx, person, p.now())
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return nil, nil
@@ -573,7 +593,7 @@ func (p *Pipeline) handleNotice(ctx context.Context, person, token, inboundID st
 }
 
 func (p *Pipeline) commit(ctx context.Context, person, token string, c Commit) error {
-	if err := p.store.Commit(ctx, person, token, c); err != nil {
+	if err := p.store.Commit(ctx, person, token, c, p.now()); err != nil {
 		return fmt.Errorf("bot: committing: %w", err)
 	}
 	if len(c.Outbox) > 0 {
@@ -641,7 +661,13 @@ func (p *Pipeline) Receipt(ctx context.Context, person, id, ref string, delivere
 	if err != nil {
 		return fmt.Errorf("bot: encoding receipt: %w", err)
 	}
-	if _, err := p.accept(ctx, person, m, raw); err != nil {
+	_, err = p.acceptKnown(ctx, person, m, raw)
+	if errors.Is(err, ErrNotFound) {
+		// The sender erased their data (or it expired): nobody to tell, and
+		// nothing may be written about them again.
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("bot: recording receipt: %w", err)
 	}
 	return nil
@@ -667,7 +693,8 @@ func (p *Pipeline) FireTimers(ctx context.Context) (int, error) {
 		if err != nil {
 			return 0, fmt.Errorf("bot: encoding timer: %w", err)
 		}
-		if _, err := p.accept(ctx, c.Person, m, raw); err != nil {
+		// A timer of a person who is gone (erased, expired) fires nothing.
+		if _, err := p.acceptKnown(ctx, c.Person, m, raw); err != nil && !errors.Is(err, ErrNotFound) {
 			return 0, err
 		}
 		p.crash("timer-accepted")
@@ -676,6 +703,25 @@ func (p *Pipeline) FireTimers(ctx context.Context) (int, error) {
 		}
 	}
 	return len(claims), nil
+}
+
+// escalationID names a person's escalation by its reason, so that the store
+// keeps one open escalation per reason per person (the latest replaces the
+// earlier one in place): thirty presses of "talk to a person" are one request.
+// It is a keyed hash: the stored ID does not reveal the reason.
+func (p *Pipeline) escalationID(reason string) string {
+	return p.keys.Hash("escalation", reason)
+}
+
+// FirstTime reports whether a channel's event id (not a person's message,
+// e.g. a Telegram group post) is seen for the first time within DedupeTTL.
+// It is remembered in the store, so a restart does not answer it again.
+func (p *Pipeline) FirstTime(ctx context.Context, channel, id string) (bool, error) {
+	first, err := p.store.Once(ctx, p.keys.Hash("event", channel+":"+id), p.cfg.DedupeTTL, p.now())
+	if err != nil {
+		return false, fmt.Errorf("bot: recording %s event: %w", channel, err)
+	}
+	return first, nil
 }
 
 // escalationRecord is an escalation as stored: what happened, and where the

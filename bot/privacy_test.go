@@ -67,7 +67,7 @@ func rawBackends(t *testing.T) []rawBackend {
 	return []rawBackend{
 		{"embedded",
 			func(t *testing.T) bot.Store {
-				st, err := embedded.Open(path)
+				st, err := embedded.Open(path, embedded.Options{})
 				if err != nil {
 					t.Fatal(err)
 				}

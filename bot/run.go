@@ -3,6 +3,7 @@ package bot
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -12,6 +13,7 @@ import (
 // later start picks it up) and then returns.
 func (p *Pipeline) Run(ctx context.Context) {
 	var wg sync.WaitGroup
+	wg.Go(func() { p.sweepLoop(ctx) })
 	for i := 0; i < p.cfg.Workers; i++ {
 		wg.Add(1)
 		go func() {
@@ -46,6 +48,31 @@ func (p *Pipeline) loop(ctx context.Context) {
 		}
 		timer.Reset(p.cfg.Poll)
 	}
+}
+
+// sweepLoop asks the store to remove what expired, on the pipeline's clock,
+// every SweepInterval (the interval itself is only a cadence).
+func (p *Pipeline) sweepLoop(ctx context.Context) {
+	t := time.NewTicker(SweepInterval)
+	defer t.Stop()
+	for {
+		if err := p.Sweep(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("sweeping expired records failed", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// Sweep removes from the store what expired by the pipeline's now.
+func (p *Pipeline) Sweep(ctx context.Context) error {
+	if err := p.store.Sweep(ctx, p.now()); err != nil {
+		return fmt.Errorf("bot: sweeping: %w", err)
+	}
+	return nil
 }
 
 // pass does one round of handling and sending.

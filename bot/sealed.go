@@ -41,7 +41,7 @@ func (p *Pipeline) openSession(sealed []byte) (flows.Session, error) {
 // readSession loads and opens another person's session, for a lookup that
 // does not hold their lock. ok is false when there is none, or it cannot be read.
 func (p *Pipeline) readSession(ctx context.Context, person string) (s flows.Session, ok bool, err error) {
-	sealed, err := p.store.LoadSession(ctx, person)
+	sealed, err := p.store.LoadSession(ctx, person, p.now())
 	if errors.Is(err, ErrNotFound) {
 		return s, false, nil
 	}

@@ -41,7 +41,7 @@ func (p *Pipeline) SendReady(ctx context.Context) (int, error) {
 // ever holds its head.
 func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 	lock := c.Person + outboxLockSuffix
-	token, err := p.store.Lock(ctx, lock, p.cfg.LockTTL)
+	token, err := p.store.Lock(ctx, lock, p.cfg.LockTTL, p.now())
 	if errors.Is(err, ErrLocked) {
 		// Another sender has this outbox; look again shortly rather than when
 		// this claim's lease runs out.
@@ -125,7 +125,7 @@ func (p *Pipeline) sendable(ctx context.Context, r Reply) (Channel, string, erro
 // deadLetterUnreadable moves a reply nobody can open to dead letters.
 func (p *Pipeline) deadLetterUnreadable(ctx context.Context, person string, item Item, openErr error) error {
 	p.log.Error("unreadable reply moved to dead letters", "person", logID(person), "err", openErr)
-	if err := p.store.DeadLetter(ctx, person, item); err != nil {
+	if err := p.store.DeadLetter(ctx, person, item, p.now()); err != nil {
 		return fmt.Errorf("bot: dead-lettering: %w", err)
 	}
 	p.metrics.outbound("unknown", "dead")
@@ -286,7 +286,7 @@ func (p *Pipeline) deadLetter(ctx context.Context, person, id string, r Reply, r
 		return err
 	}
 	item.ID = id
-	if err := p.store.DeadLetter(ctx, person, item); err != nil {
+	if err := p.store.DeadLetter(ctx, person, item, p.now()); err != nil {
 		return fmt.Errorf("bot: dead-lettering: %w", err)
 	}
 	p.metrics.outbound(r.Channel, "dead")
@@ -324,7 +324,7 @@ func (p *Pipeline) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, er
 
 // Replay puts a dead letter back in its outbox with a fresh count of attempts.
 func (p *Pipeline) Replay(ctx context.Context, person, id string) error {
-	if err := p.store.Replay(ctx, person, id); err != nil {
+	if err := p.store.Replay(ctx, person, id, p.now()); err != nil {
 		return fmt.Errorf("bot: replaying dead letter: %w", err)
 	}
 	p.notify()

@@ -57,7 +57,9 @@ type Commit struct {
 	SessionTTL time.Duration
 	// Outbox items are appended, in order, to the person's outbox.
 	Outbox []Item
-	// Escalations are appended to the person's escalations and indexed for volunteers.
+	// Escalations are added to the person's escalations and indexed for
+	// volunteers. One whose ID the person already holds replaces that one in
+	// place (so a repeated request for help stays one open escalation).
 	Escalations []Item
 	// SetTimers sets (or moves) the person's timers by ID; CancelTimers removes
 	// them. Both are applied after Erase, with the rest of the commit.
@@ -86,16 +88,71 @@ type Letter struct {
 	Item   Item
 }
 
+// Retention is how long a store keeps what it holds about a person: every
+// record expires, so nothing outlives what the person was told. Zero fields
+// get the defaults in parentheses.
+type Retention struct {
+	// Person is how long a person's records (inbox, outbox, escalations,
+	// timers, flags, identity links) are kept after the last write to them;
+	// each commit of the person's own conversation refreshes them all. It
+	// should equal ENLACE_SESSION_TTL (90 days).
+	Person time.Duration
+	// DeadLetters is how long a person's dead letters are kept after the
+	// latest one (30 days; never longer than Person).
+	DeadLetters time.Duration
+	// OptOut is how long an opt-out ("optout:" flags) is kept after the last
+	// STOP, erase or not, so that nobody who said STOP is written to again by
+	// mistake (2 years).
+	OptOut time.Duration
+}
+
+// Defaults of Retention.
+const (
+	DefaultPersonRetention     = 90 * 24 * time.Hour
+	DefaultDeadLetterRetention = 30 * 24 * time.Hour
+	DefaultOptOutRetention     = 2 * 365 * 24 * time.Hour
+)
+
+// WithDefaults returns r with zero fields set to their defaults, and
+// DeadLetters no longer than Person.
+func (r Retention) WithDefaults() Retention {
+	if r.Person <= 0 {
+		r.Person = DefaultPersonRetention
+	}
+	if r.DeadLetters <= 0 {
+		r.DeadLetters = DefaultDeadLetterRetention
+	}
+	r.DeadLetters = min(r.DeadLetters, r.Person)
+	if r.OptOut <= 0 {
+		r.OptOut = DefaultOptOutRetention
+	}
+	return r
+}
+
+// OptOutFlagPrefix starts the flags kept after an erase, with their own
+// retention (Retention.OptOut).
+const OptOutFlagPrefix = "optout:"
+
 // Store is what the pipeline needs from storage. Persons are keyed hashes
 // (hex), never addresses. Every method is safe for concurrent use, and for the
 // Redis store across processes. Implementations: store/redis and store/embedded;
 // store/storetest is the conformance suite both pass.
+//
+// A store never reads the wall clock: every method that needs the time takes
+// now from its caller (the pipeline's clock), so tests run on a fake clock.
+// Every record about a person expires (Retention, fixed when the store is
+// opened); Sweep removes what expired by now.
 type Store interface {
 	// Accept appends msg to the person's inbox unless dedupeKey was already
 	// accepted for that person within dedupeTTL, and makes the person ready in
 	// QueueInbound. It reports false for a duplicate (nothing appended; the
 	// person is still made ready, so a redelivery after a crash is not stranded).
 	Accept(ctx context.Context, person, dedupeKey string, msg Item, dedupeTTL time.Duration, now time.Time) (bool, error)
+	// AcceptKnown is Accept for a person who has a session: when they have
+	// none (they erased their data, or it expired) it writes nothing at all
+	// and returns ErrNotFound. Delivery receipts and timers use it, so that
+	// they never bring back a person who is gone.
+	AcceptKnown(ctx context.Context, person, dedupeKey string, msg Item, dedupeTTL time.Duration, now time.Time) (bool, error)
 
 	// Claim leases up to n people of q whose ready time is at or before now,
 	// moving their ready time to now+lease, so other workers skip them until the
@@ -110,23 +167,26 @@ type Store interface {
 	// Pending counts the people in q (queue depth for metrics).
 	Pending(ctx context.Context, q Queue) (int64, error)
 
-	// Lock takes the person's lock for ttl and returns its token, or ErrLocked.
-	Lock(ctx context.Context, person string, ttl time.Duration) (string, error)
+	// Lock takes the person's lock until now+ttl and returns its token, or ErrLocked.
+	Lock(ctx context.Context, person string, ttl time.Duration, now time.Time) (string, error)
 	// Unlock releases the lock if token still holds it.
 	Unlock(ctx context.Context, person, token string) error
 
 	// NextInbound returns the oldest message in the person's inbox, or ErrNotFound.
 	NextInbound(ctx context.Context, person string) (Item, error)
-	// LoadSession returns the sealed session, or ErrNotFound.
-	LoadSession(ctx context.Context, person string) ([]byte, error)
-	// Commit applies c atomically if token still holds the person's lock,
-	// otherwise it returns ErrLockLost and writes nothing. It then makes the
-	// person ready in QueueOutbound when the outbox is not empty.
-	Commit(ctx context.Context, person, token string, c Commit) error
+	// LoadSession returns the sealed session, or ErrNotFound (also once it
+	// expired by now).
+	LoadSession(ctx context.Context, person string, now time.Time) ([]byte, error)
+	// Commit applies c atomically if token still holds the person's lock at
+	// now, otherwise it returns ErrLockLost and writes nothing. It then makes
+	// the person ready in QueueOutbound when the outbox is not empty. A commit
+	// that saves a session refreshes the retention of all the person's records
+	// (but dead letters and opt-outs).
+	Commit(ctx context.Context, person, token string, c Commit, now time.Time) error
 
 	// Enqueue appends items to the person's outbox (proactive messages) and makes
 	// the person ready in QueueOutbound.
-	Enqueue(ctx context.Context, person string, items []Item) error
+	Enqueue(ctx context.Context, person string, items []Item, now time.Time) error
 	// NextOutbound returns the head of the person's outbox, or ErrNotFound.
 	NextOutbound(ctx context.Context, person string) (Item, error)
 	// UpdateOutbound replaces the outbox head's data if its ID is item.ID (to
@@ -136,12 +196,12 @@ type Store interface {
 	AckOutbound(ctx context.Context, person, id string) error
 	// DeadLetter moves the outbox head with this id to the person's dead
 	// letters, replacing its data with item.Data (which records the reason).
-	DeadLetter(ctx context.Context, person string, item Item) error
+	DeadLetter(ctx context.Context, person string, item Item, now time.Time) error
 	// DeadLetters lists up to limit dead letters across all people, oldest person first.
 	DeadLetters(ctx context.Context, limit int) ([]Letter, error)
 	// Replay moves a dead letter back to the tail of the person's outbox and
 	// makes the person ready in QueueOutbound.
-	Replay(ctx context.Context, person, id string) error
+	Replay(ctx context.Context, person, id string, now time.Time) error
 	// CountDeadLetters counts dead letters across all people.
 	CountDeadLetters(ctx context.Context) (int64, error)
 
@@ -161,21 +221,37 @@ type Store interface {
 
 	// SetAlias makes person from stand for person to: a Telegram identity that
 	// shared its own phone number is that number's person. Alias resolves it
-	// (ErrNotFound when from is nobody's alias); DeleteAlias undoes it.
-	SetAlias(ctx context.Context, from, to string) error
-	Alias(ctx context.Context, from string) (string, error)
+	// (ErrNotFound when from is nobody's alias) and keeps the link for
+	// Retention.Person from now; DeleteAlias undoes it.
+	SetAlias(ctx context.Context, from, to string, now time.Time) error
+	Alias(ctx context.Context, from string, now time.Time) (string, error)
 	DeleteAlias(ctx context.Context, from string) error
 
 	// SetFlag sets (on) or clears a named flag of a person, such as
 	// "unreachable:telegram" or "optout:sms". Flags carry no personal data.
 	// Commit.Erase clears every flag except those starting with "optout:": a
 	// person who said STOP must stay unsent-to after erasing their data.
-	SetFlag(ctx context.Context, person, flag string, on bool) error
+	// Opt-outs are kept for Retention.OptOut from now, other flags for
+	// Retention.Person.
+	SetFlag(ctx context.Context, person, flag string, on bool, now time.Time) error
 	// Flags lists the flags set for a person (none: an empty slice).
 	Flags(ctx context.Context, person string) ([]string, error)
+
+	// Once reports whether key is new, and remembers it until now+ttl (for
+	// events that are not a person's messages, such as a Telegram group post
+	// answered once). The key must satisfy the stores' name rule
+	// (store.ValidName) and carry no personal data.
+	Once(ctx context.Context, key string, ttl time.Duration, now time.Time) (bool, error)
+
+	// Sweep removes what expired by now and the index entries it leaves
+	// behind. Run calls it every SweepInterval.
+	Sweep(ctx context.Context, now time.Time) error
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
 }
+
+// SweepInterval is how often Run asks the store to Sweep.
+const SweepInterval = time.Minute

@@ -22,7 +22,7 @@ import (
 // REDIS_URL is set, otherwise the embedded store in the data directory.
 func openStore(ctx context.Context, cfg config) (bot.Store, string, error) {
 	if cfg.RedisURL != "" {
-		st, err := redisstore.Open(ctx, cfg.RedisURL, redisstore.Options{})
+		st, err := redisstore.Open(ctx, cfg.RedisURL, redisstore.Options{Retention: retention(cfg)})
 		if err != nil {
 			return nil, "", fmt.Errorf("opening Redis: %w", err)
 		}
@@ -31,12 +31,16 @@ func openStore(ctx context.Context, cfg config) (bot.Store, string, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, "", fmt.Errorf("creating data directory: %w", err)
 	}
-	st, err := embedded.Open(filepath.Join(cfg.DataDir, "enlace.db"))
+	st, err := embedded.Open(filepath.Join(cfg.DataDir, "enlace.db"), embedded.Options{Retention: retention(cfg)})
 	if err != nil {
 		return nil, "", fmt.Errorf("opening embedded store: %w", err)
 	}
 	return st, "embedded", nil
 }
+
+// retention is how long the stores keep records about a person: what the
+// consent text promises (ENLACE_SESSION_TTL), bot.Retention's defaults otherwise.
+func retention(cfg config) bot.Retention { return bot.Retention{Person: cfg.SessionTTL} }
 
 // localKeyFile holds the key the simulator generates when ENLACE_SECRET_KEY is unset.
 const localKeyFile = "secret.key"

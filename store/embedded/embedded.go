@@ -4,19 +4,28 @@
 //
 // Layout:
 //
-//	people/<person>/session     expiry (8 bytes, unix ns, 0 = none) + sealed session
+//	people/<person>/session     expiry (8 bytes, unix ns) + sealed session
 //	people/<person>/in|out|dead|esc/<seq>   item: ID, NUL, data (seq big-endian: FIFO)
 //	people/<person>/seen/<dedupe key>       expiry (unix ns)
+//	people/<person>/flags|optout/<flag>     1
+//	people/<person>/timers/<timer id>       due time (unix ns)
+//	people/<person>/exp:<bucket>            when that bucket expires (unix ns)
 //	people/<person>/idx:dead|idx:esc        this person's key in the index below
 //	q:in:at, q:out:at/<ready time><person>  queues in ready-time order
 //	q:in:who, q:out:who/<person>            the person's ready time
 //	idx:dead, idx:esc/<seq><person>         people with dead letters / escalations, oldest first
 //	locks/<person>                          expiry (unix ns) + token
+//	aliases/<from>                          0, expiry (unix ns), the person from stands for
+//	once/<key>                              expiry (unix ns)
 //
-// Empty per-person buckets are removed, and a person's bucket goes when nothing
-// in it remains, so erased people leave no names behind. Expired sessions,
-// dedupe marks and locks read as absent and are removed by Sweep, which Open
-// runs every minute until Close.
+// Every record about a person expires (Options.Retention): the buckets in,
+// out, esc, flags and timers Retention.Person after the last write (every
+// commit refreshes them all), dead Retention.DeadLetters after the latest
+// dead letter, optout Retention.OptOut after the latest STOP. Empty per-person
+// buckets are removed, and a person's bucket goes when nothing in it remains,
+// so erased and expired people leave no names behind. Expired sessions, dedupe
+// marks and locks read as absent; Sweep removes everything that expired by the
+// time it is given (the pipeline calls it with its own clock).
 package embedded
 
 import (
@@ -27,8 +36,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -38,9 +50,6 @@ import (
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/store"
 )
-
-// SweepInterval is how often Open's background goroutine calls Sweep.
-const SweepInterval = time.Minute
 
 // Bucket and key names.
 var (
@@ -53,22 +62,32 @@ var (
 	kSession = []byte("session")
 	// Per-person list and mark buckets.
 	lIn, lOut, lDead, lEsc, lSeen = []byte("in"), []byte("out"), []byte("dead"), []byte("esc"), []byte("seen")
-	bFlags                        = []byte("flags")
+	bFlags, bOptOut               = []byte("flags"), []byte("optout")
+	bOnce                         = []byte("once")
+
+	// personBuckets are every bucket a person's bucket may hold.
+	personBuckets = [][]byte{lIn, lOut, lDead, lEsc, lSeen, bFlags, bOptOut, bTimers}
 )
+
+// Options configures a Store.
+type Options struct {
+	// Retention is how long records about a person are kept (bot.Retention's
+	// defaults for zero fields).
+	Retention bot.Retention
+}
 
 // Store is a bot.Store in a bbolt file. It is safe for concurrent use.
 type Store struct {
-	db   *bolt.DB
-	stop chan struct{}
-	wg   sync.WaitGroup
-	once sync.Once
+	db     *bolt.DB
+	ret    bot.Retention
+	places placeIndex
+	once   sync.Once
 }
 
 var _ bot.Store = (*Store)(nil)
 
-// Open opens or creates the store file at path (mode 0600, its directory 0700)
-// and starts the sweeper.
-func Open(path string) (*Store, error) {
+// Open opens or creates the store file at path (mode 0600, its directory 0700).
+func Open(path string, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("embedded: create data directory: %w", err)
 	}
@@ -80,7 +99,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"], bAliases}
+		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"], bAliases, bOnce}
 		for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound, queueTimers} {
 			names = append(names, bQueueAt[q], bQueueBy[q])
 		}
@@ -95,34 +114,18 @@ func Open(path string) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("embedded: create buckets: %w", err)
 	}
-	s := &Store{db: db, stop: make(chan struct{})}
-	s.wg.Go(s.sweepLoop)
-	return s, nil
+	return &Store{db: db, ret: opts.Retention.WithDefaults()}, nil
 }
 
-func (s *Store) sweepLoop() {
-	t := time.NewTicker(SweepInterval)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case now := <-t.C:
-			_ = s.Sweep(now) // best effort: expired records already read as absent
-		}
-	}
-}
-
-// Close stops the sweeper and closes the file. It may be called more than once.
+// Close closes the file. It may be called more than once.
 func (s *Store) Close() error {
 	var err error
-	s.once.Do(func() {
-		close(s.stop)
-		s.wg.Wait()
-		err = s.db.Close()
-	})
+	s.once.Do(func() { err = s.db.Close() })
 	return err
 }
+
+// DB is the underlying bbolt database, for tests that read every stored byte.
+func (s *Store) DB() *bolt.DB { return s.db }
 
 // Ping reports whether the file is open and readable.
 func (s *Store) Ping(ctx context.Context) error {
@@ -254,15 +257,29 @@ func push(pb *bolt.Bucket, name []byte, values ...[]byte) error {
 	return nil
 }
 
-// tidy removes the person's empty sub-buckets, then the person's bucket if empty.
+// tidy removes the person's empty sub-buckets with their expiry and index
+// entries, then the person's bucket if empty.
 func tidy(tx *bolt.Tx, p string) error {
 	pb := person(tx, p)
 	if pb == nil {
 		return nil
 	}
-	for _, name := range [][]byte{lIn, lOut, lDead, lEsc, lSeen, bFlags, bTimers} {
-		if b := pb.Bucket(name); b != nil && empty(b) {
+	for _, name := range personBuckets {
+		b := pb.Bucket(name)
+		if b != nil && empty(b) {
 			if err := pb.DeleteBucket(name); err != nil {
+				return err
+			}
+			b = nil
+		}
+		if b != nil {
+			continue
+		}
+		if err := pb.Delete(expKey(name)); err != nil {
+			return err
+		}
+		if kind := string(name); bIdx[kind] != nil {
+			if err := unindex(tx, pb, kind); err != nil {
 				return err
 			}
 		}
@@ -271,6 +288,17 @@ func tidy(tx *bolt.Tx, p string) error {
 		return tx.Bucket(bPeople).DeleteBucket([]byte(p))
 	}
 	return nil
+}
+
+// expKey names the expiry of a person's bucket.
+func expKey(name []byte) []byte { return append([]byte("exp:"), name...) }
+
+// keep makes the person's bucket name, if it exists, expire at now+d.
+func keep(pb *bolt.Bucket, name []byte, now time.Time, d time.Duration) error {
+	if pb.Bucket(name) == nil {
+		return nil
+	}
+	return pb.Put(expKey(name), expiry(now.Add(d)))
 }
 
 func idxKey(kind string) []byte { return []byte("idx:" + kind) }
@@ -327,6 +355,25 @@ func schedule(tx *bolt.Tx, q bot.Queue, p string, at time.Time) error {
 
 // Accept implements bot.Store.
 func (s *Store) Accept(ctx context.Context, p, dedupeKey string, msg bot.Item, dedupeTTL time.Duration, now time.Time) (bool, error) {
+	return s.accept(p, dedupeKey, msg, dedupeTTL, now, false)
+}
+
+// AcceptKnown implements bot.Store.
+func (s *Store) AcceptKnown(ctx context.Context, p, dedupeKey string, msg bot.Item, dedupeTTL time.Duration, now time.Time) (bool, error) {
+	return s.accept(p, dedupeKey, msg, dedupeTTL, now, true)
+}
+
+// hasSession reports whether the person has a session unexpired at now.
+func hasSession(tx *bolt.Tx, p string, now time.Time) bool {
+	pb := person(tx, p)
+	if pb == nil {
+		return false
+	}
+	v := pb.Get(kSession)
+	return v != nil && !expired(v[:8], now)
+}
+
+func (s *Store) accept(p, dedupeKey string, msg bot.Item, dedupeTTL time.Duration, now time.Time, known bool) (bool, error) {
 	if err := checkPerson(p); err != nil {
 		return false, err
 	}
@@ -338,6 +385,9 @@ func (s *Store) Accept(ctx context.Context, p, dedupeKey string, msg bot.Item, d
 	}
 	var fresh bool
 	err := s.update(func(tx *bolt.Tx) error {
+		if known && !hasSession(tx, p, now) {
+			return bot.ErrNotFound
+		}
 		if err := schedule(tx, bot.QueueInbound, p, now); err != nil {
 			return err
 		}
@@ -360,6 +410,9 @@ func (s *Store) Accept(ctx context.Context, p, dedupeKey string, msg bot.Item, d
 				}
 			}
 			if err := push(pb, lIn, encodeItem(msg)); err != nil {
+				return err
+			}
+			if err := keep(pb, lIn, now, s.ret.Person); err != nil {
 				return err
 			}
 		}
@@ -460,7 +513,7 @@ func (s *Store) Pending(ctx context.Context, q bot.Queue) (int64, error) {
 }
 
 // Lock implements bot.Store.
-func (s *Store) Lock(ctx context.Context, p string, ttl time.Duration) (string, error) {
+func (s *Store) Lock(ctx context.Context, p string, ttl time.Duration, now time.Time) (string, error) {
 	if err := checkPerson(p); err != nil {
 		return "", err
 	}
@@ -474,7 +527,6 @@ func (s *Store) Lock(ctx context.Context, p string, ttl time.Duration) (string, 
 	tok := hex.EncodeToString(b[:])
 	err := s.update(func(tx *bolt.Tx) error {
 		locks := tx.Bucket(bLocks)
-		now := time.Now()
 		if v := locks.Get([]byte(p)); v != nil && !expired(v[:8], now) {
 			return bot.ErrLocked
 		}
@@ -486,16 +538,18 @@ func (s *Store) Lock(ctx context.Context, p string, ttl time.Duration) (string, 
 	return tok, nil
 }
 
-// holds reports whether token holds the person's unexpired lock.
-func holds(tx *bolt.Tx, p, token string) bool {
+// holds reports whether token holds the person's lock, unexpired at now.
+func holds(tx *bolt.Tx, p, token string, now time.Time) bool {
 	v := tx.Bucket(bLocks).Get([]byte(p))
-	return v != nil && !expired(v[:8], time.Now()) && string(v[8:]) == token
+	return v != nil && !expired(v[:8], now) && string(v[8:]) == token
 }
 
-// Unlock implements bot.Store.
+// Unlock implements bot.Store. A token is never reused, so a lock it names
+// is still its holder's, expired or not.
 func (s *Store) Unlock(ctx context.Context, p, token string) error {
 	return s.update(func(tx *bolt.Tx) error {
-		if !holds(tx, p, token) {
+		v := tx.Bucket(bLocks).Get([]byte(p))
+		if v == nil || string(v[8:]) != token {
 			return nil
 		}
 		return tx.Bucket(bLocks).Delete([]byte(p))
@@ -530,7 +584,7 @@ func (s *Store) NextInbound(ctx context.Context, p string) (bot.Item, error) {
 }
 
 // LoadSession implements bot.Store.
-func (s *Store) LoadSession(ctx context.Context, p string) ([]byte, error) {
+func (s *Store) LoadSession(ctx context.Context, p string, now time.Time) ([]byte, error) {
 	if err := checkPerson(p); err != nil {
 		return nil, err
 	}
@@ -541,7 +595,7 @@ func (s *Store) LoadSession(ctx context.Context, p string) ([]byte, error) {
 			return bot.ErrNotFound
 		}
 		v := pb.Get(kSession)
-		if v == nil || expired(v[:8], time.Now()) {
+		if v == nil || expired(v[:8], now) {
 			return bot.ErrNotFound
 		}
 		sess = bytes.Clone(v[8:])
@@ -552,18 +606,17 @@ func (s *Store) LoadSession(ctx context.Context, p string) ([]byte, error) {
 
 // Commit implements bot.Store. An InboundID that is not the inbox head is
 // refused with bot.ErrNotFound and nothing is written. A SessionTTL of zero or
-// less keeps the session until it is replaced or deleted. The lock stays until
-// Unlock or its TTL, also after Erase.
-func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit) error {
+// less keeps the session for Retention.Person. The lock stays until Unlock or
+// its TTL, also after Erase.
+func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit, now time.Time) error {
 	if err := checkPerson(p); err != nil {
 		return err
 	}
 	if err := checkItems(append(c.Outbox, c.Escalations...)...); err != nil {
 		return err
 	}
-	now := time.Now()
 	return s.update(func(tx *bolt.Tx) error {
-		if !holds(tx, p, token) {
+		if !holds(tx, p, token, now) {
 			return bot.ErrLockLost
 		}
 		pb, err := createPerson(tx, p)
@@ -591,11 +644,11 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit) error
 		if c.Session == nil {
 			err = pb.Delete(kSession)
 		} else {
-			var exp time.Time
+			ttl := s.ret.Person
 			if c.SessionTTL > 0 {
-				exp = now.Add(c.SessionTTL)
+				ttl = c.SessionTTL
 			}
-			err = pb.Put(kSession, append(expiry(exp), c.Session...))
+			err = pb.Put(kSession, append(expiry(now.Add(ttl)), c.Session...))
 		}
 		if err != nil {
 			return err
@@ -606,8 +659,15 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit) error
 		if err := pushItems(pb, lOut, c.Outbox); err != nil {
 			return err
 		}
-		if err := pushItems(pb, lEsc, c.Escalations); err != nil {
+		if err := putEscalations(pb, c.Escalations); err != nil {
 			return err
+		}
+		// The person's conversation moved: everything about them is kept
+		// for the retention from now.
+		for _, name := range [][]byte{lIn, lOut, lEsc, bFlags, bTimers} {
+			if err := keep(pb, name, now, s.ret.Person); err != nil {
+				return err
+			}
 		}
 		if len(c.Escalations) > 0 {
 			if err := index(tx, pb, p, "esc"); err != nil {
@@ -623,6 +683,33 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit) error
 	})
 }
 
+// putEscalations adds escalations to the person's; one whose ID is already
+// there replaces it in place.
+func putEscalations(pb *bolt.Bucket, items []bot.Item) error {
+	for _, it := range items {
+		var at []byte
+		if b := pb.Bucket(lEsc); b != nil {
+			c := b.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if hasID(v, it.ID) {
+					at = bytes.Clone(k)
+					break
+				}
+			}
+			if at != nil {
+				if err := b.Put(at, encodeItem(it)); err != nil {
+					return err
+				}
+				continue
+			}
+		}
+		if err := push(pb, lEsc, encodeItem(it)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // erase deletes everything Commit.Erase names, and the person's index entries.
 func erase(tx *bolt.Tx, pb *bolt.Bucket, p string) error {
 	if err := eraseTimers(tx, pb, p); err != nil {
@@ -631,26 +718,15 @@ func erase(tx *bolt.Tx, pb *bolt.Bucket, p string) error {
 	if err := pb.Delete(kSession); err != nil {
 		return err
 	}
-	for _, name := range [][]byte{lOut, lDead, lEsc, lSeen} {
+	for _, name := range [][]byte{lOut, lDead, lEsc, lSeen, bFlags} {
 		if pb.Bucket(name) == nil {
 			continue
 		}
 		if err := pb.DeleteBucket(name); err != nil {
 			return err
 		}
-	}
-	if fb := pb.Bucket(bFlags); fb != nil {
-		var drop [][]byte
-		fb.ForEach(func(k, _ []byte) error {
-			if !bytes.HasPrefix(k, []byte("optout:")) {
-				drop = append(drop, append([]byte(nil), k...))
-			}
-			return nil
-		})
-		for _, k := range drop {
-			if err := fb.Delete(k); err != nil {
-				return err
-			}
+		if err := pb.Delete(expKey(name)); err != nil {
+			return err
 		}
 	}
 	if err := unindex(tx, pb, "dead"); err != nil {
@@ -659,34 +735,51 @@ func erase(tx *bolt.Tx, pb *bolt.Bucket, p string) error {
 	return unindex(tx, pb, "esc")
 }
 
-// SetFlag implements bot.Store.
-func (s *Store) SetFlag(ctx context.Context, p, flag string, on bool) error {
+// flagBucket is the bucket a flag is kept in, and for how long.
+func (s *Store) flagBucket(flag string) ([]byte, time.Duration) {
+	if strings.HasPrefix(flag, bot.OptOutFlagPrefix) {
+		return bOptOut, s.ret.OptOut
+	}
+	return bFlags, s.ret.Person
+}
+
+// SetFlag implements bot.Store. Opt-outs are kept in their own bucket, which
+// erase leaves alone.
+func (s *Store) SetFlag(ctx context.Context, p, flag string, on bool, now time.Time) error {
 	if err := checkPerson(p); err != nil {
 		return err
 	}
 	if flag == "" {
 		return errors.New("embedded: empty flag")
 	}
+	name, ttl := s.flagBucket(flag)
 	return s.update(func(tx *bolt.Tx) error {
 		if !on {
 			pb := person(tx, p)
-			if pb == nil || pb.Bucket(bFlags) == nil {
+			if pb == nil {
 				return nil
 			}
-			if err := pb.Bucket(bFlags).Delete([]byte(flag)); err != nil {
-				return err
+			for _, n := range [][]byte{name, bFlags} { // earlier versions kept opt-outs among the flags
+				if b := pb.Bucket(n); b != nil {
+					if err := b.Delete([]byte(flag)); err != nil {
+						return err
+					}
+				}
 			}
 			return tidy(tx, p)
 		}
-		pb, err := tx.Bucket(bPeople).CreateBucketIfNotExists([]byte(p))
+		pb, err := createPerson(tx, p)
 		if err != nil {
 			return err
 		}
-		fb, err := pb.CreateBucketIfNotExists(bFlags)
+		fb, err := pb.CreateBucketIfNotExists(name)
 		if err != nil {
 			return err
 		}
-		return fb.Put([]byte(flag), []byte{1})
+		if err := fb.Put([]byte(flag), []byte{1}); err != nil {
+			return err
+		}
+		return keep(pb, name, now, ttl)
 	})
 }
 
@@ -695,17 +788,26 @@ func (s *Store) Flags(ctx context.Context, p string) ([]string, error) {
 	if err := checkPerson(p); err != nil {
 		return nil, err
 	}
-	out := []string{}
+	set := map[string]bool{}
 	err := s.view(func(tx *bolt.Tx) error {
 		pb := person(tx, p)
-		if pb == nil || pb.Bucket(bFlags) == nil {
+		if pb == nil {
 			return nil
 		}
-		return pb.Bucket(bFlags).ForEach(func(k, _ []byte) error {
-			out = append(out, string(k))
-			return nil
-		})
+		for _, n := range [][]byte{bFlags, bOptOut} {
+			if b := pb.Bucket(n); b != nil {
+				b.ForEach(func(k, _ []byte) error {
+					set[string(k)] = true
+					return nil
+				})
+			}
+		}
+		return nil
 	})
+	out := slices.Sorted(maps.Keys(set))
+	if out == nil {
+		out = []string{}
+	}
 	return out, err
 }
 
@@ -718,7 +820,7 @@ func pushItems(pb *bolt.Bucket, list []byte, items []bot.Item) error {
 }
 
 // Enqueue implements bot.Store.
-func (s *Store) Enqueue(ctx context.Context, p string, items []bot.Item) error {
+func (s *Store) Enqueue(ctx context.Context, p string, items []bot.Item, now time.Time) error {
 	if err := checkPerson(p); err != nil {
 		return err
 	}
@@ -736,7 +838,10 @@ func (s *Store) Enqueue(ctx context.Context, p string, items []bot.Item) error {
 		if err := pushItems(pb, lOut, items); err != nil {
 			return err
 		}
-		return schedule(tx, bot.QueueOutbound, p, time.Now())
+		if err := keep(pb, lOut, now, s.ret.Person); err != nil {
+			return err
+		}
+		return schedule(tx, bot.QueueOutbound, p, now)
 	})
 }
 
@@ -782,7 +887,7 @@ func (s *Store) AckOutbound(ctx context.Context, p, id string) error {
 }
 
 // DeadLetter implements bot.Store.
-func (s *Store) DeadLetter(ctx context.Context, p string, item bot.Item) error {
+func (s *Store) DeadLetter(ctx context.Context, p string, item bot.Item, now time.Time) error {
 	return s.withOutboxHead(p, item.ID, func(tx *bolt.Tx, pb, out *bolt.Bucket, k []byte) error {
 		if err := out.Delete(k); err != nil {
 			return err
@@ -790,12 +895,15 @@ func (s *Store) DeadLetter(ctx context.Context, p string, item bot.Item) error {
 		if err := push(pb, lDead, encodeItem(item)); err != nil {
 			return err
 		}
+		if err := keep(pb, lDead, now, s.ret.DeadLetters); err != nil {
+			return err
+		}
 		return index(tx, pb, p, "dead")
 	})
 }
 
 // Replay implements bot.Store. The letter keeps the data DeadLetter gave it.
-func (s *Store) Replay(ctx context.Context, p, id string) error {
+func (s *Store) Replay(ctx context.Context, p, id string, now time.Time) error {
 	if err := checkPerson(p); err != nil {
 		return err
 	}
@@ -822,12 +930,10 @@ func (s *Store) Replay(ctx context.Context, p, id string) error {
 		if err := push(pb, lOut, val); err != nil {
 			return err
 		}
-		if empty(dead) {
-			if err := unindex(tx, pb, "dead"); err != nil {
-				return err
-			}
+		if err := keep(pb, lOut, now, s.ret.Person); err != nil {
+			return err
 		}
-		if err := schedule(tx, bot.QueueOutbound, p, time.Now()); err != nil {
+		if err := schedule(tx, bot.QueueOutbound, p, now); err != nil {
 			return err
 		}
 		return tidy(tx, p)
@@ -884,9 +990,15 @@ func (s *Store) CountDeadLetters(ctx context.Context) (int64, error) {
 	return n, err
 }
 
-// Sweep removes sessions, dedupe marks and locks that expired by now, and the
-// person buckets that leaves empty.
-func (s *Store) Sweep(now time.Time) error {
+// Sweep implements bot.Store: it removes everything that expired by now
+// (sessions, dedupe marks, locks, every expiring bucket of every person with
+// the index and due entries that go with it, identity links, Once marks), and
+// the person buckets that leaves empty. A bucket written by an earlier version
+// without an expiry gets one, from now.
+func (s *Store) Sweep(ctx context.Context, now time.Time) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	return s.update(func(tx *bolt.Tx) error {
 		var people []string
 		_ = tx.Bucket(bPeople).ForEach(func(k, _ []byte) error {
@@ -894,67 +1006,169 @@ func (s *Store) Sweep(now time.Time) error {
 			return nil
 		})
 		for _, p := range people {
-			pb := person(tx, p)
-			if v := pb.Get(kSession); v != nil && expired(v[:8], now) {
-				if err := pb.Delete(kSession); err != nil {
-					return err
-				}
-			}
-			if seen := pb.Bucket(lSeen); seen != nil {
-				if err := pruneExpired(seen, now); err != nil {
-					return err
-				}
-			}
-			if err := tidy(tx, p); err != nil {
+			if err := s.sweepPerson(tx, p, now); err != nil {
 				return err
 			}
 		}
-		locks := tx.Bucket(bLocks)
-		var stale [][]byte
-		_ = locks.ForEach(func(k, v []byte) error {
-			if expired(v[:8], now) {
-				stale = append(stale, bytes.Clone(k))
+		if err := sweepExpired(tx.Bucket(bLocks), func(v []byte) []byte { return v[:8] }, now); err != nil {
+			return err
+		}
+		if err := sweepExpired(tx.Bucket(bOnce), func(v []byte) []byte { return v }, now); err != nil {
+			return err
+		}
+		return sweepExpired(tx.Bucket(bAliases), aliasExpiry, now)
+	})
+}
+
+// sweepPerson removes what of one person expired by now.
+func (s *Store) sweepPerson(tx *bolt.Tx, p string, now time.Time) error {
+	pb := person(tx, p)
+	if v := pb.Get(kSession); v != nil && expired(v[:8], now) {
+		if err := pb.Delete(kSession); err != nil {
+			return err
+		}
+	}
+	if seen := pb.Bucket(lSeen); seen != nil {
+		if err := pruneExpired(seen, now); err != nil {
+			return err
+		}
+	}
+	for _, name := range [][]byte{lIn, lOut, lDead, lEsc, bFlags, bOptOut, bTimers} {
+		if pb.Bucket(name) == nil {
+			continue
+		}
+		v := pb.Get(expKey(name))
+		if v == nil {
+			ttl := s.ret.Person
+			switch string(name) {
+			case string(lDead):
+				ttl = s.ret.DeadLetters
+			case string(bOptOut):
+				ttl = s.ret.OptOut
 			}
-			return nil
-		})
-		for _, k := range stale {
-			if err := locks.Delete(k); err != nil {
+			if err := keep(pb, name, now, ttl); err != nil {
 				return err
 			}
+			continue
+		}
+		if !expired(v, now) {
+			continue
+		}
+		if bytes.Equal(name, bTimers) {
+			if err := eraseTimers(tx, pb, p); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := pb.DeleteBucket(name); err != nil {
+			return err
+		}
+	}
+	return tidy(tx, p)
+}
+
+// sweepExpired deletes the entries of b whose expiry (read from the value by
+// exp) passed by now.
+func sweepExpired(b *bolt.Bucket, exp func(v []byte) []byte, now time.Time) error {
+	var stale [][]byte
+	_ = b.ForEach(func(k, v []byte) error {
+		if e := exp(v); e != nil && expired(e, now) {
+			stale = append(stale, bytes.Clone(k))
 		}
 		return nil
 	})
+	for _, k := range stale {
+		if err := b.Delete(k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Once implements bot.Store.
+func (s *Store) Once(ctx context.Context, key string, ttl time.Duration, now time.Time) (bool, error) {
+	if !validName(key) {
+		return false, fmt.Errorf("%w: once key %q", errInvalid, key)
+	}
+	var first bool
+	err := s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bOnce)
+		if v := b.Get([]byte(key)); v != nil && !expired(v, now) {
+			return nil
+		}
+		first = true
+		return b.Put([]byte(key), expiry(now.Add(ttl)))
+	})
+	return first, err
 }
 
 // bAliases maps an identity to the person it stands for.
 var bAliases = []byte("aliases")
 
+// An alias is stored as 0, its expiry, then the person; earlier versions
+// stored the person alone (which never starts with 0).
+func aliasValue(to string, exp time.Time) []byte {
+	return append(append([]byte{0}, expiry(exp)...), to...)
+}
+
+func aliasExpiry(v []byte) []byte {
+	if len(v) > 9 && v[0] == 0 {
+		return v[1:9]
+	}
+	return nil
+}
+
+func aliasTarget(v []byte) string {
+	if aliasExpiry(v) != nil {
+		return string(v[9:])
+	}
+	return string(v)
+}
+
 // SetAlias implements bot.Store.
-func (s *Store) SetAlias(ctx context.Context, from, to string) error {
+func (s *Store) SetAlias(ctx context.Context, from, to string, now time.Time) error {
 	if err := checkPerson(from); err != nil {
 		return err
 	}
 	if err := checkPerson(to); err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error { return tx.Bucket(bAliases).Put([]byte(from), []byte(to)) })
+	return s.update(func(tx *bolt.Tx) error {
+		return tx.Bucket(bAliases).Put([]byte(from), aliasValue(to, now.Add(s.ret.Person)))
+	})
 }
 
-// Alias implements bot.Store.
-func (s *Store) Alias(ctx context.Context, from string) (string, error) {
+// aliasRefresh is how stale an alias's expiry may get before a read renews it,
+// so that reading an alias is a write at most once a day.
+const aliasRefresh = 24 * time.Hour
+
+// Alias implements bot.Store: reading the link keeps it for Retention.Person.
+func (s *Store) Alias(ctx context.Context, from string, now time.Time) (string, error) {
 	if err := checkPerson(from); err != nil {
 		return "", err
 	}
 	var to string
+	var renew bool
 	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bAliases).Get([]byte(from))
-		if v == nil {
+		exp := aliasExpiry(v)
+		if v == nil || exp != nil && expired(exp, now) {
 			return bot.ErrNotFound
 		}
-		to = string(v)
+		to = aliasTarget(v)
+		renew = exp == nil || expired(exp, now.Add(s.ret.Person-aliasRefresh))
 		return nil
 	})
-	return to, err
+	if err != nil || !renew {
+		return to, err
+	}
+	return to, s.update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bAliases)
+		if v := b.Get([]byte(from)); v == nil || aliasTarget(v) != to {
+			return nil // changed meanwhile
+		}
+		return b.Put([]byte(from), aliasValue(to, now.Add(s.ret.Person)))
+	})
 }
 
 // DeleteAlias implements bot.Store.

@@ -9,10 +9,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"runtime"
 	"strings"
 	"sync"
-	"weak"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -23,30 +21,16 @@ var _ places.Store = (*Store)(nil)
 
 var bPlaces = []byte("places")
 
-// placeIndex is a Store's in-memory directory. Writers hold mu for the file
-// write and the index update together, so the two never disagree.
+// placeIndex is a Store's in-memory directory (the field Store.places).
+// Writers hold mu for the file write and the index update together, so the
+// two never disagree.
 type placeIndex struct {
 	mu     sync.RWMutex
 	loaded bool
 	x      *places.Index
 }
 
-// placeIndexes holds each open Store's index. The Store type is shared with
-// the rest of the package, so the index hangs off it here, keyed weakly:
-// it goes when the Store does.
-var placeIndexes sync.Map // weak.Pointer[Store] -> *placeIndex
-
-func (s *Store) placeIndex() *placeIndex {
-	key := weak.Make(s)
-	if v, ok := placeIndexes.Load(key); ok {
-		return v.(*placeIndex)
-	}
-	v, loaded := placeIndexes.LoadOrStore(key, &placeIndex{})
-	if !loaded {
-		runtime.AddCleanup(s, func(k weak.Pointer[Store]) { placeIndexes.Delete(k) }, key)
-	}
-	return v.(*placeIndex)
-}
+func (s *Store) placeIndex() *placeIndex { return &s.places }
 
 // load reads the bucket into the index once; the caller holds mu for writing.
 func (s *Store) loadPlaces(ix *placeIndex) error {

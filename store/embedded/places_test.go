@@ -45,7 +45,7 @@ func TestPlacesSurviveReopen(t *testing.T) {
 // BenchmarkPlacesNearest searches 100,000 places:
 // go test ./store/embedded -run '^$' -bench Places
 func BenchmarkPlacesNearest(b *testing.B) {
-	s, err := embedded.Open(filepath.Join(b.TempDir(), "enlace.db"))
+	s, err := embedded.Open(filepath.Join(b.TempDir(), "enlace.db"), embedded.Options{})
 	if err != nil {
 		b.Fatal(err)
 	}

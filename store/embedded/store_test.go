@@ -18,7 +18,12 @@ import (
 
 func open(t *testing.T, path string) *embedded.Store {
 	t.Helper()
-	s, err := embedded.Open(path)
+	return openWith(t, path, bot.Retention{})
+}
+
+func openWith(t *testing.T, path string, r bot.Retention) *embedded.Store {
+	t.Helper()
+	s, err := embedded.Open(path, embedded.Options{Retention: r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,9 +32,41 @@ func open(t *testing.T, path string) *embedded.Store {
 }
 
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) bot.Store {
-		return open(t, filepath.Join(t.TempDir(), "data", "enlace.db"))
+	storetest.Run(t, storetest.Backend{
+		Open: func(t *testing.T, r bot.Retention) bot.Store {
+			return openWith(t, filepath.Join(t.TempDir(), "data", "enlace.db"), r)
+		},
+		Contents: func(t *testing.T, s bot.Store) []string { return contents(t, s.(*embedded.Store).DB()) },
 	})
+}
+
+// contents lists every bucket and key path in the file, each key with its
+// value, as text.
+func contents(t *testing.T, db *bolt.DB) []string {
+	t.Helper()
+	var out []string
+	var walk func(prefix string, b *bolt.Bucket)
+	walk = func(prefix string, b *bolt.Bucket) {
+		_ = b.ForEach(func(k, v []byte) error {
+			name := prefix + "/" + string(k)
+			if v == nil {
+				out = append(out, name)
+				walk(name, b.Bucket(k))
+			} else {
+				out = append(out, name+" = "+string(v))
+			}
+			return nil
+		})
+	}
+	if err := db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			walk(string(name), b)
+			return nil
+		})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func TestOpenPermissionsAndExclusive(t *testing.T) {
@@ -47,13 +84,9 @@ func TestOpenPermissionsAndExclusive(t *testing.T) {
 	}
 	// bbolt's flock is per open file description, so a second Open in this
 	// process stands in for a second process.
-	start := time.Now()
-	_, err := embedded.Open(path)
+	_, err := embedded.Open(path, embedded.Options{})
 	if err == nil || !strings.Contains(err.Error(), "in use by another enlace process") {
 		t.Fatalf("second Open: %v", err)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Fatalf("second Open took %v", d)
 	}
 }
 
@@ -64,24 +97,24 @@ func TestEraseLeavesNoNames(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "enlace.db")
 	s := open(t, path)
 	const p = "abc123def"
-	now := time.Now()
+	now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, id := range []string{"m1", "m2"} {
 		if _, err := s.Accept(ctx, p, "k"+id, bot.Item{ID: id}, time.Hour, now); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tok, err := s.Lock(ctx, p, time.Minute)
+	tok, err := s.Lock(ctx, p, time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Commit(ctx, p, tok, bot.Commit{InboundID: "m1", Session: []byte("s"), SessionTTL: time.Hour,
-		Outbox: []bot.Item{{ID: "o1"}}, Escalations: []bot.Item{{ID: "e1"}}}); err != nil {
+		Outbox: []bot.Item{{ID: "o1"}}, Escalations: []bot.Item{{ID: "e1"}}}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeadLetter(ctx, p, bot.Item{ID: "o1"}); err != nil {
+	if err := s.DeadLetter(ctx, p, bot.Item{ID: "o1"}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Commit(ctx, p, tok, bot.Commit{InboundID: "m2", Erase: true}); err != nil {
+	if err := s.Commit(ctx, p, tok, bot.Commit{InboundID: "m2", Erase: true}, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Unlock(ctx, p, tok); err != nil {
@@ -89,7 +122,7 @@ func TestEraseLeavesNoNames(t *testing.T) {
 	}
 	// The workers find nothing left and release their claims.
 	for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound} {
-		cs, err := s.Claim(ctx, q, time.Now().Add(time.Second), time.Minute, 10)
+		cs, err := s.Claim(ctx, q, now.Add(time.Second), time.Minute, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -145,15 +178,15 @@ func TestSweep(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "enlace.db")
 	s := open(t, path)
 	const p = "feed01"
-	now := time.Now()
+	now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
 	if _, err := s.Accept(ctx, p, "k", bot.Item{ID: "m1"}, time.Minute, now); err != nil {
 		t.Fatal(err)
 	}
-	tok, err := s.Lock(ctx, p, time.Minute)
+	tok, err := s.Lock(ctx, p, time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Commit(ctx, p, tok, bot.Commit{InboundID: "m1", Session: []byte("s"), SessionTTL: time.Minute}); err != nil {
+	if err := s.Commit(ctx, p, tok, bot.Commit{InboundID: "m1", Session: []byte("s"), SessionTTL: time.Minute}, now); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Claim(ctx, bot.QueueInbound, now, time.Minute, 10); err != nil {
@@ -162,10 +195,10 @@ func TestSweep(t *testing.T) {
 	if _, err := s.Release(ctx, bot.QueueInbound, bot.Claim{Person: p, Until: now.Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Sweep(now.Add(2 * time.Minute)); err != nil {
+	if err := s.Sweep(ctx, now.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.LoadSession(ctx, p); err != bot.ErrNotFound {
+	if _, err := s.LoadSession(ctx, p, now.Add(2*time.Minute)); err != bot.ErrNotFound {
 		t.Fatalf("LoadSession after sweep: %v", err)
 	}
 	if err := s.Close(); err != nil {

@@ -2,7 +2,9 @@ package redis_test
 
 import (
 	"context"
+	"sync"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -21,16 +23,35 @@ func TestClusterConformance(t *testing.T) {
 		t.Skip("starts a Redis Cluster")
 	}
 	c := redistest.StartCluster(t)
-	open := func(t *testing.T) *redisstore.Store {
-		st, err := redisstore.Open(context.Background(), c.URL, redisstore.Options{Prefix: redistest.UniquePrefix()})
+	var mu sync.Mutex
+	prefixes := map[bot.Store]string{}
+	open := func(t *testing.T, r bot.Retention) *redisstore.Store {
+		prefix := redistest.UniquePrefix()
+		st, err := redisstore.Open(context.Background(), c.URL, redisstore.Options{Prefix: prefix, Retention: r})
 		if err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := st.Client().(*goredis.ClusterClient); !ok {
 			t.Fatalf("the cluster URL gave a %T, want a cluster client", st.Client())
 		}
+		mu.Lock()
+		prefixes[st] = prefix
+		mu.Unlock()
 		return st
 	}
-	storetest.Run(t, func(t *testing.T) bot.Store { return open(t) })
-	storetest.RunPlaces(t, func(t *testing.T) places.Store { return open(t) })
+	prefixOf := func(s bot.Store) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return prefixes[s]
+	}
+	storetest.Run(t, storetest.Backend{
+		Open: func(t *testing.T, r bot.Retention) bot.Store { return open(t, r) },
+		Elapse: func(t *testing.T, s bot.Store, d time.Duration) {
+			redistest.Elapse(t, s.(*redisstore.Store).Client(), prefixOf(s), d)
+		},
+		Contents: func(t *testing.T, s bot.Store) []string {
+			return redistest.Contents(t, s.(*redisstore.Store).Client(), prefixOf(s))
+		},
+	})
+	storetest.RunPlaces(t, func(t *testing.T) places.Store { return open(t, bot.Retention{}) })
 }

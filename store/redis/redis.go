@@ -13,24 +13,33 @@
 //
 // Key layout (prefix defaults to "enlace"): everything about one person shares
 // the hash tag {person}, so Redis Cluster keeps it in one slot and every
-// multi-key change is a single Lua script on that slot:
+// multi-key change is a single Lua script on that slot. Every key about a
+// person expires (Options.Retention; R = Retention.Person), by Redis's own
+// clock, so nothing outlives what the person was told even with no Enlace
+// process running:
 //
 //	<prefix>:p:{<person>}:session  string, PX = session TTL
-//	<prefix>:p:{<person>}:in       list of items (inbox, FIFO)
-//	<prefix>:p:{<person>}:out      list of items (outbox, FIFO)
-//	<prefix>:p:{<person>}:dead     list of items (dead letters)
-//	<prefix>:p:{<person>}:esc      list of items (escalations)
+//	<prefix>:p:{<person>}:in       list of items (inbox, FIFO), PX = R
+//	<prefix>:p:{<person>}:out      list of items (outbox, FIFO), PX = R
+//	<prefix>:p:{<person>}:dead     list of items (dead letters), PX = Retention.DeadLetters
+//	<prefix>:p:{<person>}:esc      list of items (escalations, one per ID), PX = R
 //	<prefix>:p:{<person>}:seen     zset dedupe key -> expiry (ms); the key expires with its last mark
 //	<prefix>:p:{<person>}:lock     string token, PX = lock TTL
-//	<prefix>:p:{<person>}:flags    set of flags ("unreachable:telegram", "optout:sms")
-//	<prefix>:p:{<person>}:timers   hash timer id -> due time (ms)
+//	<prefix>:p:{<person>}:flags    set of flags ("unreachable:telegram", "alias:…"), PX = R
+//	<prefix>:p:{<person>}:optout   set of "optout:<channel>" flags, PX = Retention.OptOut; kept by erase
+//	<prefix>:p:{<person>}:timers   hash timer id -> due time (ms), PX = R
 //
+// Every commit refreshes the person's in, out, esc, flags and timers to R.
 // Global keys, each changed by single-key commands only:
 //
 //	<prefix>:q:in, <prefix>:q:out        zset person -> ready time (ms)
 //	<prefix>:idx:dead, <prefix>:idx:esc  zset person -> time first indexed (ms)
 //	<prefix>:timers:due                  zset "<person>/<timer id>" -> due or lease time (ms)
-//	<prefix>:alias:{<from>}              string: the person an identity stands for
+//	<prefix>:alias:{<from>}              string: the person an identity stands for, PX = R, refreshed when read
+//	<prefix>:once:{<key>}                string, PX = its TTL (Store.Once)
+//
+// Queue entries go when a worker finds nothing left to do for the person;
+// Sweep drops index and due-set entries whose records expired.
 //
 // An item is stored as its ID, a NUL byte, then its data. Updates that span a
 // person's keys and a global key are ordered so a crash between the two steps
@@ -43,6 +52,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/url"
 	"sort"
 	"strconv"
@@ -59,6 +69,12 @@ import (
 type Options struct {
 	// Prefix starts every key; "enlace" when empty. It must not contain braces.
 	Prefix string
+	// Retention is how long records about a person are kept (bot.Retention's
+	// defaults for zero fields).
+	Retention bot.Retention
+	// Logger receives Open's warning when Redis does not say whether it
+	// evicts keys; slog.Default() when nil.
+	Logger *slog.Logger
 }
 
 // DefaultPrefix is the key prefix used when Options.Prefix is empty.
@@ -69,6 +85,7 @@ const DefaultPrefix = "enlace"
 type Store struct {
 	c      goredis.UniversalClient
 	prefix string
+	ret    bot.Retention
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -88,7 +105,42 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 		_ = c.Close()
 		return nil, err
 	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if err := s.CheckEviction(ctx, logger); err != nil {
+		_ = c.Close()
+		return nil, err
+	}
 	return s, nil
+}
+
+// evictionLoss says what a Redis that evicts keys under memory pressure would lose.
+const evictionLoss = "messages waiting to be handled or sent, sessions, timers of check-ins and their alerts, escalations, dedupe marks (messages handled twice) and opt-outs (people who said STOP written to again)"
+
+// CheckEviction makes sure Redis never evicts Enlace's keys: every node's
+// maxmemory-policy must be noeviction (Redis then refuses writes when full,
+// and Enlace answers providers with an error, so they deliver again). A
+// policy that evicts is an error. Where CONFIG is disabled (managed Redis),
+// it cannot tell, and logs a loud warning saying what eviction would lose.
+func (s *Store) CheckEviction(ctx context.Context, logger *slog.Logger) error {
+	check := func(ctx context.Context, c goredis.UniversalClient) error {
+		m, err := c.ConfigGet(ctx, "maxmemory-policy").Result()
+		if err != nil || m["maxmemory-policy"] == "" {
+			logger.Warn("REDIS EVICTION UNKNOWN: cannot read maxmemory-policy (CONFIG disabled?); "+
+				"make sure it is noeviction, or Redis may silently delete "+evictionLoss, "err", err)
+			return nil
+		}
+		if policy := m["maxmemory-policy"]; policy != "noeviction" {
+			return fmt.Errorf("redis: maxmemory-policy is %s, so Redis may delete %s: set maxmemory-policy noeviction (see README)", policy, evictionLoss)
+		}
+		return nil
+	}
+	if cc, ok := s.c.(*goredis.ClusterClient); ok {
+		return cc.ForEachMaster(ctx, func(ctx context.Context, n *goredis.Client) error { return check(ctx, n) })
+	}
+	return check(ctx, s.c)
 }
 
 // newClient builds a single-node or cluster client from a URL. Errors never
@@ -125,7 +177,7 @@ func New(c goredis.UniversalClient, opts Options) *Store {
 	if p == "" {
 		p = DefaultPrefix
 	}
-	return &Store{c: c, prefix: p}
+	return &Store{c: c, prefix: p, ret: opts.Retention.WithDefaults()}
 }
 
 func checkPrefix(p string) error {
@@ -149,7 +201,8 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// key returns one of the person's keys; suffix is session, in, out, dead, esc, seen or lock.
+// key returns one of the person's keys; suffix is session, in, out, dead,
+// esc, seen, lock, flags, optout or timers.
 func (s *Store) key(person, suffix string) string {
 	return s.prefix + ":p:{" + person + "}:" + suffix
 }
@@ -214,7 +267,9 @@ func newToken() (string, error) {
 }
 
 var acceptScript = goredis.NewScript(`
--- KEYS: seen, in. ARGV: dedupe key, now ms, expiry ms, encoded item.
+-- KEYS: seen, in, session. ARGV: dedupe key, now ms, expiry ms, encoded item,
+-- inbox ttl ms, '1' to require a session. Returns 1, 0 (duplicate) or -1 (no session).
+if ARGV[6] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 local now, exp = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -224,6 +279,7 @@ if exp > now then
   redis.call('PEXPIRE', KEYS[1], tonumber(last[2]) - now)
 end
 redis.call('RPUSH', KEYS[2], ARGV[4])
+redis.call('PEXPIRE', KEYS[2], ARGV[5])
 return 1`)
 
 // Accept implements bot.Store. The person is scheduled both before the append
@@ -231,6 +287,26 @@ return 1`)
 // and after it (closing the race with a worker that just found the inbox empty
 // and released the person).
 func (s *Store) Accept(ctx context.Context, person, dedupeKey string, msg bot.Item, dedupeTTL time.Duration, now time.Time) (bool, error) {
+	return s.accept(ctx, person, dedupeKey, msg, dedupeTTL, now, false)
+}
+
+// AcceptKnown implements bot.Store. It looks for the session before it
+// schedules the person, so a person who is gone is not even queued.
+func (s *Store) AcceptKnown(ctx context.Context, person, dedupeKey string, msg bot.Item, dedupeTTL time.Duration, now time.Time) (bool, error) {
+	if err := checkPerson(person); err != nil {
+		return false, err
+	}
+	n, err := s.c.Exists(ctx, s.key(person, "session")).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis: accept: %w", err)
+	}
+	if n == 0 {
+		return false, bot.ErrNotFound
+	}
+	return s.accept(ctx, person, dedupeKey, msg, dedupeTTL, now, true)
+}
+
+func (s *Store) accept(ctx context.Context, person, dedupeKey string, msg bot.Item, dedupeTTL time.Duration, now time.Time, known bool) (bool, error) {
 	if err := checkPerson(person); err != nil {
 		return false, err
 	}
@@ -244,10 +320,16 @@ func (s *Store) Accept(ctx context.Context, person, dedupeKey string, msg bot.It
 	if err := s.Schedule(ctx, bot.QueueInbound, person, now); err != nil {
 		return false, err
 	}
-	keys := []string{s.key(person, "seen"), s.key(person, "in")}
-	n, err := acceptScript.Run(ctx, s.c, keys, dedupeKey, now.UnixMilli(), now.Add(dedupeTTL).UnixMilli(), enc).Int()
+	keys := []string{s.key(person, "seen"), s.key(person, "in"), s.key(person, "session")}
+	n, err := acceptScript.Run(ctx, s.c, keys, dedupeKey, now.UnixMilli(), now.Add(dedupeTTL).UnixMilli(), enc,
+		ms(s.ret.Person), flag(known)).Int()
 	if err != nil {
 		return false, fmt.Errorf("redis: accept: %w", err)
+	}
+	if n < 0 {
+		// Gone between the look and the script; the queue entry goes when a
+		// worker finds the inbox empty.
+		return false, bot.ErrNotFound
 	}
 	if err := s.Schedule(ctx, bot.QueueInbound, person, now); err != nil {
 		return false, err
@@ -333,8 +415,19 @@ func (s *Store) Pending(ctx context.Context, q bot.Queue) (int64, error) {
 	return n, nil
 }
 
-// Lock implements bot.Store.
-func (s *Store) Lock(ctx context.Context, person string, ttl time.Duration) (string, error) {
+// ms is a duration in whole milliseconds, at least one.
+func ms(d time.Duration) int64 { return max(d.Milliseconds(), 1) }
+
+func flag(b bool) string {
+	if b {
+		return "1"
+	}
+	return "0"
+}
+
+// Lock implements bot.Store. The lock expires on Redis's clock (PX ttl), so
+// it holds across processes whatever their clocks say; now is not needed.
+func (s *Store) Lock(ctx context.Context, person string, ttl time.Duration, _ time.Time) (string, error) {
 	if err := checkPerson(person); err != nil {
 		return "", err
 	}
@@ -390,8 +483,8 @@ func (s *Store) NextInbound(ctx context.Context, person string) (bot.Item, error
 	return s.head(ctx, person, "in")
 }
 
-// LoadSession implements bot.Store.
-func (s *Store) LoadSession(ctx context.Context, person string) ([]byte, error) {
+// LoadSession implements bot.Store. Sessions expire on Redis's clock.
+func (s *Store) LoadSession(ctx context.Context, person string, _ time.Time) ([]byte, error) {
 	if err := checkPerson(person); err != nil {
 		return nil, err
 	}
@@ -406,11 +499,11 @@ func (s *Store) LoadSession(ctx context.Context, person string) ([]byte, error) 
 }
 
 var commitScript = goredis.NewScript(`
--- KEYS: lock, session, in, out, dead, esc, seen, flags, timers.
+-- KEYS: lock, session, in, out, dead, esc, seen, flags, timers, optout.
 -- ARGV: token, inbound head prefix or '', erase '1'/'0', has session '1'/'0',
---       session, session ttl ms ('0' = none), #outbox, #escalations, #timers set,
---       #timers cancelled, outbox items..., escalations..., (timer id, at ms)...,
---       cancelled timer ids...
+--       session, session ttl ms, #outbox, #escalations, #timers set,
+--       #timers cancelled, retention ms, opt-out retention ms, outbox items...,
+--       escalations..., (timer id, at ms)..., cancelled timer ids...
 -- Returns {outbox length, dead length, escalations length, erased timer ids...}
 -- or {-1} (lock lost) or {-2} (not the inbox head).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
@@ -422,37 +515,50 @@ end
 local erased = {}
 if ARGV[3] == '1' then
   redis.call('DEL', KEYS[2], KEYS[4], KEYS[5], KEYS[6], KEYS[7])
+  -- Opt-outs stay; ones kept among the flags by earlier versions move to their own key.
   for _, f in ipairs(redis.call('SMEMBERS', KEYS[8])) do
-    if string.sub(f, 1, 7) ~= 'optout:' then redis.call('SREM', KEYS[8], f) end
+    if string.sub(f, 1, 7) == 'optout:' then
+      redis.call('SADD', KEYS[10], f)
+      if redis.call('PTTL', KEYS[10]) < 0 then redis.call('PEXPIRE', KEYS[10], ARGV[12]) end
+    end
   end
+  redis.call('DEL', KEYS[8])
   erased = redis.call('HKEYS', KEYS[9])
   redis.call('DEL', KEYS[9])
 end
 if ARGV[4] == '1' then
-  if ARGV[6] == '0' then
-    redis.call('SET', KEYS[2], ARGV[5])
-  else
-    redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
-  end
+  redis.call('SET', KEYS[2], ARGV[5], 'PX', ARGV[6])
 else
   redis.call('DEL', KEYS[2])
 end
 local nout, nesc, nset, ncancel = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9]), tonumber(ARGV[10])
-local i = 11
+local i = 13
 for _ = 1, nout do redis.call('RPUSH', KEYS[4], ARGV[i]); i = i + 1 end
-for _ = 1, nesc do redis.call('RPUSH', KEYS[6], ARGV[i]); i = i + 1 end
+for _ = 1, nesc do
+  local v = ARGV[i]
+  local id = string.sub(v, 1, string.find(v, '\0', 1, true))
+  local at = nil
+  for j, old in ipairs(redis.call('LRANGE', KEYS[6], 0, -1)) do
+    if string.sub(old, 1, #id) == id then at = j - 1; break end
+  end
+  if at then redis.call('LSET', KEYS[6], at, v) else redis.call('RPUSH', KEYS[6], v) end
+  i = i + 1
+end
 for _ = 1, nset do redis.call('HSET', KEYS[9], ARGV[i], ARGV[i + 1]); i = i + 2 end
 for _ = 1, ncancel do redis.call('HDEL', KEYS[9], ARGV[i]); i = i + 1 end
+-- The person's conversation moved: everything about them is kept for the retention from now.
+for _, k in ipairs({KEYS[3], KEYS[4], KEYS[6], KEYS[8], KEYS[9]}) do redis.call('PEXPIRE', k, ARGV[11]) end
 local res = {redis.call('LLEN', KEYS[4]), redis.call('LLEN', KEYS[5]), redis.call('LLEN', KEYS[6])}
 for _, id in ipairs(erased) do table.insert(res, id) end
 return res`)
 
 // Commit implements bot.Store. An InboundID that is not the inbox head is
 // refused with bot.ErrNotFound and nothing is written. A SessionTTL of zero or
-// less keeps the session until it is replaced or deleted. Erase deletes the
-// session, outbox, dead letters, escalations and dedupe marks, and the dead
-// letter and escalation index entries; the lock stays until Unlock or its TTL.
-func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) error {
+// less keeps the session for Retention.Person. Erase deletes the session,
+// outbox, dead letters, escalations, dedupe marks, flags but opt-outs and
+// timers, and the dead letter and escalation index entries; the lock stays
+// until Unlock or its TTL.
+func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit, now time.Time) error {
 	if err := checkPerson(person); err != nil {
 		return err
 	}
@@ -468,12 +574,12 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 	if c.InboundID != "" {
 		inbound = headPrefix(c.InboundID)
 	}
-	hasSession, session, ttl := "0", []byte{}, int64(0)
+	hasSession, session, ttl := "0", []byte{}, ms(s.ret.Person)
 	if c.Session != nil {
 		session = c.Session
 		hasSession = "1"
 		if c.SessionTTL > 0 {
-			ttl = max(c.SessionTTL.Milliseconds(), 1)
+			ttl = ms(c.SessionTTL)
 		}
 	}
 	erase := "0"
@@ -485,7 +591,8 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 			return fmt.Errorf("redis: invalid timer id %q", t.ID)
 		}
 	}
-	args := append([]any{token, inbound, erase, hasSession, session, ttl, len(out), len(esc), len(c.SetTimers), len(c.CancelTimers)}, out...)
+	args := append([]any{token, inbound, erase, hasSession, session, ttl, len(out), len(esc), len(c.SetTimers), len(c.CancelTimers),
+		ms(s.ret.Person), ms(s.ret.OptOut)}, out...)
 	args = append(args, esc...)
 	for _, t := range c.SetTimers {
 		args = append(args, t.ID, t.At.UnixMilli())
@@ -496,7 +603,7 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 	keys := []string{
 		s.key(person, "lock"), s.key(person, "session"), s.key(person, "in"),
 		s.key(person, "out"), s.key(person, "dead"), s.key(person, "esc"), s.key(person, "seen"),
-		s.key(person, "flags"), s.key(person, "timers"),
+		s.key(person, "flags"), s.key(person, "timers"), s.key(person, "optout"),
 	}
 	// A timer enters the due set before the commit (a crash then leaves an
 	// entry with no timer, dropped when claimed) and again after it, so it can
@@ -506,7 +613,7 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 	}
 
 	if len(out) > 0 {
-		if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+		if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
 			return err
 		}
 	}
@@ -533,7 +640,7 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 		return err
 	}
 	if outLen > 0 {
-		if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+		if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
 			return err
 		}
 	}
@@ -541,12 +648,12 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 		if err := s.c.ZRem(ctx, s.escIndex(), person).Err(); err != nil {
 			return fmt.Errorf("redis: commit: unindex escalations: %w", err)
 		}
-		if err := s.reindex(ctx, s.deadIndex(), person, "dead", deadLen); err != nil {
+		if err := s.reindex(ctx, s.deadIndex(), person, "dead", deadLen, now); err != nil {
 			return err
 		}
 	}
 	if c.Erase || len(esc) > 0 {
-		return s.reindex(ctx, s.escIndex(), person, "esc", escLen)
+		return s.reindex(ctx, s.escIndex(), person, "esc", escLen, now)
 	}
 	return nil
 }
@@ -555,9 +662,9 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit) 
 // held n items just after the caller's change. Writers add to the list before
 // they index, so removing and then re-checking the list never unindexes a
 // record a concurrent writer has just added.
-func (s *Store) reindex(ctx context.Context, idx, person, list string, n int64) error {
+func (s *Store) reindex(ctx context.Context, idx, person, list string, n int64, now time.Time) error {
 	add := func() error {
-		z := goredis.Z{Score: float64(time.Now().UnixMilli()), Member: person}
+		z := goredis.Z{Score: float64(now.UnixMilli()), Member: person}
 		if err := s.c.ZAddNX(ctx, idx, z).Err(); err != nil {
 			return fmt.Errorf("redis: index %s: %w", list, err)
 		}
@@ -579,8 +686,15 @@ func (s *Store) reindex(ctx context.Context, idx, person, list string, n int64) 
 	return nil
 }
 
-// Enqueue implements bot.Store, scheduling before and after the append like Accept.
-func (s *Store) Enqueue(ctx context.Context, person string, items []bot.Item) error {
+var pushScript = goredis.NewScript(`
+-- KEYS: list. ARGV: ttl ms, encoded items...
+for i = 2, #ARGV do redis.call('RPUSH', KEYS[1], ARGV[i]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+return 0`)
+
+// Enqueue implements bot.Store, scheduling before and after the append like
+// Accept. The outbox is kept for Retention.Person from now.
+func (s *Store) Enqueue(ctx context.Context, person string, items []bot.Item, now time.Time) error {
 	if err := checkPerson(person); err != nil {
 		return err
 	}
@@ -591,13 +705,14 @@ func (s *Store) Enqueue(ctx context.Context, person string, items []bot.Item) er
 	if err != nil {
 		return err
 	}
-	if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+	if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
 		return err
 	}
-	if err := s.c.RPush(ctx, s.key(person, "out"), enc...).Err(); err != nil {
+	args := append([]any{ms(s.ret.Person)}, enc...)
+	if err := pushScript.Run(ctx, s.c, []string{s.key(person, "out")}, args...).Err(); err != nil {
 		return fmt.Errorf("redis: enqueue: %w", err)
 	}
-	return s.Schedule(ctx, bot.QueueOutbound, person, time.Now())
+	return s.Schedule(ctx, bot.QueueOutbound, person, now)
 }
 
 // NextOutbound implements bot.Store.
@@ -632,11 +747,15 @@ func (s *Store) UpdateOutbound(ctx context.Context, person string, item bot.Item
 }
 
 var popHeadScript = goredis.NewScript(`
--- KEYS: out[, dead]. ARGV: head prefix[, encoded item for dead].
+-- KEYS: out[, dead]. ARGV: head prefix[, encoded item for dead, dead ttl ms].
 local head = redis.call('LINDEX', KEYS[1], 0)
 if not head or string.sub(head, 1, #ARGV[1]) ~= ARGV[1] then return -1 end
 redis.call('LPOP', KEYS[1])
-if KEYS[2] then return redis.call('RPUSH', KEYS[2], ARGV[2]) end
+if KEYS[2] then
+  local n = redis.call('RPUSH', KEYS[2], ARGV[2])
+  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+  return n
+end
 return 0`)
 
 // AckOutbound implements bot.Store.
@@ -654,8 +773,9 @@ func (s *Store) AckOutbound(ctx context.Context, person, id string) error {
 	return nil
 }
 
-// DeadLetter implements bot.Store.
-func (s *Store) DeadLetter(ctx context.Context, person string, item bot.Item) error {
+// DeadLetter implements bot.Store. The person's dead letters are kept for
+// Retention.DeadLetters after the latest.
+func (s *Store) DeadLetter(ctx context.Context, person string, item bot.Item, now time.Time) error {
 	if err := checkPerson(person); err != nil {
 		return err
 	}
@@ -664,47 +784,48 @@ func (s *Store) DeadLetter(ctx context.Context, person string, item bot.Item) er
 		return err
 	}
 	keys := []string{s.key(person, "out"), s.key(person, "dead")}
-	n, err := popHeadScript.Run(ctx, s.c, keys, headPrefix(item.ID), enc).Int64()
+	n, err := popHeadScript.Run(ctx, s.c, keys, headPrefix(item.ID), enc, ms(s.ret.DeadLetters)).Int64()
 	if err != nil {
 		return fmt.Errorf("redis: dead letter: %w", err)
 	}
 	if n < 0 {
 		return bot.ErrNotFound
 	}
-	return s.reindex(ctx, s.deadIndex(), person, "dead", n)
+	return s.reindex(ctx, s.deadIndex(), person, "dead", n, now)
 }
 
 var replayScript = goredis.NewScript(`
--- KEYS: dead, out. ARGV: item prefix. Returns the dead letters left, or -1.
+-- KEYS: dead, out. ARGV: item prefix, outbox ttl ms. Returns the dead letters left, or -1.
 for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
   if string.sub(v, 1, #ARGV[1]) == ARGV[1] then
     redis.call('LREM', KEYS[1], 1, v)
     redis.call('RPUSH', KEYS[2], v)
+    redis.call('PEXPIRE', KEYS[2], ARGV[2])
     return redis.call('LLEN', KEYS[1])
   end
 end
 return -1`)
 
 // Replay implements bot.Store. The letter keeps the data DeadLetter gave it.
-func (s *Store) Replay(ctx context.Context, person, id string) error {
+func (s *Store) Replay(ctx context.Context, person, id string, now time.Time) error {
 	if err := checkPerson(person); err != nil {
 		return err
 	}
-	if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+	if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
 		return err
 	}
 	keys := []string{s.key(person, "dead"), s.key(person, "out")}
-	n, err := replayScript.Run(ctx, s.c, keys, headPrefix(id)).Int64()
+	n, err := replayScript.Run(ctx, s.c, keys, headPrefix(id), ms(s.ret.Person)).Int64()
 	if err != nil {
 		return fmt.Errorf("redis: replay: %w", err)
 	}
 	if n < 0 {
 		return bot.ErrNotFound
 	}
-	if err := s.Schedule(ctx, bot.QueueOutbound, person, time.Now()); err != nil {
+	if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
 		return err
 	}
-	return s.reindex(ctx, s.deadIndex(), person, "dead", n)
+	return s.reindex(ctx, s.deadIndex(), person, "dead", n, now)
 }
 
 // indexBatch is how many indexed people one round trip reads.
@@ -780,19 +901,34 @@ func (s *Store) CountDeadLetters(ctx context.Context) (int64, error) {
 	}
 }
 
-// SetFlag implements bot.Store: the person's flags are one set.
-func (s *Store) SetFlag(ctx context.Context, person, flag string, on bool) error {
+var addFlagScript = goredis.NewScript(`
+-- KEYS: set. ARGV: flag, ttl ms.
+redis.call('SADD', KEYS[1], ARGV[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+return 0`)
+
+// SetFlag implements bot.Store: opt-outs are one set, kept for
+// Retention.OptOut from the latest; the other flags another, kept for
+// Retention.Person.
+func (s *Store) SetFlag(ctx context.Context, person, flag string, on bool, _ time.Time) error {
 	if err := checkPerson(person); err != nil {
 		return err
 	}
 	if flag == "" {
 		return errors.New("redis: empty flag")
 	}
+	key, ttl := s.key(person, "flags"), s.ret.Person
+	if strings.HasPrefix(flag, bot.OptOutFlagPrefix) {
+		key, ttl = s.key(person, "optout"), s.ret.OptOut
+	}
 	var err error
 	if on {
-		err = s.c.SAdd(ctx, s.key(person, "flags"), flag).Err()
+		err = addFlagScript.Run(ctx, s.c, []string{key}, flag, ms(ttl)).Err()
 	} else {
-		err = s.c.SRem(ctx, s.key(person, "flags"), flag).Err()
+		err = s.c.SRem(ctx, key, flag).Err()
+		if err == nil && key == s.key(person, "optout") {
+			err = s.c.SRem(ctx, s.key(person, "flags"), flag).Err() // as kept by earlier versions
+		}
 	}
 	if err != nil {
 		return fmt.Errorf("redis: set flag: %w", err)
@@ -805,7 +941,7 @@ func (s *Store) Flags(ctx context.Context, person string) ([]string, error) {
 	if err := checkPerson(person); err != nil {
 		return nil, err
 	}
-	fs, err := s.c.SMembers(ctx, s.key(person, "flags")).Result()
+	fs, err := s.c.SUnion(ctx, s.key(person, "flags"), s.key(person, "optout")).Result()
 	if err != nil {
 		return nil, fmt.Errorf("redis: flags: %w", err)
 	}
@@ -914,25 +1050,25 @@ func (s *Store) Timers(ctx context.Context, person string) ([]bot.Timer, error) 
 func (s *Store) aliasKey(from string) string { return s.prefix + ":alias:{" + from + "}" }
 
 // SetAlias implements bot.Store.
-func (s *Store) SetAlias(ctx context.Context, from, to string) error {
+func (s *Store) SetAlias(ctx context.Context, from, to string, _ time.Time) error {
 	if err := checkPerson(from); err != nil {
 		return err
 	}
 	if err := checkPerson(to); err != nil {
 		return err
 	}
-	if err := s.c.Set(ctx, s.aliasKey(from), to, 0).Err(); err != nil {
+	if err := s.c.Set(ctx, s.aliasKey(from), to, s.ret.Person).Err(); err != nil {
 		return fmt.Errorf("redis: set alias: %w", err)
 	}
 	return nil
 }
 
-// Alias implements bot.Store.
-func (s *Store) Alias(ctx context.Context, from string) (string, error) {
+// Alias implements bot.Store: reading the link keeps it for Retention.Person.
+func (s *Store) Alias(ctx context.Context, from string, _ time.Time) (string, error) {
 	if err := checkPerson(from); err != nil {
 		return "", err
 	}
-	to, err := s.c.Get(ctx, s.aliasKey(from)).Result()
+	to, err := s.c.GetEx(ctx, s.aliasKey(from), s.ret.Person).Result()
 	if errors.Is(err, goredis.Nil) {
 		return "", bot.ErrNotFound
 	}
@@ -951,4 +1087,81 @@ func (s *Store) DeleteAlias(ctx context.Context, from string) error {
 		return fmt.Errorf("redis: delete alias: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) onceKey(key string) string { return s.prefix + ":once:{" + key + "}" }
+
+// Once implements bot.Store.
+func (s *Store) Once(ctx context.Context, key string, ttl time.Duration, _ time.Time) (bool, error) {
+	if !validName(key) {
+		return false, fmt.Errorf("redis: invalid once key %q", key)
+	}
+	ok, err := s.c.SetNX(ctx, s.onceKey(key), "1", time.Duration(ms(ttl))*time.Millisecond).Result()
+	if err != nil {
+		return false, fmt.Errorf("redis: once: %w", err)
+	}
+	return ok, nil
+}
+
+// Sweep implements bot.Store. Redis expires the records itself; Sweep drops
+// the dead letter and escalation index entries, and the due timers, of people
+// whose records expired. A writer adds a record before indexing it, so an
+// index entry removed here whose record is back is put back (reindex), and a
+// timer's due entry is added again after its commit.
+func (s *Store) Sweep(ctx context.Context, now time.Time) error {
+	for _, ix := range []struct{ idx, list string }{{s.deadIndex(), "dead"}, {s.escIndex(), "esc"}} {
+		alive := func(p goredis.Pipeliner, member string) func() bool {
+			c := p.Exists(ctx, s.key(member, ix.list))
+			return func() bool { return c.Val() > 0 }
+		}
+		drop := func(member string) error { return s.reindex(ctx, ix.idx, member, ix.list, 0, now) }
+		if err := s.sweepSet(ctx, ix.idx, alive, drop); err != nil {
+			return err
+		}
+	}
+	alive := func(p goredis.Pipeliner, member string) func() bool {
+		person, id, _ := strings.Cut(member, "/")
+		c := p.HExists(ctx, s.key(person, "timers"), id)
+		return func() bool { return c.Val() }
+	}
+	drop := func(member string) error { return s.c.ZRem(ctx, s.dueKey(), member).Err() }
+	return s.sweepSet(ctx, s.dueKey(), alive, drop)
+}
+
+// sweepSet walks the members of a sorted set and drops those not alive,
+// checking a batch per round trip.
+func (s *Store) sweepSet(ctx context.Context, key string, alive func(goredis.Pipeliner, string) func() bool, drop func(string) error) error {
+	var cursor uint64
+	for {
+		kv, next, err := s.c.ZScan(ctx, key, cursor, "", indexBatch).Result()
+		if err != nil {
+			return fmt.Errorf("redis: sweep %s: %w", key, err)
+		}
+		var members []string
+		for i := 0; i < len(kv); i += 2 {
+			members = append(members, kv[i])
+		}
+		checks := make([]func() bool, len(members))
+		if len(members) > 0 {
+			if _, err := s.c.Pipelined(ctx, func(p goredis.Pipeliner) error {
+				for i, m := range members {
+					checks[i] = alive(p, m)
+				}
+				return nil
+			}); err != nil {
+				return fmt.Errorf("redis: sweep %s: %w", key, err)
+			}
+		}
+		for i, m := range members {
+			if !checks[i]() {
+				if err := drop(m); err != nil {
+					return fmt.Errorf("redis: sweep %s: %w", key, err)
+				}
+			}
+		}
+		if next == 0 {
+			return nil
+		}
+		cursor = next
+	}
 }

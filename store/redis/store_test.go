@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -15,7 +16,12 @@ import (
 
 func open(t *testing.T, srv *redistest.Server) *redis.Store {
 	t.Helper()
-	s, err := redis.Open(context.Background(), srv.URL, redis.Options{Prefix: srv.NewPrefix()})
+	return openWith(t, srv, srv.NewPrefix(), bot.Retention{})
+}
+
+func openWith(t *testing.T, srv *redistest.Server, prefix string, r bot.Retention) *redis.Store {
+	t.Helper()
+	s, err := redis.Open(context.Background(), srv.URL, redis.Options{Prefix: prefix, Retention: r})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -25,7 +31,29 @@ func open(t *testing.T, srv *redistest.Server) *redis.Store {
 
 func TestConformance(t *testing.T) {
 	srv := redistest.Start(t)
-	storetest.Run(t, func(t *testing.T) bot.Store { return open(t, srv) })
+	prefixes := map[bot.Store]string{}
+	var mu sync.Mutex
+	prefixOf := func(s bot.Store) string {
+		mu.Lock()
+		defer mu.Unlock()
+		return prefixes[s]
+	}
+	storetest.Run(t, storetest.Backend{
+		Open: func(t *testing.T, r bot.Retention) bot.Store {
+			p := srv.NewPrefix()
+			s := openWith(t, srv, p, r)
+			mu.Lock()
+			prefixes[s] = p
+			mu.Unlock()
+			return s
+		},
+		Elapse: func(t *testing.T, s bot.Store, d time.Duration) {
+			redistest.Elapse(t, s.(*redis.Store).Client(), prefixOf(s), d)
+		},
+		Contents: func(t *testing.T, s bot.Store) []string {
+			return redistest.Contents(t, s.(*redis.Store).Client(), prefixOf(s))
+		},
+	})
 }
 
 // keysOf lists every key that names the person.
@@ -42,25 +70,25 @@ func TestEraseLeavesNoKeys(t *testing.T) {
 	ctx := context.Background()
 	s := open(t, redistest.Start(t))
 	const p = "abc123"
-	now := time.Now()
+	now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
 	for _, id := range []string{"m1", "m2", "m3"} {
 		if _, err := s.Accept(ctx, p, "k"+id, bot.Item{ID: id, Data: []byte(id)}, time.Hour, now); err != nil {
 			t.Fatal(err)
 		}
 	}
-	tok, err := s.Lock(ctx, p, time.Minute)
+	tok, err := s.Lock(ctx, p, time.Minute, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	full := bot.Commit{InboundID: "m1", Session: []byte("s"), SessionTTL: time.Hour,
 		Outbox: []bot.Item{{ID: "o1"}, {ID: "o2"}}, Escalations: []bot.Item{{ID: "e1"}}}
-	if err := s.Commit(ctx, p, tok, full); err != nil {
+	if err := s.Commit(ctx, p, tok, full, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.DeadLetter(ctx, p, bot.Item{ID: "o1", Data: []byte("why")}); err != nil {
+	if err := s.DeadLetter(ctx, p, bot.Item{ID: "o1", Data: []byte("why")}, now); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Commit(ctx, p, tok, bot.Commit{InboundID: "m2", Erase: true, Outbox: []bot.Item{{ID: "bye"}}}); err != nil {
+	if err := s.Commit(ctx, p, tok, bot.Commit{InboundID: "m2", Erase: true, Outbox: []bot.Item{{ID: "bye"}}}, now); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Unlock(ctx, p, tok); err != nil {
@@ -97,7 +125,8 @@ func TestRestartKeepsDurableData(t *testing.T) {
 	ctx := context.Background()
 	srv := redistest.StartWith(t, redistest.Config{Durable: true})
 	s := open(t, srv)
-	if _, err := s.Accept(ctx, "p1", "k", bot.Item{ID: "m1", Data: []byte("hola")}, time.Hour, time.Now()); err != nil {
+	now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
+	if _, err := s.Accept(ctx, "p1", "k", bot.Item{ID: "m1", Data: []byte("hola")}, time.Hour, now); err != nil {
 		t.Fatal(err)
 	}
 	srv.Stop()
@@ -109,7 +138,7 @@ func TestRestartKeepsDurableData(t *testing.T) {
 	if err != nil || string(it.Data) != "hola" {
 		t.Fatalf("after restart NextInbound = %+v, %v", it, err)
 	}
-	if ok, err := s.Accept(ctx, "p1", "k", bot.Item{ID: "m1"}, time.Hour, time.Now()); err != nil || ok {
+	if ok, err := s.Accept(ctx, "p1", "k", bot.Item{ID: "m1"}, time.Hour, now); err != nil || ok {
 		t.Fatalf("dedupe mark lost across restart: ok=%v err=%v", ok, err)
 	}
 }
@@ -130,7 +159,7 @@ func TestOpenErrors(t *testing.T) {
 		t.Error("prefix with braces accepted")
 	}
 	var s bot.Store = redis.New(nil, redis.Options{}) // New does no I/O
-	if _, err := s.Lock(ctx, "{evil}", time.Second); err == nil || errors.Is(err, bot.ErrLocked) {
+	if _, err := s.Lock(ctx, "{evil}", time.Second, time.Time{}); err == nil || errors.Is(err, bot.ErrLocked) {
 		t.Errorf("Lock with a brace in the person key: %v", err)
 	}
 }

@@ -1,8 +1,9 @@
 // Package storetest is the conformance suite every bot.Store implementation
 // passes: store/redis and store/embedded run it against a fresh store per subtest.
-// It checks the contract written on bot.Store, including concurrent use, and
-// keeps real waiting short: expiry of dedupe marks is driven through the now
-// parameter, and the only subtest that lets real TTLs elapse waits under a second.
+// It checks the contract written on bot.Store, including concurrent use and
+// retention, and never waits or reads the wall clock: time is a fake clock
+// passed as now, and a backend whose expiry runs on its own clock (Redis) is
+// told to let the same time pass (Backend.Elapse).
 package storetest
 
 import (
@@ -20,10 +21,31 @@ import (
 	"github.com/enlace-rfl/enlace/bot"
 )
 
-// Run runs the conformance suite. open returns a new, empty store for one
-// subtest; it should arrange its own cleanup with t.Cleanup (Run closes the
-// store too, so Close must tolerate that). Subtests run in parallel.
-func Run(t *testing.T, open func(t *testing.T) bot.Store) {
+// Backend is a store implementation under test.
+type Backend struct {
+	// Open returns a new, empty store keeping records for r. It should
+	// arrange its own cleanup with t.Cleanup (Run closes the store too, so
+	// Close must tolerate that).
+	Open func(t *testing.T, r bot.Retention) bot.Store
+	// Elapse lets d pass on the store's own clock, for a store whose records
+	// expire by it (Redis: every TTL shrinks by d, and what reaches zero is
+	// gone). Nil for a store that only reads the time it is given.
+	Elapse func(t *testing.T, s bot.Store, d time.Duration)
+	// Contents lists every key or record name and every stored value in s,
+	// as text, so a test can look for a person's name anywhere in it.
+	Contents func(t *testing.T, s bot.Store) []string
+}
+
+// epoch is the fake clock's start. Nothing depends on it being near the wall
+// clock: stores take the time from their callers.
+var epoch = time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// testRetention is the retention the suite opens stores with, short enough
+// to see each kind expire apart.
+var testRetention = bot.Retention{Person: 10 * 24 * time.Hour, DeadLetters: 3 * 24 * time.Hour, OptOut: 30 * 24 * time.Hour}
+
+// Run runs the conformance suite. Subtests run in parallel, each on a store of its own.
+func Run(t *testing.T, b Backend) {
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s bot.Store)
@@ -44,18 +66,23 @@ func Run(t *testing.T, open func(t *testing.T) bot.Store) {
 		{"ConcurrentAccept", testConcurrentAccept},
 		{"ConcurrentClaim", testConcurrentClaim},
 		{"ConcurrentLock", testConcurrentLock},
-		{"Expiry", testExpiry},
 		{"Flags", testFlags},
 		{"Aliases", testAliases},
 		{"Timers", testTimers},
 		{"TimersFireOnceConcurrently", testTimersConcurrent},
 		{"TimersErased", testTimersErased},
 		{"Ping", testPing},
+		{"EscalationOnePerID", testEscalationOnePerID},
+		{"AcceptKnown", testAcceptKnown},
+		{"Once", func(t *testing.T, s bot.Store) { testOnce(t, s, b) }},
+		{"Expiry", func(t *testing.T, s bot.Store) { testExpiry(t, s, b) }},
+		{"Retention", func(t *testing.T, s bot.Store) { testRetentionHolds(t, s, b) }},
+		{"AliasRefreshedByUse", func(t *testing.T, s bot.Store) { testAliasRefresh(t, s, b) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			s := open(t)
+			s := b.Open(t, testRetention)
 			t.Cleanup(func() { _ = s.Close() })
 			tc.fn(t, s)
 		})
@@ -127,7 +154,7 @@ func accept(t *testing.T, s bot.Store, p, key string, msg bot.Item, now time.Tim
 
 func lock(t *testing.T, s bot.Store, p string) string {
 	t.Helper()
-	tok, err := s.Lock(ctx, p, time.Minute)
+	tok, err := s.Lock(ctx, p, time.Minute, epoch)
 	must(t, err)
 	if tok == "" {
 		t.Fatal("Lock returned an empty token")
@@ -148,7 +175,7 @@ func drainInbox(t *testing.T, s bot.Store, p string) []bot.Item {
 		}
 		must(t, err)
 		got = append(got, it)
-		must(t, s.Commit(ctx, p, tok, bot.Commit{InboundID: it.ID}))
+		must(t, s.Commit(ctx, p, tok, bot.Commit{InboundID: it.ID}, epoch))
 	}
 }
 
@@ -198,7 +225,7 @@ func lettersOf(ls []bot.Letter, p string) []bot.Item {
 
 func testAcceptDedupe(t *testing.T, s bot.Store) {
 	p, other := person(t), person(t)
-	now := time.Now()
+	now := epoch
 	ttl := time.Minute
 	acc := func(p, key string, msg bot.Item, now time.Time) bool {
 		t.Helper()
@@ -227,7 +254,7 @@ func testAcceptDedupe(t *testing.T, s bot.Store) {
 
 func testAcceptDuplicateReady(t *testing.T, s bot.Store) {
 	p := person(t)
-	now := time.Now()
+	now := epoch
 	accept(t, s, p, "k", item("m1"), now)
 	if got := pending(t, s, bot.QueueInbound); got != 1 {
 		t.Fatalf("Pending(in) = %d, want 1", got)
@@ -254,7 +281,7 @@ func testAcceptDuplicateReady(t *testing.T, s bot.Store) {
 
 func testInboxFIFO(t *testing.T, s bot.Store) {
 	p := person(t)
-	now := time.Now()
+	now := epoch
 	var want []bot.Item
 	for i := range 7 {
 		it := item(fmt.Sprintf("m%d", i))
@@ -273,7 +300,7 @@ func testInboxFIFO(t *testing.T, s bot.Store) {
 }
 
 func testClaim(t *testing.T, s bot.Store) {
-	now := time.Now()
+	now := epoch
 	lease := time.Minute
 	a, b, c, later := person(t), person(t), person(t), person(t)
 	for _, p := range []string{a, b, c} {
@@ -327,7 +354,7 @@ func testClaim(t *testing.T, s bot.Store) {
 
 func testScheduleRelease(t *testing.T, s bot.Store) {
 	p := person(t)
-	now := time.Now()
+	now := epoch
 	for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound} {
 		must(t, s.Schedule(ctx, q, p, now))
 		must(t, s.Schedule(ctx, q, p, now)) // idempotent
@@ -371,12 +398,12 @@ func testScheduleRelease(t *testing.T, s bot.Store) {
 func testLock(t *testing.T, s bot.Store) {
 	p, other := person(t), person(t)
 	tok := lock(t, s, p)
-	_, err := s.Lock(ctx, p, time.Minute)
+	_, err := s.Lock(ctx, p, time.Minute, epoch)
 	wantErr(t, err, bot.ErrLocked)
 	lock(t, s, other) // locks are per person
 
 	must(t, s.Unlock(ctx, p, "not-the-token"))
-	_, err = s.Lock(ctx, p, time.Minute)
+	_, err = s.Lock(ctx, p, time.Minute, epoch)
 	wantErr(t, err, bot.ErrLocked)
 
 	must(t, s.Unlock(ctx, p, tok))
@@ -385,18 +412,18 @@ func testLock(t *testing.T, s bot.Store) {
 		t.Fatal("Lock reused a token")
 	}
 	must(t, s.Unlock(ctx, p, tok)) // stale token: no effect
-	_, err = s.Lock(ctx, p, time.Minute)
+	_, err = s.Lock(ctx, p, time.Minute, epoch)
 	wantErr(t, err, bot.ErrLocked)
 	must(t, s.Unlock(ctx, person(t), "x")) // unlocking an unlocked person is fine
 }
 
 func testCommit(t *testing.T, s bot.Store) {
 	p := person(t)
-	now := time.Now()
+	now := epoch
 	m1, m2 := item("m1"), item("m2")
 	accept(t, s, p, "k1", m1, now)
 	accept(t, s, p, "k2", m2, now)
-	_, err := s.LoadSession(ctx, p)
+	_, err := s.LoadSession(ctx, p, epoch)
 	wantErr(t, err, bot.ErrNotFound)
 
 	tok := lock(t, s, p)
@@ -409,8 +436,8 @@ func testCommit(t *testing.T, s bot.Store) {
 		SessionTTL:  time.Hour,
 		Outbox:      []bot.Item{item("o1"), item("o2")},
 		Escalations: []bot.Item{item("e1")},
-	}))
-	sess, err := s.LoadSession(ctx, p)
+	}, epoch))
+	sess, err := s.LoadSession(ctx, p, epoch)
 	must(t, err)
 	if string(sess) != "s1\x00\xff" {
 		t.Fatalf("session = %q", sess)
@@ -421,22 +448,22 @@ func testCommit(t *testing.T, s bot.Store) {
 	esc, err := s.Escalations(ctx, 100)
 	must(t, err)
 	sameItems(t, lettersOf(esc, p), []bot.Item{item("e1")})
-	if got := claimed(t, s, bot.QueueOutbound, time.Now().Add(time.Second), 10); !slices.Equal(got, []string{p}) {
+	if got := claimed(t, s, bot.QueueOutbound, epoch.Add(time.Second), 10); !slices.Equal(got, []string{p}) {
 		t.Fatalf("after Commit with outbox, Claim(out) = %v, want [%s]", got, p)
 	}
 
 	// Nil session deletes; no inbound ID leaves the inbox alone; outbox appends.
-	must(t, s.Commit(ctx, p, tok, bot.Commit{Outbox: []bot.Item{item("o3")}}))
-	_, err = s.LoadSession(ctx, p)
+	must(t, s.Commit(ctx, p, tok, bot.Commit{Outbox: []bot.Item{item("o3")}}, epoch))
+	_, err = s.LoadSession(ctx, p, epoch)
 	wantErr(t, err, bot.ErrNotFound)
 	head, err = s.NextInbound(ctx, p)
 	must(t, err)
 	sameItem(t, head, m2)
 
-	must(t, s.Commit(ctx, p, tok, bot.Commit{InboundID: m2.ID, Session: []byte("s2"), SessionTTL: time.Hour}))
+	must(t, s.Commit(ctx, p, tok, bot.Commit{InboundID: m2.ID, Session: []byte("s2"), SessionTTL: time.Hour}, epoch))
 	_, err = s.NextInbound(ctx, p)
 	wantErr(t, err, bot.ErrNotFound)
-	sess, err = s.LoadSession(ctx, p)
+	sess, err = s.LoadSession(ctx, p, epoch)
 	must(t, err)
 	if string(sess) != "s2" {
 		t.Fatalf("session = %q, want s2", sess)
@@ -448,15 +475,15 @@ func testCommit(t *testing.T, s bot.Store) {
 	q := person(t)
 	accept(t, s, q, "k", item("m"), now)
 	tq := lock(t, s, q)
-	must(t, s.Commit(ctx, q, tq, bot.Commit{InboundID: "m", Session: []byte("s"), SessionTTL: time.Hour}))
-	if got := claimed(t, s, bot.QueueOutbound, time.Now().Add(time.Hour), 10); slices.Contains(got, q) {
+	must(t, s.Commit(ctx, q, tq, bot.Commit{InboundID: "m", Session: []byte("s"), SessionTTL: time.Hour}, epoch))
+	if got := claimed(t, s, bot.QueueOutbound, epoch.Add(time.Hour), 10); slices.Contains(got, q) {
 		t.Fatalf("empty-outbox commit made the person ready in QueueOutbound")
 	}
 }
 
 func testCommitLockLost(t *testing.T, s bot.Store) {
 	p := person(t)
-	accept(t, s, p, "k1", item("m1"), time.Now())
+	accept(t, s, p, "k1", item("m1"), epoch)
 	c := bot.Commit{
 		InboundID:   "m1",
 		Erase:       true,
@@ -465,14 +492,14 @@ func testCommitLockLost(t *testing.T, s bot.Store) {
 		Outbox:      []bot.Item{item("o1")},
 		Escalations: []bot.Item{item("e1")},
 	}
-	wantErr(t, s.Commit(ctx, p, "no-lock-held", c), bot.ErrLockLost)
+	wantErr(t, s.Commit(ctx, p, "no-lock-held", c, epoch), bot.ErrLockLost)
 	lock(t, s, p)
-	wantErr(t, s.Commit(ctx, p, "wrong-token", c), bot.ErrLockLost)
+	wantErr(t, s.Commit(ctx, p, "wrong-token", c, epoch), bot.ErrLockLost)
 
 	head, err := s.NextInbound(ctx, p)
 	must(t, err)
 	sameItem(t, head, item("m1"))
-	_, err = s.LoadSession(ctx, p)
+	_, err = s.LoadSession(ctx, p, epoch)
 	wantErr(t, err, bot.ErrNotFound)
 	_, err = s.NextOutbound(ctx, p)
 	wantErr(t, err, bot.ErrNotFound)
@@ -481,7 +508,7 @@ func testCommitLockLost(t *testing.T, s bot.Store) {
 	if got := lettersOf(esc, p); len(got) != 0 {
 		t.Fatalf("refused commit wrote escalations %v", ids(got))
 	}
-	if ok := accept(t, s, p, "k1", item("m1"), time.Now()); ok {
+	if ok := accept(t, s, p, "k1", item("m1"), epoch); ok {
 		t.Fatal("refused erase commit removed the dedupe marks")
 	}
 }
@@ -490,12 +517,12 @@ func testCommitLockLost(t *testing.T, s bot.Store) {
 // head: it writes nothing and reports ErrNotFound.
 func testCommitNotHead(t *testing.T, s bot.Store) {
 	p := person(t)
-	accept(t, s, p, "k1", item("m1"), time.Now())
-	accept(t, s, p, "k2", item("m2"), time.Now())
+	accept(t, s, p, "k1", item("m1"), epoch)
+	accept(t, s, p, "k2", item("m2"), epoch)
 	tok := lock(t, s, p)
-	err := s.Commit(ctx, p, tok, bot.Commit{InboundID: "m2", Session: []byte("s"), SessionTTL: time.Hour})
+	err := s.Commit(ctx, p, tok, bot.Commit{InboundID: "m2", Session: []byte("s"), SessionTTL: time.Hour}, epoch)
 	wantErr(t, err, bot.ErrNotFound)
-	_, err = s.LoadSession(ctx, p)
+	_, err = s.LoadSession(ctx, p, epoch)
 	wantErr(t, err, bot.ErrNotFound)
 	must(t, s.Unlock(ctx, p, tok))
 	sameItems(t, drainInbox(t, s, p), []bot.Item{item("m1"), item("m2")})
@@ -503,7 +530,7 @@ func testCommitNotHead(t *testing.T, s bot.Store) {
 
 func testErase(t *testing.T, s bot.Store) {
 	p, other := person(t), person(t)
-	now := time.Now()
+	now := epoch
 	// Build up every kind of record for p, and some for another person.
 	for _, who := range []string{p, other} {
 		accept(t, s, who, "k1", item("m1"), now)
@@ -514,9 +541,9 @@ func testErase(t *testing.T, s bot.Store) {
 			SessionTTL:  time.Hour,
 			Outbox:      []bot.Item{item("dead1"), item("o1")},
 			Escalations: []bot.Item{item("e1")},
-		}))
+		}, epoch))
 		must(t, s.Unlock(ctx, who, tok))
-		must(t, s.DeadLetter(ctx, who, item("dead1")))
+		must(t, s.DeadLetter(ctx, who, item("dead1"), epoch))
 	}
 	accept(t, s, p, "k2", item("m2"), now)
 	accept(t, s, p, "k3", item("m3"), now)
@@ -527,10 +554,10 @@ func testErase(t *testing.T, s bot.Store) {
 		Erase:       true,
 		Outbox:      []bot.Item{item("bye")},
 		Escalations: []bot.Item{item("e2")},
-	}))
+	}, epoch))
 	must(t, s.Unlock(ctx, p, tok))
 
-	_, err := s.LoadSession(ctx, p)
+	_, err := s.LoadSession(ctx, p, epoch)
 	wantErr(t, err, bot.ErrNotFound)
 	dead, err := s.DeadLetters(ctx, 100)
 	must(t, err)
@@ -555,7 +582,7 @@ func testErase(t *testing.T, s bot.Store) {
 	if accept(t, s, other, "k1", item("again"), now) {
 		t.Fatal("erase removed another person's dedupe mark")
 	}
-	sess, err := s.LoadSession(ctx, other)
+	sess, err := s.LoadSession(ctx, other, epoch)
 	must(t, err)
 	if string(sess) != "old" {
 		t.Fatalf("other session = %q", sess)
@@ -563,8 +590,8 @@ func testErase(t *testing.T, s bot.Store) {
 
 	// Erase happens before the rest: a session in the same commit is kept.
 	tok = lock(t, s, p)
-	must(t, s.Commit(ctx, p, tok, bot.Commit{InboundID: "again", Erase: true, Session: []byte("fresh"), SessionTTL: time.Hour}))
-	sess, err = s.LoadSession(ctx, p)
+	must(t, s.Commit(ctx, p, tok, bot.Commit{InboundID: "again", Erase: true, Session: []byte("fresh"), SessionTTL: time.Hour}, epoch))
+	sess, err = s.LoadSession(ctx, p, epoch)
 	must(t, err)
 	if string(sess) != "fresh" {
 		t.Fatalf("session after erase+save = %q, want fresh", sess)
@@ -579,9 +606,9 @@ func testOutbound(t *testing.T, s bot.Store) {
 	wantErr(t, s.UpdateOutbound(ctx, p, item("a")), bot.ErrNotFound)
 
 	a, b, c := item("a"), item("b"), item("c")
-	must(t, s.Enqueue(ctx, p, []bot.Item{a, b}))
-	must(t, s.Enqueue(ctx, p, []bot.Item{c}))
-	if got := claimed(t, s, bot.QueueOutbound, time.Now().Add(time.Second), 10); !slices.Equal(got, []string{p}) {
+	must(t, s.Enqueue(ctx, p, []bot.Item{a, b}, epoch))
+	must(t, s.Enqueue(ctx, p, []bot.Item{c}, epoch))
+	if got := claimed(t, s, bot.QueueOutbound, epoch.Add(time.Second), 10); !slices.Equal(got, []string{p}) {
 		t.Fatalf("after Enqueue, Claim(out) = %v, want [%s]", got, p)
 	}
 	head, err := s.NextOutbound(ctx, p)
@@ -606,8 +633,8 @@ func testOutbound(t *testing.T, s bot.Store) {
 
 func testDeadLetters(t *testing.T, s bot.Store) {
 	p1, p2 := person(t), person(t)
-	must(t, s.Enqueue(ctx, p1, []bot.Item{item("a"), item("b")}))
-	must(t, s.Enqueue(ctx, p2, []bot.Item{item("c")}))
+	must(t, s.Enqueue(ctx, p1, []bot.Item{item("a"), item("b")}, epoch))
+	must(t, s.Enqueue(ctx, p2, []bot.Item{item("c")}, epoch))
 	if n, err := s.CountDeadLetters(ctx); err != nil || n != 0 {
 		t.Fatalf("CountDeadLetters = %d, %v; want 0", n, err)
 	}
@@ -615,12 +642,11 @@ func testDeadLetters(t *testing.T, s bot.Store) {
 		t.Fatalf("DeadLetters = %v, %v; want none", ls, err)
 	}
 
-	wantErr(t, s.DeadLetter(ctx, p1, item("b")), bot.ErrNotFound) // not the head
+	wantErr(t, s.DeadLetter(ctx, p1, item("b"), epoch), bot.ErrNotFound) // not the head
 	aDead := bot.Item{ID: "a", Data: []byte("reason: blocked")}
-	must(t, s.DeadLetter(ctx, p1, aDead))
-	time.Sleep(2 * time.Millisecond) // p1 is the older person in every clock resolution used
+	must(t, s.DeadLetter(ctx, p1, aDead, epoch))
 	cDead := bot.Item{ID: "c", Data: []byte("reason: invalid")}
-	must(t, s.DeadLetter(ctx, p2, cDead))
+	must(t, s.DeadLetter(ctx, p2, cDead, epoch.Add(time.Second))) // p1 is the older person
 	head, err := s.NextOutbound(ctx, p1)
 	must(t, err)
 	sameItem(t, head, item("b"))
@@ -646,9 +672,9 @@ func testDeadLetters(t *testing.T, s bot.Store) {
 		t.Fatalf("DeadLetters(1) = %v, %v; want p1's letter", ls, err)
 	}
 
-	wantErr(t, s.Replay(ctx, p1, "nope"), bot.ErrNotFound)
-	must(t, s.Replay(ctx, p1, "a"))
-	wantErr(t, s.Replay(ctx, p1, "a"), bot.ErrNotFound)
+	wantErr(t, s.Replay(ctx, p1, "nope", epoch), bot.ErrNotFound)
+	must(t, s.Replay(ctx, p1, "a", epoch))
+	wantErr(t, s.Replay(ctx, p1, "a", epoch), bot.ErrNotFound)
 	if n, err := s.CountDeadLetters(ctx); err != nil || n != 1 {
 		t.Fatalf("after Replay, CountDeadLetters = %d, %v; want 1", n, err)
 	}
@@ -657,7 +683,7 @@ func testDeadLetters(t *testing.T, s bot.Store) {
 	if len(ls) != 1 || ls[0].Person != p2 {
 		t.Fatalf("after Replay, DeadLetters = %v, want only p2's", ls)
 	}
-	if got := claimed(t, s, bot.QueueOutbound, time.Now().Add(time.Second), 10); !slices.Contains(got, p1) {
+	if got := claimed(t, s, bot.QueueOutbound, epoch.Add(time.Second), 10); !slices.Contains(got, p1) {
 		t.Fatalf("Replay did not make the person ready: Claim(out) = %v", got)
 	}
 	sameItems(t, drainOutbox(t, s, p1), []bot.Item{item("b"), aDead})
@@ -673,9 +699,8 @@ func testEscalations(t *testing.T, s bot.Store) {
 		esc []bot.Item
 	}{{p1, []bot.Item{item("e1"), item("e2")}}, {p2, []bot.Item{item("e3")}}, {p1, []bot.Item{item("e4")}}} {
 		tok := lock(t, s, c.p)
-		must(t, s.Commit(ctx, c.p, tok, bot.Commit{Escalations: c.esc}))
+		must(t, s.Commit(ctx, c.p, tok, bot.Commit{Escalations: c.esc}, epoch))
 		must(t, s.Unlock(ctx, c.p, tok))
-		time.Sleep(2 * time.Millisecond)
 	}
 	ls, err := s.Escalations(ctx, 10)
 	must(t, err)
@@ -691,7 +716,7 @@ func testEscalations(t *testing.T, s bot.Store) {
 
 func testConcurrentAccept(t *testing.T, s bot.Store) {
 	p := person(t)
-	now := time.Now()
+	now := epoch
 	const distinct = 10
 	var (
 		wg       sync.WaitGroup
@@ -732,7 +757,7 @@ func testConcurrentAccept(t *testing.T, s bot.Store) {
 }
 
 func testConcurrentClaim(t *testing.T, s bot.Store) {
-	now := time.Now()
+	now := epoch
 	const people, workers = 40, 10
 	for range people {
 		must(t, s.Schedule(ctx, bot.QueueInbound, person(t), now))
@@ -781,7 +806,7 @@ func testConcurrentLock(t *testing.T, s bot.Store) {
 	)
 	for range 20 {
 		wg.Go(func() {
-			tok, err := s.Lock(ctx, p, time.Minute)
+			tok, err := s.Lock(ctx, p, time.Minute, epoch)
 			if errors.Is(err, bot.ErrLocked) {
 				return
 			}
@@ -800,36 +825,45 @@ func testConcurrentLock(t *testing.T, s bot.Store) {
 	}
 }
 
-// testExpiry is the one subtest that lets real TTLs run out (lock, session).
-func testExpiry(t *testing.T, s bot.Store) {
+// elapse lets d pass on the store's own clock, if it has one that counts.
+func elapse(t *testing.T, s bot.Store, b Backend, d time.Duration) {
+	t.Helper()
+	if b.Elapse != nil {
+		b.Elapse(t, s, d)
+	}
+}
+
+// testExpiry lets a session and a lock run out on the fake clock.
+func testExpiry(t *testing.T, s bot.Store, b Backend) {
 	p := person(t)
 	tok := lock(t, s, p)
-	must(t, s.Commit(ctx, p, tok, bot.Commit{Session: []byte("short"), SessionTTL: 300 * time.Millisecond}))
+	must(t, s.Commit(ctx, p, tok, bot.Commit{Session: []byte("short"), SessionTTL: 30 * time.Minute}, epoch))
 	must(t, s.Unlock(ctx, p, tok))
 	keep := person(t)
 	tk := lock(t, s, keep)
-	must(t, s.Commit(ctx, keep, tk, bot.Commit{Session: []byte("long"), SessionTTL: time.Hour}))
+	must(t, s.Commit(ctx, keep, tk, bot.Commit{Session: []byte("long"), SessionTTL: 3 * time.Hour}, epoch))
 
 	lp := person(t)
-	old, err := s.Lock(ctx, lp, 200*time.Millisecond)
+	old, err := s.Lock(ctx, lp, 20*time.Minute, epoch)
 	must(t, err)
-	if _, err := s.LoadSession(ctx, p); err != nil {
+	if _, err := s.LoadSession(ctx, p, epoch.Add(29*time.Minute)); err != nil {
 		t.Fatalf("session gone before its TTL: %v", err)
 	}
-	time.Sleep(450 * time.Millisecond)
+	later := epoch.Add(time.Hour)
+	elapse(t, s, b, time.Hour)
 
-	_, err = s.LoadSession(ctx, p)
+	_, err = s.LoadSession(ctx, p, later)
 	wantErr(t, err, bot.ErrNotFound)
-	if sess, err := s.LoadSession(ctx, keep); err != nil || string(sess) != "long" {
+	if sess, err := s.LoadSession(ctx, keep, later); err != nil || string(sess) != "long" {
 		t.Fatalf("long-lived session = %q, %v", sess, err)
 	}
-	tok2, err := s.Lock(ctx, lp, time.Minute)
+	tok2, err := s.Lock(ctx, lp, 20*time.Minute, later)
 	if err != nil {
 		t.Fatalf("lock not free after its ttl: %v", err)
 	}
 	// The old holder's commit is refused now.
-	wantErr(t, s.Commit(ctx, lp, old, bot.Commit{Session: []byte("x"), SessionTTL: time.Hour}), bot.ErrLockLost)
-	must(t, s.Commit(ctx, lp, tok2, bot.Commit{Session: []byte("y"), SessionTTL: time.Hour}))
+	wantErr(t, s.Commit(ctx, lp, old, bot.Commit{Session: []byte("x"), SessionTTL: time.Hour}, later), bot.ErrLockLost)
+	must(t, s.Commit(ctx, lp, tok2, bot.Commit{Session: []byte("y"), SessionTTL: time.Hour}, later))
 }
 
 func testPing(t *testing.T, s bot.Store) {
@@ -843,29 +877,29 @@ func testFlags(t *testing.T, s bot.Store) {
 	if len(got) != 0 {
 		t.Fatalf("flags of a new person: got %q, want none", got)
 	}
-	must(t, s.SetFlag(ctx, p, "unreachable:telegram", true))
-	must(t, s.SetFlag(ctx, p, "optout:sms", true))
-	must(t, s.SetFlag(ctx, p, "optout:sms", true)) // idempotent
+	must(t, s.SetFlag(ctx, p, "unreachable:telegram", true, epoch))
+	must(t, s.SetFlag(ctx, p, "optout:sms", true, epoch))
+	must(t, s.SetFlag(ctx, p, "optout:sms", true, epoch)) // idempotent
 	got, err = s.Flags(ctx, p)
 	must(t, err)
 	slices.Sort(got)
 	if want := []string{"optout:sms", "unreachable:telegram"}; !slices.Equal(got, want) {
 		t.Fatalf("flags: got %q, want %q", got, want)
 	}
-	must(t, s.SetFlag(ctx, p, "unreachable:telegram", false))
-	must(t, s.SetFlag(ctx, p, "never-set", false))
+	must(t, s.SetFlag(ctx, p, "unreachable:telegram", false, epoch))
+	must(t, s.SetFlag(ctx, p, "never-set", false, epoch))
 	if got, _ := s.Flags(ctx, p); !slices.Equal(got, []string{"optout:sms"}) {
 		t.Fatalf("after clearing: got %q, want [optout:sms]", got)
 	}
 	// Erase keeps opt-outs and clears the rest.
-	must(t, s.SetFlag(ctx, p, "unreachable:whatsapp", true))
-	tok, err := s.Lock(ctx, p, time.Minute)
+	must(t, s.SetFlag(ctx, p, "unreachable:whatsapp", true, epoch))
+	tok, err := s.Lock(ctx, p, time.Minute, epoch)
 	must(t, err)
-	must(t, s.Commit(ctx, p, tok, bot.Commit{Erase: true}))
+	must(t, s.Commit(ctx, p, tok, bot.Commit{Erase: true}, epoch))
 	if got, _ := s.Flags(ctx, p); !slices.Equal(got, []string{"optout:sms"}) {
 		t.Fatalf("after erase: got %q, want only the opt-out", got)
 	}
-	must(t, s.SetFlag(ctx, p, "optout:sms", false))
+	must(t, s.SetFlag(ctx, p, "optout:sms", false, epoch))
 	if got, _ := s.Flags(ctx, p); len(got) != 0 {
 		t.Fatalf("after opting in again: got %q, want none", got)
 	}
@@ -873,22 +907,22 @@ func testFlags(t *testing.T, s bot.Store) {
 
 func testAliases(t *testing.T, s bot.Store) {
 	from, to, other := person(t), person(t), person(t)
-	if _, err := s.Alias(ctx, from); !errors.Is(err, bot.ErrNotFound) {
+	if _, err := s.Alias(ctx, from, epoch); !errors.Is(err, bot.ErrNotFound) {
 		t.Fatalf("alias of nobody: got %v, want ErrNotFound", err)
 	}
-	must(t, s.SetAlias(ctx, from, to))
-	if got, err := s.Alias(ctx, from); err != nil || got != to {
+	must(t, s.SetAlias(ctx, from, to, epoch))
+	if got, err := s.Alias(ctx, from, epoch); err != nil || got != to {
 		t.Fatalf("alias: got %q, %v, want %q", got, err, to)
 	}
-	must(t, s.SetAlias(ctx, from, other)) // re-linked to another number
-	if got, _ := s.Alias(ctx, from); got != other {
+	must(t, s.SetAlias(ctx, from, other, epoch)) // re-linked to another number
+	if got, _ := s.Alias(ctx, from, epoch); got != other {
 		t.Fatalf("alias after re-linking: got %q, want %q", got, other)
 	}
 	must(t, s.DeleteAlias(ctx, from))
-	if _, err := s.Alias(ctx, from); !errors.Is(err, bot.ErrNotFound) {
+	if _, err := s.Alias(ctx, from, epoch); !errors.Is(err, bot.ErrNotFound) {
 		t.Fatalf("alias after delete: got %v, want ErrNotFound", err)
 	}
-	if err := s.SetAlias(ctx, "not a person{}", to); err == nil {
+	if err := s.SetAlias(ctx, "not a person{}", to, epoch); err == nil {
 		t.Error("an invalid person key was accepted")
 	}
 }

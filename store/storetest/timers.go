@@ -11,9 +11,9 @@ import (
 // commitTimers sets and cancels timers in a commit of their own.
 func commitTimers(t *testing.T, s bot.Store, p string, set []bot.Timer, cancel []string) {
 	t.Helper()
-	tok, err := s.Lock(ctx, p, time.Minute)
+	tok, err := s.Lock(ctx, p, time.Minute, epoch)
 	must(t, err)
-	must(t, s.Commit(ctx, p, tok, bot.Commit{Session: []byte("s"), SetTimers: set, CancelTimers: cancel}))
+	must(t, s.Commit(ctx, p, tok, bot.Commit{Session: []byte("s"), SetTimers: set, CancelTimers: cancel}, epoch))
 	must(t, s.Unlock(ctx, p, tok))
 }
 
@@ -34,7 +34,7 @@ func claimsOf(t *testing.T, s bot.Store, p string, now time.Time, lease time.Dur
 func testTimers(t *testing.T, s bot.Store) {
 	p := person(t)
 	// Far in the future, so other subtests' claims never see these timers early.
-	base := time.Now().Add(24 * 365 * time.Hour).Truncate(time.Millisecond)
+	base := epoch.Add(24 * 365 * time.Hour).Truncate(time.Millisecond)
 	commitTimers(t, s, p, []bot.Timer{{ID: "checkin", At: base}, {ID: "reminder", At: base.Add(-time.Hour)}}, nil)
 	ts, err := s.Timers(ctx, p)
 	must(t, err)
@@ -79,7 +79,7 @@ func testTimers(t *testing.T, s bot.Store) {
 
 func testTimersConcurrent(t *testing.T, s bot.Store) {
 	p := person(t)
-	at := time.Now().Add(2 * 24 * 365 * time.Hour).Truncate(time.Millisecond)
+	at := epoch.Add(2 * 24 * 365 * time.Hour).Truncate(time.Millisecond)
 	var set []bot.Timer
 	for i := range 20 {
 		set = append(set, bot.Timer{ID: "t" + string(rune('a'+i)), At: at})
@@ -119,11 +119,11 @@ func testTimersConcurrent(t *testing.T, s bot.Store) {
 
 func testTimersErased(t *testing.T, s bot.Store) {
 	p := person(t)
-	at := time.Now().Add(3 * 24 * 365 * time.Hour).Truncate(time.Millisecond)
+	at := epoch.Add(3 * 24 * 365 * time.Hour).Truncate(time.Millisecond)
 	commitTimers(t, s, p, []bot.Timer{{ID: "checkin", At: at}}, nil)
-	tok, err := s.Lock(ctx, p, time.Minute)
+	tok, err := s.Lock(ctx, p, time.Minute, epoch)
 	must(t, err)
-	must(t, s.Commit(ctx, p, tok, bot.Commit{Erase: true}))
+	must(t, s.Commit(ctx, p, tok, bot.Commit{Erase: true}, epoch))
 	if ts, _ := s.Timers(ctx, p); len(ts) != 0 {
 		t.Errorf("timers after erase: %+v", ts)
 	}
