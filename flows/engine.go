@@ -52,7 +52,9 @@ type Engine struct {
 	cat   Catalog
 	words wordIndex
 	kinds wordIndex // the shelter finder's kind words (flows/shelters.go)
-	steps map[string]step
+	// danger holds the words of danger and of asking for a person (flows/danger.go).
+	danger dangerLists
+	steps  map[string]step
 	// events handle timers and receipts (see event); flows register theirs in New.
 	events map[InputKind]func(e *Engine, t *turn, in Input)
 }
@@ -72,6 +74,7 @@ type turn struct {
 	now     time.Time
 	effects []Effect // in the order the step made them
 	entered bool     // a step was entered (its prompt already added)
+	danger  bool     // the message held words of danger, already answered
 }
 
 // The turn's helpers below are how flows make effects.
@@ -154,6 +157,7 @@ func New(cfg Config, cat Catalog) *Engine {
 		cfg.SafeMessagesPerDay = 3
 	}
 	e := &Engine{cfg: cfg, cat: cat, words: buildWordIndex(cat, append(globalWords, wordYes, wordNo))}
+	e.danger = buildDangerLists(cat)
 	e.events = map[InputKind]func(e *Engine, t *turn, in Input){}
 	e.steps = map[string]step{
 		StepLanguage:     {prompt: promptLanguage, handle: handleLanguage},
@@ -183,7 +187,15 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 		return t.result()
 	}
 	t.s.Channel, t.s.Address = from.Channel, from.Address
-	if !e.checkIn(t, in) { // any message checks the person in (flows/checkin.go)
+	switch {
+	case in.Kind == InputText && e.isDanger(in.Text):
+		// Words of danger are answered first, in any state (flows/danger.go),
+		// and do not count as "I am OK" for a check-in.
+		t.s.Family = t.s.Family.clone()
+		t.danger = true
+		e.answerDanger(t, in.Text)
+		e.run(t, in)
+	case !e.checkIn(t, in): // any other message checks the person in (flows/checkin.go)
 		e.run(t, in)
 	}
 	// Remember the choices of the last question asked, so a typed number or
@@ -288,7 +300,14 @@ func (e *Engine) run(t *turn, in Input) {
 		t.s.Misses = 0
 		return
 	}
-	e.miss(t, st)
+	switch {
+	case t.danger: // answered already: no "I did not understand"
+		t.reply(st.prompt(e, t)...)
+	case in.Kind == InputText && t.s.Consent == ConsentAccepted && e.asksForPerson(in.Text):
+		e.askForPerson(t)
+	default:
+		e.miss(t, st)
+	}
 }
 
 // home is where "menu" leads: the menu once the person agreed, otherwise the
@@ -385,7 +404,9 @@ func (e *Engine) global(t *turn, word string) {
 	case wordErase:
 		e.enter(t, StepEraseConfirm)
 	case wordEmergency:
-		t.reply(emergencyOutput(t.s.Country))
+		if !t.danger { // words of danger were answered with the numbers already
+			t.reply(emergencyOutput(t.s.Country))
+		}
 		if t.s.Step == "" || t.s.Consent != ConsentAccepted {
 			// Nothing is kept for people who did not agree: remind them how to go on.
 			t.say("nodata.options")

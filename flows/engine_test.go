@@ -136,7 +136,7 @@ func TestConversations(t *testing.T) {
 			{in: text("back"), wantIDs: []string{"menu.prompt"}, wantStep: flows.StepMenu},
 		}},
 		{"emergency word needs no data", flows.Sender{Channel: "sms", Address: "+50255551234"}, []turn{
-			{in: text("SOS"), wantIDs: []string{"emergency.two", "nodata.options"}, wantForgt: true},
+			{in: text("SOS"), wantIDs: []string{"danger.two", "nodata.options"}, wantForgt: true},
 		}},
 	}
 	e := newEngine(t)

@@ -97,6 +97,9 @@ type Escalation struct {
 	At     time.Time `json:"at"`
 	Lang   string    `json:"lang"`
 	Step   string    `json:"step"`
+	// Text is what the person wrote, when their words raised it (ReasonDanger),
+	// so a volunteer can read it; it is sealed at rest like everything else.
+	Text string `json:"text,omitempty"`
 }
 
 // Escalation reasons.
