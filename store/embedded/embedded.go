@@ -82,6 +82,7 @@ type Store struct {
 	ret    bot.Retention
 	places placeIndex
 	once   sync.Once
+	conv   convBroker // conversation events (conversations.go)
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -1009,6 +1010,9 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 			if err := s.sweepPerson(tx, p, now); err != nil {
 				return err
 			}
+		}
+		if err := sweepConversations(tx, now); err != nil {
+			return err
 		}
 		if err := sweepExpired(tx.Bucket(bLocks), func(v []byte) []byte { return v[:8] }, now); err != nil {
 			return err
