@@ -54,7 +54,7 @@ func (s *Store) convQueue() string       { return s.prefix + ":conv:queue" }
 func (s *Store) convHeld() string        { return s.prefix + ":conv:held" }
 func (s *Store) convEvents() string      { return s.prefix + ":conv:events" }
 func member(c bot.Conversation) string   { return c.Person + "/" + c.ID }
-func msOf(t time.Time) int64               { return t.UnixMilli() }
+func msOf(t time.Time) int64             { return t.UnixMilli() }
 func ttlMS(d time.Duration) int64        { return max(d.Milliseconds(), 1) }
 func fromMS(v string) time.Time          { n, _ := strconv.ParseInt(v, 10, 64); return msTime(n) }
 func newConvID() (string, error)         { return randomHex(8) }
