@@ -21,3 +21,5 @@ redis-benchmark -p "$PORT" -t set -c "$C" -n 200000 -q
 echo "## shelter search over 100,000 places (p99 in the p99-ms column)"
 go test ./store/embedded -run '^$' -bench Places -benchtime=20000x -count=2
 REDIS_URL="redis://127.0.0.1:$PORT/0" go test ./store/redis -run '^$' -bench Places -benchtime=20000x -count=2
+echo "## tracing: matching one case against 100,000 (p99 in the p99-ms column)"
+go test ./tracing -run '^$' -bench 'Match100k|PINVerify' -benchtime 2000x -count 2

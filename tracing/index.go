@@ -19,17 +19,17 @@ type Index struct {
 	mu    sync.RWMutex
 	cases []*caseProf        // by slot; nil once removed
 	slot  map[string]int32   // case ID → slot
-	post  map[string][]int32 // key → entries: slot<<1 | role bit (1 = enquirer)
+	post  map[uint64][]int32 // key hash → entries: slot<<1 | role bit (1 = enquirer)
 	dead  int
 	// people counts the persons filed (sought persons and named enquirers), for
 	// how common a word is.
-	people int
-	pool   sync.Pool
+	nPeople int
+	pool    sync.Pool
 }
 
 // NewIndex returns an empty index.
 func NewIndex() *Index {
-	return &Index{slot: map[string]int32{}, post: map[string][]int32{}}
+	return &Index{slot: map[string]int32{}, post: map[uint64][]int32{}}
 }
 
 // Len is the number of cases in the index.
@@ -37,17 +37,6 @@ func (x *Index) Len() int {
 	x.mu.RLock()
 	defer x.mu.RUnlock()
 	return len(x.slot)
-}
-
-// lookupKeys are the keys a token is filed and found under.
-func lookupKeys(t *token) []string {
-	keys := make([]string, 0, len(t.keys)+len(t.canon))
-	keys = append(keys, t.keys...)
-	for _, c := range t.canon {
-		keys = append(keys, "="+c)
-	}
-	keys = append(keys, "="+t.text)
-	return keys
 }
 
 // Put adds or replaces a case. A case that is not matchable is removed instead.
@@ -75,11 +64,11 @@ func (x *Index) Put(c *Case) {
 			continue
 		}
 		entry := s<<1 | int32(role)
-		x.people++
-		seen := map[string]bool{}
+		x.nPeople++
+		seen := map[uint64]bool{}
 		for i := range p.names {
 			for j := range p.names[i].tokens {
-				for _, k := range lookupKeys(&p.names[i].tokens[j]) {
+				for _, k := range p.names[i].tokens[j].look {
 					if !seen[k] {
 						seen[k] = true
 						x.post[k] = append(x.post[k], entry)
@@ -103,9 +92,9 @@ func (x *Index) removeLocked(id string) {
 		return
 	}
 	delete(x.slot, id)
-	x.people--
+	x.nPeople--
 	if x.cases[s].enquirer != nil {
-		x.people--
+		x.nPeople--
 	}
 	x.cases[s] = nil
 	x.dead++
@@ -143,15 +132,20 @@ func (x *Index) compactLocked() {
 	x.dead = 0
 }
 
-// freq is the share of filed people with word w in a name (its own spelling or
+// share is the share of filed people with word w in a name (its own spelling or
 // nickname forms: Pepe counts with José). Removed cases still count until the
 // next compaction, which only makes words look a little more common.
-func (x *Index) freq(w string) float64 {
-	if x.people == 0 {
+func (f indexFreq) share(self uint64) float64 {
+	if f.x.nPeople == 0 {
 		return 0
 	}
-	return min(1, float64(len(x.post["="+w]))/float64(x.people))
+	return min(1, float64(len(f.x.post[self]))/float64(f.x.nPeople))
 }
+
+func (f indexFreq) people() int { return f.x.nPeople }
+
+// indexFreq answers frequencies from the index (under its read lock).
+type indexFreq struct{ x *Index }
 
 // scratch is one lookup's working memory, reused through the pool.
 type scratch struct {
@@ -159,6 +153,8 @@ type scratch struct {
 	seen    []uint32 // stamp of the last query word that counted the entry
 	stamp   uint32
 	touched []int32
+	want    []uint8 // by slot: which comparisons to make (compareCases' want)
+	cand    []int32 // slots with a non-zero want
 }
 
 // Match returns the cases that could be about the same people as c, best first,
@@ -186,24 +182,30 @@ func (x *Index) Match(c *Case, limit int) []Match {
 	}
 
 	// Candidate cases: the slots whose sought person or enquirer shares enough
-	// words with one of the query's people.
-	cand := map[int32]bool{}
-	for _, p := range []*personProf{q.sought, q.enquirer} {
-		if p == nil {
-			continue
-		}
-		for i := range p.names {
-			x.block(&p.names[i], sc, cand)
+	// words with one of the query's people, with which comparisons to make.
+	if len(sc.want) < len(x.cases) {
+		sc.want = make([]uint8, len(x.cases)+len(x.cases)/4)
+	}
+	sc.cand = sc.cand[:0]
+	for i := range q.sought.names {
+		x.block(&q.sought.names[i], sc, false)
+	}
+	if q.enquirer != nil {
+		for i := range q.enquirer.names {
+			x.block(&q.enquirer.names[i], sc, true)
 		}
 	}
 
 	var out []Match
-	for s := range cand {
+	freq := indexFreq{x}
+	for _, s := range sc.cand {
+		want := sc.want[s]
+		sc.want[s] = 0
 		cp := x.cases[s]
 		if cp == nil || cp.id == c.ID {
 			continue
 		}
-		if m, ok := compareCases(q, cp, x.freq, x.people); ok {
+		if m, ok := compareCases(q, cp, freq, want); ok {
 			out = append(out, m)
 		}
 	}
@@ -219,19 +221,42 @@ func (x *Index) Match(c *Case, limit int) []Match {
 	return out
 }
 
-// block counts, for one name, the entries sharing each of its words, and adds to
-// cand the slots of entries sharing at least two words (one for a one-word name).
-func (x *Index) block(n *nameProf, sc *scratch, cand map[int32]bool) {
-	need := uint8(min(2, len(n.tokens)))
+// block counts, for one name of the query's sought person (or of its enquirer),
+// the entries sharing each of its words, and marks the slots of entries sharing at
+// least two words (one for a one-word name) with the comparison to make. An
+// enquirer is compared with sought persons only: two enquirers alike is no match.
+func (x *Index) block(n *nameProf, sc *scratch, enquirer bool) {
+	// Words that share a key (Hernández Hernández, José "Pepe") count once: two
+	// of them are not two pieces of evidence.
+	var distinct [maxTokens]bool
+	nd := 0
+	for i := range n.tokens {
+		distinct[i] = true
+		for j := 0; j < i && distinct[i]; j++ {
+			if distinct[j] && sharesKey(&n.tokens[i], &n.tokens[j]) {
+				distinct[i] = false
+			}
+		}
+		if distinct[i] {
+			nd++
+		}
+	}
+	need := uint8(min(2, nd))
 	sc.touched = sc.touched[:0]
 	for i := range n.tokens {
+		if !distinct[i] {
+			continue
+		}
 		sc.stamp++
 		if sc.stamp == 0 { // wrapped: clear the stamps
 			clear(sc.seen)
 			sc.stamp = 1
 		}
-		for _, k := range lookupKeys(&n.tokens[i]) {
+		for _, k := range n.tokens[i].look {
 			for _, e := range x.post[k] {
+				if enquirer && e&1 == 1 {
+					continue
+				}
 				if sc.seen[e] == sc.stamp {
 					continue
 				}
@@ -247,8 +272,28 @@ func (x *Index) block(n *nameProf, sc *scratch, cand map[int32]bool) {
 	}
 	for _, e := range sc.touched {
 		if sc.count[e] >= need {
-			cand[e>>1] = true
+			bit := wantSameSought
+			switch {
+			case enquirer:
+				bit = wantSeeksEnquirer
+			case e&1 == 1:
+				bit = wantSoughtIsEnquirer
+			}
+			s := e >> 1
+			if sc.want[s] == 0 {
+				sc.cand = append(sc.cand, s)
+			}
+			sc.want[s] |= bit
 		}
 		sc.count[e] = 0
 	}
+}
+
+func sharesKey(a, b *token) bool {
+	for _, k := range a.look {
+		if slices.Contains(b.look, k) {
+			return true
+		}
+	}
+	return false
 }

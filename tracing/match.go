@@ -1,7 +1,10 @@
 package tracing
 
 import (
+	"cmp"
+	"hash/maphash"
 	"math"
+	"math/bits"
 	"slices"
 )
 
@@ -100,22 +103,56 @@ const (
 	wCountrySame  = 3
 	wTimeNear     = 5
 	wCommonMax    = 12
+	// reciprocalBonus: A looks for B and B for A is worth more than either way.
+	reciprocalBonus = 10
 )
 
-// token is one word of a name, with what comparing it needs.
+// token is one word of a name, with what comparing it needs, hashed once so that
+// comparing two words is comparing numbers.
 type token struct {
 	text  string
-	keys  []string // PhoneticKeys
-	canon []string // nickname list entries
+	self  uint64   // hash of the word as a name ("=" domain)
+	keys  []uint64 // hashes of its PhoneticKeys ("~" domain)
+	canon []uint64 // hashes of the names it stands for (nickname list, "=" domain)
+	look  []uint64 // keys ∪ canon ∪ self: what the index files it under
+	mask  uint32   // the letters it has, to skip the edit distance quickly
+}
+
+var hashSeed = maphash.MakeSeed()
+
+func hashKey(domain byte, s string) uint64 {
+	var h maphash.Hash
+	h.SetSeed(hashSeed)
+	h.WriteByte(domain)
+	h.WriteString(s)
+	return h.Sum64()
 }
 
 func newToken(t string) token {
-	return token{text: t, keys: PhoneticKeys(t), canon: nicknames[t]}
+	tk := token{text: t, self: hashKey('=', t)}
+	for i := 0; i < len(t); i++ {
+		if c := t[i]; c >= 'a' && c <= 'z' {
+			tk.mask |= 1 << (c - 'a')
+		}
+	}
+	for _, k := range PhoneticKeys(t) {
+		tk.keys = append(tk.keys, hashKey('~', k))
+	}
+	for _, c := range nicknames[t] {
+		tk.canon = append(tk.canon, hashKey('=', c))
+	}
+	tk.look = append(tk.look, tk.keys...)
+	for _, h := range append(tk.canon, tk.self) {
+		if !slices.Contains(tk.look, h) {
+			tk.look = append(tk.look, h)
+		}
+	}
+	return tk
 }
 
 // nameProf is one name of a person as tokens.
 type nameProf struct {
-	raw    string // folded, particles kept, for the accents reason
+	raw    string // as written, for telling "the same" from "the same but accents"
 	tokens []token
 	other  bool // a nickname or other name, not the full name
 }
@@ -185,36 +222,53 @@ func newCaseProf(c *Case) *caseProf {
 	return cp
 }
 
-// tokenSim compares two tokens: 1 the same, 0.9 nickname, 0.85 said alike, 0.75
-// one or two letters apart, 0.4 an initial, 0 nothing alike.
-func tokenSim(a, b *token) (float64, ReasonCode) {
+// How two words compare, strongest first; the index into nameResult.counts.
+const (
+	simSame = iota
+	simSounds
+	simNickname
+	simSpelling
+	simInitial
+	simKinds
+)
+
+var simValue = [simKinds]float64{simSame: 1, simSounds: 0.85, simNickname: 0.9, simSpelling: 0.75, simInitial: 0.4}
+
+var simReason = [simKinds]ReasonCode{simSame: NameSame, simSounds: NameSoundsAlike, simNickname: NameNickname,
+	simSpelling: NameSpelling, simInitial: NameInitial}
+
+// tokenSim compares two words: the same (1), said alike (0.85), nickname and name
+// (0.9), one or two letters apart (0.75), an initial (0.4); -1 for nothing alike.
+func tokenSim(a, b *token) int {
 	switch {
-	case a.text == b.text:
-		return 1, NameSame
+	case a.self == b.self:
+		return simSame
 	case len(a.text) == 1 || len(b.text) == 1:
 		if a.text[0] == b.text[0] {
-			return 0.4, NameInitial
+			return simInitial
 		}
-		return 0, ""
+		return -1
 	}
 	for _, x := range a.keys {
 		if slices.Contains(b.keys, x) {
-			return 0.85, NameSoundsAlike
+			return simSounds
 		}
 	}
 	if sameCanon(a, b) {
-		return 0.9, NameNickname
+		return simNickname
 	}
 	if n := min(len(a.text), len(b.text)); n >= 4 {
 		limit := 1
 		if n >= 8 {
 			limit = 2
 		}
-		if !genderPair(a.text, b.text) && editDistance(a.text, b.text, limit) <= limit {
-			return 0.75, NameSpelling
+		// Each edit changes at most two letters of the set: a cheap test first.
+		if bits.OnesCount32(a.mask^b.mask) <= 2*limit && !genderPair(a.text, b.text) &&
+			editDistance(a.text, b.text, limit) <= limit {
+			return simSpelling
 		}
 	}
-	return 0, ""
+	return -1
 }
 
 // genderPair reports the masculine and feminine of one name (Juan/Juana,
@@ -233,11 +287,11 @@ func genderPair(a, b string) bool {
 
 func sameCanon(a, b *token) bool {
 	for _, x := range a.canon {
-		if x == b.text || slices.Contains(b.canon, x) {
+		if x == b.self || slices.Contains(b.canon, x) {
 			return true
 		}
 	}
-	return slices.Contains(b.canon, a.text)
+	return slices.Contains(b.canon, a.self)
 }
 
 // editDistance is the optimal-string-alignment distance (insertions, deletions,
@@ -277,11 +331,18 @@ func editDistance(a, b string, limit int) int {
 	return prev[len(b)]
 }
 
-// nameResult is the comparison of two names.
+// nameResult is the comparison of two names, kept as counts so that scoring the
+// thousands of candidates a common name has allocates nothing; reasons are
+// written only for the matches kept.
 type nameResult struct {
-	score   float64
-	reasons []Reason
-	matched []string // the words of a that found a partner
+	score    float64
+	counts   [simKinds]uint8
+	matched  int   // words paired
+	matchedA uint8 // bit i: word i of a found a partner
+	m, n     int
+	inOrder  bool
+	swapped  bool
+	sameRaw  bool
 }
 
 // compareNames aligns the words of two names, each word with its most alike word
@@ -290,195 +351,243 @@ type nameResult struct {
 // "José Luis Hernández García"), partly how much of the longer is covered.
 func compareNames(a, b *nameProf) nameResult {
 	m, n := len(a.tokens), len(b.tokens)
-	type pair struct {
-		i, j int
-		sim  float64
-		why  ReasonCode
-	}
+	type pair struct{ i, j, kind int8 }
 	var pairsBuf [maxTokens * maxTokens]pair
 	pairs := pairsBuf[:0]
 	for i := range a.tokens {
 		for j := range b.tokens {
-			if s, why := tokenSim(&a.tokens[i], &b.tokens[j]); s > 0 {
-				pairs = append(pairs, pair{i, j, s, why})
+			if k := tokenSim(&a.tokens[i], &b.tokens[j]); k >= 0 {
+				pairs = append(pairs, pair{int8(i), int8(j), int8(k)})
 			}
 		}
+	}
+	res := nameResult{m: m, n: n}
+	if len(pairs) == 0 {
+		return res
 	}
 	// Greedy alignment, best pairs first (ties: in order). Names have few words,
 	// and the greedy choice equals the best one on every name in the tests.
 	slices.SortStableFunc(pairs, func(x, y pair) int {
-		switch {
-		case x.sim > y.sim:
-			return -1
-		case x.sim < y.sim:
-			return 1
-		}
-		return 0
+		return cmp.Compare(simValue[y.kind], simValue[x.kind])
 	})
-	var usedA, usedB [maxTokens]bool
-	var matchOf [maxTokens]int
+	var usedB uint8
+	var matchOf [maxTokens]int8
 	for i := range matchOf {
 		matchOf[i] = -1
 	}
 	var sum float64
-	var res nameResult
-	matched := 0
-	counts := map[ReasonCode]int{}
 	for _, p := range pairs {
-		if usedA[p.i] || usedB[p.j] {
+		if res.matchedA&(1<<p.i) != 0 || usedB&(1<<p.j) != 0 {
 			continue
 		}
-		usedA[p.i], usedB[p.j] = true, true
+		res.matchedA |= 1 << p.i
+		usedB |= 1 << p.j
 		matchOf[p.i] = p.j
-		res.matched = append(res.matched, a.tokens[p.i].text)
-		sum += p.sim
-		matched++
-		counts[p.why]++
-	}
-	if matched == 0 {
-		return nameResult{}
+		sum += simValue[p.kind]
+		res.matched++
+		res.counts[p.kind]++
 	}
 	short, long := min(m, n), max(m, n)
 	score := 0.6*sum/float64(short) + 0.4*sum/float64(long)
-	if matched == 1 && long > 1 {
+	if res.matched == 1 && long > 1 {
 		score *= 0.6 // one word alike is weak evidence
 	}
-	var rs []Reason
-	if counts[NameSame] == matched && m == n {
-		if a.raw == b.raw {
+	// Order: the matched words of b, taken in a's order, should go up.
+	res.inOrder = true
+	last := int8(-1)
+	for i := 0; i < m; i++ {
+		if j := matchOf[i]; j >= 0 {
+			if j < last {
+				res.inOrder = false
+			}
+			last = j
+		}
+	}
+	if !res.inOrder {
+		res.swapped = surnamesSwapped(matchOf[:m], m, n)
+		score -= 0.02
+	}
+	res.sameRaw = a.raw == b.raw
+	res.score = score
+	return res
+}
+
+// reasons explains a name comparison.
+func (r *nameResult) reasons(rs []Reason) []Reason {
+	if int(r.counts[simSame]) == r.matched && r.m == r.n && r.matched == r.m {
+		if r.sameRaw {
 			rs = append(rs, Reason{Code: NameSame})
 		} else {
 			rs = append(rs, Reason{Code: NameAccents})
 		}
 	}
-	for _, c := range []ReasonCode{NameNickname, NameSoundsAlike, NameSpelling, NameInitial} {
-		if counts[c] > 0 {
-			rs = append(rs, Reason{Code: c, Value: counts[c]})
+	for _, k := range []int{simNickname, simSounds, simSpelling, simInitial} {
+		if r.counts[k] > 0 {
+			rs = append(rs, Reason{Code: simReason[k], Value: int(r.counts[k])})
 		}
 	}
-	// Order: the matched words of b, taken in a's order, should go up.
-	inOrder, last := true, -1
-	for i := 0; i < m; i++ {
-		if j := matchOf[i]; j >= 0 {
-			if j < last {
-				inOrder = false
-			}
-			last = j
-		}
+	switch {
+	case r.swapped:
+		rs = append(rs, Reason{Code: SurnamesSwapped})
+	case !r.inOrder:
+		rs = append(rs, Reason{Code: NameOrder})
 	}
-	if !inOrder {
-		if surnamesSwapped(matchOf[:m], m, n) {
-			rs = append(rs, Reason{Code: SurnamesSwapped})
-		} else {
-			rs = append(rs, Reason{Code: NameOrder})
-		}
-		score -= 0.02
-	}
-	if missing := long - matched; missing > 0 && matched == short {
+	short, long := min(r.m, r.n), max(r.m, r.n)
+	if missing := long - r.matched; missing > 0 && r.matched == short {
 		rs = append(rs, Reason{Code: NamePartMissing, Value: missing})
 	}
-	if differs := short - matched; differs > 0 {
+	if differs := short - r.matched; differs > 0 {
 		rs = append(rs, Reason{Code: NamePartDiffers, Value: differs})
 	}
-	res.score, res.reasons = score, rs
-	return res
+	return rs
 }
 
 // surnamesSwapped reports the one disorder of two names of three or more words
 // where every word is in place but the last two, which are crossed.
-func surnamesSwapped(matchOf []int, m, n int) bool {
+func surnamesSwapped(matchOf []int8, m, n int) bool {
 	if m != n || m < 3 {
 		return false
 	}
 	for i := 0; i < m-2; i++ {
-		if matchOf[i] != i {
+		if matchOf[i] != int8(i) {
 			return false
 		}
 	}
-	return matchOf[m-2] == m-1 && matchOf[m-1] == m-2
+	return matchOf[m-2] == int8(m-1) && matchOf[m-1] == int8(m-2)
 }
 
-// comparePersons scores two people (0-100) with the reasons, or -1 when their
-// names are too far apart for anything else to matter.
-//
-// freq, when not nil, gives the share of the indexed people whose names have a
-// word: a name that many people share by chance ("Juan Pérez", "Jean Pierre")
-// says less than a rare one, so the score drops by up to 12 points with the
-// number of people expected to share all the matched words (reason name_common,
-// with that number).
-func comparePersons(a, b *personProf, about Role, freq func(string) float64, people int) (int, []Reason) {
-	best, bestOther := nameResult{score: -1}, false
-	for i := range a.names {
-		for j := range b.names {
-			r := compareNames(&a.names[i], &b.names[j])
-			if r.score > best.score {
-				best, bestOther = r, a.names[i].other || b.names[j].other
-			}
-		}
-	}
-	if best.score < minNameScore {
-		return -1, nil
-	}
-	pts := float64(wName) * best.score
-	rs := best.reasons
-	if bestOther {
-		rs = append(rs, Reason{Code: OtherName})
-	}
-	if freq != nil && len(best.matched) > 0 {
-		expected := float64(people)
-		for _, w := range best.matched {
-			expected *= freq(w)
-		}
-		if expected >= 2 {
-			pts -= min(wCommonMax, 6*math.Log10(1+expected))
-			rs = append(rs, Reason{Code: NameCommon, Value: int(expected + 0.5)})
-		}
-	}
+// personResult is the comparison of two people.
+type personResult struct {
+	score    int // 0-100 before places; -1: names too far apart
+	name     nameResult
+	other    bool // through a nickname or other name
+	common   int  // people expected to share the matched words by chance (>= 2), or 0
+	yearDiff int  // -1 unknown
+	sex      int8 // 1 same, -1 differs, 0 unknown
+	nat      int8
+}
+
+// frequencies says how common a word is among the indexed people.
+type frequencies interface {
+	// share of the people with the word (by its hash) in a name; 0 when unknown.
+	share(self uint64) float64
+	people() int
+}
+
+// comparePersons scores two people. freq, when not nil, says how common words
+// are: a name that many people share by chance ("Juan Pérez", "Jean Pierre") says
+// less than a rare one, so the score drops by up to 12 points with the number of
+// people expected to share all the matched words (reason name_common, with that
+// number).
+func comparePersons(a, b *personProf, freq frequencies, slack int) personResult {
+	r := personResult{score: -1, yearDiff: -1}
+	// The attributes first: they are cheap, and when even a perfect name could not
+	// lift the score to MinScore (with slack, the most the places and a
+	// reciprocal match may add), the names need not be compared at all.
+	attr := 0
 	if a.birthYear > 0 && b.birthYear > 0 {
 		d := a.birthYear - b.birthYear
 		if d < 0 {
 			d = -d
 		}
+		r.yearDiff = d
 		switch {
 		case d == 0:
-			pts += wBirthSame
-			rs = append(rs, Reason{Code: BirthYearSame})
+			attr += wBirthSame
 		case d == 1:
-			pts += wBirthOne
-			rs = append(rs, Reason{Code: BirthYearNear, Value: d})
+			attr += wBirthOne
 		case d == 2:
-			pts += wBirthTwo
-			rs = append(rs, Reason{Code: BirthYearNear, Value: d})
+			attr += wBirthTwo
 		case d <= 5:
-			pts += wBirthFar
-			rs = append(rs, Reason{Code: BirthYearFar, Value: d})
+			attr += wBirthFar
 		default:
-			pts += wBirthVeryFar
-			rs = append(rs, Reason{Code: BirthYearFar, Value: d})
+			attr += wBirthVeryFar
 		}
 	}
 	if known(a.sex) && known(b.sex) {
 		if a.sex == b.sex {
-			pts += wSexSame
-			rs = append(rs, Reason{Code: SexSame})
+			attr += wSexSame
+			r.sex = 1
 		} else {
-			pts += wSexDiffers
-			rs = append(rs, Reason{Code: SexDiffers})
+			attr += wSexDiffers
+			r.sex = -1
 		}
 	}
 	if a.nationality != "" && b.nationality != "" {
 		if a.nationality == b.nationality {
-			pts += wNatSame
-			rs = append(rs, Reason{Code: NationalitySame})
+			attr += wNatSame
+			r.nat = 1
 		} else {
-			pts += wNatDiffers
-			rs = append(rs, Reason{Code: NationalityDiff})
+			attr += wNatDiffers
+			r.nat = -1
 		}
+	}
+	if wName+attr+slack < MinScore {
+		return personResult{score: -1}
+	}
+	bestScore := -1.0
+	var bestA *nameProf
+	for i := range a.names {
+		for j := range b.names {
+			nr := compareNames(&a.names[i], &b.names[j])
+			if nr.score > bestScore {
+				bestScore, r.name, r.other, bestA = nr.score, nr, a.names[i].other || b.names[j].other, &a.names[i]
+			}
+		}
+	}
+	if bestScore < minNameScore {
+		return personResult{score: -1}
+	}
+	pts := float64(wName)*bestScore + float64(attr)
+	if freq != nil {
+		expected := float64(freq.people())
+		for i := range bestA.tokens {
+			if r.name.matchedA&(1<<i) != 0 {
+				expected *= freq.share(bestA.tokens[i].self)
+			}
+		}
+		if expected >= 2 {
+			pts -= min(wCommonMax, 6*math.Log10(1+expected))
+			r.common = int(expected + 0.5)
+		}
+	}
+	r.score = int(pts + 0.5)
+	return r
+}
+
+// reasons explains a comparison of two people, about role of the matched case.
+func (r *personResult) reasons(about Role) []Reason {
+	rs := r.name.reasons(make([]Reason, 0, 8))
+	if r.other {
+		rs = append(rs, Reason{Code: OtherName})
+	}
+	if r.common > 0 {
+		rs = append(rs, Reason{Code: NameCommon, Value: r.common})
+	}
+	switch d := r.yearDiff; {
+	case d == 0:
+		rs = append(rs, Reason{Code: BirthYearSame})
+	case d == 1 || d == 2:
+		rs = append(rs, Reason{Code: BirthYearNear, Value: d})
+	case d > 2:
+		rs = append(rs, Reason{Code: BirthYearFar, Value: d})
+	}
+	switch r.sex {
+	case 1:
+		rs = append(rs, Reason{Code: SexSame})
+	case -1:
+		rs = append(rs, Reason{Code: SexDiffers})
+	}
+	switch r.nat {
+	case 1:
+		rs = append(rs, Reason{Code: NationalitySame})
+	case -1:
+		rs = append(rs, Reason{Code: NationalityDiff})
 	}
 	for i := range rs {
 		rs[i].About = about
 	}
-	return int(pts + 0.5), rs
+	return rs
 }
 
 func known(s Sex) bool { return s == SexFemale || s == SexMale }
@@ -486,9 +595,8 @@ func known(s Sex) bool { return s == SexFemale || s == SexMale }
 // comparePlaces adds what the last contacts of two cases have in common: both
 // cases record where a separation happened, and two people separated together,
 // or two relatives of the same person, often name the same town and month.
-func comparePlaces(a, b *caseProf) (int, []Reason) {
+func comparePlaces(a, b *caseProf, rs []Reason) (int, []Reason) {
 	pts := 0
-	var rs []Reason
 	switch {
 	case a.placeKey != "" && a.placeKey == b.placeKey:
 		pts += wPlaceSame
@@ -504,39 +612,64 @@ func comparePlaces(a, b *caseProf) (int, []Reason) {
 	return pts, rs
 }
 
-// compareCases returns the match of q against c, or ok false.
-func compareCases(q, c *caseProf, freq func(string) float64, people int) (Match, bool) {
+// Which people compareCases compares (the index knows which can be alike).
+const (
+	wantSameSought       uint8 = 1 << iota // q's sought person with c's
+	wantSoughtIsEnquirer                   // q's sought person with c's enquirer
+	wantSeeksEnquirer                      // q's enquirer with c's sought person
+	wantAll              = wantSameSought | wantSoughtIsEnquirer | wantSeeksEnquirer
+)
+
+// compareCases returns the match of q against c, or ok false, making only the
+// comparisons in want.
+func compareCases(q, c *caseProf, freq frequencies, want uint8) (Match, bool) {
 	m := Match{CaseID: c.id}
 	score := -1
-	var reasons []Reason
-	if s, rs := comparePersons(q.sought, c.sought, RoleSought, freq, people); s >= 0 {
-		score, reasons, m.Kind = s, rs, SameSought
+	same, s1, s2 := personResult{score: -1}, personResult{score: -1}, personResult{score: -1}
+	placePts, _ := comparePlaces(q, c, nil)
+	if want&wantSameSought != 0 {
+		same = comparePersons(q.sought, c.sought, freq, placePts)
 	}
-	var s1, s2 = -1, -1
-	var r1, r2 []Reason
-	if c.enquirer != nil {
-		s1, r1 = comparePersons(q.sought, c.enquirer, RoleSought, freq, people)
+	if same.score >= 0 {
+		score, m.Kind = same.score, SameSought
 	}
-	if q.enquirer != nil {
-		s2, r2 = comparePersons(q.enquirer, c.sought, RoleEnquirer, freq, people)
+	if c.enquirer != nil && want&wantSoughtIsEnquirer != 0 {
+		s1 = comparePersons(q.sought, c.enquirer, freq, placePts+reciprocalBonus)
 	}
-	switch {
-	case s1 >= 0 && s2 >= 0:
-		// Both ways: the strongest kind there is.
-		if s := (s1+s2)/2 + 10; s > score {
-			score, reasons, m.Kind = s, append(r1, r2...), Reciprocal
+	if q.enquirer != nil && want&wantSeeksEnquirer != 0 {
+		s2 = comparePersons(q.enquirer, c.sought, freq, placePts+reciprocalBonus)
+	}
+	// The strongest reading wins. Both ways (A looks for B, B for A) is worth more
+	// than either alone, but a way that could not reach MinScore on its own (its
+	// names alike, its birth year and sex not) does not count towards it.
+	if s1.score > score {
+		score, m.Kind = s1.score, SoughtIsEnquirer
+	}
+	if s2.score > score {
+		score, m.Kind = s2.score, SeeksEnquirer
+	}
+	if s1.score >= 0 && s2.score >= 0 {
+		if s := (s1.score+s2.score)/2 + reciprocalBonus; s > score {
+			score, m.Kind = s, Reciprocal
 		}
-	case s1 > score:
-		score, reasons, m.Kind = s1, r1, SoughtIsEnquirer
-	case s2 > score:
-		score, reasons, m.Kind = s2, r2, SeeksEnquirer
 	}
 	if score < 0 {
 		return Match{}, false
 	}
-	pp, prs := comparePlaces(q, c)
-	score += pp
-	m.Score = min(100, max(0, score))
-	m.Reasons = append(reasons, prs...)
-	return m, m.Score >= MinScore
+	m.Score = min(100, max(0, score+placePts))
+	if m.Score < MinScore {
+		return Match{}, false
+	}
+	switch m.Kind {
+	case SameSought:
+		m.Reasons = same.reasons(RoleSought)
+	case SoughtIsEnquirer:
+		m.Reasons = s1.reasons(RoleSought)
+	case SeeksEnquirer:
+		m.Reasons = s2.reasons(RoleEnquirer)
+	case Reciprocal:
+		m.Reasons = append(s1.reasons(RoleSought), s2.reasons(RoleEnquirer)...)
+	}
+	_, m.Reasons = comparePlaces(q, c, m.Reasons)
+	return m, true
 }

@@ -229,7 +229,7 @@ func TestMatchReasons(t *testing.T) {
 		b, _ := newNameProf(tc.b, false)
 		r := compareNames(&a, &b)
 		codes := []ReasonCode{}
-		for _, x := range r.reasons {
+		for _, x := range r.reasons(nil) {
 			codes = append(codes, x.Code)
 		}
 		for _, w := range tc.want {

@@ -106,3 +106,28 @@ func TestNicknamesFile(t *testing.T) {
 		}
 	}
 }
+
+// FuzzCompareNames: any two names compare without panic, symmetrically enough
+// that a name always matches itself fully.
+func FuzzCompareNames(f *testing.F) {
+	for _, s := range [][2]string{{"José Luis Hernández García", "Jan Batis Pyè"}, {"", "de la"},
+		{"a b c d e f g h i j k", "ñ ü ß œ"}, {"\xff\xfe", "J."}} {
+		f.Add(s[0], s[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		pa, okA := newNameProf(a, false)
+		pb, okB := newNameProf(b, false)
+		if !okA || !okB {
+			return
+		}
+		r := compareNames(&pa, &pb)
+		if r.score < -1 || r.score > 1.0001 {
+			t.Fatalf("score %v out of range", r.score)
+		}
+		_ = r.reasons(nil)
+		self := compareNames(&pa, &pa)
+		if self.score < 0.99 {
+			t.Fatalf("%q against itself scored %v", a, self.score)
+		}
+	})
+}
