@@ -21,6 +21,7 @@ type step struct {
 	commit           Commit
 	replies          []Reply // rendered; merged and sealed in finish
 	forget           bool
+	optOut           bool // the step opted the person out; its replies confirm it
 	// before run once every effect is applied and the session is sealed, just
 	// before the commit; after run once it is written.
 	before, after []func(ctx context.Context) error
@@ -46,6 +47,8 @@ func (p *Pipeline) apply(ctx context.Context, s *step, e flows.Effect) error {
 		return p.applyForget(s)
 	case flows.LinkPhone:
 		return p.applyLinkPhone(s, e)
+	case flows.OptOut:
+		return p.applyOptOut(s)
 	}
 	// A programming error, not the person's: keep the rest of the step.
 	p.log.Error("effect has no applier; skipped", "effect", fmt.Sprintf("%T", e), "person", logID(s.person))
@@ -180,6 +183,7 @@ func (p *Pipeline) finish(ctx context.Context, s *step, sess flows.Session) erro
 		s.commit.Session = p.keys.Seal(sealSession, plain)
 	}
 	for _, r := range mergeReplies(s.replies) {
+		r.OptOutNotice = s.optOut && !r.Proactive
 		item, err := p.sealReply(r)
 		if err != nil {
 			return err
@@ -195,5 +199,24 @@ func runHooks(ctx context.Context, hooks []func(context.Context) error) error {
 			return err
 		}
 	}
+	return nil
+}
+
+// applyOptOut stops every message to the person's phone number, on SMS and
+// WhatsApp, before anything else of the step is written; the step's replies
+// to them confirm it and are sent anyway.
+func (p *Pipeline) applyOptOut(s *step) error {
+	if !phoneChannels[s.channel] {
+		return nil // only phone numbers opt out; Telegram users block the bot
+	}
+	s.optOut = true
+	s.before = append(s.before, func(ctx context.Context) error {
+		for ch := range phoneChannels {
+			if err := p.store.SetFlag(ctx, s.person, optOutFlag(ch), true, p.now()); err != nil {
+				return fmt.Errorf("bot: recording opt-out: %w", err)
+			}
+		}
+		return nil
+	})
 	return nil
 }

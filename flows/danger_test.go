@@ -156,3 +156,34 @@ func TestDangerOutranksEveryReason(t *testing.T) {
 		}
 	}
 }
+
+// TestLeaveWords: everyday words to get out of something leave the dialog;
+// at the menu they ask on the phone channels (only a yes opts out), and on
+// Telegram they lead to the menu.
+func TestLeaveWords(t *testing.T) {
+	e := newEngine(t)
+	for _, tc := range []struct {
+		channel, lang, word string
+	}{{"sms", "es", "cancelar"}, {"whatsapp", "pt", "sair"}, {"whatsapp", "en", "cancel"}, {"sms", "ht", "kanpe"}, {"sms", "fr", "arrêter"}} {
+		from := flows.Sender{Channel: tc.channel, Address: "+525512345678"}
+		menu := agreedIn(t, e, from, tc.lang)
+		dialog := e.Step(context.Background(), menu, pick("menu.family"), from, t0).Session
+		r := e.Step(context.Background(), dialog, text(tc.word), from, t0)
+		if got := ids(r); !slices.Equal(got, []string{"dialog.left", "menu.prompt"}) || flows.Has[flows.OptOut](r.Effects) {
+			t.Errorf("%s in a dialog: got %v", tc.word, got)
+		}
+		r = e.Step(context.Background(), r.Session, text(tc.word), from, t0)
+		if got := ids(r); !slices.Equal(got, []string{"stopall.confirm"}) || flows.Has[flows.OptOut](r.Effects) {
+			t.Errorf("%s at the menu: got %v", tc.word, got)
+		}
+		r = e.Step(context.Background(), r.Session, text("1"), from, t0)
+		if got := ids(r); !slices.Equal(got, []string{"twilio.optout"}) || !flows.Has[flows.OptOut](r.Effects) {
+			t.Errorf("%s, then yes: got %v, effects %v", tc.word, got, r.Effects)
+		}
+	}
+	tg := flows.Sender{Channel: "telegram", Address: "4242"}
+	r := e.Step(context.Background(), agreedIn(t, e, tg, "es"), text("cancelar"), tg, t0)
+	if got := ids(r); !slices.Equal(got, []string{"menu.prompt"}) {
+		t.Errorf("Telegram, cancelar at the menu: got %v, want the menu", got)
+	}
+}

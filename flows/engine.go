@@ -165,6 +165,7 @@ func New(cfg Config, cat Catalog) *Engine {
 		StepMenu:         {prompt: promptMenu, handle: handleMenu},
 		StepEraseConfirm: {prompt: promptEraseConfirm, handle: handleEraseConfirm},
 		StepHelpOffer:    {prompt: promptHelpOffer, handle: handleHelpOffer},
+		StepStopAll:      {prompt: promptStopAll, handle: handleStopAll},
 	}
 	registerFamily(e)   // safe contacts, "I am safe" messages, check-ins (flows/contacts.go)
 	registerShelters(e) // the shelter finder (flows/shelters.go)
@@ -188,6 +189,8 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 	}
 	t.s.Channel, t.s.Address = from.Channel, from.Address
 	switch {
+	case in.Kind == InputOptOut:
+		e.optOut(t)
 	case in.Kind == InputText && e.isDanger(in.Text):
 		// Words of danger are answered first, in any state (flows/danger.go),
 		// and do not count as "I am OK" for a check-in.
@@ -416,6 +419,8 @@ func (e *Engine) global(t *turn, word string) {
 			return
 		}
 		t.reply(e.steps[t.s.Step].prompt(e, t)...)
+	case wordLeave:
+		e.leave(t)
 	case wordAgree:
 		if t.s.Consent == ConsentAccepted {
 			e.enter(t, StepMenu)

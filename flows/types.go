@@ -17,6 +17,9 @@ const (
 	// InputReceipt says whether a message the person sent to someone else
 	// (Output.Receipt) was delivered or failed for good.
 	InputReceipt InputKind = "receipt"
+	// InputOptOut says the person's phone number opted out of every message
+	// (a carrier's STOP word, answered by the channel layer, bot/phone).
+	InputOptOut InputKind = "optout"
 )
 
 // Input is one inbound event from a person.

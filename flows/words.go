@@ -33,7 +33,13 @@ const (
 	wordNo        = "words.no"
 )
 
-var globalWords = []string{wordMenu, wordHelp, wordLanguage, wordBack, wordErase, wordEmergency, wordAgree}
+// wordLeave ("cancelar", "salir", "sair", "kanpe", "quit" on WhatsApp…) leaves
+// the dialog the person is in; outside one, on SMS and WhatsApp, it asks
+// whether to stop every message (flows/optout.go). Only the carriers' own
+// words (STOP…) opt out at once, in the channel layer (bot/phone).
+const wordLeave = "words.leave"
+
+var globalWords = []string{wordMenu, wordHelp, wordLanguage, wordBack, wordErase, wordEmergency, wordAgree, wordLeave}
 
 // commandWords maps commands (as Telegram sends them) to global words.
 var commandWords = map[string]string{

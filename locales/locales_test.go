@@ -31,6 +31,7 @@ var choicesOf = map[string][]string{
 	"link.prompt":      {"help.menu"},
 	"help.offer":       {"help.person", "help.menu"},
 	"erase.confirm":    {"erase.yes", "erase.no"},
+	"stopall.confirm":  {"stopall.yes", "stopall.no"},
 }
 
 // labelWords says which global word a choice label may also be, because it

@@ -15,6 +15,7 @@ import (
 	"sync"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/phone"
 	"github.com/enlace-rfl/enlace/flows"
 )
 
@@ -25,10 +26,11 @@ type Channel struct {
 	*screen
 }
 
-// screen is what the simulated channels share: where they print, and the
-// choices each address was shown last.
+// screen is what the simulated channels share: where they print, the phone
+// channels' layer, and the choices each address was shown last.
 type screen struct {
-	json bool
+	json  bool
+	phone *phone.Layer // SMS and WhatsApp render as bot/twilio sends them
 
 	mu   sync.Mutex
 	out  io.Writer
@@ -39,9 +41,11 @@ type screen struct {
 var Names = []string{"telegram", "sms", "whatsapp"}
 
 // New returns a simulator channel named "telegram", "sms" or "whatsapp" that
-// writes to out, as JSON lines when asJSON is set.
-func New(name string, out io.Writer, asJSON bool) (*Channel, error) {
-	c := &Channel{screen: &screen{json: asJSON, out: out, last: map[string][]bot.ReplyChoice{}}}
+// writes to out, as JSON lines when asJSON is set. SMS and WhatsApp replies
+// are written by layer exactly as the Twilio adapter sends them (numbered
+// choices, the location hint, GSM-7 when enabled, split into messages).
+func New(name string, out io.Writer, asJSON bool, layer *phone.Layer) (*Channel, error) {
+	c := &Channel{screen: &screen{json: asJSON, phone: layer, out: out, last: map[string][]bot.ReplyChoice{}}}
 	return c.As(name)
 }
 
@@ -72,14 +76,28 @@ type Printed struct {
 	Venue *flows.Venue `json:"venue,omitempty"`
 }
 
-// Send prints one reply.
+// Send prints one reply: on SMS and WhatsApp, each message the phone gets.
 func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if len(r.Choices) > 0 {
 		c.last[r.To] = r.Choices
 	}
-	p := Printed{Channel: c.name, To: r.To, Text: bot.RenderText(c.name, r), Choices: []string{}, Request: string(r.Request), Lang: r.Lang}
+	texts := []string{bot.RenderText(c.name, r)}
+	if c.name != "telegram" && c.phone != nil {
+		texts = c.phone.Texts(c.name, r)
+	}
+	for _, text := range texts {
+		if err := c.print(r, text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// print prints one message of a reply.
+func (c *Channel) print(r bot.Reply, text string) error {
+	p := Printed{Channel: c.name, To: r.To, Text: text, Choices: []string{}, Request: string(r.Request), Lang: r.Lang}
 	if c.name == "telegram" {
 		p.Venue = r.Venue
 	}

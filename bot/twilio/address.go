@@ -5,7 +5,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/phone"
 )
 
@@ -19,74 +18,6 @@ func parseAddress(addr string) (channel, number string, err error) {
 	}
 	number, err = phone.Normalize(addr)
 	return channel, number, err
-}
-
-// keyword is what a whole message means to the adapter rather than the conversation.
-type keyword int
-
-const (
-	kwNone  keyword = iota
-	kwStop          // stop every message to this number
-	kwStart         // send messages again
-	kwYes           // "yes" in any language: START, but only for a number that opted out
-	kwHelp          // the carrier HELP text
-)
-
-// keywords maps normalized words to their meaning and, when only one language
-// uses the word, that language.
-type keywords map[string]struct {
-	kw   keyword
-	lang string
-}
-
-// helpWords are answered with the HELP text, as carriers require. Other
-// languages' words for help (ayuda, aide, èd…) reach the conversation.
-var helpWords = []string{"help", "info"}
-
-func buildKeywords(cat flows.Catalog) keywords {
-	k := keywords{}
-	add := func(w string, kw keyword, lang string) {
-		w = flows.Normalize(w)
-		if w == "" {
-			return
-		}
-		if cur, ok := k[w]; ok {
-			if cur.kw != kw { // the first meaning wins (words tests keep lists apart)
-				return
-			}
-			if cur.lang != lang {
-				lang = "" // several languages use it
-			}
-		}
-		k[w] = struct {
-			kw   keyword
-			lang string
-		}{kw, lang}
-	}
-	for _, w := range helpWords {
-		add(w, kwHelp, "")
-	}
-	for _, list := range []struct {
-		id string
-		kw keyword
-	}{{"words.stop", kwStop}, {"words.start", kwStart}, {"words.yes", kwYes}} {
-		for _, lang := range flows.Languages {
-			for _, w := range strings.Split(cat.Text(lang, list.id, nil), ",") {
-				add(w, list.kw, lang)
-			}
-		}
-	}
-	return k
-}
-
-// match says what a whole message means, and in which language it was written
-// when the word tells.
-func (k keywords) match(text string) (keyword, string) {
-	m, ok := k[flows.Normalize(text)]
-	if !ok {
-		return kwNone, ""
-	}
-	return m.kw, m.lang
 }
 
 // Window remembers when each WhatsApp number last wrote, keyed by person hash,

@@ -11,11 +11,12 @@
 // retries and delivery status), never as TwiML, so the webhook answers at once
 // with an empty <Response/>.
 //
-// Opt-out. The adapter honours STOP and its equivalents in the five languages
-// itself (the words.stop and words.start lists of the catalog), whether or not
-// Twilio's own opt-out handling is on: a number that opted out is sent nothing,
-// on SMS or WhatsApp, until it writes START (or YES, or UNSTOP). HELP and INFO
-// get a short help text that says how to stop.
+// Opt-out. The adapter answers the carriers' opt-out and HELP words through
+// the phone channels' layer (bot/phone), which the terminal simulator shares,
+// whether or not Twilio's own opt-out handling is on: a number that opted out
+// is sent nothing, on SMS or WhatsApp, until it writes START (or YES, or
+// UNSTOP). Everyday words such as "cancelar" reach the conversation. The same
+// layer renders what is sent (numbered choices, location hints, GSM-7, parts).
 //
 // Sending. Choices become a numbered list (bot.RenderText). An SMS never takes
 // more than three parts: a longer text is split at line or word breaks into

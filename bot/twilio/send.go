@@ -17,8 +17,6 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/enlace-rfl/enlace/bot"
-	"github.com/enlace-rfl/enlace/flows"
-	"github.com/enlace-rfl/enlace/locales"
 )
 
 // Channel is the "sms" or the "whatsapp" channel of an Adapter.
@@ -52,31 +50,11 @@ func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 	return c.a.sendSMS(ctx, r)
 }
 
-// maxSegments is the most SMS parts one message may take.
-const maxSegments = 3
-
-// maxWhatsApp is the longest Body the Messages API takes.
-const maxWhatsApp = 1600
-
-// render is the text of a reply as a channel sends it: numbered choices, and
-// for a location request a line saying how to answer without a map pin.
-func (a *Adapter) render(channel string, r bot.Reply) string {
-	text := bot.RenderText(channel, r)
-	if r.Request == flows.RequestLocation {
-		text += "\n" + a.cfg.Catalog.Text(r.Lang, "twilio.location_"+channel, nil)
-	}
-	return text
-}
-
 func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply) error {
 	if !a.hasSMS() {
 		return fmt.Errorf("%w: %w", errNoSender, bot.ErrRejected)
 	}
-	text := a.render("sms", r)
-	if a.cfg.GSM7 {
-		text = locales.ToGSM7(text)
-	}
-	for _, part := range splitText(text, func(s string) bool { n, _ := locales.SMSSegments(s); return n <= maxSegments }) {
+	for _, part := range a.layer.Texts("sms", r) {
 		p := &api.CreateMessageParams{}
 		p.SetTo(r.To).SetBody(part).SetStatusCallback(a.statusCallback(r))
 		if a.cfg.MessagingServiceSID != "" {
@@ -127,7 +105,7 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 		a.log.Info("whatsapp message outside the 24-hour window", "person", person[:min(12, len(person))], "proactive", r.Proactive, "sent_as", how)
 		switch how {
 		case sentAsTemplate:
-			vars, err := json.Marshal(map[string]string{"1": templateText(a.render("whatsapp", r))})
+			vars, err := json.Marshal(map[string]string{"1": templateText(a.layer.Text("whatsapp", r))})
 			if err != nil {
 				return fmt.Errorf("twilio: encoding template variables: %w", err)
 			}
@@ -139,7 +117,7 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 			return a.sendSMS(ctx, r)
 		}
 	}
-	for _, part := range splitText(a.render("whatsapp", r), func(s string) bool { return utf8.RuneCountInString(s) <= maxWhatsApp }) {
+	for _, part := range a.layer.Texts("whatsapp", r) {
 		p := &api.CreateMessageParams{}
 		p.SetTo("whatsapp:" + r.To).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r))
 		if err := a.create(ctx, a.waRate, p); err != nil {
@@ -253,60 +231,4 @@ func (t *callTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 		t.retryAfter = time.Duration(s) * time.Second
 	}
 	return resp, nil
-}
-
-// splitText cuts text into pieces that fit, in order, at line breaks where it
-// can, else at spaces, else between characters.
-func splitText(text string, fits func(string) bool) []string {
-	if fits(text) {
-		return []string{text}
-	}
-	var out []string
-	cur := ""
-	flush := func() {
-		if s := strings.TrimSpace(cur); s != "" {
-			out = append(out, s)
-		}
-		cur = ""
-	}
-	add := func(piece, sep string) bool {
-		if cur == "" {
-			if fits(piece) {
-				cur = piece
-				return true
-			}
-			return false
-		}
-		if fits(cur + sep + piece) {
-			cur += sep + piece
-			return true
-		}
-		flush()
-		if fits(piece) {
-			cur = piece
-			return true
-		}
-		return false
-	}
-	for _, line := range strings.Split(text, "\n") {
-		if add(line, "\n") {
-			continue
-		}
-		for i, word := range strings.Split(line, " ") {
-			sep := " "
-			if i == 0 {
-				sep = "\n"
-			}
-			if add(word, sep) {
-				continue
-			}
-			for _, r := range word { // a word longer than a message
-				if !add(string(r), "") {
-					flush()
-				}
-			}
-		}
-	}
-	flush()
-	return out
 }

@@ -213,21 +213,3 @@ func TestTemplateText(t *testing.T) {
 		t.Errorf("long text: got %d characters, want 1024", n)
 	}
 }
-
-func TestSplitText(t *testing.T) {
-	fits := func(s string) bool { return len(s) <= 10 }
-	tests := []struct {
-		in   string
-		want []string
-	}{
-		{"short", []string{"short"}},
-		{"line one\nline two", []string{"line one", "line two"}},
-		{"aa bb cc dd ee", []string{"aa bb cc", "dd ee"}},
-		{"abcdefghijklmnop", []string{"abcdefghij", "klmnop"}},
-	}
-	for _, tt := range tests {
-		if got := splitText(tt.in, fits); strings.Join(got, "|") != strings.Join(tt.want, "|") {
-			t.Errorf("splitText(%q): got %q, want %q", tt.in, got, tt.want)
-		}
-	}
-}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/phone"
 	"github.com/enlace-rfl/enlace/flows"
 )
 
@@ -80,7 +81,7 @@ type Adapter struct {
 	smsRate   *rate.Limiter
 	waRate    *rate.Limiter
 	window    Window
-	words     keywords
+	layer     *phone.Layer // opt-out and HELP words in, phone rendering out
 
 	statusTotal *prometheus.CounterVec
 	windowTotal *prometheus.CounterVec
@@ -138,7 +139,7 @@ func New(cfg Config, p Pipeline) (*Adapter, error) {
 		smsRate:   rate.NewLimiter(rate.Limit(cfg.Rate), 1),
 		waRate:    rate.NewLimiter(rate.Limit(cfg.Rate), 1),
 		window:    cfg.Window,
-		words:     buildKeywords(cfg.Catalog),
+		layer:     phone.New(cfg.Catalog, cfg.GSM7),
 		statusTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "enlace_twilio_status_total",
 			Help: "Twilio delivery status callbacks by channel and status (queued, sent, delivered, undelivered, failed, read, other).",

@@ -147,7 +147,7 @@ func (a *Adapter) handleInbound(w http.ResponseWriter, r *http.Request) {
 		a.window.Seen(a.p.Person(channel, number), now)
 	}
 	m := bot.Message{Channel: channel, ID: sid, From: number, Input: inputOf(form), Received: now}
-	outcome, err := a.take(ctx, m)
+	outcome, err := a.layer.Take(ctx, a.p, m)
 	if err != nil {
 		a.log.Error("could not record a twilio message; answering 503 so Twilio tries again (or its fallback URL)",
 			"channel", channel, "person", a.logID(channel, number), "err", err)
@@ -157,78 +157,6 @@ func (a *Adapter) handleInbound(w http.ResponseWriter, r *http.Request) {
 	a.log.Debug("twilio inbound", "channel", channel, "person", a.logID(channel, number), "outcome", outcome)
 	w.Header().Set("Content-Type", "text/xml")
 	io.WriteString(w, emptyTwiML)
-}
-
-// take records one message: opt-out words are answered by the adapter, the
-// rest goes to the conversation. It returns what happened, for the log.
-func (a *Adapter) take(ctx context.Context, m bot.Message) (string, error) {
-	kw, lang := kwNone, ""
-	if m.Input.Kind == flows.InputText {
-		kw, lang = a.words.match(m.Input.Text)
-	}
-	switch kw {
-	case kwStop:
-		// Every channel of the number, before anything else is sent.
-		for _, ch := range phoneChannels {
-			if err := a.p.SetOptOut(ctx, ch, m.From, true); err != nil {
-				return "", err
-			}
-		}
-		return a.notice(ctx, m, lang, "twilio.optout", true, "opted out")
-	case kwHelp:
-		return a.notice(ctx, m, lang, "twilio.help", true, "help")
-	case kwStart:
-		return a.optIn(ctx, m, lang)
-	}
-	out, err := a.p.OptedOut(ctx, m.Channel, m.From)
-	if err != nil {
-		return "", err
-	}
-	if out {
-		if kw == kwYes {
-			return a.optIn(ctx, m, lang)
-		}
-		// Nothing could be answered; keep nothing of someone who said STOP.
-		return "ignored: opted out", nil
-	}
-	fresh, err := a.p.Accept(ctx, m)
-	if err != nil {
-		return "", err
-	}
-	if !fresh {
-		return "duplicate", nil
-	}
-	return "accepted", nil
-}
-
-// phoneChannels are the channels a phone number is reached on.
-var phoneChannels = []string{"sms", "whatsapp"}
-
-func (a *Adapter) optIn(ctx context.Context, m bot.Message, lang string) (string, error) {
-	for _, ch := range phoneChannels {
-		if err := a.p.SetOptOut(ctx, ch, m.From, false); err != nil {
-			return "", err
-		}
-		// Sends refused while opted out (21610) marked it unreachable.
-		if err := a.p.SetReachable(ctx, ch, m.From, true); err != nil {
-			return "", err
-		}
-	}
-	return a.notice(ctx, m, lang, "twilio.optin", false, "opted in")
-}
-
-// notice answers a message with one of the adapter's texts, once per MessageSid.
-func (a *Adapter) notice(ctx context.Context, m bot.Message, lang, id string, optOutNotice bool, outcome string) (string, error) {
-	m.LangHint = lang
-	fresh, err := a.p.AcceptNotice(ctx, m, flows.Text{ID: id}, optOutNotice)
-	if err != nil {
-		return "", err
-	}
-	if !fresh {
-		return "duplicate", nil
-	}
-	a.log.Info("twilio keyword", "channel", m.Channel, "person", a.logID(m.Channel, m.From), "outcome", outcome)
-	return outcome, nil
 }
 
 // inputOf reads what a message carries. Media is never downloaded: a message

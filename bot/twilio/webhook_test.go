@@ -91,11 +91,24 @@ func TestInbound(t *testing.T) {
 			}},
 		{name: "not a phone number", params: sms, change: map[string]string{"From": "+12345"}, wantStatus: 400},
 		{name: "no MessageSid", params: sms, change: map[string]string{"MessageSid": "-", "SmsMessageSid": "-", "SmsSid": "-"}, wantStatus: 400},
-		{name: "STOP", params: s["sms_inbound_stop"], wantStatus: 200, wantNotice: "twilio.optout", wantOptOut: ptr(true)},
-		{name: "stop in lower case with spaces", params: sms, change: map[string]string{"Body": "  stop "}, wantStatus: 200, wantNotice: "twilio.optout", wantOptOut: ptr(true)},
-		{name: "ALTO is Spanish", params: sms, change: map[string]string{"Body": "ALTO"}, wantStatus: 200, wantNotice: "twilio.optout", wantLang: "es", wantOptOut: ptr(true)},
-		{name: "Kanpe is Creole", params: s["whatsapp_inbound_text"], change: map[string]string{"Body": "Kanpe"}, wantStatus: 200, wantNotice: "twilio.optout", wantLang: "ht", wantOptOut: ptr(true)},
-		{name: "arrêter is French", params: sms, change: map[string]string{"Body": "Arrêter"}, wantStatus: 200, wantNotice: "twilio.optout", wantLang: "fr", wantOptOut: ptr(true)},
+		// Only the carriers' opt-out words opt out at once; the conversation
+		// then confirms it (an InputOptOut) and pauses any check-in.
+		{name: "STOP", params: s["sms_inbound_stop"], wantStatus: 200, wantOptOut: ptr(true),
+			want: optOut("sms", "SM1a1b2c3d4e5f60718293a4b5c6d7e8f9", "+50499990000", "")},
+		{name: "stop in lower case with spaces", params: sms, change: map[string]string{"Body": "  stop "}, wantStatus: 200, wantOptOut: ptr(true),
+			want: optOut("sms", "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+525512349876", "")},
+		{name: "CANCEL on SMS is STOP: Twilio blocks the number itself", params: sms, change: map[string]string{"Body": "Cancel"}, wantStatus: 200, wantOptOut: ptr(true),
+			want: optOut("sms", "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+525512349876", "")},
+		{name: "cancel on WhatsApp is for the conversation", params: s["whatsapp_inbound_text"], change: map[string]string{"Body": "cancel"}, wantStatus: 200,
+			want: text("whatsapp", "SM3a1b2c3d4e5f60718293a4b5c6d7e8f9", "+50937001234", "cancel")},
+		{name: "ALTO is for the conversation", params: sms, change: map[string]string{"Body": "ALTO"}, wantStatus: 200,
+			want: text("sms", "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+525512349876", "ALTO")},
+		{name: "cancelar is for the conversation", params: sms, change: map[string]string{"Body": "cancelar"}, wantStatus: 200,
+			want: text("sms", "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+525512349876", "cancelar")},
+		{name: "Kanpe is for the conversation", params: s["whatsapp_inbound_text"], change: map[string]string{"Body": "Kanpe"}, wantStatus: 200,
+			want: text("whatsapp", "SM3a1b2c3d4e5f60718293a4b5c6d7e8f9", "+50937001234", "Kanpe")},
+		{name: "START from a number that did not opt out is for the conversation", params: sms, change: map[string]string{"Body": "start"}, wantStatus: 200,
+			want: text("sms", "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+525512349876", "start")},
 		{name: "stop inside a sentence is not an opt-out", params: sms, change: map[string]string{"Body": "please stop the bus"}, wantStatus: 200,
 			want: text("sms", "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+525512349876", "please stop the bus")},
 		{name: "HELP", params: sms, change: map[string]string{"Body": "HELP"}, wantStatus: 200, wantNotice: "twilio.help"},
@@ -166,6 +179,11 @@ func TestInbound(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// optOut is the message an opt-out word becomes for the conversation.
+func optOut(channel, id, from, lang string) []bot.Message {
+	return []bot.Message{{Channel: channel, ID: id, From: from, LangHint: lang, Input: flows.Input{Kind: flows.InputOptOut}}}
+}
 
 func TestInboundRepeatedIsHandledOnce(t *testing.T) {
 	for _, body := range []string{"hola", "STOP"} {

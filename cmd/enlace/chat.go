@@ -14,6 +14,8 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/bot/chat"
+	"github.com/enlace-rfl/enlace/bot/phone"
+	"github.com/enlace-rfl/enlace/locales"
 )
 
 // maxLine is the longest line the simulator reads; longer input is cut, as a
@@ -34,7 +36,18 @@ func chatCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 	if *data != "" {
 		cfg.DataDir = *data
 	}
-	ch, err := chat.New(*channel, stdout, *asJSON)
+	gsm7, err := gsm7Option(cfg)
+	if err != nil {
+		return err
+	}
+	cat, err := locales.Load()
+	if err != nil {
+		return err
+	}
+	// SMS and WhatsApp go through the same layer as the Twilio adapter: the
+	// carriers' opt-out and HELP words, GSM-7, the phone rendering.
+	layer := phone.New(cat, gsm7)
+	ch, err := chat.New(*channel, stdout, *asJSON, layer)
 	if err != nil {
 		return usageError{err.Error()}
 	}
@@ -96,7 +109,7 @@ func chatCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 			Channel: *channel, ID: runID + "-" + strconv.Itoa(n), From: *from, LangHint: *lang,
 			Input: ch.Parse(*from, line),
 		}
-		if _, err := a.pipeline.Accept(ctx, msg); err != nil {
+		if err := take(ctx, a.pipeline, layer, msg); err != nil {
 			return err
 		}
 		if err := a.pipeline.Drain(ctx); err != nil {

@@ -43,13 +43,9 @@ func setupTwilio(ctx context.Context, s serveEnv) (bool, error) {
 	if err != nil || perSecond <= 0 {
 		return false, fmt.Errorf("configuration: TWILIO_RATE: want a positive number of messages per second")
 	}
-	var gsm7 bool
-	switch v := s.cfg.get("ENLACE_SMS_GSM7"); v {
-	case "", "0", "false":
-	case "1", "true":
-		gsm7 = true
-	default:
-		return false, fmt.Errorf("configuration: ENLACE_SMS_GSM7: want 1 or 0")
+	gsm7, err := gsm7Option(s.cfg)
+	if err != nil {
+		return false, err
 	}
 	cat, err := locales.Load()
 	if err != nil {
