@@ -32,15 +32,14 @@ func TestCrashBetweenSteps(t *testing.T) {
 				st := b.open(t)
 				defer st.Close()
 				rec := newRecorder("sms")
-				// The crashed process's lock and lease run out; the new process
-				// then finds the work. Its clock runs ahead so the lease is over;
-				// the lock is real time (1s in the child), so poll for it.
-				p := newPipeline(t, st, func() time.Time { return time.Now().Add(time.Minute) }, rec)
-				deadline := time.Now().Add(10 * time.Second)
-				for rec.count() == 0 && time.Now().Before(deadline) {
-					drain(t, p)
-					time.Sleep(50 * time.Millisecond)
+				// The crashed process's lock (1s) and lease run out: a minute
+				// passes, on the new process's clock and on the store's own.
+				if b.elapse != nil {
+					b.elapse(t, time.Minute)
 				}
+				clk := newClock()
+				clk.Advance(time.Minute)
+				p := newPipeline(t, st, clk.Now, rec)
 				drain(t, p)
 				equal(t, "replies after restart", rec.texts(alice+step), want("es", "language.prompt"))
 			})
@@ -65,7 +64,7 @@ func TestCrashChild(t *testing.T) {
 	if err != nil || st == nil {
 		t.Fatalf("opening store: %v", err)
 	}
-	p := newPipelineWith(t, st, time.Now, shortLocks, newRecorder("sms"))
+	p := newPipelineWith(t, st, newClock().Now, shortLocks, newRecorder("sms"))
 	bot.SetCrashHook(p, func(s string) {
 		if s == step {
 			os.Exit(3) // no deferred cleanup, no flush: as a kill would

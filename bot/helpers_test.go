@@ -30,6 +30,9 @@ type backend struct {
 	open func(t testing.TB) bot.Store
 	// env lets a child process open the same store.
 	env []string
+	// elapse lets d pass on the store's own clock (Redis's TTLs); nil when the
+	// store reads only the time it is given.
+	elapse func(t testing.TB, d time.Duration)
 }
 
 // backends returns a real embedded store and a real Redis store for a test.
@@ -52,30 +55,40 @@ func backends(t *testing.T) []backend {
 				t.Fatal(err)
 			}
 			return st
+		}, elapse: func(t testing.TB, d time.Duration) {
+			st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: prefix})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer st.Close()
+			redistest.Elapse(t, st.Client(), prefix, d)
 		}},
 	}
 }
 
-// clock is real time plus an offset that tests move forward, so a test can
-// jump past a backoff without sleeping, while the stores' own real-time
-// stamps never lie in the test clock's future.
+// testEpoch is where test clocks start. Stores take the time from the
+// pipeline, so nothing in a test depends on the wall clock.
+var testEpoch = time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// clock is a fake clock that tests move forward, so a test can jump past a
+// backoff or a retention period without sleeping.
 type clock struct {
-	mu     sync.Mutex
-	offset time.Duration
+	mu sync.Mutex
+	t  time.Time
 }
 
-func newClock() *clock { return &clock{} }
+func newClock() *clock { return &clock{t: testEpoch} }
 
 func (c *clock) Now() time.Time {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return time.Now().Add(c.offset)
+	return c.t
 }
 
 func (c *clock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.offset += d
+	c.t = c.t.Add(d)
 }
 
 // recorder is a channel that records what it delivers and can be told to fail.

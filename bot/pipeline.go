@@ -713,17 +713,6 @@ func (p *Pipeline) escalationID(reason string) string {
 	return p.keys.Hash("escalation", reason)
 }
 
-// FirstTime reports whether a channel's event id (not a person's message,
-// e.g. a Telegram group post) is seen for the first time within DedupeTTL.
-// It is remembered in the store, so a restart does not answer it again.
-func (p *Pipeline) FirstTime(ctx context.Context, channel, id string) (bool, error) {
-	first, err := p.store.Once(ctx, p.keys.Hash("event", channel+":"+id), p.cfg.DedupeTTL, p.now())
-	if err != nil {
-		return false, fmt.Errorf("bot: recording %s event: %w", channel, err)
-	}
-	return first, nil
-}
-
 // escalationRecord is an escalation as stored: what happened, and where the
 // volunteer can answer.
 type escalationRecord struct {

@@ -237,12 +237,6 @@ type Store interface {
 	// Flags lists the flags set for a person (none: an empty slice).
 	Flags(ctx context.Context, person string) ([]string, error)
 
-	// Once reports whether key is new, and remembers it until now+ttl (for
-	// events that are not a person's messages, such as a Telegram group post
-	// answered once). The key must satisfy the stores' name rule
-	// (store.ValidName) and carry no personal data.
-	Once(ctx context.Context, key string, ttl time.Duration, now time.Time) (bool, error)
-
 	// Sweep removes what expired by now and the index entries it leaves
 	// behind. Run calls it every SweepInterval.
 	Sweep(ctx context.Context, now time.Time) error

@@ -42,6 +42,7 @@ const (
 // Pipeline is what the adapter needs from the pipeline (*bot.Pipeline).
 type Pipeline interface {
 	Accept(ctx context.Context, m bot.Message) (bool, error)
+	AcceptNotice(ctx context.Context, m bot.Message, text flows.Text, optOutNotice bool) (bool, error)
 	SetReachable(ctx context.Context, channel, address string, reachable bool) error
 	Send(ctx context.Context, channel, to, lang string, out flows.Output) error
 	Person(channel, address string) string
@@ -73,6 +74,10 @@ type Config struct {
 	PartInterval time.Duration
 	// Rate is the most messages a second to all chats together (30).
 	Rate rate.Limit
+	// Clock and Sleep are the time the adapter paces by (time.Now and
+	// bot.Sleep when nil); tests give a fake clock.
+	Clock func() time.Time
+	Sleep func(ctx context.Context, d time.Duration) error
 }
 
 // Adapter is the Telegram channel: a webhook handler, a long-polling loop and
@@ -84,11 +89,9 @@ type Adapter struct {
 	log    *slog.Logger
 	global *rate.Limiter
 
-	mu     sync.Mutex
-	recent map[int64]bool // group update ids answered lately, oldest first in order
-	order  []int64
-	slots  map[int64]time.Time // when each chat last got (or will get) a message
-	holds  map[int64]time.Time // until when Telegram asked each chat to wait (429)
+	mu    sync.Mutex
+	slots map[int64]time.Time // when each chat last got (or will get) a message
+	holds map[int64]time.Time // until when Telegram asked each chat to wait (429)
 
 	bg sync.WaitGroup // callback answers in flight
 }
@@ -120,9 +123,15 @@ func New(cfg Config) (*Adapter, error) {
 	if cfg.Rate <= 0 {
 		cfg.Rate = overall
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = time.Now
+	}
+	if cfg.Sleep == nil {
+		cfg.Sleep = bot.Sleep
+	}
 	a := &Adapter{
 		cfg: cfg, http: cfg.HTTPClient, log: cfg.Logger,
-		global: rate.NewLimiter(cfg.Rate, 1), recent: map[int64]bool{}, slots: map[int64]time.Time{}, holds: map[int64]time.Time{},
+		global: rate.NewLimiter(cfg.Rate, 1), slots: map[int64]time.Time{}, holds: map[int64]time.Time{},
 	}
 	api, err := tgbot.New(cfg.Token,
 		tgbot.WithServerURL(cfg.APIURL),
@@ -177,7 +186,7 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 		if err := a.paceChat(ctx, chatID); err != nil {
 			return err
 		}
-		if err := a.global.Wait(ctx); err != nil {
+		if err := bot.WaitRate(ctx, a.global, a.cfg.Clock, a.cfg.Sleep); err != nil {
 			return err
 		}
 		p := &tgbot.SendMessageParams{ChatID: chatID, Text: part}
@@ -194,7 +203,7 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 		if err := a.paceChat(ctx, chatID); err != nil {
 			return err
 		}
-		if err := a.global.Wait(ctx); err != nil {
+		if err := bot.WaitRate(ctx, a.global, a.cfg.Clock, a.cfg.Sleep); err != nil {
 			return err
 		}
 		if _, err := a.api.SendVenue(ctx, &tgbot.SendVenueParams{
@@ -220,7 +229,7 @@ func (a *Adapter) failed(chatID int64, err error) error {
 // meanwhile is ready at once; this keeps those, and the parts of a long text,
 // a second apart too (Telegram: "pace, do not burst").
 func (a *Adapter) paceChat(ctx context.Context, chat int64) error {
-	now := time.Now()
+	now := a.cfg.Clock()
 	a.mu.Lock()
 	slot := a.slots[chat].Add(a.cfg.PartInterval)
 	if slot.Before(now) {
@@ -236,13 +245,7 @@ func (a *Adapter) paceChat(ctx context.Context, chat int64) error {
 	}
 	a.mu.Unlock()
 	if wait := slot.Sub(now); wait > 0 {
-		t := time.NewTimer(wait)
-		defer t.Stop()
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
-		}
+		return a.cfg.Sleep(ctx, wait)
 	}
 	return nil
 }
@@ -251,7 +254,7 @@ func (a *Adapter) paceChat(ctx context.Context, chat int64) error {
 func (a *Adapter) hold(chat int64, d time.Duration) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	now := time.Now()
+	now := a.cfg.Clock()
 	a.holds[chat] = now.Add(d)
 	for c, until := range a.holds {
 		if until.Before(now) {
@@ -264,7 +267,7 @@ func (a *Adapter) hold(chat int64, d time.Duration) {
 func (a *Adapter) held(chat int64) time.Duration {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return time.Until(a.holds[chat])
+	return a.holds[chat].Sub(a.cfg.Clock())
 }
 
 // sendError maps a Bot API error to the bot package's outcomes. Descriptions

@@ -18,7 +18,6 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
-	"github.com/enlace-rfl/enlace/locales"
 )
 
 // SecretHeader carries the webhook's secret token.
@@ -255,42 +254,20 @@ func (a *Adapter) membership(ctx context.Context, c *models.ChatMemberUpdated) e
 	return nil
 }
 
-// recentMax is how many group updates the adapter remembers having answered,
-// so a redelivered one is not answered twice.
-const recentMax = 4096
-
 // group answers a message in a group or channel, once, by asking to write in
-// a private chat: Enlace talks about people's families only one to one.
+// a private chat: Enlace talks about people's families only one to one. The
+// answer goes through the pipeline as a notice to the chat, deduplicated by
+// the update in the store, so a redelivered post, or one seen again after a
+// restart, is not answered twice; no conversation is started for the chat.
 func (a *Adapter) group(ctx context.Context, id int64, m *models.Message) error {
 	if _, ok := Input(m); !ok {
 		return nil // a service message (pin, member joined): nothing to answer
 	}
-	a.mu.Lock()
-	seen := a.recent[id]
-	a.mu.Unlock()
-	if seen {
-		return nil
-	}
-	lang := ""
+	msg := bot.Message{Channel: ChannelName, ID: updateRef(id), From: strconv.FormatInt(m.Chat.ID, 10),
+		Input: flows.Input{Kind: flows.InputText}}
 	if m.From != nil {
-		lang = locales.Match(m.From.LanguageCode)
+		msg.LangHint = m.From.LanguageCode
 	}
-	if lang == "" {
-		lang = locales.Default
-	}
-	to := strconv.FormatInt(m.Chat.ID, 10)
-	if err := a.cfg.Pipeline.Send(ctx, ChannelName, to, lang, flows.Output{Text: flows.Text{ID: "telegram.private_only"}}); err != nil {
-		return err
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if !a.recent[id] {
-		a.recent[id] = true
-		a.order = append(a.order, id)
-		if len(a.order) > recentMax {
-			delete(a.recent, a.order[0])
-			a.order = a.order[1:]
-		}
-	}
-	return nil
+	_, err := a.cfg.Pipeline.AcceptNotice(ctx, msg, flows.Text{ID: "telegram.private_only"}, false)
+	return err
 }

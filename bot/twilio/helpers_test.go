@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/faketime"
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/locales"
 )
@@ -149,6 +150,8 @@ func newAdapter(t testing.TB, p Pipeline, mod func(*Config)) *Adapter {
 		PublicURL: publicURL, Rate: 1000, Catalog: catalog(t),
 		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)),
 	}
+	clk := faketime.New()
+	cfg.Clock, cfg.Sleep = clk.Now, clk.Sleep
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -144,7 +144,7 @@ const defaultRetryAfter = 2 * time.Second
 // the pipeline's: nil, *bot.ErrThrottled, ErrUnreachable, ErrRejected, or a
 // transient error.
 func (a *Adapter) create(ctx context.Context, limit *rate.Limiter, p *api.CreateMessageParams) error {
-	if err := limit.Wait(ctx); err != nil {
+	if err := bot.WaitRate(ctx, limit, a.now, a.cfg.Sleep); err != nil {
 		return fmt.Errorf("twilio: waiting for the send rate: %w", err)
 	}
 	// twilio-go takes no context: a client per call carries ctx (and the

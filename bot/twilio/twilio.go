@@ -65,6 +65,9 @@ type Config struct {
 	Catalog flows.Catalog
 	Logger  *slog.Logger     // slog.Default() when nil
 	Clock   func() time.Time // time.Now when nil
+	// Sleep waits for the send rate (bot.Sleep when nil); tests give a fake
+	// clock's, so pacing never waits on the wall clock.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// Transport sends API requests (http.DefaultTransport when nil).
 	Transport http.RoundTripper
 }
@@ -154,6 +157,9 @@ func New(cfg Config, p Pipeline) (*Adapter, error) {
 	}
 	if a.now == nil {
 		a.now = time.Now
+	}
+	if a.cfg.Sleep == nil {
+		a.cfg.Sleep = bot.Sleep
 	}
 	if a.window == nil {
 		a.window = NewMemoryWindow()

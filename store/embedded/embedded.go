@@ -16,7 +16,6 @@
 //	idx:dead, idx:esc/<seq><person>         people with dead letters / escalations, oldest first
 //	locks/<person>                          expiry (unix ns) + token
 //	aliases/<from>                          0, expiry (unix ns), the person from stands for
-//	once/<key>                              expiry (unix ns)
 //
 // Every record about a person expires (Options.Retention): the buckets in,
 // out, esc, flags and timers Retention.Person after the last write (every
@@ -63,7 +62,6 @@ var (
 	// Per-person list and mark buckets.
 	lIn, lOut, lDead, lEsc, lSeen = []byte("in"), []byte("out"), []byte("dead"), []byte("esc"), []byte("seen")
 	bFlags, bOptOut               = []byte("flags"), []byte("optout")
-	bOnce                         = []byte("once")
 
 	// personBuckets are every bucket a person's bucket may hold.
 	personBuckets = [][]byte{lIn, lOut, lDead, lEsc, lSeen, bFlags, bOptOut, bTimers}
@@ -100,7 +98,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"], bAliases, bOnce}
+		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"], bAliases}
 		for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound, queueTimers} {
 			names = append(names, bQueueAt[q], bQueueBy[q])
 		}
@@ -993,7 +991,7 @@ func (s *Store) CountDeadLetters(ctx context.Context) (int64, error) {
 
 // Sweep implements bot.Store: it removes everything that expired by now
 // (sessions, dedupe marks, locks, every expiring bucket of every person with
-// the index and due entries that go with it, identity links, Once marks), and
+// the index and due entries that go with it, identity links), and
 // the person buckets that leaves empty. A bucket written by an earlier version
 // without an expiry gets one, from now.
 func (s *Store) Sweep(ctx context.Context, now time.Time) error {
@@ -1015,9 +1013,6 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 			return err
 		}
 		if err := sweepExpired(tx.Bucket(bLocks), func(v []byte) []byte { return v[:8] }, now); err != nil {
-			return err
-		}
-		if err := sweepExpired(tx.Bucket(bOnce), func(v []byte) []byte { return v }, now); err != nil {
 			return err
 		}
 		return sweepExpired(tx.Bucket(bAliases), aliasExpiry, now)
@@ -1087,23 +1082,6 @@ func sweepExpired(b *bolt.Bucket, exp func(v []byte) []byte, now time.Time) erro
 		}
 	}
 	return nil
-}
-
-// Once implements bot.Store.
-func (s *Store) Once(ctx context.Context, key string, ttl time.Duration, now time.Time) (bool, error) {
-	if !validName(key) {
-		return false, fmt.Errorf("%w: once key %q", errInvalid, key)
-	}
-	var first bool
-	err := s.update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bOnce)
-		if v := b.Get([]byte(key)); v != nil && !expired(v, now) {
-			return nil
-		}
-		first = true
-		return b.Put([]byte(key), expiry(now.Add(ttl)))
-	})
-	return first, err
 }
 
 // bAliases maps an identity to the person it stands for.

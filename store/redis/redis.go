@@ -36,7 +36,6 @@
 //	<prefix>:idx:dead, <prefix>:idx:esc  zset person -> time first indexed (ms)
 //	<prefix>:timers:due                  zset "<person>/<timer id>" -> due or lease time (ms)
 //	<prefix>:alias:{<from>}              string: the person an identity stands for, PX = R, refreshed when read
-//	<prefix>:once:{<key>}                string, PX = its TTL (Store.Once)
 //
 // Queue entries go when a worker finds nothing left to do for the person;
 // Sweep drops index and due-set entries whose records expired.
@@ -1087,20 +1086,6 @@ func (s *Store) DeleteAlias(ctx context.Context, from string) error {
 		return fmt.Errorf("redis: delete alias: %w", err)
 	}
 	return nil
-}
-
-func (s *Store) onceKey(key string) string { return s.prefix + ":once:{" + key + "}" }
-
-// Once implements bot.Store.
-func (s *Store) Once(ctx context.Context, key string, ttl time.Duration, _ time.Time) (bool, error) {
-	if !validName(key) {
-		return false, fmt.Errorf("redis: invalid once key %q", key)
-	}
-	ok, err := s.c.SetNX(ctx, s.onceKey(key), "1", time.Duration(ms(ttl))*time.Millisecond).Result()
-	if err != nil {
-		return false, fmt.Errorf("redis: once: %w", err)
-	}
-	return ok, nil
 }
 
 // Sweep implements bot.Store. Redis expires the records itself; Sweep drops

@@ -233,31 +233,3 @@ func testEscalationOnePerID(t *testing.T, s bot.Store) {
 	must(t, err)
 	sameItems(t, lettersOf(esc, p), []bot.Item{{ID: "help", Data: []byte("v2")}, {ID: "checkin", Data: []byte("c1")}})
 }
-
-// testOnce checks Once across its TTL.
-func testOnce(t *testing.T, s bot.Store, b Backend) {
-	key := person(t)
-	once := func(now time.Time) bool {
-		t.Helper()
-		ok, err := s.Once(ctx, key, time.Hour, now)
-		must(t, err)
-		return ok
-	}
-	if !once(epoch) {
-		t.Fatal("first Once reported a repeat")
-	}
-	if once(epoch.Add(30 * time.Minute)) {
-		t.Fatal("Once within its TTL reported a first time")
-	}
-	if _, err := s.Once(ctx, "not{valid}", time.Hour, epoch); err == nil {
-		t.Error("an invalid key was accepted")
-	}
-	now := epoch
-	passTo(t, s, b, &now, epoch.Add(2*time.Hour))
-	if left := naming(t, s, b, key); len(left) > 0 {
-		t.Fatalf("an expired Once mark is still stored: %q", left)
-	}
-	if !once(now) {
-		t.Fatal("Once after its TTL reported a repeat")
-	}
-}

@@ -74,7 +74,6 @@ func Run(t *testing.T, b Backend) {
 		{"Ping", testPing},
 		{"EscalationOnePerID", testEscalationOnePerID},
 		{"AcceptKnown", testAcceptKnown},
-		{"Once", func(t *testing.T, s bot.Store) { testOnce(t, s, b) }},
 		{"Expiry", func(t *testing.T, s bot.Store) { testExpiry(t, s, b) }},
 		{"Retention", func(t *testing.T, s bot.Store) { testRetentionHolds(t, s, b) }},
 		{"AliasRefreshedByUse", func(t *testing.T, s bot.Store) { testAliasRefresh(t, s, b) }},

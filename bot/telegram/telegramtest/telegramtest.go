@@ -82,6 +82,24 @@ type Server struct {
 	wake       chan struct{}
 	violations []string
 	nextID     int
+	clock      func() time.Time // stamps Call.At; time.Now until SetClock
+}
+
+// SetClock makes the server stamp each call's At with clock (the adapter's
+// fake clock in a test), so pacing is checked on the test's own time.
+func (s *Server) SetClock(clock func() time.Time) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.clock = clock
+}
+
+func (s *Server) now() time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.clock == nil {
+		return time.Now()
+	}
+	return s.clock()
 }
 
 // New starts a stand-in for a bot with token. The test fails at its end if
@@ -232,7 +250,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "Not Found: method not found")
 		return
 	}
-	call := Call{Method: method, Params: map[string]string{}, Files: map[string][]byte{}, At: time.Now()}
+	call := Call{Method: method, Params: map[string]string{}, Files: map[string][]byte{}, At: s.now()}
 	if err := parseParams(r, &call); err != nil {
 		s.violation("%s: %v", method, err)
 		fail(w, http.StatusBadRequest, "Bad Request: "+err.Error())
