@@ -12,6 +12,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/store/embedded"
 	"github.com/enlace-rfl/enlace/store/storetest"
 )
@@ -207,4 +208,10 @@ func TestSweep(t *testing.T) {
 	if names := namesOf(t, path, p); len(names) > 0 {
 		t.Fatalf("swept person still named in: %v", names)
 	}
+}
+
+func TestStaffConformance(t *testing.T) {
+	storetest.RunStaff(t, func(t *testing.T) staff.Store {
+		return open(t, filepath.Join(t.TempDir(), "enlace.db"))
+	})
 }

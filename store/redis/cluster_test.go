@@ -10,6 +10,7 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/places"
+	"github.com/enlace-rfl/enlace/staff"
 	redisstore "github.com/enlace-rfl/enlace/store/redis"
 	"github.com/enlace-rfl/enlace/store/redis/redistest"
 	"github.com/enlace-rfl/enlace/store/storetest"
@@ -54,4 +55,7 @@ func TestClusterConformance(t *testing.T) {
 		},
 	})
 	storetest.RunPlaces(t, func(t *testing.T) places.Store { return open(t, bot.Retention{}) })
+	t.Run("Staff", func(t *testing.T) {
+		storetest.RunStaff(t, func(t *testing.T) staff.Store { return open(t, bot.Retention{}) })
+	})
 }

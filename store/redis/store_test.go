@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/store/redis"
 	"github.com/enlace-rfl/enlace/store/redis/redistest"
 	"github.com/enlace-rfl/enlace/store/storetest"
@@ -162,4 +163,9 @@ func TestOpenErrors(t *testing.T) {
 	if _, err := s.Lock(ctx, "{evil}", time.Second, time.Time{}); err == nil || errors.Is(err, bot.ErrLocked) {
 		t.Errorf("Lock with a brace in the person key: %v", err)
 	}
+}
+
+func TestStaffConformance(t *testing.T) {
+	srv := redistest.Start(t)
+	storetest.RunStaff(t, func(t *testing.T) staff.Store { return open(t, srv) })
 }
