@@ -41,11 +41,11 @@ func TestAddValidates(t *testing.T) {
 		role  staff.Role
 		langs []string
 	}{
-		{"a", staff.RoleVolunteer, []string{"es"}},             // too short
-		{"María López", staff.RoleVolunteer, []string{"es"}},   // not a login name
-		{"maria", "boss", []string{"es"}},                      // no such role
-		{"maria", staff.RoleVolunteer, []string{"de"}},         // no such language
-		{"maria", staff.RoleVolunteer, nil},                    // no language
+		{"a", staff.RoleVolunteer, []string{"es"}},           // too short
+		{"María López", staff.RoleVolunteer, []string{"es"}}, // not a login name
+		{"maria", "boss", []string{"es"}},                    // no such role
+		{"maria", staff.RoleVolunteer, []string{"de"}},       // no such language
+		{"maria", staff.RoleVolunteer, nil},                  // no language
 	} {
 		if _, _, err := e.Service.Add(ctx, staff.Operator, tc.name, tc.role, tc.langs); err == nil {
 			t.Errorf("Add(%q, %q, %q) accepted", tc.name, tc.role, tc.langs)
