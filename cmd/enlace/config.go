@@ -30,6 +30,12 @@ var options = []option{
 	{"ENLACE_CHECKIN_REMINDER", "1h", "How long before a check-in deadline the person is reminded (at most half of a recurring check-in's interval)."},
 	{"ENLACE_SAFE_MESSAGES_PER_DAY", "3", "How many \"I am safe\" messages each safe contact may get in 24 hours; more are refused, and the person is told why."},
 	{"ENLACE_VOLUNTEER_WAIT", "", "How soon a volunteer usually reads a request (e.g. `12h`), as the people running Enlace know it. People who ask for a person are told \"usually within 12 hours, but it can take longer\"; unset, they are told nobody can say when. Never a promise."},
+	// Staff console (see README "Staff and the console").
+	{"ENLACE_CONSOLE_ADDR", "127.0.0.1:8081", "Address the staff console and its API (`/api/v1`) listen on, apart from the webhooks, so it can stay behind a VPN or a TLS proxy. `off` turns it off."},
+	{"ENLACE_CONSOLE_URL", "", "The HTTPS address staff open the console at (e.g. `https://console.example.org`), used in enrolment links. Defaults to `ENLACE_PUBLIC_URL`, else `http://localhost:PORT`."},
+	{"ENLACE_STAFF_IDLE_TIMEOUT", "30m", "A console session ends after this long without a request."},
+	{"ENLACE_STAFF_SESSION_MAX", "12h", "A console session ends this long after login, however busy."},
+	{"ENLACE_AUDIT_TTL", "8760h", "How long audit log entries are kept (365 days) before they expire."},
 }
 
 // config is the parsed environment, read once in main and passed down.
@@ -49,6 +55,11 @@ type config struct {
 	CheckinReminder time.Duration
 	SafePerDay      int
 	VolunteerWait   time.Duration // 0: unknown
+	ConsoleAddr     string
+	ConsoleURL      string
+	StaffIdle       time.Duration
+	StaffSessionMax time.Duration
+	AuditTTL        time.Duration
 
 	// getenv reads the options a channel parses itself (see channelSetup).
 	getenv func(string) string
@@ -104,6 +115,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	if v := get("ENLACE_VOLUNTEER_WAIT"); v != "" {
 		c.VolunteerWait = dur("ENLACE_VOLUNTEER_WAIT")
 	}
+	c.ConsoleAddr = get("ENLACE_CONSOLE_ADDR")
+	c.ConsoleURL = strings.TrimRight(get("ENLACE_CONSOLE_URL"), "/")
+	c.StaffIdle = dur("ENLACE_STAFF_IDLE_TIMEOUT")
+	c.StaffSessionMax = dur("ENLACE_STAFF_SESSION_MAX")
+	c.AuditTTL = dur("ENLACE_AUDIT_TTL")
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:

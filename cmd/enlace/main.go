@@ -23,6 +23,8 @@ usage:
   enlace serve
   enlace places import [--skip-invalid] [--replace] FILE | export [FILE] | set-status ID open|full|closed
   enlace deadletters [list | replay PERSON ID]
+  enlace staff add NAME --role R --languages es,ht | list | disable NAME | enable NAME | reset NAME | signout NAME | token [--revoke ID] NAME
+  enlace audit verify | export [FILE]
   enlace keygen
   enlace config
   enlace version
@@ -81,6 +83,10 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return placesCmd(ctx, cfg, args[1:], stdin, stdout, stderr)
 	case "deadletters":
 		return deadLettersCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "staff":
+		return staffCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "audit":
+		return auditCmd(ctx, cfg, args[1:], stdout, stderr)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
 }

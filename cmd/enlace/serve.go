@@ -103,6 +103,13 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 			connected = append(connected, name)
 		}
 	}
+	stopConsole, err := startConsole(work, cfg, a.store, keys, logger, &background)
+	if err != nil {
+		stopWork()
+		background.Wait()
+		ln.Close()
+		return err
+	}
 	logger.Info("enlace serving", "addr", ln.Addr().String(), "store", a.kind, "channels", connected, "version", version)
 	if len(connected) == 0 {
 		logger.Warn("no messaging channel is configured: only the health and metrics endpoints answer")
@@ -123,6 +130,7 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	case <-ctx.Done():
 		logger.Info("shutting down: finishing in-flight work")
 	case err := <-srvErr:
+		stopConsole(context.Background())
 		stopWork()
 		<-done
 		return fmt.Errorf("http server: %w", err)
@@ -134,6 +142,7 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 	if err := srv.Shutdown(shutdown); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		logger.Error("http shutdown", "err", err)
 	}
+	stopConsole(shutdown)
 	stopWork()
 	finished := make(chan struct{})
 	go func() {

@@ -18,6 +18,9 @@ import (
 func startServe(t *testing.T, env map[string]string) (string, func() error) {
 	t.Helper()
 	env["ENLACE_ADDR"] = "127.0.0.1:0"
+	if env["ENLACE_CONSOLE_ADDR"] == "" {
+		env["ENLACE_CONSOLE_ADDR"] = "127.0.0.1:0"
+	}
 	addr := make(chan string, 1)
 	serveStarted = func(a string) { addr <- a }
 	t.Cleanup(func() { serveStarted = nil })

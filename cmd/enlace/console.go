@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/console"
+	"github.com/enlace-rfl/enlace/staff"
+)
+
+// consoleStarted, when set (tests), is told the address the console listens on.
+var consoleStarted func(addr string)
+
+// auditExpiryInterval is how often serve removes audit entries older than ENLACE_AUDIT_TTL.
+const auditExpiryInterval = time.Hour
+
+// startConsole starts the staff console on ENLACE_CONSOLE_ADDR (unless it is
+// "off") and the audit log's expiry; both end with work (counted in wg). It
+// returns a function that stops the console's listener gracefully.
+func startConsole(work context.Context, cfg config, st bot.Store, keys staff.Sealer, logger *slog.Logger, wg *sync.WaitGroup) (func(context.Context), error) {
+	if cfg.ConsoleAddr == "off" {
+		logger.Info("staff console is off (ENLACE_CONSOLE_ADDR=off)")
+		return func(context.Context) {}, nil
+	}
+	ss, ok := st.(staff.Store)
+	if !ok {
+		return nil, errors.New("this store keeps no staff accounts")
+	}
+	scfg := staffConfig(cfg, ss, keys)
+	scfg.Logger = logger
+	svc := staff.New(scfg)
+	con, err := console.New(console.Config{Staff: svc, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", cfg.ConsoleAddr)
+	if err != nil {
+		return nil, fmt.Errorf("console: listening on %s: %w", cfg.ConsoleAddr, err)
+	}
+	// No WriteTimeout: live updates are long-lived streams. Reads stay bounded.
+	srv := &http.Server{Handler: con, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
+	wg.Go(func() {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Error("console server", "err", err)
+		}
+	})
+	wg.Go(func() { expireAudit(work, svc, logger) })
+	logger.Info("staff console listening", "addr", ln.Addr().String(), "url", consoleURL(cfg))
+	if consoleStarted != nil {
+		consoleStarted(ln.Addr().String())
+	}
+	return func(ctx context.Context) {
+		if err := srv.Shutdown(ctx); err != nil {
+			logger.Error("console shutdown", "err", err)
+		}
+	}, nil
+}
+
+func expireAudit(ctx context.Context, svc *staff.Service, logger *slog.Logger) {
+	t := time.NewTicker(auditExpiryInterval)
+	defer t.Stop()
+	for {
+		if n, err := svc.ExpireAudit(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("audit expiry", "err", err)
+		} else if n > 0 {
+			logger.Info("audit entries expired", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
