@@ -3,15 +3,18 @@ package bot_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/store/embedded"
 	redisstore "github.com/enlace-rfl/enlace/store/redis"
 	"github.com/enlace-rfl/enlace/store/redis/redistest"
@@ -58,6 +61,8 @@ type rawBackend struct {
 	name string
 	open func(t *testing.T) bot.Store
 	dump func(t *testing.T) raw // call with the store closed
+	// elapse lets d pass on the store's own clock (nil: it has none).
+	elapse func(t *testing.T, d time.Duration)
 }
 
 func rawBackends(t *testing.T) []rawBackend {
@@ -105,7 +110,7 @@ func rawBackends(t *testing.T) []rawBackend {
 					})
 				})
 				return r
-			}},
+			}, nil},
 		{"redis",
 			func(t *testing.T) bot.Store {
 				st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: prefix})
@@ -152,6 +157,15 @@ func rawBackends(t *testing.T) []rawBackend {
 					t.Fatal(err)
 				}
 				return r
+			},
+			func(t *testing.T, d time.Duration) {
+				opt, err := goredis.ParseURL(srv.URL)
+				if err != nil {
+					t.Fatal(err)
+				}
+				c := goredis.NewClient(opt)
+				defer c.Close()
+				redistest.Elapse(t, c, prefix, d)
 			}},
 	}
 }
@@ -205,6 +219,120 @@ func TestNoPlaintextAndEraseLeavesNothing(t *testing.T) {
 			for _, v := range after.values {
 				if bytes.Contains(v, []byte(person)) {
 					t.Errorf("a stored value still names the person after erase: %q", v)
+				}
+			}
+		})
+	}
+}
+
+// reporter is a channel that, like Twilio, reports delivery later: receipts
+// come through Pipeline.Receipt.
+type reporter struct{ *recorder }
+
+func (reporter) ReportsDelivery() bool { return true }
+
+// TestReceiptAfterEraseLeavesNothing: a person sends a message to a relative
+// and erases their data before the delivery report arrives; the report, and
+// another one repeated, write nothing about them: no key, no queue entry, no
+// dedupe mark.
+func TestReceiptAfterEraseLeavesNothing(t *testing.T) {
+	const mom = "+50255551234"
+	for _, b := range rawBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := b.open(t)
+			rec := reporter{newRecorder("sms")}
+			clk := newClock()
+			p := enginePipeline(t, st, clk.Now, receiptEngine{flows.New(flows.Config{}, catalog)}, rec)
+			person := p.Person("sms", alice)
+			for i, text := range []string{"hola", "1", "1", "tell mom", "borrar", "1"} {
+				accept(t, p, msg(alice, fmt.Sprintf("SM%d", i), text))
+				drain(t, p)
+			}
+			var toMom *bot.Reply
+			for _, r := range rec.sent {
+				if r.To == mom {
+					toMom = &r
+				}
+			}
+			if toMom == nil || toMom.ReceiptTo != person {
+				t.Fatalf("no message to mom waiting for its receipt: %+v", rec.sent)
+			}
+			if got := rec.texts(alice); got[len(got)-1] != catalog.Text("es", "erase.done", nil) {
+				t.Fatalf("last reply %q, want the erase confirmation", got[len(got)-1])
+			}
+			clk.Advance(time.Hour)
+			for _, delivered := range []bool{true, false, true} {
+				if err := p.Receipt(ctx, toMom.ReceiptTo, toMom.ID, toMom.ReceiptRef, delivered); err != nil {
+					t.Fatalf("receipt after erase: %v", err)
+				}
+				drain(t, p)
+			}
+			st.Close()
+			after := b.dump(t)
+			if left := after.keysWith(person); len(left) > 0 {
+				t.Errorf("a receipt after erase recreated records: %q", left)
+			}
+			for _, v := range after.values {
+				if bytes.Contains(v, []byte(person)) {
+					t.Errorf("a stored value names the erased person: %q", v)
+				}
+			}
+		})
+	}
+}
+
+// TestRetentionHolds: a person onboards, presses "talk to a person" thirty
+// times and sends a message to a relative, then goes silent. They have one
+// open escalation, not thirty; once the retention they were told (90 days)
+// has passed on the pipeline's clock, and the store's, nothing in the store
+// names them, nor the relative.
+func TestRetentionHolds(t *testing.T) {
+	const mom = "+50255551234"
+	for _, b := range rawBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := b.open(t)
+			clk := newClock()
+			p := enginePipeline(t, st, clk.Now, receiptEngine{flows.New(flows.Config{}, catalog)}, newRecorder("sms"))
+			person := p.Person("sms", alice)
+			relative := p.Person("sms", mom)
+			say := []string{"hola", "1", "1"}
+			for range 30 {
+				say = append(say, "1") // "talk to a person", at the menu each time
+			}
+			for i, text := range append(say, "tell mom") {
+				accept(t, p, msg(alice, fmt.Sprintf("SM%d", i), text))
+				drain(t, p)
+			}
+			esc, err := st.Escalations(ctx, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(esc) != 1 || esc[0].Person != person {
+				t.Fatalf("escalations after thirty presses: %d, want one", len(esc))
+			}
+			if err := p.SetReachable(ctx, "sms", mom, false); err != nil { // a failed delivery report
+				t.Fatal(err)
+			}
+			clk.Advance(90*24*time.Hour + time.Minute)
+			if b.elapse != nil {
+				b.elapse(t, 90*24*time.Hour+time.Minute)
+			}
+			if err := p.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+			drain(t, p)
+			st.Close()
+			after := b.dump(t)
+			for _, who := range []string{person, relative} {
+				if left := after.keysWith(who); len(left) > 0 {
+					t.Errorf("records left after the retention: %q", left)
+				}
+				for _, v := range after.values {
+					if bytes.Contains(v, []byte(who)) {
+						t.Errorf("a stored value names a person after the retention: %q", v)
+					}
 				}
 			}
 		})

@@ -28,6 +28,9 @@ type Config struct {
 	// Durable starts Redis with an fsync-always append-only file, so Restart
 	// keeps every acknowledged write. Otherwise persistence is off.
 	Durable bool
+	// Args are more redis-server arguments (e.g. "--maxmemory-policy",
+	// "allkeys-lru"); with REDIS_URL set, a test that needs them is skipped.
+	Args []string
 }
 
 // Server is a Redis for one test.
@@ -60,8 +63,8 @@ func StartWith(tb testing.TB, cfg Config) *Server {
 	tb.Helper()
 	s := &Server{tb: tb, Prefix: UniquePrefix()}
 	if u := os.Getenv("REDIS_URL"); u != "" {
-		if cfg.Durable {
-			tb.Skip("REDIS_URL is set: a durable private redis-server is needed for this test")
+		if cfg.Durable || len(cfg.Args) > 0 {
+			tb.Skip("REDIS_URL is set: a private redis-server of its own configuration is needed for this test")
 		}
 		s.URL = u
 		tb.Cleanup(s.deleteKeys)
@@ -72,7 +75,7 @@ func StartWith(tb testing.TB, cfg Config) *Server {
 	if cfg.Durable {
 		extra = []string{"--appendonly", "yes", "--appendfsync", "always"}
 	}
-	return startLocal(tb, dir, extra...)
+	return startLocal(tb, dir, append(extra, cfg.Args...)...)
 }
 
 // need returns the path of a program the tests need, or skips the test
