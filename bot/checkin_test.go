@@ -62,7 +62,7 @@ func escalationReasons(t *testing.T, st bot.Store) []string {
 	}
 	var reasons []string
 	for _, l := range items {
-		raw, err := keys.Open("escalation", l.Item.Data)
+		raw, err := keys.Open("escalation", l.Person, l.Item.Data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,7 +21,8 @@ type step struct {
 	commit           Commit
 	replies          []Reply // rendered; merged and sealed in finish
 	forget           bool
-	optOut           bool // the step opted the person out; its replies confirm it
+	optOut           bool          // the step opted the person out; its replies confirm it
+	session          flows.Session // the new session, once finished
 	// before run once every effect is applied and the session is sealed, just
 	// before the commit; after run once it is written.
 	before, after []func(ctx context.Context) error
@@ -96,7 +97,7 @@ func (p *Pipeline) applyEscalation(s *step, e flows.Escalation) error {
 	if err != nil {
 		return fmt.Errorf("bot: encoding escalation: %w", err)
 	}
-	s.commit.Escalations = append(s.commit.Escalations, Item{ID: p.escalationID(e.Reason), Data: p.keys.Seal(sealEscalation, raw)})
+	s.commit.Escalations = append(s.commit.Escalations, Item{ID: p.escalationID(e.Reason), Data: p.keys.Seal(sealEscalation, s.person, raw)})
 	s.after = append(s.after, func(context.Context) error {
 		p.log.Info("escalation recorded", "person", logID(s.person), "reason", e.Reason)
 		return nil
@@ -146,7 +147,7 @@ func (p *Pipeline) applyLinkPhone(s *step, e flows.LinkPhone) error {
 	if to == s.person || s.channel != "telegram" {
 		return nil
 	}
-	s.before = append(s.before, func(ctx context.Context) error { return p.link(ctx, s.person, to, &s.commit) })
+	s.before = append(s.before, func(ctx context.Context) error { return p.link(ctx, s.person, to, s) })
 	return nil
 }
 
@@ -175,16 +176,17 @@ func (p *Pipeline) build(ctx context.Context, person, inboundID string, m Messag
 // finish seals the session (unless forgotten) and the merged replies into the
 // commit, then runs the hooks that need the finished commit.
 func (p *Pipeline) finish(ctx context.Context, s *step, sess flows.Session) error {
+	s.session = sess
 	if !s.forget {
-		plain, err := json.Marshal(sess)
+		sealed, err := p.sealSession(s.person, sess)
 		if err != nil {
-			return fmt.Errorf("bot: encoding session: %w", err)
+			return err
 		}
-		s.commit.Session = p.keys.Seal(sealSession, plain)
+		s.commit.Session = sealed
 	}
 	for _, r := range mergeReplies(s.replies) {
 		r.OptOutNotice = s.optOut && !r.Proactive
-		item, err := p.sealReply(r)
+		item, err := p.sealReply(s.person, r)
 		if err != nil {
 			return err
 		}

@@ -19,14 +19,6 @@ import (
 	"github.com/enlace-rfl/enlace/store"
 )
 
-// Purposes bind sealed records to what they are (AES-GCM additional data).
-const (
-	sealInbound    = "inbound"
-	sealSession    = "session"
-	sealReply      = "reply"
-	sealEscalation = "escalation"
-)
-
 // Config tunes the pipeline. Zero values get the defaults in parentheses.
 type Config struct {
 	DedupeTTL   time.Duration // how long a channel message id is remembered (48h)
@@ -186,12 +178,13 @@ func (p *Pipeline) LastInbound(ctx context.Context, channel, address string) (at
 func aliasFlag(from string) string { return "alias:" + from }
 
 // link makes the Telegram identity from stand for the phone number's person
-// to, inside the handling of from's message c (which already holds from's new
-// session, sealed). The person continues where they were: if the number has
-// no conversation yet, from's session and timers move to it; otherwise the
-// number's conversation wins and from's is dropped. c is changed so that
-// from keeps nothing of its own.
-func (p *Pipeline) link(ctx context.Context, from, to string, c *Commit) error {
+// to, inside the handling of from's message s (whose commit already holds
+// from's new session, sealed). The person continues where they were: if the
+// number has no conversation yet, from's session (sealed again, for to) and
+// timers move to it; otherwise the number's conversation wins and from's is
+// dropped. s's commit is changed so that from keeps nothing of its own.
+func (p *Pipeline) link(ctx context.Context, from, to string, s *step) error {
+	c := &s.commit
 	timers, err := p.store.Timers(ctx, from)
 	if err != nil {
 		return fmt.Errorf("bot: linking: %w", err)
@@ -204,7 +197,11 @@ func (p *Pipeline) link(ctx context.Context, from, to string, c *Commit) error {
 	_, err = p.store.LoadSession(ctx, to, p.now())
 	switch {
 	case errors.Is(err, ErrNotFound):
-		move := Commit{Session: c.Session, SessionTTL: p.cfg.SessionTTL, SetTimers: slices.Clone(c.SetTimers)}
+		sealed, err := p.sealSession(to, s.session)
+		if err != nil {
+			return err
+		}
+		move := Commit{Session: sealed, SessionTTL: p.cfg.SessionTTL, SetTimers: slices.Clone(c.SetTimers)}
 		for _, t := range timers {
 			if !slices.Contains(c.CancelTimers, t.ID) {
 				move.SetTimers = append(move.SetTimers, t)
@@ -348,7 +345,7 @@ type acceptFunc func(ctx context.Context, person, dedupeKey string, msg Item, de
 
 func (p *Pipeline) acceptWith(ctx context.Context, acc acceptFunc, person string, m Message, raw []byte) (bool, error) {
 	dedupe := p.keys.Hash("message", m.Channel+":"+m.ID)
-	item := Item{ID: newID(), Data: p.keys.Seal(sealInbound, raw)}
+	item := Item{ID: newID(), Data: p.keys.Seal(sealInbound, person, raw)}
 	fresh, err := acc(ctx, person, dedupe, item, p.cfg.DedupeTTL, p.now())
 	outcome := "accepted"
 	switch {
@@ -409,11 +406,11 @@ func (p *Pipeline) AcceptNotice(ctx context.Context, m Message, text flows.Text,
 func (p *Pipeline) Send(ctx context.Context, channel, to, lang string, out flows.Output) error {
 	r := p.render(channel, to, lang, out)
 	r.Proactive = true
-	item, err := p.sealReply(r)
+	person, err := p.PersonOf(ctx, channel, to)
 	if err != nil {
 		return err
 	}
-	person, err := p.PersonOf(ctx, channel, to)
+	item, err := p.sealReply(person, r)
 	if err != nil {
 		return err
 	}
@@ -440,11 +437,16 @@ func (p *Pipeline) crash(step string) {
 // HandleReady handles the inbound messages of the people who are ready now and
 // returns how many messages it handled.
 func (p *Pipeline) HandleReady(ctx context.Context) (int, error) {
+	handled, _, err := p.handleReady(ctx)
+	return handled, err
+}
+
+// handleReady is HandleReady, also saying how many people it claimed.
+func (p *Pipeline) handleReady(ctx context.Context) (handled, claimed int, err error) {
 	claims, err := p.store.Claim(ctx, QueueInbound, p.now(), p.cfg.Lease, p.cfg.Batch)
 	if err != nil {
-		return 0, fmt.Errorf("bot: claiming inbound work: %w", err)
+		return 0, 0, fmt.Errorf("bot: claiming inbound work: %w", err)
 	}
-	handled := 0
 	var errs []error
 	for _, c := range claims {
 		n, err := p.handlePerson(ctx, c)
@@ -453,7 +455,7 @@ func (p *Pipeline) HandleReady(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 		}
 	}
-	return handled, errors.Join(errs...)
+	return handled, len(claims), errors.Join(errs...)
 }
 
 // handlePerson handles one person's inbox, oldest message first, under their lock.
@@ -501,7 +503,7 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 	if err != nil {
 		return err
 	}
-	rec, err := p.openInbound(item.Data)
+	rec, err := p.openInbound(person, item.Data)
 	if err != nil {
 		// An unreadable message (a retired key, a corrupt record) must not block
 		// the person's later messages: drop it, keep the session as it was.
@@ -551,23 +553,13 @@ func (p *Pipeline) loadSession(ctx context.Context, person string) ([]byte, erro
 	return sealed, nil
 }
 
-// openInbound opens an inbox item sealed by accept.
-func (p *Pipeline) openInbound(data []byte) (inboundRecord, error) {
-	var rec inboundRecord
-	raw, err := p.keys.Open(sealInbound, data)
-	if err == nil {
-		err = json.Unmarshal(raw, &rec)
-	}
-	return rec, err
-}
-
 // sessionOrNew opens a sealed session; none, or one that cannot be read,
 // starts a new one.
 func (p *Pipeline) sessionOrNew(person string, sealed []byte) flows.Session {
 	if sealed == nil {
 		return flows.Session{}
 	}
-	sess, err := p.openSession(sealed)
+	sess, err := p.openSession(person, sealed)
 	if err != nil {
 		p.log.Error("starting a new session: stored one is unreadable", "person", logID(person), "err", err)
 		return flows.Session{}
@@ -583,7 +575,7 @@ func (p *Pipeline) handleNotice(ctx context.Context, person, token, inboundID st
 	}
 	r := p.render(m.Channel, m.From, lang, flows.Output{Text: n.Text})
 	r.OptOutNotice = n.OptOutNotice
-	item, err := p.sealReply(r)
+	item, err := p.sealReply(person, r)
 	if err != nil {
 		return err
 	}

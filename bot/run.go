@@ -75,14 +75,17 @@ func (p *Pipeline) Sweep(ctx context.Context) error {
 	return nil
 }
 
-// pass does one round of handling and sending.
+// pass does one round of handling and sending. It counts the people it
+// claimed as well as the work it did: a pass that only met people with
+// nothing left to do (their queue entry outlived their work) has still moved
+// them out of the way, and the people behind them are ready too.
 func (p *Pipeline) pass(ctx context.Context) (int, error) {
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.Lease)
 	defer cancel()
 	f, ferr := p.FireTimers(ctx)
-	h, herr := p.HandleReady(ctx)
-	s, serr := p.SendReady(ctx)
-	return f + h + s, errors.Join(ferr, herr, serr)
+	h, hc, herr := p.handleReady(ctx)
+	s, sc, serr := p.sendReady(ctx)
+	return f + h + s + hc + sc, errors.Join(ferr, herr, serr)
 }
 
 // Drain handles and delivers until nothing is ready now, and reports the first

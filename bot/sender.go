@@ -17,11 +17,16 @@ import (
 // one reply again after restart. Every step before it (commit, claim, retry,
 // dead letter) is idempotent, so no other crash duplicates or loses a reply.
 func (p *Pipeline) SendReady(ctx context.Context) (int, error) {
+	sent, _, err := p.sendReady(ctx)
+	return sent, err
+}
+
+// sendReady is SendReady, also saying how many people it claimed.
+func (p *Pipeline) sendReady(ctx context.Context) (sent, claimed int, err error) {
 	claims, err := p.store.Claim(ctx, QueueOutbound, p.now(), p.cfg.Lease, p.cfg.Batch)
 	if err != nil {
-		return 0, fmt.Errorf("bot: claiming outbound work: %w", err)
+		return 0, 0, fmt.Errorf("bot: claiming outbound work: %w", err)
 	}
-	sent := 0
 	var errs []error
 	for _, c := range claims {
 		ok, err := p.sendNext(ctx, c)
@@ -32,7 +37,7 @@ func (p *Pipeline) SendReady(ctx context.Context) (int, error) {
 			errs = append(errs, err)
 		}
 	}
-	return sent, errors.Join(errs...)
+	return sent, len(claims), errors.Join(errs...)
 }
 
 // sendNext delivers the head of one person's outbox and schedules what follows.
@@ -74,7 +79,7 @@ func (p *Pipeline) sendHead(ctx context.Context, c Claim) (sent, next bool, err 
 	if err != nil {
 		return false, false, fmt.Errorf("bot: reading outbox: %w", err)
 	}
-	r, err := p.openReply(item.Data)
+	r, err := p.openReply(c.Person, item.Data)
 	if err != nil {
 		return false, true, p.deadLetterUnreadable(ctx, c.Person, item, err)
 	}
@@ -237,7 +242,7 @@ const outboxLockSuffix = "_out"
 
 // rewrite stores a changed reply back at the head of the outbox.
 func (p *Pipeline) rewrite(ctx context.Context, person, id string, r Reply) error {
-	item, err := p.sealReply(r)
+	item, err := p.sealReply(person, r)
 	if err != nil {
 		return err
 	}
@@ -258,7 +263,7 @@ func (p *Pipeline) holdNext(ctx context.Context, person string, sent Reply, at t
 	if err != nil {
 		return fmt.Errorf("bot: reading outbox: %w", err)
 	}
-	r, err := p.openReply(item.Data)
+	r, err := p.openReply(person, item.Data)
 	if err != nil || r.Channel != sent.Channel || r.To != sent.To || !r.NotBefore.Before(at) {
 		return nil // unreadable (the sender will dead-letter it), another chat, or held longer already
 	}
@@ -281,7 +286,7 @@ func (p *Pipeline) deadLetter(ctx context.Context, person, id string, r Reply, r
 		return err
 	}
 	r.LastError = reason
-	item, err := p.sealReply(r)
+	item, err := p.sealReply(person, r)
 	if err != nil {
 		return err
 	}
@@ -314,7 +319,7 @@ func (p *Pipeline) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, er
 	out := make([]DeadLetter, 0, len(letters))
 	for _, l := range letters {
 		d := DeadLetter{Person: l.Person, ID: l.Item.ID, Reason: "unreadable"}
-		if r, err := p.openReply(l.Item.Data); err == nil {
+		if r, err := p.openReply(l.Person, l.Item.Data); err == nil {
 			d.Channel, d.Created, d.Attempts, d.Reason, d.Proactive = r.Channel, r.Created, r.Attempts, r.LastError, r.Proactive
 		}
 		out = append(out, d)

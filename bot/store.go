@@ -82,6 +82,27 @@ type TimerClaim struct {
 	Until  time.Time
 }
 
+// RecordKind names a kind of sealed record a store holds.
+type RecordKind string
+
+// The kinds of sealed record, as Reseal names them.
+const (
+	RecordSession    RecordKind = "session"
+	RecordInbound    RecordKind = "in"
+	RecordOutbound   RecordKind = "out"
+	RecordDeadLetter RecordKind = "dead"
+	RecordEscalation RecordKind = "esc"
+)
+
+// Sealed is one sealed record of a person, as Reseal hands it over. For the
+// list kinds (inbox, outbox, dead letters, escalations) ID is the item's.
+type Sealed struct {
+	Person string
+	Kind   RecordKind
+	ID     string
+	Data   []byte
+}
+
 // Letter is a dead letter as an operator sees it.
 type Letter struct {
 	Person string
@@ -240,6 +261,14 @@ type Store interface {
 	// Sweep removes what expired by now and the index entries it leaves
 	// behind. Run calls it every SweepInterval.
 	Sweep(ctx context.Context, now time.Time) error
+
+	// Reseal calls f on every sealed record the store holds (sessions,
+	// inboxes, outboxes, dead letters, escalations) and replaces the record's
+	// data with what f returns, unless f returns nil or the record changed
+	// meanwhile (then it was written anew, with the current key). Records keep
+	// their place and expiry. It returns how many records it replaced; an
+	// error from f stops it. Safe while other processes use the store.
+	Reseal(ctx context.Context, f func(Sealed) ([]byte, error)) (int, error)
 
 	// Ping reports whether the store is reachable.
 	Ping(ctx context.Context) error

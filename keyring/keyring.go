@@ -17,65 +17,106 @@ import (
 	"strings"
 )
 
-// sealVersion is the first byte of every sealed record, so the format can change.
-const sealVersion = 1
+// sealVersion is the first byte of every sealed record, so the format can
+// change. Version 2 binds a record to its owner as well as its purpose;
+// version 1 records (purpose only, before December 2026) are refused: the
+// project had no production data then, so there is no upgrade path.
+const sealVersion = 2
+
+// HashID is the id of an entry that only derives the keyed hash: it never
+// seals or opens a record.
+const HashID = "hash"
 
 // Keyring seals and opens records with AES-256-GCM and derives keyed hashes.
 // It holds one current key, used to seal, and any number of older keys, still
 // used to open, each named by a short key id written into every sealed record:
-// rotating means adding a new current key and keeping the old ones until every
-// record has been rewritten or has expired.
+// rotating means adding a new current key in front and keeping the old ones
+// until every record has been re-sealed (bot.Pipeline.Reseal) or has expired.
 type Keyring struct {
 	current string
 	aeads   map[string]cipher.AEAD
 	hashKey []byte
+	hashID  string // the entry the keyed-hash key comes from
 }
 
 // ErrNoKey means a sealed record names a key id the keyring does not hold.
 var ErrNoKey = errors.New("keyring: record sealed with an unknown key id")
 
-// Parse reads ENLACE_SECRET_KEY: one or more "id:base64key" entries
-// separated by commas, the first being current. Keys are 32 bytes (AES-256).
-// Key ids are 1 to 16 letters or digits. The keyed-hash key is derived from the
-// first key, so lookups keep working while data keys rotate behind it.
+// Parse reads ENLACE_SECRET_KEY: one or more "id:base64key" entries separated
+// by commas, newest first; the first is current (it seals), every one opens.
+// Keys are 32 bytes (AES-256). Key ids are 1 to 16 letters or digits.
+//
+// The keyed hash that turns an address into a person must never change: every
+// record is found by it, and a STOP is kept under it, so a changed hash would
+// orphan every session, timer and alias and write again to people who said
+// STOP. So hashing does not follow the current key. It comes from the entry
+// with the id "hash" when there is one (a key that only hashes, and is never
+// retired), else from the last entry, the oldest: a deployment that started
+// with one key hashed with it (first and last were the same), and adding a
+// new key in front, as rotation does, leaves the last one where it is. Before
+// that oldest key is dropped, its entry is renamed "hash" (same key material,
+// hence the same hashes); see README, "Rotating keys".
 func Parse(spec string) (*Keyring, error) {
 	spec = strings.TrimSpace(spec)
 	if spec == "" {
 		return nil, errors.New("keyring: ENLACE_SECRET_KEY is empty")
 	}
 	k := &Keyring{aeads: map[string]cipher.AEAD{}}
+	var hashRaw []byte
 	for i, entry := range strings.Split(spec, ",") {
-		id, b64, ok := strings.Cut(strings.TrimSpace(entry), ":")
-		if !ok || !validKeyID(id) {
-			return nil, fmt.Errorf("keyring: key %d: want id:base64key with an id of 1-16 letters or digits", i+1)
-		}
-		raw, err := base64.StdEncoding.DecodeString(b64)
+		id, raw, err := parseEntry(i, entry)
 		if err != nil {
-			return nil, fmt.Errorf("keyring: key %q: %w", id, err)
+			return nil, err
 		}
-		if len(raw) != 32 {
-			return nil, fmt.Errorf("keyring: key %q is %d bytes, want 32", id, len(raw))
-		}
-		if _, dup := k.aeads[id]; dup {
+		if _, dup := k.aeads[id]; dup || (id == HashID && k.hashID == HashID) {
 			return nil, fmt.Errorf("keyring: key id %q appears twice", id)
 		}
-		block, err := aes.NewCipher(raw)
-		if err != nil {
-			return nil, fmt.Errorf("keyring: key %q: %w", id, err)
+		if k.hashID != HashID {
+			hashRaw, k.hashID = raw, id // the last entry, unless one is named "hash"
 		}
-		aead, err := cipher.NewGCM(block)
+		if id == HashID {
+			continue
+		}
+		aead, err := newAEAD(raw)
 		if err != nil {
 			return nil, fmt.Errorf("keyring: key %q: %w", id, err)
 		}
 		k.aeads[id] = aead
-		if i == 0 {
+		if k.current == "" {
 			k.current = id
-			mac := hmac.New(sha256.New, raw)
-			mac.Write([]byte("enlace address hash v1"))
-			k.hashKey = mac.Sum(nil)
 		}
 	}
+	if k.current == "" {
+		return nil, errors.New("keyring: ENLACE_SECRET_KEY has no key to seal with, only the hashing key")
+	}
+	mac := hmac.New(sha256.New, hashRaw)
+	mac.Write([]byte("enlace address hash v1"))
+	k.hashKey = mac.Sum(nil)
 	return k, nil
+}
+
+// parseEntry reads entry number i (from 0) of a key spec.
+func parseEntry(i int, entry string) (id string, raw []byte, err error) {
+	id, b64, ok := strings.Cut(strings.TrimSpace(entry), ":")
+	if !ok || !validKeyID(id) {
+		return "", nil, fmt.Errorf("keyring: key %d: want id:base64key with an id of 1-16 letters or digits", i+1)
+	}
+	raw, err = base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		return "", nil, fmt.Errorf("keyring: key %q: %w", id, err)
+	}
+	if len(raw) != 32 {
+		return "", nil, fmt.Errorf("keyring: key %q is %d bytes, want 32", id, len(raw))
+	}
+	return id, raw, nil
+}
+
+func newAEAD(raw []byte) (cipher.AEAD, error) {
+	block, err := aes.NewCipher(raw)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }
 
 // NewSpec returns a fresh random key entry "id:base64key" for ENLACE_SECRET_KEY.
@@ -102,11 +143,24 @@ func validKeyID(id string) bool {
 // CurrentKeyID names the key new records are sealed with.
 func (k *Keyring) CurrentKeyID() string { return k.current }
 
-// Seal encrypts plaintext with the current key. The record is
-// version(1) | len(keyid)(1) | keyid | nonce(12) | ciphertext+tag. The
-// additional data binds the record to its purpose (e.g. "session"), so a
-// sealed session cannot be passed off as an outbox message.
-func (k *Keyring) Seal(purpose string, plaintext []byte) []byte {
+// HashKeyID names the entry the keyed hash comes from: "hash", or the last one.
+func (k *Keyring) HashKeyID() string { return k.hashID }
+
+// Holds reports whether the keyring can open records sealed with key id.
+func (k *Keyring) Holds(id string) bool { _, ok := k.aeads[id]; return ok }
+
+// additional is the AES-GCM additional data of a record: its purpose and its
+// owner, so a sealed session cannot be passed off as an outbox message, nor
+// one person's record be copied under another person's key.
+func additional(purpose, owner string) []byte {
+	return []byte(purpose + "\x00" + owner)
+}
+
+// Seal encrypts plaintext with the current key, bound to what the record is
+// (purpose, e.g. "session") and whom it belongs to (owner, the person's keyed
+// hash it is stored under). The record is
+// version(1) | len(keyid)(1) | keyid | nonce(12) | ciphertext+tag.
+func (k *Keyring) Seal(purpose, owner string, plaintext []byte) []byte {
 	aead := k.aeads[k.current]
 	out := make([]byte, 0, 2+len(k.current)+aead.NonceSize()+len(plaintext)+aead.Overhead())
 	out = append(out, sealVersion, byte(len(k.current)))
@@ -116,13 +170,14 @@ func (k *Keyring) Seal(purpose string, plaintext []byte) []byte {
 		panic("keyring: crypto/rand failed: " + err.Error()) // rand.Read never fails on supported platforms
 	}
 	out = append(out, nonce...)
-	return aead.Seal(out, nonce, plaintext, []byte(purpose))
+	return aead.Seal(out, nonce, plaintext, additional(purpose, owner))
 }
 
-// Open decrypts a record made by Seal with any key the keyring holds.
-func (k *Keyring) Open(purpose string, record []byte) ([]byte, error) {
+// Open decrypts a record made by Seal with any key the keyring holds. It
+// fails for a record sealed for another purpose or another owner.
+func (k *Keyring) Open(purpose, owner string, record []byte) ([]byte, error) {
 	if len(record) < 2 || record[0] != sealVersion {
-		return nil, errors.New("keyring: not a sealed record")
+		return nil, errors.New("keyring: not a sealed record of this version")
 	}
 	n := int(record[1])
 	if len(record) < 2+n {
@@ -136,11 +191,25 @@ func (k *Keyring) Open(purpose string, record []byte) ([]byte, error) {
 	if len(rest) < aead.NonceSize()+aead.Overhead() {
 		return nil, errors.New("keyring: sealed record truncated")
 	}
-	plain, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], []byte(purpose))
+	plain, err := aead.Open(nil, rest[:aead.NonceSize()], rest[aead.NonceSize():], additional(purpose, owner))
 	if err != nil {
 		return nil, fmt.Errorf("keyring: opening %s record: %w", purpose, err)
 	}
 	return plain, nil
+}
+
+// Reseal opens a record and seals it again with the current key, for the
+// same purpose and owner. changed is false, and the record is returned as it
+// was, when it is already sealed with the current key.
+func (k *Keyring) Reseal(purpose, owner string, record []byte) (out []byte, changed bool, err error) {
+	if KeyID(record) == k.current && len(record) > 0 && record[0] == sealVersion {
+		return record, false, nil
+	}
+	plain, err := k.Open(purpose, owner, record)
+	if err != nil {
+		return nil, false, err
+	}
+	return k.Seal(purpose, owner, plain), true, nil
 }
 
 // KeyID returns the key id a sealed record names (for rotation reports).

@@ -101,7 +101,7 @@ func (s *Service) Record(ctx context.Context, by Actor, action, subject string) 
 		if err != nil {
 			return fmt.Errorf("staff: encoding audit entry: %w", err)
 		}
-		err = s.cfg.Store.AppendAudit(ctx, e.Seq, e.Hash, s.cfg.Keys.Seal(purposeAudit, b))
+		err = s.cfg.Store.AppendAudit(ctx, e.Seq, e.Hash, s.cfg.Keys.Seal(purposeAudit, staffOwner, b))
 		if errors.Is(err, ErrConflict) {
 			continue // another entry took this number; chain after it
 		}
@@ -114,7 +114,7 @@ func (s *Service) Record(ctx context.Context, by Actor, action, subject string) 
 }
 
 func (s *Service) openEntry(r AuditRecord) (Entry, error) {
-	b, err := s.cfg.Keys.Open(purposeAudit, r.Data)
+	b, err := s.cfg.Keys.Open(purposeAudit, staffOwner, r.Data)
 	if err != nil {
 		return Entry{}, err
 	}

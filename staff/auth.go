@@ -239,7 +239,7 @@ func (s *Service) putSession(ctx context.Context, token string, ss session) erro
 	if end := ss.Created.Add(s.cfg.SessionMax); end.Before(expires) {
 		expires = end
 	}
-	return s.cfg.Store.PutSession(ctx, s.cfg.Keys.Hash(hashSession, token), s.cfg.Keys.Seal(purposeSession, b), ss.LastSeen, expires)
+	return s.cfg.Store.PutSession(ctx, s.cfg.Keys.Hash(hashSession, token), s.cfg.Keys.Seal(purposeSession, staffOwner, b), ss.LastSeen, expires)
 }
 
 // Session returns the account a session token belongs to, and keeps the
@@ -258,7 +258,7 @@ func (s *Service) Session(ctx context.Context, token string) (Account, error) {
 	if err != nil {
 		return Account{}, err
 	}
-	b, err := s.cfg.Keys.Open(purposeSession, rec)
+	b, err := s.cfg.Keys.Open(purposeSession, staffOwner, rec)
 	if err != nil {
 		return Account{}, ErrBadToken
 	}

@@ -154,11 +154,11 @@ func (s *Service) seal(a *account) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("staff: encoding account: %w", err)
 	}
-	return s.cfg.Keys.Seal(purposeAccount, b), nil
+	return s.cfg.Keys.Seal(purposeAccount, staffOwner, b), nil
 }
 
 func (s *Service) open(rec []byte) (*account, error) {
-	b, err := s.cfg.Keys.Open(purposeAccount, rec)
+	b, err := s.cfg.Keys.Open(purposeAccount, staffOwner, rec)
 	if err != nil {
 		return nil, fmt.Errorf("staff: opening account: %w", err)
 	}

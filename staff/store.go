@@ -84,8 +84,15 @@ type Store interface {
 // Sealer seals records at rest and derives keyed hashes: the keyring that
 // seals personal data. Purpose binds a record to its use, so a sealed session
 // cannot be passed off as an account.
+//
+// The keyring also binds a record to an owner (the person it is stored
+// under, for the people's records); staff records pass staffOwner for now,
+// so they are bound to their purpose only.
 type Sealer interface {
-	Seal(purpose string, plaintext []byte) []byte
-	Open(purpose string, record []byte) ([]byte, error)
+	Seal(purpose, owner string, plaintext []byte) []byte
+	Open(purpose, owner string, record []byte) ([]byte, error)
 	Hash(kind, value string) string
 }
+
+// staffOwner is the owner staff records are sealed for (see Sealer).
+const staffOwner = ""

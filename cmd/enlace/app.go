@@ -117,12 +117,19 @@ func buildApp(ctx context.Context, cfg config, keys *keyring.Keyring, logger *sl
 	return &app{store: st, kind: kind, pipeline: p}, nil
 }
 
+// keygen prints a new ENLACE_SECRET_KEY: a sealing key and a key of its own
+// for the keyed hash, so the sealing key can be retired one day without
+// touching the hash every record is found by.
 func keygen(stdout io.Writer) error {
-	spec, err := keyring.NewSpec("k1")
+	seal, err := keyring.NewSpec("k1")
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "ENLACE_SECRET_KEY=%s\n", spec)
+	hash, err := keyring.NewSpec(keyring.HashID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "ENLACE_SECRET_KEY=%s,%s\n", seal, hash)
 	return nil
 }
 

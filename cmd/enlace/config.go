@@ -17,7 +17,7 @@ type option struct {
 var options = []option{
 	{"ENLACE_DATA_DIR", "./enlace-data", "Directory of the embedded store (bbolt), used when `REDIS_URL` is unset. `--data DIR` overrides it."},
 	{"REDIS_URL", "", "Redis to use instead of the embedded store: `redis://[:password@]host:port/db`, `rediss://` for TLS, or a cluster as `redis://host1:port?addr=host2:port&addr=host3:port`."},
-	{"ENLACE_SECRET_KEY", "", "Keys that encrypt personal data at rest (AES-256-GCM): `id:base64key[,oldid:base64key...]`, first one current. Required by `serve`; `enlace keygen` makes one. `chat` creates a local one in the data directory if unset, and says so."},
+	{"ENLACE_SECRET_KEY", "", "Keys that encrypt personal data at rest (AES-256-GCM): `id:base64key[,oldid:base64key...]`, newest first; the first seals, all open. The entry `hash:base64key` (else the last entry) makes the keyed hashes records are found by: it never moves when keys rotate. Required by `serve`; `enlace keygen` makes one; rotation in README, Personal data. `chat` creates a local one in the data directory if unset, and says so."},
 	{"ENLACE_ADDR", ":8080", "Address `serve` listens on (webhooks, `/healthz`, `/readyz`, `/metrics`)."},
 	{"ENLACE_SESSION_TTL", "2160h", "How long the data of a person who stops writing is kept (90 days) before it expires."},
 	{"ENLACE_DIALOG_TIMEOUT", "30m", "How long a half-finished dialog may sit idle before the next message starts over at the menu."},

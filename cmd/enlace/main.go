@@ -25,6 +25,7 @@ usage:
   enlace deadletters [list | replay PERSON ID]
   enlace staff add NAME --role R --languages es,ht | list | disable NAME | enable NAME | reset NAME | signout NAME | token [--revoke ID] NAME
   enlace audit verify | export [FILE]
+  enlace keys reseal
   enlace keygen
   enlace config
   enlace version
@@ -87,6 +88,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return staffCmd(ctx, cfg, args[1:], stdout, stderr)
 	case "audit":
 		return auditCmd(ctx, cfg, args[1:], stdout, stderr)
+	case "keys":
+		return keysCmd(ctx, cfg, args[1:], stdout, stderr)
 	}
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
 }

@@ -71,6 +71,7 @@ func Run(t *testing.T, b Backend) {
 		{"Timers", testTimers},
 		{"TimersFireOnceConcurrently", testTimersConcurrent},
 		{"TimersErased", testTimersErased},
+		{"Reseal", testReseal},
 		{"Ping", testPing},
 		{"EscalationOnePerID", testEscalationOnePerID},
 		{"AcceptKnown", testAcceptKnown},
