@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/faketime"
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/locales"
@@ -66,30 +67,11 @@ func backends(t *testing.T) []backend {
 	}
 }
 
-// testEpoch is where test clocks start. Stores take the time from the
-// pipeline, so nothing in a test depends on the wall clock.
-var testEpoch = time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
-
 // clock is a fake clock that tests move forward, so a test can jump past a
-// backoff or a retention period without sleeping.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// backoff or a retention period without sleeping (the adapters' faketime).
+type clock = faketime.Clock
 
-func newClock() *clock { return &clock{t: testEpoch} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return faketime.New() }
 
 // recorder is a channel that records what it delivers and can be told to fail.
 type recorder struct {

@@ -21,11 +21,7 @@ import (
 
 // Pipeline is what the adapter needs from the pipeline; *bot.Pipeline is it.
 type Pipeline interface {
-	Accept(ctx context.Context, m bot.Message) (bool, error)
-	AcceptNotice(ctx context.Context, m bot.Message, text flows.Text, optOutNotice bool) (bool, error)
-	SetOptOut(ctx context.Context, channel, address string, out bool) error
-	SetReachable(ctx context.Context, channel, address string, reachable bool) error
-	OptedOut(ctx context.Context, channel, address string) (bool, error)
+	phone.Pipeline // what the shared phone layer needs
 	Person(channel, address string) string
 	Receipt(ctx context.Context, person, id, ref string, delivered bool) error
 	LastInbound(ctx context.Context, channel, address string) (time.Time, bool, error)
