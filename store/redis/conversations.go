@@ -190,10 +190,18 @@ func (s *Store) reindexConv(ctx context.Context, person, id string) (bot.Convers
 	return c, nil
 }
 
+// publishScript publishes from the node that serves the slot of KEYS[1] (the
+// channel's own name), never from a random one: on a Redis Cluster a plain
+// PUBLISH goes to any node, and two events published one after the other
+// through different nodes can reach a subscriber in the other order (a
+// console would see "claimed" after "closed"). One publishing node keeps the
+// order every caller published in.
+var publishScript = goredis.NewScript(`return redis.call('PUBLISH', KEYS[1], ARGV[1])`)
+
 func (s *Store) publishConv(ctx context.Context, e bot.ConvEvent) {
 	b, _ := json.Marshal(e)
 	// Best effort: a lost event only delays a console's refresh.
-	_ = s.c.Publish(ctx, s.convEvents(), b).Err()
+	_ = publishScript.Run(ctx, s.c, []string{s.convEvents()}, b).Err()
 }
 
 // readConv reads one conversation's record, or bot.ErrNotFound.
