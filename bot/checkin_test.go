@@ -186,7 +186,7 @@ func TestCheckinAnsweredInTimeSendsNothing(t *testing.T) {
 			clk.Advance(11*time.Hour + time.Minute)
 			drain(t, p1)
 			say(t, p2, "ok", "1") // "I am OK", the reminder's choice
-			if got := strings.Join(rec.texts(carol), "\n"); !strings.Contains(got, "ya sé que estás bien") {
+			if got := strings.Join(rec.texts(carol), "\n"); !strings.Contains(got, "recibí tu mensaje") {
 				t.Fatalf("not checked in; carol read %q", got)
 			}
 			for range 4 { // past the old deadline and its grace period

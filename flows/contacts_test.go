@@ -353,7 +353,7 @@ func TestMissedCheckinWarnsContactsOnce(t *testing.T) {
 			if len(out) != 1 || out[0].To != rosa.Phone || out[0].Lang != "en" || out[0].Receipt != "checkin:c1" {
 				t.Fatalf("alert: got %+v", out)
 			}
-			if got, want := out[0].Text.Render(cat, "en"), "Enlace: Juan asked us to tell you if they did not write by Nov 29, 18:00. They did not. Please try to reach them."; got != want {
+			if got, want := out[0].Text.Render(cat, "en"), "Enlace: Juan asked us to tell you if they did not write by Nov 29, 18:00. No news yet. Please try to reach them."; got != want {
 				t.Errorf("Rosa reads %q, want %q", got, want)
 			}
 			if len(flows.EffectsOf[flows.Escalation](r.Effects)) != 1 || flows.EffectsOf[flows.Escalation](r.Effects)[0].Reason != flows.ReasonMissedCheckin {
