@@ -1,6 +1,7 @@
-// Package faketime is a fake clock for the tests of channel adapters: Sleep
-// moves it forward at once and records how long was slept, so pacing is
-// checked without waiting and without reading the wall clock.
+// Package faketime is the one fake clock of the tests (channel adapters,
+// pipeline, stores, staff): Sleep moves it forward at once and records how
+// long was slept, so pacing is checked without waiting and without reading
+// the wall clock.
 package faketime
 
 import (
@@ -20,7 +21,11 @@ type Clock struct {
 }
 
 // New returns a clock at Epoch.
-func New() *Clock { return &Clock{t: Epoch} }
+func New() *Clock { return At(Epoch) }
+
+// At returns a clock standing at t, for tests whose times matter (a TOTP
+// step boundary, a given weekday).
+func At(t time.Time) *Clock { return &Clock{t: t} }
 
 // Now returns the clock's time.
 func (c *Clock) Now() time.Time {

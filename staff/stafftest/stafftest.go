@@ -1,4 +1,4 @@
-// Package stafftest helps tests that need staff accounts: a fake clock, a
+// Package stafftest helps tests that need staff accounts: a fake clock (faketime), a
 // staff.Service on a real embedded store with a real keyring, and enrolled
 // accounts whose TOTP codes the test computes from the fake clock.
 package stafftest
@@ -6,37 +6,14 @@ package stafftest
 import (
 	"context"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/enlace-rfl/enlace/bot/faketime"
 	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/store/embedded"
 )
-
-// Clock is a fake clock, safe for concurrent use. It only moves when told.
-type Clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-// NewClock returns a clock standing at t.
-func NewClock(t time.Time) *Clock { return &Clock{now: t} }
-
-// Now returns the clock's time.
-func (c *Clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-// Advance moves the clock forward by d.
-func (c *Clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // Start is where test clocks start: a Tuesday morning, on a TOTP step boundary.
 var Start = time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
@@ -46,7 +23,7 @@ type Env struct {
 	Service *staff.Service
 	Store   *embedded.Store
 	Keys    *keyring.Keyring
-	Clock   *Clock
+	Clock   *faketime.Clock
 }
 
 // New returns an Env on a fresh embedded store in a temporary directory.
@@ -76,7 +53,7 @@ func NewOn(t testing.TB, st *embedded.Store, cfg staff.Config) *Env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	clock := NewClock(Start)
+	clock := faketime.At(Start)
 	cfg.Keys, cfg.Clock = keys, clock.Now
 	return &Env{Service: staff.New(cfg), Store: st, Keys: keys, Clock: clock}
 }
