@@ -29,6 +29,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/split"
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/locales"
 )
@@ -239,10 +240,10 @@ func (l *Layer) Text(channel string, r bot.Reply) string {
 func (l *Layer) Texts(channel string, r bot.Reply) []string {
 	text := l.Text(channel, r)
 	if channel == "whatsapp" {
-		return Split(text, func(s string) bool { return utf8.RuneCountInString(s) <= maxWhatsApp })
+		return split.Text(text, func(s string) bool { return utf8.RuneCountInString(s) <= maxWhatsApp })
 	}
 	if l.gsm7 {
 		text = locales.ToGSM7(text)
 	}
-	return Split(text, func(s string) bool { n, _ := locales.SMSSegments(s); return n <= maxSegments })
+	return split.Text(text, func(s string) bool { n, _ := locales.SMSSegments(s); return n <= maxSegments })
 }

@@ -10,13 +10,13 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	tgbot "github.com/go-telegram/bot"
 	"github.com/go-telegram/bot/models"
 	"golang.org/x/time/rate"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/split"
 	"github.com/enlace-rfl/enlace/flows"
 )
 
@@ -181,7 +181,7 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 		return &bot.ErrThrottled{RetryAfter: wait}
 	}
 	text, markup := a.layout(r)
-	parts := SplitText(text, MaxTextUnits)
+	parts := split.Text(text, func(s string) bool { return utf16Len(s) <= MaxTextUnits })
 	for i, part := range parts {
 		if err := a.paceChat(ctx, chatID); err != nil {
 			return err
@@ -348,39 +348,6 @@ func (a *Adapter) layout(r bot.Reply) (string, any) {
 		kb.InlineKeyboard = append(kb.InlineKeyboard, []inlineButton{{Text: c.Label, CallbackData: c.ID}})
 	}
 	return r.Text, kb
-}
-
-// SplitText cuts a text into parts of at most limit UTF-16 code units,
-// preferring a line break, then a space, in the second half of a part; a
-// word longer than that is cut between characters. The breaks themselves are
-// dropped; nothing else is.
-func SplitText(s string, limit int) []string {
-	var parts []string
-	for utf16Len(s) > limit {
-		cut, units := 0, 0 // cut: byte offset of the longest prefix that fits
-		for cut < len(s) {
-			r, size := utf8.DecodeRuneInString(s[cut:])
-			n := 1
-			if r > 0xFFFF {
-				n = 2
-			}
-			if units+n > limit && cut > 0 {
-				break
-			}
-			units += n
-			cut += size
-		}
-		head := s[:cut]
-		end, next := cut, cut
-		if i := strings.LastIndexByte(head, '\n'); i > 0 && utf16Len(head[:i]) >= limit/2 {
-			end, next = i, i+1
-		} else if i := strings.LastIndexByte(head, ' '); i > 0 && utf16Len(head[:i]) >= limit/2 {
-			end, next = i, i+1
-		}
-		parts = append(parts, s[:end])
-		s = s[next:]
-	}
-	return append(parts, s)
 }
 
 // utf16Len is the length of s in UTF-16 code units, as Telegram counts.

@@ -253,30 +253,6 @@ func TestLongTextIsSplit(t *testing.T) {
 
 func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 
-func TestSplitText(t *testing.T) {
-	tests := []struct {
-		name  string
-		in    string
-		limit int
-		want  []string
-	}{
-		{"fits", "hola mundo", 10, []string{"hola mundo"}},
-		{"at a line break", "aaaa bbbb\ncccc dd", 12, []string{"aaaa bbbb", "cccc dd"}},
-		{"at a space", "aaaa bbbb cccc", 12, []string{"aaaa bbbb", "cccc"}},
-		{"a word longer than a part", "abcdefghij", 4, []string{"abcd", "efgh", "ij"}},
-		{"a break too early is not used", "a bcdefghij", 4, []string{"a bc", "defg", "hij"}},
-		{"emoji count two units", "🙂🙂🙂", 4, []string{"🙂🙂", "🙂"}},
-		{"an emoji never splits", "a🙂🙂", 2, []string{"a", "🙂", "🙂"}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			if got := telegram.SplitText(tt.in, tt.limit); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("SplitText(%q, %d): got %q, want %q", tt.in, tt.limit, got, tt.want)
-			}
-		})
-	}
-}
-
 // TestGlobalRate: sends to different chats together stay under the overall
 // rate instead of bursting.
 func TestGlobalRate(t *testing.T) {
