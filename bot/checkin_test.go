@@ -230,7 +230,7 @@ func TestIAmSafeReachesTheContactAndEraseRemovesEverything(t *testing.T) {
 			if got := rec.texts(rosaTel); len(got) != 1 || got[0] != "Juan, via Enlace: I am safe. Code word: tamarindo" {
 				t.Fatalf("Rosa got %q", got)
 			}
-			if n := countContaining(rec.texts(carol), "Tu mensaje a Rosa fue entregado."); n != 1 {
+			if n := countContaining(rec.texts(carol), "Tu mensaje le llegó a Rosa."); n != 1 {
 				t.Errorf("delivery receipts: got %d, want 1", n)
 			}
 			ctx := context.Background()

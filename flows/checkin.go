@@ -465,7 +465,7 @@ func zoneFor(country string) *time.Location {
 }
 
 // when writes a time for people, in the person's time zone and the reader's
-// language: "viernes 4 de diciembre, 18:00".
+// language: "viernes 4 de diciembre a las 18:00".
 func (e *Engine) when(lang string, at time.Time, country string) string {
 	return e.whenAs("time.when", lang, at, country)
 }

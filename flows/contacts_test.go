@@ -275,7 +275,7 @@ func TestIAmSafeToSeveralContactsInTheirLanguages(t *testing.T) {
 			if out[0].To != rosa.Phone || out[1].To != ana.Phone || out[1].Lang != "ht" || out[1].Receipt != "safe:c2" {
 				t.Fatalf("got %+v", out)
 			}
-			if got, want := out[1].Text.Render(cat, "ht"), "Juan, pa Enlace: Llegué bien a Tijuana, mañana les llamo Mo kòd: tamarindo"; got != want {
+			if got, want := out[1].Text.Render(cat, "ht"), "Juan ekri w sou Enlace: Llegué bien a Tijuana, mañana les llamo Mo sekrè: tamarindo"; got != want {
 				t.Errorf("Ana reads %q, want %q", got, want)
 			}
 		}},
@@ -418,7 +418,7 @@ func TestOneOffCheckin(t *testing.T) {
 		{in: text("Ana"), want: []string{"checkin.msg.preview", "checkin.msg.ask"}},
 		{in: pick("checkin.msg.own"), want: []string{"safe.free.ask"}},
 		{in: text("Si no escribo, llama a Carla al 5544332211"), want: []string{"checkin.set", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			if got := r.Outputs()[0].Text.Data["When"]; got != "viernes 4 de diciembre, 18:00" {
+			if got := r.Outputs()[0].Text.Data["When"]; got != "viernes 4 de diciembre a las 18:00" {
 				t.Errorf("deadline: got %q", got)
 			}
 			if want := []flows.SetTimer{{ID: "checkin-remind", At: friday.Add(-time.Hour)}, {ID: "checkin-deadline", At: friday.Add(time.Hour)}}; !slices.Equal(flows.EffectsOf[flows.SetTimer](r.Effects), want) {
@@ -446,7 +446,7 @@ func TestOneOffCheckin(t *testing.T) {
 			if len(out) != 1 || out[0].To != "+50255551234" {
 				t.Fatalf("got %+v, want Ana only", out)
 			}
-			if got, want := out[0].Text.Render(cat, "es"), "Juan, por Enlace: Si no escribo, llama a Carla al 5544332211 Palabra clave: tamarindo"; got != want {
+			if got, want := out[0].Text.Render(cat, "es"), "Juan (por Enlace): Si no escribo, llama a Carla al 5544332211 Palabra clave: tamarindo"; got != want {
 				t.Errorf("Ana reads %q, want %q", got, want)
 			}
 		}},

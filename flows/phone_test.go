@@ -119,8 +119,8 @@ func TestWhenIsInTheReadersLanguage(t *testing.T) {
 	e := internalEngine(t)
 	at := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC) // Friday 18:00 in Mexico City
 	for lang, want := range map[string]string{
-		"es": "viernes 4 de diciembre, 18:00", "en": "Friday December 4, 18:00", "fr": "vendredi 4 décembre, 18:00",
-		"ht": "vandredi 4 desanm, 18:00", "pt": "sexta, 4 de dezembro, 18:00",
+		"es": "viernes 4 de diciembre a las 18:00", "en": "Friday, December 4, 18:00", "fr": "vendredi 4 décembre à 18:00",
+		"ht": "vandredi 4 desanm, 18:00", "pt": "sexta, 4 de dezembro, às 18:00",
 	} {
 		if got := e.when(lang, at, "MX"); got != want {
 			t.Errorf("when(%s) = %q, want %q", lang, got, want)
