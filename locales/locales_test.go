@@ -166,8 +166,9 @@ func TestTemplateVariablesMatchEnglish(t *testing.T) {
 	}
 }
 
-// sampleData is what the flows pass: the retention days and the longest
-// emergency lines of the language.
+// sampleData is what the flows pass: the retention days, the longest
+// emergency line of the language for the person's country and, as the route's
+// line, Mexico's (flows/emergency.go always shows Mexico's as the route's).
 func sampleData(c *Catalog, lang string) map[string]string {
 	longest := ""
 	for _, id := range c.MessageIDs(lang) {
@@ -177,7 +178,7 @@ func sampleData(c *Catalog, lang string) map[string]string {
 			}
 		}
 	}
-	return map[string]string{"Days": "90", "Here": longest, "Route": longest}
+	return map[string]string{"Days": "90", "Here": longest, "Route": c.Text(lang, "emergency.MX", nil)}
 }
 
 func numbered(labels []string) string {
