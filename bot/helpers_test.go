@@ -81,15 +81,22 @@ type recorder struct {
 	// fail, when set, decides the outcome of each attempt.
 	fail func(r bot.Reply, attempt int) error
 	try  map[string]int
+	// triedTo lists, per address, the ids of the replies tried there.
+	triedTo map[string][]string
 }
 
-func newRecorder(name string) *recorder { return &recorder{name: name, try: map[string]int{}} }
+func newRecorder(name string) *recorder {
+	return &recorder{name: name, try: map[string]int{}, triedTo: map[string][]string{}}
+}
 
 func (r *recorder) Name() string { return r.name }
 
 func (r *recorder) Send(ctx context.Context, rep bot.Reply) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.try[rep.ID] == 0 {
+		r.triedTo[rep.To] = append(r.triedTo[rep.To], rep.ID)
+	}
 	r.try[rep.ID]++
 	if r.fail != nil {
 		if err := r.fail(rep, r.try[rep.ID]); err != nil {
@@ -134,7 +141,7 @@ func newPipeline(t testing.TB, st bot.Store, clk func() time.Time, channels ...b
 }
 
 var (
-	testConfig = bot.Config{MaxAttempts: 3, BackoffBase: time.Second, BackoffMax: 4 * time.Second, Lease: 5 * time.Second, LockTTL: 5 * time.Second}
+	testConfig = bot.Config{RetryFor: 8 * time.Second, BackoffBase: time.Second, BackoffMax: 4 * time.Second, Lease: 5 * time.Second, LockTTL: 5 * time.Second}
 	shortLocks = bot.Config{Lease: time.Second, LockTTL: time.Second}
 )
 

@@ -45,8 +45,16 @@ type Reply struct {
 	// store, so every process honours it, and new replies queued behind it
 	// cannot hurry it.
 	NotBefore time.Time `json:"not_before,omitzero"`
+	// FailingSince is when the first of its failed attempts was (zero while
+	// none failed): it is retried until Config.RetryFor after it.
+	FailingSince time.Time `json:"failing_since,omitzero"`
 	// LastError is the reason of the last failed attempt (no personal data).
 	LastError string `json:"last_error,omitempty"`
+	// GaveUp marks a dead letter whose retry time ran out on transient
+	// failures: it is replayed once its channel delivers again. AutoReplayed
+	// marks one that was, so it is replayed automatically only once.
+	GaveUp       bool `json:"gave_up,omitempty"`
+	AutoReplayed bool `json:"auto_replayed,omitempty"`
 	// Proactive is true for messages to someone other than the person who wrote.
 	Proactive bool `json:"proactive,omitempty"`
 	// ReceiptTo is the person (keyed hash) to tell when this proactive message

@@ -21,16 +21,21 @@ import (
 
 // Config tunes the pipeline. Zero values get the defaults in parentheses.
 type Config struct {
-	DedupeTTL   time.Duration // how long a channel message id is remembered (48h)
-	SessionTTL  time.Duration // how long an untouched session is kept (90 days)
-	Lease       time.Duration // how long a worker may hold a person before others may take them (30s)
-	LockTTL     time.Duration // the per-person lock (30s)
-	MaxAttempts int           // delivery attempts before a reply becomes a dead letter (8)
-	BackoffBase time.Duration // first retry delay, doubled each attempt (2s)
-	BackoffMax  time.Duration // longest retry delay (10m)
-	Batch       int           // people claimed per pass (16)
-	Workers     int           // concurrent workers in Run (4)
-	Poll        time.Duration // how often Run looks for work when not notified (250ms)
+	DedupeTTL  time.Duration // how long a channel message id is remembered (48h)
+	SessionTTL time.Duration // how long an untouched session is kept (90 days)
+	Lease      time.Duration // how long a worker may hold a person before others may take them (30s)
+	LockTTL    time.Duration // the per-person lock (30s)
+	// RetryFor is how long a reply that fails for a transient reason (the
+	// provider is down, a timeout) is retried, from its first failed attempt,
+	// before it becomes a dead letter (12h). RetryForChannel sets it per
+	// channel ("sms", "whatsapp", "telegram"); a channel without an entry has RetryFor.
+	RetryFor        time.Duration
+	RetryForChannel map[string]time.Duration
+	BackoffBase     time.Duration // first retry delay, doubled each attempt (2s)
+	BackoffMax      time.Duration // longest retry delay (10m)
+	Batch           int           // people claimed per pass (16)
+	Workers         int           // concurrent workers in Run (4)
+	Poll            time.Duration // how often Run looks for work when not notified (250ms)
 }
 
 func (c *Config) defaults() {
@@ -46,15 +51,24 @@ func (c *Config) defaults() {
 	def(&c.BackoffBase, 2*time.Second)
 	def(&c.BackoffMax, 10*time.Minute)
 	def(&c.Poll, 250*time.Millisecond)
-	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 8
-	}
+	def(&c.RetryFor, DefaultRetryFor)
 	if c.Batch <= 0 {
 		c.Batch = 16
 	}
 	if c.Workers <= 0 {
 		c.Workers = 4
 	}
+}
+
+// DefaultRetryFor is Config.RetryFor's default.
+const DefaultRetryFor = 12 * time.Hour
+
+// retryFor is how long replies on a channel are retried.
+func (c Config) retryFor(channel string) time.Duration {
+	if d, ok := c.RetryForChannel[channel]; ok && d > 0 {
+		return d
+	}
+	return c.RetryFor
 }
 
 // Pipeline carries every message of every channel: Accept records an inbound
@@ -76,6 +90,11 @@ type Pipeline struct {
 	crashHook func(step string)
 
 	mu sync.Mutex // guards channels after start
+
+	// settled[channel] is true while nothing failed on the channel since its
+	// dead letters were last replayed (see delivered).
+	replayMu sync.Mutex
+	settled  map[string]bool
 }
 
 // lockedRetry is how soon a person held by another worker is looked at again.
@@ -105,7 +124,7 @@ func New(o Options) *Pipeline {
 	p := &Pipeline{
 		cfg: o.Config, store: o.Store, keys: o.Keys, engine: o.Engine, cat: o.Catalog,
 		channels: map[string]Channel{}, now: o.Clock, log: o.Logger, metrics: o.Metrics,
-		wake: make(chan struct{}, 1),
+		wake: make(chan struct{}, 1), settled: map[string]bool{},
 	}
 	if p.now == nil {
 		p.now = time.Now

@@ -2,6 +2,7 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -109,10 +110,12 @@ func TestRetriesThenDeadLetterThenReplay(t *testing.T) {
 		t.Run(b.name, func(t *testing.T) {
 			st := b.open(t)
 			defer st.Close()
+			ctx := context.Background()
 			rec := newRecorder("sms")
-			down := true
+			fails := 1 << 30 // the provider is down until told otherwise
 			rec.fail = func(r bot.Reply, attempt int) error {
-				if down {
+				if fails > 0 {
+					fails--
 					return errFlaky
 				}
 				return nil
@@ -120,30 +123,43 @@ func TestRetriesThenDeadLetterThenReplay(t *testing.T) {
 			clk := newClock()
 			p := newPipeline(t, st, clk.Now, rec)
 			accept(t, p, msg(alice, "SM1", "hola"))
-			drain(t, p) // attempt 1 fails
+			drain(t, p) // attempt 1 fails, at 0s
 			for range 2 {
 				drain(t, p)
-				if rec.count() != 0 {
+				if len(rec.try) != 1 || rec.count() != 0 {
 					t.Fatal("retried before its backoff")
 				}
 				clk.Advance(5 * time.Second)
-				drain(t, p) // attempts 2 and 3
+				drain(t, p) // attempts 2 (at 5s) and 3 (at 10s, past RetryFor)
 			}
-			letters, err := p.DeadLetters(context.Background(), 10)
+			letters, err := p.DeadLetters(ctx, 10)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(letters) != 1 || letters[0].Attempts != 3 || !strings.Contains(letters[0].Reason, "503") {
-				t.Fatalf("dead letters: got %+v, want one after 3 attempts with the reason", letters)
+			if len(letters) != 1 || letters[0].Attempts != 3 || !strings.Contains(letters[0].Reason, "503") || !strings.Contains(letters[0].Reason, "8s") {
+				t.Fatalf("dead letters: got %+v, want one after 3 attempts in 8s, with the reason", letters)
 			}
-			down = false
-			if err := p.Replay(context.Background(), letters[0].Person, letters[0].ID); err != nil {
+			// Replayed, it starts again: one more failure is a retry, not a
+			// dead letter, and the retry delivers it.
+			fails = 1
+			if err := p.Replay(ctx, letters[0].Person, letters[0].ID); err != nil {
 				t.Fatal(err)
 			}
 			drain(t, p)
+			if letters, _ := p.DeadLetters(ctx, 10); len(letters) != 0 || rec.count() != 0 || fails != 0 {
+				t.Fatalf("replay that failed once: %d dead letters, %d sent, %d failures left; want it waiting for a retry", len(letters), rec.count(), fails)
+			}
+			clk.Advance(time.Second) // the first backoff, not the one of attempt 4
+			drain(t, p)
 			equal(t, "replayed", rec.texts(alice), want("es", "language.prompt"))
-			if letters, _ := p.DeadLetters(context.Background(), 10); len(letters) != 0 {
+			if letters, _ := p.DeadLetters(ctx, 10); len(letters) != 0 {
 				t.Errorf("dead letters after replay: got %d, want 0", len(letters))
+			}
+			if err := p.Replay(ctx, letters[0].Person, letters[0].ID); !errors.Is(err, bot.ErrNotFound) {
+				t.Errorf("replaying a delivered letter again: got %v, want ErrNotFound", err)
+			}
+			if got := rec.try[rec.sent[0].ID]; got != 5 {
+				t.Errorf("attempts: got %d, want 5 (3, then 2 after the replay)", got)
 			}
 		})
 	}

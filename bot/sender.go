@@ -154,6 +154,7 @@ func (p *Pipeline) sent(ctx context.Context, person, id string, ch Channel, r Re
 		return fmt.Errorf("bot: acknowledging reply: %w", err)
 	}
 	p.metrics.outbound(r.Channel, "sent")
+	p.delivered(ctx, r.Channel)
 	next := p.now()
 	if pacer, ok := ch.(Pacer); ok {
 		next = next.Add(pacer.MinInterval())
@@ -187,17 +188,27 @@ func (p *Pipeline) undeliverable(ctx context.Context, person, id string, r Reply
 }
 
 // failed counts a transient failure: the reply is tried again after a
-// backoff, or goes to dead letters once it has used all its attempts.
+// backoff, until it has been failing for its channel's RetryFor; then it goes
+// to dead letters, to be replayed when the channel delivers again.
 func (p *Pipeline) failed(ctx context.Context, person, id string, r Reply, sendErr error) (sent, next bool, err error) {
+	now := p.now()
+	p.channelFailed(r.Channel)
 	r.Attempts++
 	r.LastError = redact(sendErr)
-	if r.Attempts >= p.cfg.MaxAttempts {
-		return false, true, p.deadLetter(ctx, person, id, r, "gave up after retries: "+redact(sendErr))
+	if r.FailingSince.IsZero() {
+		r.FailingSince = now
+	}
+	retryFor := p.cfg.retryFor(r.Channel)
+	giveUp := r.FailingSince.Add(retryFor)
+	if !now.Before(giveUp) {
+		r.GaveUp = true
+		return false, true, p.deadLetter(ctx, person, id, r, fmt.Sprintf("gave up after retrying for %s (%d attempts): %s", retryFor, r.Attempts, redact(sendErr)))
 	}
 	p.metrics.outbound(r.Channel, "retry")
-	delay := p.backoff(r.Attempts)
+	// The last try is when the retry time ends, however long the backoff.
+	delay := min(p.backoff(r.Attempts), giveUp.Sub(now))
 	p.log.Warn("send failed, will retry", "channel", r.Channel, "person", logID(person), "attempt", r.Attempts, "in", delay, "err", r.LastError)
-	r.NotBefore = p.now().Add(delay)
+	r.NotBefore = now.Add(delay)
 	if err := p.rewrite(ctx, person, id, r); err != nil {
 		return false, false, err
 	}
@@ -327,11 +338,43 @@ func (p *Pipeline) DeadLetters(ctx context.Context, limit int) ([]DeadLetter, er
 	return out, nil
 }
 
-// Replay puts a dead letter back in its outbox with a fresh count of attempts.
+// Replay puts a dead letter back at the end of its outbox as if it had never
+// been tried: no attempts, no backoff, a full RetryFor ahead of it.
 func (p *Pipeline) Replay(ctx context.Context, person, id string) error {
-	if err := p.store.Replay(ctx, person, id, p.now()); err != nil {
+	if err := p.store.Replay(ctx, person, id, p.now(), p.replayed(person, false)); err != nil {
 		return fmt.Errorf("bot: replaying dead letter: %w", err)
 	}
 	p.notify()
 	return nil
+}
+
+// errNotReplayed is how an automatic replay leaves a letter where it is.
+var errNotReplayed = errors.New("not replayed automatically")
+
+// replayed rewrites a dead letter as it goes back to the outbox: its attempts,
+// backoff and retry time start again. An automatic replay takes only letters
+// that gave up on a transient failure and were not replayed automatically
+// before (errNotReplayed otherwise), and marks them.
+func (p *Pipeline) replayed(person string, auto bool) func([]byte) ([]byte, error) {
+	return func(data []byte) ([]byte, error) {
+		r, err := p.openReply(person, data)
+		if err != nil {
+			if auto {
+				return nil, errNotReplayed
+			}
+			return data, nil // unreadable: the sender dead-letters it again, and says why
+		}
+		if auto {
+			if !autoReplayable(r) {
+				return nil, errNotReplayed
+			}
+			r.AutoReplayed = true
+		}
+		r.Attempts, r.FailingSince, r.NotBefore, r.LastError, r.GaveUp = 0, time.Time{}, time.Time{}, "", false
+		item, err := p.sealReply(person, r)
+		if err != nil {
+			return nil, err
+		}
+		return item.Data, nil
+	}
 }

@@ -220,9 +220,15 @@ type Store interface {
 	DeadLetter(ctx context.Context, person string, item Item, now time.Time) error
 	// DeadLetters lists up to limit dead letters across all people, oldest person first.
 	DeadLetters(ctx context.Context, limit int) ([]Letter, error)
-	// Replay moves a dead letter back to the tail of the person's outbox and
-	// makes the person ready in QueueOutbound.
-	Replay(ctx context.Context, person, id string, now time.Time) error
+	// Replay moves the dead letter with this id back to the tail of the
+	// person's outbox, its data replaced with what rewrite returns for its
+	// current data (the pipeline resets its attempts there), and makes the
+	// person ready in QueueOutbound. It is atomic: a letter is replayed once,
+	// however many callers replay it at the same time, and rewrite decides on
+	// the data as it is moved (it may be called again if the letter changed
+	// meanwhile). ErrNotFound: no such letter. An error from rewrite leaves the
+	// letter where it is and is returned.
+	Replay(ctx context.Context, person, id string, now time.Time, rewrite func(data []byte) ([]byte, error)) error
 	// CountDeadLetters counts dead letters across all people.
 	CountDeadLetters(ctx context.Context) (int64, error)
 

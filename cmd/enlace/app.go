@@ -110,7 +110,7 @@ func buildApp(ctx context.Context, cfg config, keys *keyring.Keyring, logger *sl
 		CheckinGrace: cfg.CheckinGrace, ReminderLead: cfg.CheckinReminder, SafeMessagesPerDay: cfg.SafePerDay, VolunteerWait: cfg.VolunteerWait, Places: dir, Towns: towns}, cat)
 	p := bot.New(bot.Options{
 		Config: bot.Config{
-			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, MaxAttempts: cfg.MaxAttempts, Workers: cfg.Workers,
+			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, RetryFor: cfg.RetryFor, RetryForChannel: cfg.RetryForChannel, Workers: cfg.Workers,
 		},
 		Store: st, Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
 	})

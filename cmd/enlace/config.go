@@ -22,7 +22,10 @@ var options = []option{
 	{"ENLACE_SESSION_TTL", "2160h", "How long the data of a person who stops writing is kept (90 days) before it expires."},
 	{"ENLACE_DIALOG_TIMEOUT", "30m", "How long a half-finished dialog may sit idle before the next message starts over at the menu."},
 	{"ENLACE_DEDUPE_TTL", "48h", "How long a channel's message id is remembered, so a redelivered message is handled once."},
-	{"ENLACE_MAX_ATTEMPTS", "8", "Delivery attempts before a reply becomes a dead letter (retries back off from 2s, doubling, to at most 10m)."},
+	{"ENLACE_RETRY_FOR", "12h", "How long a reply that fails for a passing reason (the provider is down, a timeout, a 5xx) is retried, from its first failed attempt, before it becomes a dead letter. Tries back off from 2s, doubling (2s, 4s, 8s...), to at most 10m apart; the last try is when the time runs out. Dead letters that gave up this way are replayed by themselves once their channel delivers again (README, Delivery)."},
+	{"ENLACE_RETRY_FOR_SMS", "", "`ENLACE_RETRY_FOR` for SMS only (unset: `ENLACE_RETRY_FOR`)."},
+	{"ENLACE_RETRY_FOR_WHATSAPP", "", "`ENLACE_RETRY_FOR` for WhatsApp only (unset: `ENLACE_RETRY_FOR`)."},
+	{"ENLACE_RETRY_FOR_TELEGRAM", "", "`ENLACE_RETRY_FOR` for Telegram only (unset: `ENLACE_RETRY_FOR`)."},
 	{"ENLACE_WORKERS", "4", "Concurrent pipeline workers in `serve`."},
 	{"ENLACE_SHUTDOWN_TIMEOUT", "30s", "How long `serve` waits for in-flight work on SIGTERM or SIGINT."},
 	{"ENLACE_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON on stderr and never contain personal data."},
@@ -38,6 +41,9 @@ var options = []option{
 	{"ENLACE_AUDIT_TTL", "8760h", "How long audit log entries are kept (365 days) before they expire."},
 }
 
+// retryChannels are the channels ENLACE_RETRY_FOR_<CHANNEL> is read for.
+var retryChannels = []string{"sms", "whatsapp", "telegram"}
+
 // config is the parsed environment, read once in main and passed down.
 type config struct {
 	DataDir         string
@@ -47,7 +53,8 @@ type config struct {
 	SessionTTL      time.Duration
 	DialogTimeout   time.Duration
 	DedupeTTL       time.Duration
-	MaxAttempts     int
+	RetryFor        time.Duration
+	RetryForChannel map[string]time.Duration
 	Workers         int
 	ShutdownTimeout time.Duration
 	LogLevel        string
@@ -105,7 +112,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.SessionTTL = dur("ENLACE_SESSION_TTL")
 	c.DialogTimeout = dur("ENLACE_DIALOG_TIMEOUT")
 	c.DedupeTTL = dur("ENLACE_DEDUPE_TTL")
-	c.MaxAttempts = num("ENLACE_MAX_ATTEMPTS")
+	c.RetryFor = dur("ENLACE_RETRY_FOR")
+	c.RetryForChannel = map[string]time.Duration{}
+	for _, ch := range retryChannels {
+		if name := "ENLACE_RETRY_FOR_" + strings.ToUpper(ch); get(name) != "" {
+			c.RetryForChannel[ch] = dur(name)
+		}
+	}
+	if getenv != nil && strings.TrimSpace(getenv("ENLACE_MAX_ATTEMPTS")) != "" {
+		errs = append(errs, "ENLACE_MAX_ATTEMPTS: no longer read; set ENLACE_RETRY_FOR, how long to retry (e.g. 12h)")
+	}
 	c.Workers = num("ENLACE_WORKERS")
 	c.ShutdownTimeout = dur("ENLACE_SHUTDOWN_TIMEOUT")
 	c.LogLevel = get("ENLACE_LOG_LEVEL")

@@ -901,8 +901,8 @@ func (s *Store) DeadLetter(ctx context.Context, p string, item bot.Item, now tim
 	})
 }
 
-// Replay implements bot.Store. The letter keeps the data DeadLetter gave it.
-func (s *Store) Replay(ctx context.Context, p, id string, now time.Time) error {
+// Replay implements bot.Store, in one transaction.
+func (s *Store) Replay(ctx context.Context, p, id string, now time.Time, rewrite func([]byte) ([]byte, error)) error {
 	if err := checkPerson(p); err != nil {
 		return err
 	}
@@ -923,10 +923,14 @@ func (s *Store) Replay(ctx context.Context, p, id string, now time.Time) error {
 		if key == nil {
 			return bot.ErrNotFound
 		}
+		data, err := rewrite(val[len(id)+1:])
+		if err != nil {
+			return err
+		}
 		if err := dead.Delete(key); err != nil {
 			return err
 		}
-		if err := push(pb, lOut, val); err != nil {
+		if err := push(pb, lOut, encodeItem(bot.Item{ID: id, Data: data})); err != nil {
 			return err
 		}
 		if err := keep(pb, lOut, now, s.ret.Person); err != nil {

@@ -53,6 +53,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -794,37 +795,59 @@ func (s *Store) DeadLetter(ctx context.Context, person string, item bot.Item, no
 }
 
 var replayScript = goredis.NewScript(`
--- KEYS: dead, out. ARGV: item prefix, outbox ttl ms. Returns the dead letters left, or -1.
-for _, v in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do
-  if string.sub(v, 1, #ARGV[1]) == ARGV[1] then
-    redis.call('LREM', KEYS[1], 1, v)
-    redis.call('RPUSH', KEYS[2], v)
-    redis.call('PEXPIRE', KEYS[2], ARGV[2])
-    return redis.call('LLEN', KEYS[1])
-  end
-end
-return -1`)
+-- KEYS: dead, out. ARGV: the letter as read, the letter as replayed, outbox
+-- ttl ms. Returns the dead letters left, or -1 when the letter changed or went.
+if redis.call('LREM', KEYS[1], 1, ARGV[1]) == 0 then return -1 end
+redis.call('RPUSH', KEYS[2], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[3])
+return redis.call('LLEN', KEYS[1])`)
 
-// Replay implements bot.Store. The letter keeps the data DeadLetter gave it.
-func (s *Store) Replay(ctx context.Context, person, id string, now time.Time) error {
+// replayTries is how often Replay reads a letter again that changed while
+// it was rewritten (a reseal) before it gives up.
+const replayTries = 5
+
+// Replay implements bot.Store. The letter is read, rewritten, and moved only
+// if it is still exactly what was read: two replays of one letter move it once.
+func (s *Store) Replay(ctx context.Context, person, id string, now time.Time, rewrite func([]byte) ([]byte, error)) error {
 	if err := checkPerson(person); err != nil {
 		return err
 	}
+	// Scheduled before the move too: a crash in between leaves a spurious
+	// queue entry, never a stranded reply.
 	if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
 		return err
 	}
 	keys := []string{s.key(person, "dead"), s.key(person, "out")}
-	n, err := replayScript.Run(ctx, s.c, keys, headPrefix(id), ms(s.ret.Person)).Int64()
-	if err != nil {
-		return fmt.Errorf("redis: replay: %w", err)
+	for range replayTries {
+		vs, err := s.c.LRange(ctx, keys[0], 0, -1).Result()
+		if err != nil {
+			return fmt.Errorf("redis: replay: %w", err)
+		}
+		i := slices.IndexFunc(vs, func(v string) bool { return strings.HasPrefix(v, headPrefix(id)) })
+		if i < 0 {
+			return bot.ErrNotFound
+		}
+		data, err := rewrite([]byte(vs[i][len(headPrefix(id)):]))
+		if err != nil {
+			return err
+		}
+		enc, err := encodeItem(bot.Item{ID: id, Data: data})
+		if err != nil {
+			return err
+		}
+		n, err := replayScript.Run(ctx, s.c, keys, vs[i], enc, ms(s.ret.Person)).Int64()
+		if err != nil {
+			return fmt.Errorf("redis: replay: %w", err)
+		}
+		if n < 0 {
+			continue // changed or replayed meanwhile: look again
+		}
+		if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
+			return err
+		}
+		return s.reindex(ctx, s.deadIndex(), person, "dead", n, now)
 	}
-	if n < 0 {
-		return bot.ErrNotFound
-	}
-	if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
-		return err
-	}
-	return s.reindex(ctx, s.deadIndex(), person, "dead", n, now)
+	return fmt.Errorf("redis: replay: the letter kept changing")
 }
 
 // indexBatch is how many indexed people one round trip reads.

@@ -672,9 +672,27 @@ func testDeadLetters(t *testing.T, s bot.Store) {
 		t.Fatalf("DeadLetters(1) = %v, %v; want p1's letter", ls, err)
 	}
 
-	wantErr(t, s.Replay(ctx, p1, "nope", epoch), bot.ErrNotFound)
-	must(t, s.Replay(ctx, p1, "a", epoch))
-	wantErr(t, s.Replay(ctx, p1, "a", epoch), bot.ErrNotFound)
+	// The caller rewrites the letter as it moves (the pipeline resets its
+	// attempts): it sees the data DeadLetter gave it, and the outbox gets
+	// what it returns. A rewrite that fails leaves the letter where it was.
+	aReplayed := bot.Item{ID: "a", Data: []byte("attempts: 0")}
+	var seen [][]byte
+	rewrite := func(data []byte) ([]byte, error) {
+		seen = append(seen, bytes.Clone(data))
+		return aReplayed.Data, nil
+	}
+	errRefused := errors.New("not this one")
+	refuse := func([]byte) ([]byte, error) { return nil, errRefused }
+	wantErr(t, s.Replay(ctx, p1, "nope", epoch, rewrite), bot.ErrNotFound)
+	wantErr(t, s.Replay(ctx, p1, "a", epoch, refuse), errRefused)
+	if n, err := s.CountDeadLetters(ctx); err != nil || n != 2 {
+		t.Fatalf("after a refused Replay, CountDeadLetters = %d, %v; want 2", n, err)
+	}
+	must(t, s.Replay(ctx, p1, "a", epoch, rewrite))
+	if len(seen) != 1 || !bytes.Equal(seen[0], aDead.Data) {
+		t.Fatalf("Replay's rewrite saw %q, want once %q", seen, aDead.Data)
+	}
+	wantErr(t, s.Replay(ctx, p1, "a", epoch, rewrite), bot.ErrNotFound)
 	if n, err := s.CountDeadLetters(ctx); err != nil || n != 1 {
 		t.Fatalf("after Replay, CountDeadLetters = %d, %v; want 1", n, err)
 	}
@@ -686,7 +704,34 @@ func testDeadLetters(t *testing.T, s bot.Store) {
 	if got := claimed(t, s, bot.QueueOutbound, epoch.Add(time.Second), 10); !slices.Contains(got, p1) {
 		t.Fatalf("Replay did not make the person ready: Claim(out) = %v", got)
 	}
-	sameItems(t, drainOutbox(t, s, p1), []bot.Item{item("b"), aDead})
+	sameItems(t, drainOutbox(t, s, p1), []bot.Item{item("b"), aReplayed})
+
+	// Replayed by many at once, a letter moves once: nothing is sent twice.
+	must(t, s.Enqueue(ctx, p1, []bot.Item{item("d")}, epoch))
+	must(t, s.DeadLetter(ctx, p1, item("d"), epoch))
+	var (
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		moved int
+	)
+	for range 8 {
+		wg.Go(func() {
+			err := s.Replay(ctx, p1, "d", epoch, func(data []byte) ([]byte, error) { return data, nil })
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				moved++
+			case !errors.Is(err, bot.ErrNotFound):
+				t.Errorf("concurrent Replay: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	if moved != 1 {
+		t.Fatalf("concurrent Replays moved the letter %d times, want 1", moved)
+	}
+	sameItems(t, drainOutbox(t, s, p1), []bot.Item{item("d")})
 }
 
 func testEscalations(t *testing.T, s bot.Store) {

@@ -1,0 +1,183 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+)
+
+// outage is a provider that fails some numbers, transiently or for good.
+type outage struct {
+	mu        sync.Mutex
+	down      map[string]bool // to -> 503
+	permanent map[string]bool // to -> refused for good
+}
+
+func newOutage() *outage { return &outage{down: map[string]bool{}, permanent: map[string]bool{}} }
+
+func (o *outage) set(m map[string]bool, on bool, to ...string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, a := range to {
+		m[a] = on
+	}
+}
+
+func (o *outage) fail(r bot.Reply, _ int) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	switch {
+	case o.permanent[r.To]:
+		return fmt.Errorf("21610: %w", bot.ErrUnreachable)
+	case o.down[r.To]:
+		return errFlaky
+	}
+	return nil
+}
+
+// deadByChannel counts dead letters per channel and reason kind.
+func deadByChannel(t *testing.T, p *bot.Pipeline) map[string]int {
+	t.Helper()
+	letters, err := p.DeadLetters(context.Background(), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]int{}
+	for _, l := range letters {
+		kind := "permanent"
+		if strings.HasPrefix(l.Reason, "gave up") {
+			kind = "gave up"
+		}
+		out[l.Channel+" "+kind]++
+	}
+	return out
+}
+
+func TestDeadLettersReplayWhenTheChannelDeliversAgain(t *testing.T) {
+	const (
+		bob, carol, dave, eve = "+525512340002", "+525512340003", "+525512340004", "+525512340005"
+		tgUser, tgOther       = "1001", "1002"
+	)
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			ctx := context.Background()
+			smsNet, tgNet := newOutage(), newOutage()
+			sms, tg := newRecorder("sms"), newRecorder("telegram")
+			sms.fail, tg.fail = smsNet.fail, tgNet.fail
+			clk := newClock()
+			p := newPipeline(t, st, clk.Now, sms, tg)
+			// A second process on the same store sees the recovery too.
+			p2 := newPipeline(t, st, clk.Now, sms, tg)
+
+			// SMS and Telegram are down longer than RetryFor (8s); carol's
+			// number refuses for good.
+			smsNet.set(smsNet.down, true, alice, bob, dave, eve)
+			smsNet.set(smsNet.permanent, true, carol)
+			tgNet.set(tgNet.down, true, tgUser, tgOther)
+			for _, from := range []string{alice, bob, carol} {
+				accept(t, p, msg(from, "SM-"+from, "hola"))
+			}
+			tgMsg := msg(tgUser, "tg-1", "hola")
+			tgMsg.Channel = "telegram"
+			accept(t, p, tgMsg)
+			for range 4 {
+				drain(t, p)
+				clk.Advance(5 * time.Second)
+			}
+			drain(t, p)
+			if got, want := deadByChannel(t, p), map[string]int{"sms gave up": 2, "sms permanent": 1, "telegram gave up": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("dead letters after the outage: got %v, want %v", got, want)
+			}
+			aliceTries := sms.try[firstID(t, sms, alice)]
+
+			// SMS is back, but for bob. The first reply it delivers (to dave)
+			// replays SMS's dead letters that gave up: alice's and bob's,
+			// never carol's (refused for good), nor Telegram's (still down).
+			smsNet.set(smsNet.down, false, alice, dave, eve)
+			accept(t, p, msg(dave, "SM-dave", "hola"))
+			drain(t, p)
+			drain(t, p2)
+			accept(t, p2, msg(eve, "SM-eve", "hola"))
+			drain(t, p2) // p2's first delivery looks too: nothing is left to replay
+			drain(t, p)
+			equal(t, "alice after SMS came back", sms.texts(alice), want("es", "language.prompt"))
+			if got := sms.try[firstID(t, sms, alice)]; got != aliceTries+1 {
+				t.Errorf("alice's reply: %d attempts, want %d (one after the replay)", got, aliceTries+1)
+			}
+			for range 4 { // bob's replayed reply fails again, for RetryFor
+				clk.Advance(5 * time.Second)
+				drain(t, p)
+			}
+			if got, want := deadByChannel(t, p), map[string]int{"sms gave up": 1, "sms permanent": 1, "telegram gave up": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("dead letters after the replay: got %v, want %v", got, want)
+			}
+
+			// Bob's number is back: his letter, replayed once already, is not
+			// replayed again by itself (an operator still can).
+			smsNet.set(smsNet.down, false, bob)
+			accept(t, p, msg(eve, "SM-eve2", "menu"))
+			drain(t, p)
+			if n := len(sms.texts(bob)); n != 0 {
+				t.Errorf("bob got %d messages, want none: his letter is replayed automatically only once", n)
+			}
+			if n := len(sms.texts(carol)); n != 0 || sms.try[onlyTry(t, sms, carol)] != 1 {
+				t.Errorf("carol: %d delivered, tried %v; want one try and nothing delivered", n, sms.try)
+			}
+
+			// Telegram is back: its letter goes, once.
+			tgNet.set(tgNet.down, false, tgUser, tgOther)
+			other := msg(tgOther, "tg-2", "hola")
+			other.Channel = "telegram"
+			accept(t, p, other)
+			drain(t, p)
+			drain(t, p)
+			equal(t, "telegram user after Telegram came back", tg.texts(tgUser), want("es", "language.prompt"))
+			if got, want := deadByChannel(t, p), map[string]int{"sms gave up": 1, "sms permanent": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Fatalf("dead letters at the end: got %v, want %v", got, want)
+			}
+			letters, err := p.DeadLetters(ctx, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, l := range letters {
+				if strings.HasPrefix(l.Reason, "gave up") {
+					if err := p.Replay(ctx, l.Person, l.ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			drain(t, p)
+			equal(t, "bob after an operator replayed his letter", sms.texts(bob), want("es", "language.prompt"))
+		})
+	}
+}
+
+// firstID is the id of the first reply tried to an address (delivered or not).
+func firstID(t *testing.T, r *recorder, to string) string {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if len(r.triedTo[to]) == 0 {
+		t.Fatalf("nothing tried to %s", to)
+	}
+	return r.triedTo[to][0]
+}
+
+// onlyTry is the id of the one reply tried to an address that got nothing.
+func onlyTry(t *testing.T, r *recorder, to string) string {
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ids := r.triedTo[to]
+	if len(ids) != 1 {
+		t.Fatalf("replies tried to %s: %v, want one", to, ids)
+	}
+	return ids[0]
+}
