@@ -7,6 +7,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // ReasonMissedCheckin is recorded when a person did not check in by their
@@ -384,7 +386,7 @@ func (e *Engine) isOK(t *turn, in Input, c *Checkin) bool {
 		if id, ok := e.matchChoice(t, in.Text); ok {
 			return id == "checkin.ok"
 		}
-		m, ok := e.words[Normalize(in.Text)]
+		m, ok := e.words[textmatch.Normalize(in.Text)]
 		return ok && m.word == wordYes && c.Reminded
 	}
 	return false
@@ -591,10 +593,10 @@ func (e *Engine) parseWhen(typed string, now time.Time, loc *time.Location) (tim
 // more) and "today"/"tomorrow" in what is left of a typed date; -1 when absent.
 func (e *Engine) dayWords(s string) (weekday, days int) {
 	weekday, days = -1, -1
-	for _, word := range strings.Fields(Normalize(s)) {
+	for _, word := range strings.Fields(textmatch.Normalize(s)) {
 		for _, lang := range Languages {
 			for i, name := range strings.Split(e.cat.Text(lang, "time.weekdays", nil), ",") {
-				name = Normalize(name)
+				name = textmatch.Normalize(name)
 				if len(word) >= 3 && (strings.HasPrefix(name, word) || strings.HasPrefix(word, name)) {
 					if weekday >= 0 && weekday != i {
 						return -1, -1 // two different days: unclear
@@ -604,7 +606,7 @@ func (e *Engine) dayWords(s string) (weekday, days int) {
 			}
 			for i, id := range []string{"time.today", "time.tomorrow"} {
 				for _, w := range strings.Split(e.cat.Text(lang, id, nil), ",") {
-					if Normalize(w) == word {
+					if textmatch.Normalize(w) == word {
 						days = i
 					}
 				}

@@ -7,6 +7,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf16"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // Steps of safe contacts, "I am safe" messages and check-ins.
@@ -500,7 +502,7 @@ func picked(f *Family, in Input) *Contact {
 		}
 	case InputText:
 		for i := range f.Contacts {
-			if Normalize(f.Contacts[i].Name) == Normalize(in.Text) {
+			if textmatch.Normalize(f.Contacts[i].Name) == textmatch.Normalize(in.Text) {
 				return &f.Contacts[i]
 			}
 		}

@@ -3,6 +3,8 @@ package flows
 import (
 	"strings"
 	"unicode"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // Danger in a sentence. Words of danger ("me quieren secuestrar", "yo menase
@@ -114,7 +116,7 @@ func parsePhrases(list, lang string) phraseList {
 func foldWords(s string) []string {
 	s = strings.NewReplacer("'", " ", "’", " ", "`", " ").Replace(s)
 	var out []string
-	for _, w := range strings.Fields(Normalize(s)) {
+	for _, w := range strings.Fields(textmatch.Normalize(s)) {
 		if f := foldWord(w); f != "" {
 			out = append(out, f)
 		}

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/nyaruka/phonenumbers"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // Steps of the conversation. A session's Step is one of these (or "" before
@@ -362,7 +364,7 @@ func (e *Engine) globalWord(in Input) (word, lang string, ok bool) {
 			return w, "", true
 		}
 	case InputText:
-		if m, ok := e.words[Normalize(in.Text)]; ok && m.word != wordYes && m.word != wordNo {
+		if m, ok := e.words[textmatch.Normalize(in.Text)]; ok && m.word != wordYes && m.word != wordNo {
 			return m.word, m.lang, true
 		}
 	case InputChoice:
@@ -436,18 +438,18 @@ func (e *Engine) matchChoice(t *turn, typed string) (string, bool) {
 	if len(t.s.Choices) == 0 {
 		return "", false
 	}
-	norm := Normalize(typed)
+	norm := textmatch.Normalize(typed)
 	if n, err := strconv.Atoi(norm); err == nil && n >= 1 && n <= len(t.s.Choices) {
 		return t.s.Choices[n-1], true
 	}
 	for _, id := range t.s.Choices {
-		if Normalize(e.cat.Text(t.s.Lang, id, nil)) == norm {
+		if textmatch.Normalize(e.cat.Text(t.s.Lang, id, nil)) == norm {
 			return id, true
 		}
 	}
 	for _, lang := range Languages {
 		for _, id := range t.s.Choices {
-			if Normalize(e.cat.Text(lang, id, nil)) == norm {
+			if textmatch.Normalize(e.cat.Text(lang, id, nil)) == norm {
 				return id, true
 			}
 		}

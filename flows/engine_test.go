@@ -204,12 +204,3 @@ func TestGuessLanguage(t *testing.T) {
 		}
 	}
 }
-
-func TestNormalize(t *testing.T) {
-	cases := map[string]string{"¡Menú!": "menu", "  ATRÁS  ": "atras", "Kreyòl": "kreyol", "borrar   mis datos": "borrar mis datos", "🙂": ""}
-	for in, want := range cases {
-		if got := flows.Normalize(in); got != want {
-			t.Errorf("Normalize(%q): got %q, want %q", in, got, want)
-		}
-	}
-}

@@ -9,6 +9,8 @@ import (
 	_ "time/tzdata"
 
 	"github.com/enlace-rfl/enlace/locales"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 func internalEngine(t *testing.T) *Engine {
@@ -166,7 +168,7 @@ func TestFamilyLabelsAreNotWords(t *testing.T) {
 		for _, id := range cat.MessageIDs(lang) {
 			if strings.HasPrefix(id, "words.") && id != wordYes && id != wordNo {
 				for _, w := range strings.Split(cat.Text(lang, id, nil), ",") {
-					words[Normalize(w)] = lang + " " + id
+					words[textmatch.Normalize(w)] = lang + " " + id
 				}
 			}
 		}
@@ -174,7 +176,7 @@ func TestFamilyLabelsAreNotWords(t *testing.T) {
 	for prompt, cs := range promptChoices() {
 		for _, c := range cs {
 			for _, lang := range Languages {
-				if w, ok := words[Normalize(cat.Text(lang, c, map[string]string{"Name": "Rosa"}))]; ok && prompt != "menu.prompt" {
+				if w, ok := words[textmatch.Normalize(cat.Text(lang, c, map[string]string{"Name": "Rosa"}))]; ok && prompt != "menu.prompt" {
 					t.Errorf("%s: label %s in %s is the word of %s", prompt, c, lang, w)
 				}
 			}

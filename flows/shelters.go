@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // The shelter finder: a person shares a location (Telegram, WhatsApp) or types
@@ -233,7 +235,7 @@ func (e *Engine) shelterText(t *turn, typed string) bool {
 // kindIn finds a kind word typed alone, first or last ("water", "agua en
 // tapachula", "tapachula dlo") and returns the kind and the rest.
 func (e *Engine) kindIn(typed string) (kind, rest string) {
-	norm := Normalize(typed)
+	norm := textmatch.Normalize(typed)
 	if m, ok := e.kinds[norm]; ok {
 		return strings.TrimPrefix(m.word, "words.kind_"), ""
 	}

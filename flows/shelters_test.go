@@ -10,6 +10,8 @@ import (
 
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/locales"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // fakeDirectory answers every search with its page, and records the queries.
@@ -32,7 +34,7 @@ func (d *fakeDirectory) Nearby(_ context.Context, q flows.PlaceQuery) (flows.Pla
 
 type fakeTowns map[string][]flows.Town
 
-func (f fakeTowns) FindTown(text string) []flows.Town { return f[flows.Normalize(text)] }
+func (f fakeTowns) FindTown(text string) []flows.Town { return f[textmatch.Normalize(text)] }
 
 var (
 	tapachula = flows.Town{Name: "Tapachula", Admin1: "Chiapas", Country: "MX", Lat: 14.90385, Lon: -92.25749}

@@ -2,12 +2,8 @@ package flows
 
 import (
 	"strings"
-	"sync"
-	"unicode"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // Catalog is what the engine needs from the translations: the text of a message
@@ -62,7 +58,7 @@ func buildWordIndex(cat Catalog, ids []string) wordIndex {
 	for _, id := range ids {
 		for _, lang := range Languages {
 			for _, w := range strings.Split(cat.Text(lang, id, nil), ",") {
-				w = Normalize(w)
+				w = textmatch.Normalize(w)
 				if w == "" {
 					continue
 				}
@@ -73,36 +69,4 @@ func buildWordIndex(cat Catalog, ids []string) wordIndex {
 		}
 	}
 	return idx
-}
-
-// stripMarks holds accent-removing transformers. A transform.Chain keeps state
-// and buffers, so each is used by one goroutine at a time and then reused.
-var stripMarks = sync.Pool{New: func() any {
-	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-}}
-
-// Normalize folds text for matching: lower case, accents removed, punctuation
-// and repeated spaces dropped, so "¡Menú!" matches "menu".
-func Normalize(s string) string {
-	t := stripMarks.Get().(transform.Transformer)
-	s, _, err := transform.String(t, s) // String resets t first
-	stripMarks.Put(t)
-	if err != nil {
-		return ""
-	}
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToLower(s) {
-		switch {
-		case unicode.IsLetter(r) || unicode.IsDigit(r):
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = false
-			b.WriteRune(r)
-		case unicode.IsSpace(r) || r == '-' || r == '_' || r == '/':
-			space = true
-		}
-	}
-	return b.String()
 }

@@ -16,7 +16,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
-	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // maxSegments is the most SMS parts one message may take.
@@ -315,7 +315,7 @@ func TestWordsHaveOneMeaning(t *testing.T) {
 	for lang, lists := range wordLists(c) {
 		for id, words := range lists {
 			for _, w := range words {
-				n := flows.Normalize(w)
+				n := textmatch.Normalize(w)
 				if n == "" {
 					t.Errorf("%s %s: empty word in %q", lang, id, c.Text(lang, id, nil))
 					continue
@@ -343,7 +343,7 @@ func TestWordsHaveOneMeaning(t *testing.T) {
 		for _, ids := range choicesOf {
 			for _, id := range ids {
 				label := c.Text(lang, id, nil)
-				for _, u := range uses[flows.Normalize(label)] {
+				for _, u := range uses[textmatch.Normalize(label)] {
 					if u.id != labelWords[id] && u.id != "words.yes" && u.id != "words.no" {
 						t.Errorf("%s: label %s %q is also the word %q of %s %s", lang, id, label, u.word, u.lang, u.id)
 					}
@@ -380,7 +380,7 @@ func TestKeywordsInTextsAreWords(t *testing.T) {
 			known := map[string]bool{}
 			for _, words := range lists[lang] {
 				for _, w := range words {
-					known[flows.Normalize(w)] = true
+					known[textmatch.Normalize(w)] = true
 				}
 			}
 			found := 0
@@ -390,7 +390,7 @@ func TestKeywordsInTextsAreWords(t *testing.T) {
 				}
 				for _, w := range upperWords(c.Text(lang, id, nil)) {
 					found++
-					if !known[flows.Normalize(w)] {
+					if !known[textmatch.Normalize(w)] {
 						t.Errorf("%s: tells people to type %q, which is in no words.* list of %s", id, w, lang)
 					}
 				}

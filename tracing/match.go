@@ -6,6 +6,8 @@ import (
 	"math"
 	"math/bits"
 	"slices"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // MatchKind says how two cases could be about the same people.
@@ -216,7 +218,7 @@ func newCaseProf(c *Case) *caseProf {
 	}
 	if cp.place.PlaceID != "" {
 		cp.placeKey = "id:" + cp.place.PlaceID
-	} else if f := Fold(cp.place.Name); f != "" {
+	} else if f := textmatch.FoldName(cp.place.Name); f != "" {
 		cp.placeKey = "name:" + f + "/" + cp.place.Country
 	}
 	return cp
@@ -264,7 +266,7 @@ func tokenSim(a, b *token) int {
 		}
 		// Each edit changes at most two letters of the set: a cheap test first.
 		if bits.OnesCount32(a.mask^b.mask) <= 2*limit && !genderPair(a.text, b.text) &&
-			editDistance(a.text, b.text, limit) <= limit {
+			textmatch.Distance(a.text, b.text, limit) <= limit {
 			return simSpelling
 		}
 	}
@@ -292,43 +294,6 @@ func sameCanon(a, b *token) bool {
 		}
 	}
 	return slices.Contains(b.canon, a.self)
-}
-
-// editDistance is the optimal-string-alignment distance (insertions, deletions,
-// substitutions and swaps of neighbours), giving up above limit.
-func editDistance(a, b string, limit int) int {
-	if d := len(a) - len(b); d > limit || -d > limit {
-		return limit + 1
-	}
-	if len(a) > 32 || len(b) > 32 {
-		return limit + 1
-	}
-	var rows [3][33]int
-	prev2, prev, cur := &rows[0], &rows[1], &rows[2]
-	for j := 0; j <= len(b); j++ {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		best := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				v = min(v, prev2[j-2]+1)
-			}
-			cur[j] = v
-			best = min(best, v)
-		}
-		if best > limit {
-			return limit + 1
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }
 
 // nameResult is the comparison of two names, kept as counts so that scoring the

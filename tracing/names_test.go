@@ -5,28 +5,9 @@ import (
 	"slices"
 	"strings"
 	"testing"
-)
 
-func TestFold(t *testing.T) {
-	for in, want := range map[string]string{
-		"José-Luis HERNÁNDEZ": "jose luis hernandez",
-		"  Peña  Nieto ":      "pena nieto",
-		"Jean-Baptiste Pyè":   "jean baptiste pye",
-		"D'Arcy O'Neil":       "d arcy o neil",
-		"Françoise Müller":    "francoise muller",
-		"Straße Œuvre":        "strasse oeuvre",
-		"María José 2º":       "maria jose",
-		"Ma. Guadalupe":       "ma guadalupe",
-		"":                    "",
-		"😀 Ana":               "ana",
-		"Jo\u0301se\u0301":    "jose", // combining accents
-		"ЛЕНА":                "лена",
-	} {
-		if got := Fold(in); got != want {
-			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
+	"github.com/enlace-rfl/enlace/textmatch"
+)
 
 func TestNameTokens(t *testing.T) {
 	for in, want := range map[string][]string{
@@ -55,7 +36,7 @@ func TestPhoneticKeys(t *testing.T) {
 		{"jeanne", "jan"}, {"richard", "richa"}, {"philippe", "filip"}, {"dominique", "dominik"},
 	}
 	for _, p := range alike {
-		a, b := PhoneticKeys(Fold(p[0])), PhoneticKeys(Fold(p[1]))
+		a, b := PhoneticKeys(textmatch.FoldName(p[0])), PhoneticKeys(textmatch.FoldName(p[1]))
 		if !slices.ContainsFunc(a, func(k string) bool { return slices.Contains(b, k) }) {
 			t.Errorf("%q %v and %q %v share no key", p[0], a, p[1], b)
 		}
@@ -65,7 +46,7 @@ func TestPhoneticKeys(t *testing.T) {
 		{"pedro", "pablo"}, {"garcia", "gracia"}, {"rosa", "rocio"}, {"jose", "josue"},
 	}
 	for _, p := range apart {
-		a, b := PhoneticKeys(Fold(p[0])), PhoneticKeys(Fold(p[1]))
+		a, b := PhoneticKeys(textmatch.FoldName(p[0])), PhoneticKeys(textmatch.FoldName(p[1]))
 		if slices.ContainsFunc(a, func(k string) bool { return slices.Contains(b, k) }) {
 			t.Errorf("%q %v and %q %v share a key", p[0], a, p[1], b)
 		}
@@ -101,7 +82,7 @@ func TestNicknamesFile(t *testing.T) {
 			continue
 		}
 		name, rest, ok := strings.Cut(line, ":")
-		if !ok || Fold(name) == "" || strings.TrimSpace(rest) == "" {
+		if !ok || textmatch.FoldName(name) == "" || strings.TrimSpace(rest) == "" {
 			t.Errorf("nicknames.txt:%d: want \"name: other, other\", got %q", n, line)
 		}
 	}

@@ -4,6 +4,8 @@ import (
 	"bufio"
 	_ "embed"
 	"strings"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 //go:embed nicknames.txt
@@ -46,7 +48,7 @@ func parseNicknames(text string) map[string][]string {
 	return m
 }
 
-func joinFolded(s string) string { return strings.ReplaceAll(Fold(s), " ", "") }
+func joinFolded(s string) string { return strings.ReplaceAll(textmatch.FoldName(s), " ", "") }
 
 // SameGivenName reports whether two folded tokens are the same given name by the
 // nickname list: one stands for the other (Pancho, Francisco), or both stand for

@@ -32,6 +32,8 @@ import (
 	"github.com/enlace-rfl/enlace/bot/split"
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/locales"
+
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // Pipeline is what the layer needs from the pipeline; *bot.Pipeline is it.
@@ -92,7 +94,7 @@ type keywords map[string]struct {
 func buildKeywords(cat flows.Catalog, sms bool) keywords {
 	k := keywords{}
 	add := func(w string, kw keyword, lang string) {
-		w = flows.Normalize(w)
+		w = textmatch.Normalize(w)
 		if w == "" {
 			return
 		}
@@ -133,7 +135,7 @@ func buildKeywords(cat flows.Catalog, sms bool) keywords {
 // match says what a whole message means, and in which language it was
 // written when the word tells.
 func (k keywords) match(text string) (keyword, string) {
-	m, ok := k[flows.Normalize(text)]
+	m, ok := k[textmatch.Normalize(text)]
 	if !ok {
 		return kwNone, ""
 	}

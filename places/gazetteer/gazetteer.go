@@ -24,11 +24,8 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode"
 
-	"golang.org/x/text/runes"
-	"golang.org/x/text/transform"
-	"golang.org/x/text/unicode/norm"
+	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 //go:embed cities.csv.gz
@@ -132,14 +129,14 @@ func Load(r io.Reader) (*Gazetteer, error) {
 		i := int32(len(g.towns))
 		g.towns = append(g.towns, t)
 		for _, n := range []string{t.Name, rec[col["asciiname"]]} {
-			g.addName(g.names, Normalize(n), i)
+			g.addName(g.names, textmatch.Normalize(n), i)
 		}
 		for _, a := range strings.Split(rec[col["alternatenames"]], "|") {
-			if n := Normalize(a); len(n) >= 4 && strings.ToUpper(a) != a { // not codes like "TAP"
+			if n := textmatch.Normalize(a); len(n) >= 4 && strings.ToUpper(a) != a { // not codes like "TAP"
 				g.addName(g.alts, n, i)
 			}
 		}
-		if n := Normalize(t.Admin1); n != "" {
+		if n := textmatch.Normalize(t.Admin1); n != "" {
 			g.admin[n] = t.Admin1
 			g.admin[stripAdminWords(n)] = t.Admin1
 		}
@@ -167,10 +164,10 @@ func (g *Gazetteer) Len() int { return len(g.towns) }
 // Find matches a typed town name (see the package comment).
 func (g *Gazetteer) Find(text string) Match {
 	name, qual, hasQual := strings.Cut(text, ",")
-	q := expand(Normalize(name))
+	q := expand(textmatch.Normalize(name))
 	filter := func(Town) bool { return true }
 	if hasQual {
-		filter = g.qualifier(Normalize(qual))
+		filter = g.qualifier(textmatch.Normalize(qual))
 	}
 	if m, ok := g.find(q, filter); ok {
 		return m
@@ -228,7 +225,7 @@ func (g *Gazetteer) find(q string, keep func(Town) bool) (Match, bool) {
 	bestD := maxD
 	for l := len(qr) - maxD; l <= len(qr)+maxD; l++ {
 		for _, n := range g.byLen[l] {
-			d := distance(qr, []rune(n), bestD+1)
+			d := textmatch.Distance(q, n, bestD)
 			if d > bestD {
 				continue
 			}
@@ -300,7 +297,7 @@ func (g *Gazetteer) pickAlt(idx, alt []int32, keep func(Town) bool) []Town {
 	var out []Town
 	var ws []int
 	for _, c := range cs {
-		k := Normalize(c.t.Name) + "|" + c.t.Admin1 + "|" + c.t.Country
+		k := textmatch.Normalize(c.t.Name) + "|" + c.t.Admin1 + "|" + c.t.Country
 		if !seen[k] {
 			seen[k] = true
 			out, ws = append(out, c.t), append(ws, c.w)
@@ -319,7 +316,7 @@ func (g *Gazetteer) pickAlt(idx, alt []int32, keep func(Town) bool) []Town {
 // in its country (and state, when several towns share the name). It reports
 // false unless exactly one town fits; typos are not guessed.
 func (g *Gazetteer) Locate(city, admin1, country string) (Town, bool) {
-	q := Normalize(city)
+	q := textmatch.Normalize(city)
 	var idx []int32
 	idx = append(idx, g.names[q]...)
 	idx = append(idx, g.alts[q]...)
@@ -332,8 +329,8 @@ func (g *Gazetteer) Locate(city, admin1, country string) (Town, bool) {
 		}
 	}
 	if len(found) > 1 && admin1 != "" {
-		a := stripAdminWords(Normalize(shortAdmin(admin1)))
-		found = slices.DeleteFunc(found, func(t Town) bool { return stripAdminWords(Normalize(t.Admin1)) != a })
+		a := stripAdminWords(textmatch.Normalize(shortAdmin(admin1)))
+		found = slices.DeleteFunc(found, func(t Town) bool { return stripAdminWords(textmatch.Normalize(t.Admin1)) != a })
 	}
 	if len(found) != 1 {
 		return Town{}, false
@@ -442,68 +439,4 @@ func expand(q string) string {
 		}
 	}
 	return strings.Join(words, " ")
-}
-
-var stripMarks = sync.Pool{New: func() any {
-	return transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
-}}
-
-// Normalize folds a name for matching: lower case, no accents, and any run of
-// spaces and punctuation as one space ("Cd. Juárez" -> "cd juarez").
-func Normalize(s string) string {
-	t := stripMarks.Get().(transform.Transformer)
-	s, _, err := transform.String(t, s)
-	stripMarks.Put(t)
-	if err != nil {
-		return ""
-	}
-	var b strings.Builder
-	space := false
-	for _, r := range strings.ToLower(s) {
-		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
-			}
-			space = false
-			b.WriteRune(r)
-		} else if r != '\'' && r != '’' {
-			space = true
-		}
-	}
-	return b.String()
-}
-
-// distance is the optimal-string-alignment (restricted Damerau-Levenshtein)
-// distance between a and b, or any value >= bound once it must reach bound.
-func distance(a, b []rune, bound int) int {
-	if d := len(a) - len(b); d >= bound || -d >= bound {
-		return bound
-	}
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		rowMin := cur[0]
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			v := min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				v = min(v, prev2[j-2]+1)
-			}
-			cur[j] = v
-			rowMin = min(rowMin, v)
-		}
-		if rowMin >= bound {
-			return bound
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
 }

@@ -1,5 +1,7 @@
 package gazetteer
 
+import "github.com/enlace-rfl/enlace/textmatch"
+
 // route are the towns of the migration route from the Darién to the US
 // border: shelter and transit hubs, named as GeoNames names them. When names
 // compete, these weigh routeBoost times their population.
@@ -41,7 +43,7 @@ var route = func() map[string]bool {
 }()
 
 func routeKey(name, admin1, country string) string {
-	return Normalize(name) + "|" + Normalize(admin1) + "|" + country
+	return textmatch.Normalize(name) + "|" + textmatch.Normalize(admin1) + "|" + country
 }
 
 // aliases are names people use for a route town that GeoNames lists under
