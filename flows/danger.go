@@ -233,7 +233,8 @@ func (d *dangerLists) negated(words []string, start int) bool {
 }
 
 // wordMatches compares a folded word of a phrase (maybe a prefix, "word*")
-// with a folded word of the message, allowing one letter wrong in long words.
+// with a folded word of the message, allowing one letter wrong (added, removed, changed or swapped with
+// its neighbour) in long words.
 func wordMatches(pw, w string) bool {
 	prefix := strings.HasSuffix(pw, "*")
 	pw = strings.TrimSuffix(pw, "*")
@@ -250,42 +251,13 @@ func wordMatches(pw, w string) bool {
 	if prefix { // compare with the start of the word, one letter longer or shorter
 		rw, n := []rune(w), len([]rune(pw))
 		for _, m := range []int{n - 1, n, n + 1} {
-			if m <= len(rw) && editDistance1(pw, string(rw[:m])) {
+			if m <= len(rw) && textmatch.Distance(pw, string(rw[:m]), 1) <= 1 {
 				return true
 			}
 		}
 		return false
 	}
-	return editDistance1(pw, w)
-}
-
-// editDistance1 reports whether a and b differ by at most one letter added,
-// removed or changed.
-func editDistance1(a, b string) bool {
-	ra, rb := []rune(a), []rune(b)
-	if len(ra) < len(rb) {
-		ra, rb = rb, ra
-	}
-	if len(ra)-len(rb) > 1 {
-		return false
-	}
-	i, j, diff := 0, 0, 0
-	for i < len(ra) && j < len(rb) {
-		if ra[i] == rb[j] {
-			i++
-			j++
-			continue
-		}
-		diff++
-		if diff > 1 {
-			return false
-		}
-		if len(ra) == len(rb) {
-			j++
-		}
-		i++
-	}
-	return diff+(len(ra)-i) <= 1
+	return textmatch.Distance(pw, w, 1) <= 1
 }
 
 // isDanger reports whether a text holds words of danger.
