@@ -12,17 +12,19 @@ import (
 
 	"github.com/BurntSushi/toml"
 	"golang.org/x/text/language"
+
+	"github.com/enlace-rfl/enlace/languages"
 )
 
 //go:embed locales/*.toml
 var localeFS embed.FS
 
-// langs are the console's languages, in the order the language menu shows
-// them. "ht" is Haitian Creole (the bot's catalog stores it as fr-HT).
-var langs = []string{"es", "en", "fr", "ht", "pt"}
+// langs are the console's languages, Enlace's own, in the order the language
+// menu shows them. "ht" is Haitian Creole (the bot's catalog stores it as fr-HT).
+var langs = languages.All
 
 // defaultLang is used when nothing else says which language to speak.
-const defaultLang = "es"
+const defaultLang = languages.Default
 
 // catalog holds every language's texts by key.
 type catalog map[string]map[string]string
@@ -95,21 +97,19 @@ func (l Lang) LangName(code string) string {
 // Name is the language's own name, for the language menu.
 func (l Lang) Name() string { return l.T("lang.self") }
 
-var matcher = language.NewMatcher([]language.Tag{
-	language.Spanish, language.English, language.French, language.MustParse("ht"), language.Portuguese,
-})
+// matcher's tags are langs, in langs order.
+var matcher = func() language.Matcher {
+	tags := make([]language.Tag, len(langs))
+	for i, l := range langs {
+		tags[i] = language.MustParse(l)
+	}
+	return language.NewMatcher(tags)
+}()
 
 // pickLang chooses the page language: ?lang=, then the lang cookie, then the
 // staff member's first language, then Accept-Language, then Spanish.
 func pickLang(r *http.Request, accountLangs []string) string {
-	valid := func(s string) bool {
-		for _, l := range langs {
-			if l == s {
-				return true
-			}
-		}
-		return false
-	}
+	valid := languages.Has
 	if l := r.URL.Query().Get("lang"); valid(l) {
 		return l
 	}

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/textmatch"
 )
 
@@ -594,7 +595,7 @@ func (e *Engine) parseWhen(typed string, now time.Time, loc *time.Location) (tim
 func (e *Engine) dayWords(s string) (weekday, days int) {
 	weekday, days = -1, -1
 	for _, word := range strings.Fields(textmatch.Normalize(s)) {
-		for _, lang := range Languages {
+		for _, lang := range languages.All {
 			for i, name := range strings.Split(e.cat.Text(lang, "time.weekdays", nil), ",") {
 				name = textmatch.Normalize(name)
 				if len(word) >= 3 && (strings.HasPrefix(name, word) || strings.HasPrefix(word, name)) {

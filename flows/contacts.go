@@ -8,6 +8,7 @@ import (
 	"unicode"
 	"unicode/utf16"
 
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/textmatch"
 )
 
@@ -405,8 +406,8 @@ func promptContactLang(e *Engine, t *turn) []Output {
 	if t.s.Draft["rel"] == "" {
 		return restart(e, t)
 	}
-	ids := make([]string, 0, len(Languages))
-	for _, l := range Languages {
+	ids := make([]string, 0, len(languages.All))
+	for _, l := range languages.All {
 		ids = append(ids, "lang."+l)
 	}
 	return []Output{{Text: text("contact.lang.ask", "Name", t.s.Draft["name"]), Choices: choices(ids...)}}

@@ -4,6 +4,7 @@ import (
 	"strings"
 	"unicode"
 
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/textmatch"
 )
 
@@ -64,7 +65,7 @@ var bridgeWords = []string{
 
 func buildDangerLists(cat Catalog) dangerLists {
 	d := dangerLists{not: map[string]bool{}, bridge: map[string]bool{}}
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		d.danger = append(d.danger, parsePhrases(cat.Text(lang, "danger.words", nil), lang)...)
 		d.person = append(d.person, parsePhrases(cat.Text(lang, "person.words", nil), lang)...)
 		for _, w := range strings.Split(cat.Text(lang, "danger.not", nil), ",") {

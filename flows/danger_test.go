@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/languages"
 )
 
 // sentences reads one of the testdata/danger lists: language|text per line.
@@ -84,8 +85,8 @@ func TestDangerInASentence(t *testing.T) {
 	for _, d := range distress {
 		langs[d[0]] = true
 	}
-	if len(langs) != len(flows.Languages) {
-		t.Errorf("distress sentences in %d languages, want all %d", len(langs), len(flows.Languages))
+	if len(langs) != len(languages.All) {
+		t.Errorf("distress sentences in %d languages, want all %d", len(langs), len(languages.All))
 	}
 	for _, d := range distress {
 		lang, typed := d[0], d[1]

@@ -9,6 +9,7 @@ import (
 
 	"github.com/nyaruka/phonenumbers"
 
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/textmatch"
 )
 
@@ -447,7 +448,7 @@ func (e *Engine) matchChoice(t *turn, typed string) (string, bool) {
 			return id, true
 		}
 	}
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		for _, id := range t.s.Choices {
 			if textmatch.Normalize(e.cat.Text(lang, id, nil)) == norm {
 				return id, true
@@ -476,13 +477,8 @@ func limit(s string, n int) string {
 // (Telegram's language_code) when it is one of ours, otherwise a guess from the
 // phone number's country, otherwise Spanish.
 func GuessLanguage(from Sender) string {
-	if hint := strings.ToLower(from.LangHint); hint != "" {
-		base, _, _ := strings.Cut(strings.ReplaceAll(hint, "_", "-"), "-")
-		for _, l := range Languages {
-			if base == l {
-				return l
-			}
-		}
+	if l := languages.Match(from.LangHint); l != "" {
+		return l
 	}
 	switch GuessCountry(from) {
 	case "HT":
@@ -494,7 +490,7 @@ func GuessLanguage(from Sender) string {
 	case "GB", "JM", "BZ", "GY", "NG", "GH":
 		return "en"
 	}
-	return "es"
+	return languages.Default
 }
 
 // GuessCountry returns the ISO country of a phone address, or "" when the

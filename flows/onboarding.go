@@ -1,11 +1,15 @@
 package flows
 
-import "strconv"
+import (
+	"strconv"
+
+	"github.com/enlace-rfl/enlace/languages"
+)
 
 // promptLanguage offers the five languages, asking in the guessed one.
 func promptLanguage(e *Engine, t *turn) []Output {
-	choices := make([]Choice, 0, len(Languages))
-	for _, l := range Languages {
+	choices := make([]Choice, 0, len(languages.All))
+	for _, l := range languages.All {
 		choices = append(choices, choice("lang."+l))
 	}
 	return []Output{{Text: text("language.prompt"), Choices: choices}}
@@ -15,7 +19,7 @@ func handleLanguage(e *Engine, t *turn, in Input) bool {
 	if in.Kind != InputChoice {
 		return false
 	}
-	for _, l := range Languages {
+	for _, l := range languages.All {
 		if in.Choice == "lang."+l {
 			t.s.Lang = l
 			if t.s.Consent == ConsentAccepted {

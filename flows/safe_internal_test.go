@@ -8,6 +8,7 @@ import (
 	"time"
 	_ "time/tzdata"
 
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/locales"
 
 	"github.com/enlace-rfl/enlace/textmatch"
@@ -44,7 +45,7 @@ func segments(s string) int { n, _ := locales.SMSSegments(s); return n }
 func TestContactMessagesFitInTwoSMS(t *testing.T) {
 	e := internalEngine(t)
 	f := &Family{Name: long(maxName), Code: long(maxCode)}
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		c := &Contact{Lang: lang}
 		var texts []string
 		for _, kind := range safeKinds {
@@ -73,8 +74,8 @@ func TestContactMessagesFitInTwoSMS(t *testing.T) {
 // promptChoices mirrors the flows: the choices sent with each question of
 // safe contacts, "I am safe" and check-ins.
 func promptChoices() map[string][]string {
-	langs := make([]string, 0, len(Languages))
-	for _, l := range Languages {
+	langs := make([]string, 0, len(languages.All))
+	for _, l := range languages.All {
 		langs = append(langs, "lang."+l)
 	}
 	var kinds []string
@@ -125,7 +126,7 @@ func TestFamilyTextsFitInSMS(t *testing.T) {
 	}
 	ids["menu.prompt"] = true
 	withChoices := promptChoices()
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		worstSMS := long(134) // a contact's SMS: two UCS-2 parts
 		name := long(maxName)
 		data := map[string]string{
@@ -164,7 +165,7 @@ func TestFamilyLabelsAreNotWords(t *testing.T) {
 	e := internalEngine(t)
 	cat := e.cat.(*locales.Catalog)
 	words := map[string]string{}
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		for _, id := range cat.MessageIDs(lang) {
 			if strings.HasPrefix(id, "words.") && id != wordYes && id != wordNo {
 				for _, w := range strings.Split(cat.Text(lang, id, nil), ",") {
@@ -175,7 +176,7 @@ func TestFamilyLabelsAreNotWords(t *testing.T) {
 	}
 	for prompt, cs := range promptChoices() {
 		for _, c := range cs {
-			for _, lang := range Languages {
+			for _, lang := range languages.All {
 				if w, ok := words[textmatch.Normalize(cat.Text(lang, c, map[string]string{"Name": "Rosa"}))]; ok && prompt != "menu.prompt" {
 					t.Errorf("%s: label %s in %s is the word of %s", prompt, c, lang, w)
 				}

@@ -3,6 +3,7 @@ package flows
 import (
 	"strings"
 
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/textmatch"
 )
 
@@ -11,9 +12,6 @@ import (
 type Catalog interface {
 	Text(lang, id string, data map[string]string) string
 }
-
-// Languages are the five languages Enlace speaks, in the order they are offered.
-var Languages = []string{"es", "en", "fr", "ht", "pt"}
 
 // Global words work in every state and every language. Each is a message whose
 // translation lists the words, separated by commas, that mean it.
@@ -56,7 +54,7 @@ type wordIndex map[string]wordMatch
 func buildWordIndex(cat Catalog, ids []string) wordIndex {
 	idx := wordIndex{}
 	for _, id := range ids {
-		for _, lang := range Languages {
+		for _, lang := range languages.All {
 			for _, w := range strings.Split(cat.Text(lang, id, nil), ",") {
 				w = textmatch.Normalize(w)
 				if w == "" {

@@ -19,16 +19,12 @@ import (
 	"github.com/BurntSushi/toml"
 	"github.com/nicksnyder/go-i18n/v2/i18n"
 	"golang.org/x/text/language"
+
+	"github.com/enlace-rfl/enlace/languages"
 )
 
 //go:embed active.*.toml
 var files embed.FS
-
-// Languages are Enlace's language codes, in the order people are offered them.
-var Languages = []string{"es", "en", "fr", "ht", "pt"}
-
-// Default is the language used when none is known.
-const Default = "es"
 
 // fileTags maps each language code to the tag of its file (active.<tag>.toml).
 var fileTags = map[string]string{"es": "es", "en": "en", "fr": "fr", "ht": "fr-HT", "pt": "pt"}
@@ -47,7 +43,7 @@ func Load() (*Catalog, error) {
 // LoadFS parses active.<tag>.toml files for the five languages from fsys.
 func LoadFS(fsys fs.FS) (*Catalog, error) {
 	c := &Catalog{localizers: map[string]*i18n.Localizer{}, ids: map[string][]string{}}
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		tag := fileTags[lang]
 		name := "active." + tag + ".toml"
 		buf, err := fs.ReadFile(fsys, name)
@@ -73,38 +69,16 @@ func LoadFS(fsys fs.FS) (*Catalog, error) {
 // MessageIDs lists the message IDs a language's file holds.
 func (c *Catalog) MessageIDs(lang string) []string { return c.ids[lang] }
 
-// Has reports whether lang is one of Enlace's languages.
-func Has(lang string) bool { return fileTags[lang] != "" }
-
-// Match maps a language code as channels and phones send it ("fr-CA", "fr_CA",
-// "pt-BR", "es-MX", "ht-HT", "en-US", "HT") to one of Enlace's languages, by its
-// base language only, or returns "" when it is none of them. Only Haitian codes
-// (ht, hat) give "ht": French from Haiti ("fr-HT") is French.
-func Match(code string) string {
-	base, _, _ := strings.Cut(strings.ReplaceAll(strings.TrimSpace(code), "_", "-"), "-")
-	base = strings.ToLower(base)
-	if l, ok := iso639_2[base]; ok {
-		return l
-	}
-	if Has(base) {
-		return base
-	}
-	return ""
-}
-
-// iso639_2 maps the three-letter codes of Enlace's languages to its codes.
-var iso639_2 = map[string]string{"spa": "es", "eng": "en", "fra": "fr", "fre": "fr", "hat": "ht", "por": "pt"}
-
 // Text renders message id in lang with data. A code such as "fr-CA" renders in
-// the language Match gives; an unknown language renders in the default one. A missing message renders as its ID (and is logged by ID only):
+// the language languages.Match gives; an unknown language renders in the default one. A missing message renders as its ID (and is logged by ID only):
 // the completeness tests keep that from ever reaching people.
 func (c *Catalog) Text(lang, id string, data map[string]string) string {
 	loc, ok := c.localizers[lang]
 	if !ok {
-		loc, ok = c.localizers[Match(lang)]
+		loc, ok = c.localizers[languages.Match(lang)]
 	}
 	if !ok {
-		loc = c.localizers[Default]
+		loc = c.localizers[languages.Default]
 	}
 	cfg := &i18n.LocalizeConfig{MessageID: id}
 	if data != nil {

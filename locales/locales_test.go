@@ -16,6 +16,7 @@ import (
 
 	"github.com/BurntSushi/toml"
 
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/textmatch"
 )
 
@@ -118,7 +119,7 @@ func TestMessageIDsMatchEnglish(t *testing.T) {
 	if len(want) == 0 {
 		t.Fatal("English has no messages")
 	}
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		t.Run(lang, func(t *testing.T) {
 			got := map[string]bool{}
 			for _, id := range c.MessageIDs(lang) {
@@ -150,7 +151,7 @@ func templateVars(s string) []string {
 
 func TestTemplateVariablesMatchEnglish(t *testing.T) {
 	en := rawTexts(t, "en")
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		t.Run(lang, func(t *testing.T) {
 			texts := rawTexts(t, lang)
 			for _, id := range sortedKeys(texts) {
@@ -191,7 +192,7 @@ func numbered(labels []string) string {
 
 func TestTextsFitInSMS(t *testing.T) {
 	c := loadCatalog(t)
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		t.Run(lang, func(t *testing.T) {
 			data := sampleData(c, lang)
 			check := func(what, s string) {
@@ -278,26 +279,10 @@ func TestHaitianCreoleIsNotFrench(t *testing.T) {
 	}
 }
 
-func TestMatch(t *testing.T) {
-	tests := []struct{ code, want string }{
-		{"es", "es"}, {"en", "en"}, {"fr", "fr"}, {"ht", "ht"}, {"pt", "pt"},
-		{"fr-CA", "fr"}, {"fr_CA", "fr"}, {"fr-HT", "fr"}, {"FR-ca", "fr"},
-		{"pt-BR", "pt"}, {"pt-PT", "pt"}, {"pt_br", "pt"},
-		{"es-MX", "es"}, {"es-419", "es"}, {"en-US", "en"}, {" en-GB ", "en"},
-		{"ht", "ht"}, {"ht-HT", "ht"}, {"HT", "ht"}, {"hat", "ht"},
-		{"de", ""}, {"de-DE", ""}, {"", ""}, {"-", ""}, {"x-ht", ""}, {"fr-x-ht", "fr"},
-	}
-	for _, tt := range tests {
-		if got := Match(tt.code); got != tt.want {
-			t.Errorf("Match(%q) = %q, want %q", tt.code, got, tt.want)
-		}
-	}
-}
-
 // wordLists reads every words.* message of every language.
 func wordLists(c *Catalog) map[string]map[string][]string { // lang -> id -> words
 	out := map[string]map[string][]string{}
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		out[lang] = map[string][]string{}
 		for _, id := range c.MessageIDs(lang) {
 			if strings.HasPrefix(id, "words.") {
@@ -339,7 +324,7 @@ func TestWordsHaveOneMeaning(t *testing.T) {
 
 	// Typed text is read as a global word before it is read as a choice label,
 	// so a label must not be a word that means something else.
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		for _, ids := range choicesOf {
 			for _, id := range ids {
 				label := c.Text(lang, id, nil)
@@ -375,7 +360,7 @@ func upperWords(s string) []string {
 func TestKeywordsInTextsAreWords(t *testing.T) {
 	c := loadCatalog(t)
 	lists := wordLists(c)
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		t.Run(lang, func(t *testing.T) {
 			known := map[string]bool{}
 			for _, words := range lists[lang] {
@@ -425,7 +410,7 @@ var digits = regexp.MustCompile(`\d+`)
 
 func TestEmergencyNumbersHaveSources(t *testing.T) {
 	numbers := emergencyNumbers(t)
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		t.Run(lang, func(t *testing.T) {
 			texts := rawTexts(t, lang)
 			for _, id := range sortedKeys(texts) {
@@ -467,8 +452,8 @@ func TestGoi18nMerge(t *testing.T) {
 		t.Skip("runs go tool goi18n")
 	}
 	active, err := filepath.Glob("active.*.toml")
-	if err != nil || len(active) != len(Languages) {
-		t.Fatalf("active files: %v, %v; want %d", active, err, len(Languages))
+	if err != nil || len(active) != len(languages.All) {
+		t.Fatalf("active files: %v, %v; want %d", active, err, len(languages.All))
 	}
 	out := t.TempDir()
 	cmd := exec.Command("go", append([]string{"tool", "goi18n", "merge", "-outdir", out}, active...)...)

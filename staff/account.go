@@ -5,6 +5,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/enlace-rfl/enlace/languages"
 )
 
 // Role is what a staff member may do.
@@ -30,11 +32,8 @@ func ParseRole(s string) (Role, error) {
 	return r, nil
 }
 
-// Languages are the five languages Enlace speaks, as staff list them.
-var Languages = []string{"es", "en", "fr", "ht", "pt"}
-
 // ParseLanguages reads a comma-separated list such as "es,ht": each one of
-// Languages, no repeats, at least one.
+// languages.All, no repeats, at least one.
 func ParseLanguages(s string) ([]string, error) {
 	var out []string
 	for _, l := range strings.Split(s, ",") {
@@ -42,15 +41,15 @@ func ParseLanguages(s string) ([]string, error) {
 		if l == "" {
 			continue
 		}
-		if !slices.Contains(Languages, l) {
-			return nil, fmt.Errorf("staff: unknown language %q (want es, en, fr, ht or pt)", l)
+		if !languages.Has(l) {
+			return nil, fmt.Errorf("staff: unknown language %q (want one of %s)", l, strings.Join(languages.All, ", "))
 		}
 		if !slices.Contains(out, l) {
 			out = append(out, l)
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("staff: give at least one language (es, en, fr, ht, pt)")
+		return nil, fmt.Errorf("staff: give at least one language (%s)", strings.Join(languages.All, ", "))
 	}
 	return out, nil
 }

@@ -227,7 +227,7 @@ func validID(s string) bool {
 
 // Add creates an account that is not enrolled yet and returns it with its
 // enrolment token (see EnrolLink), valid for Config.EnrolTTL.
-func (s *Service) Add(ctx context.Context, by Actor, name string, role Role, languages []string) (Account, string, error) {
+func (s *Service) Add(ctx context.Context, by Actor, name string, role Role, langs []string) (Account, string, error) {
 	folded, err := FoldName(name)
 	if err != nil {
 		return Account{}, "", err
@@ -235,7 +235,7 @@ func (s *Service) Add(ctx context.Context, by Actor, name string, role Role, lan
 	if _, err := ParseRole(string(role)); err != nil {
 		return Account{}, "", err
 	}
-	langs, err := ParseLanguages(strings.Join(languages, ","))
+	langs, err = ParseLanguages(strings.Join(langs, ","))
 	if err != nil {
 		return Account{}, "", err
 	}

@@ -31,6 +31,7 @@ import (
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/bot/split"
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/locales"
 
 	"github.com/enlace-rfl/enlace/textmatch"
@@ -123,7 +124,7 @@ func buildKeywords(cat flows.Catalog, sms bool) keywords {
 		id string
 		kw keyword
 	}{{"words.stop", kwStop}, {"words.start", kwStart}, {"words.yes", kwYes}} {
-		for _, lang := range flows.Languages {
+		for _, lang := range languages.All {
 			for _, w := range strings.Split(cat.Text(lang, list.id, nil), ",") {
 				add(w, list.kw, lang)
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/enlace-rfl/enlace/bot/telegram"
 	"github.com/enlace-rfl/enlace/bot/telegram/telegramtest"
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/locales"
 )
 
@@ -76,9 +77,9 @@ func (r *recorder) AcceptNotice(ctx context.Context, m bot.Message, text flows.T
 		return false, nil
 	}
 	r.seen[m.ID] = true
-	lang := locales.Match(m.LangHint)
+	lang := languages.Match(m.LangHint)
 	if lang == "" {
-		lang = locales.Default
+		lang = languages.Default
 	}
 	r.sent = append(r.sent, sent{To: m.From, Lang: lang, TextID: text.ID})
 	return true, nil

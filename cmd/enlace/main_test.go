@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/locales"
 	"github.com/enlace-rfl/enlace/store/redis/redistest"
 )
@@ -86,7 +87,7 @@ func TestChatOnboardingInEveryLanguage(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, env := range storesEnv(t) {
-		for i, lang := range locales.Languages {
+		for i, lang := range languages.All {
 			t.Run(name+"/"+lang, func(t *testing.T) {
 				from := "+52155000000" + string(rune('0'+i))
 				if name == "redis" {
