@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/enlace-rfl/enlace/languages"
 )
 
 // TestEmergencyNumbersCiteTheirPages checks that every line shown to people
@@ -30,7 +32,7 @@ func TestEmergencyNumbersCiteTheirPages(t *testing.T) {
 // phone's home-country short codes come after it and only work back home.
 func TestEmergencyRouteLineComesFirst(t *testing.T) {
 	e := internalEngine(t)
-	for _, lang := range Languages {
+	for _, lang := range languages.All {
 		got := emergencyOutput("HT").Text.Render(e.cat, lang)
 		mx, ht := strings.Index(got, "911"), strings.Index(got, "122")
 		if mx < 0 || ht < 0 || mx > ht {
