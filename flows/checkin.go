@@ -287,7 +287,7 @@ func (e *Engine) setCheckin(t *turn, message string) {
 }
 
 func (e *Engine) saySet(t *turn, c *Checkin) {
-	t.say("checkin.set", "When", e.when(t.s.Lang, c.Deadline, t.s.Country), "Names", names(e.warned(t.s.Family, c)))
+	t.say("checkin.set", "When", e.when(t.s.Lang, c.Deadline, t.s.Country), "Names", e.names(t.s.Lang, e.warned(t.s.Family, c)))
 }
 
 // schedule sets the reminder (ReminderLead before the deadline, or halfway
@@ -414,7 +414,7 @@ func handleCheckinTimer(e *Engine, t *turn, in Input) {
 		}
 		c.Reminded = true
 		t.reply(Output{Text: text("checkin.reminder", "When", e.when(t.s.Lang, c.Deadline, t.s.Country),
-			"Names", names(e.warned(f, c))), Choices: choices("checkin.ok")})
+			"Names", e.names(t.s.Lang, e.warned(f, c))), Choices: choices("checkin.ok")})
 		t.s.Choices = []string{"checkin.ok"}
 	case timerDeadline:
 		if due := c.Deadline.Add(e.cfg.CheckinGrace); t.now.Before(due) {
@@ -434,7 +434,7 @@ func (e *Engine) alert(t *turn, c *Checkin) {
 		t.emit(Message{To: to.Phone, Lang: to.Lang, Channel: "sms", Output: Output{Text: e.alertText(t, c, to)}, Receipt: "checkin:" + to.ID})
 	}
 	t.escalate(ReasonMissedCheckin, StepCheckinMenu)
-	t.say("checkin.missed", "When", e.when(t.s.Lang, c.Deadline, t.s.Country), "Names", names(cs))
+	t.say("checkin.missed", "When", e.when(t.s.Lang, c.Deadline, t.s.Country), "Names", e.names(t.s.Lang, cs))
 	c.Missed, c.Reminded = true, false
 	t.cancelTimers(timerRemind)
 }

@@ -175,13 +175,41 @@ func cleanText(s string) (string, bool) {
 // units counts UTF-16 code units, what an SMS in UCS-2 is measured in.
 func units(s string) int { return len(utf16.Encode([]rune(s))) }
 
-// names joins contact names for a text.
-func names(cs []*Contact) string {
-	var ns []string
+// names joins contact names as the language writes a list, for a text in lang.
+func (e *Engine) names(lang string, cs []*Contact) string {
+	ns := make([]string, 0, len(cs))
 	for _, c := range cs {
 		ns = append(ns, c.Name)
 	}
-	return strings.Join(ns, ", ")
+	return joinList(ns, e.cat.Text(lang, "list.and", nil))
+}
+
+// joinList joins items with commas and the language's own "and" before the
+// last one: "Mamá, Rosa y Juan", "Manman ak Roza". Spanish "y" becomes "e"
+// before the sound /i/ ("Rosa e Inés", "Juan e Hilda", but "y Hierro").
+func joinList(items []string, and string) string {
+	switch len(items) {
+	case 0:
+		return ""
+	case 1:
+		return items[0]
+	}
+	last := items[len(items)-1]
+	if and == "y" && startsWithI(last) {
+		and = "e"
+	}
+	return strings.Join(items[:len(items)-1], ", ") + " " + and + " " + last
+}
+
+// startsWithI says whether a Spanish word starts with the vowel sound /i/:
+// i- or hi- not followed by another vowel (hie-, hia- sound like "y").
+func startsWithI(word string) bool {
+	w := textmatch.FoldName(word)
+	w = strings.TrimPrefix(w, "h")
+	if !strings.HasPrefix(w, "i") {
+		return false
+	}
+	return len(w) == 1 || !strings.ContainsRune("aeiou", rune(w[1]))
 }
 
 // --- the family menu ---------------------------------------------------------

@@ -281,7 +281,7 @@ func (e *Engine) sendSafe(t *turn) {
 	}
 	t.s.Draft = map[string]string{}
 	if len(sent) > 0 {
-		t.say("safe.sending", "Names", names(sent))
+		t.say("safe.sending", "Names", e.names(t.s.Lang, sent))
 	}
 	e.enter(t, StepMenu)
 }

@@ -130,7 +130,7 @@ func TestFamilyTextsFitInSMS(t *testing.T) {
 		worstSMS := long(134) // a contact's SMS: two UCS-2 parts
 		name := long(maxName)
 		data := map[string]string{
-			"Name": name, "Names": strings.Join([]string{name, name, name}, ", "), "Code": long(maxCode),
+			"Name": name, "Names": joinList([]string{name, name, name}, e.cat.Text(lang, "list.and", nil)), "Code": long(maxCode),
 			"When": longestWhen(e, "time.when", lang), "Example": "+1 201-555-0123 4", "Max": "50", "Count": "9999",
 			"Hours": "72", "Days": "30", "Place": long(maxPlace), "Phone": "+52 1 222 123 4567 8", "Text": worstSMS,
 			"Relation": "Companheiro ou companheira", "Lang": "Português", "Body": long(maxFreeText),
@@ -206,6 +206,44 @@ func TestKeptTextSaysTheConfiguredWait(t *testing.T) {
 		tr := &turn{s: Session{Lang: tc.lang}}
 		if got := e.keptText(tr).Render(cat, tc.lang); !strings.Contains(got, tc.want) {
 			t.Errorf("wait %v in %s: %q, want it to contain %q", tc.wait, tc.lang, got, tc.want)
+		}
+	}
+}
+
+// TestNamesJoinWithTheLanguagesAnd: lists of names read as each language
+// writes them, with the Spanish "e" before the sound /i/.
+func TestNamesJoinWithTheLanguagesAnd(t *testing.T) {
+	e := internalEngine(t)
+	people := func(ns ...string) []*Contact {
+		var cs []*Contact
+		for _, n := range ns {
+			cs = append(cs, &Contact{Name: n})
+		}
+		return cs
+	}
+	tests := []struct {
+		lang  string
+		names []string
+		want  string
+	}{
+		{"es", nil, ""},
+		{"es", []string{"Mamá"}, "Mamá"},
+		{"es", []string{"Mamá", "Rosa"}, "Mamá y Rosa"},
+		{"es", []string{"Mamá", "Tío Pedro", "Rosa"}, "Mamá, Tío Pedro y Rosa"},
+		{"es", []string{"Rosa", "Inés"}, "Rosa e Inés"},
+		{"es", []string{"Rosa", "Hilda"}, "Rosa e Hilda"},
+		{"es", []string{"Rosa", "Íñigo"}, "Rosa e Íñigo"},
+		{"es", []string{"Rosa", "Hierro"}, "Rosa y Hierro"},
+		{"es", []string{"Rosa", "Yolanda"}, "Rosa y Yolanda"},
+		{"en", []string{"Mom", "Rosa", "Juan"}, "Mom, Rosa and Juan"},
+		{"en", []string{"Mom", "Inés"}, "Mom and Inés"},
+		{"fr", []string{"Maman", "Rosa"}, "Maman et Rosa"},
+		{"ht", []string{"Manman", "Roza", "Juan"}, "Manman, Roza ak Juan"},
+		{"pt", []string{"Mãe", "Rosa", "Juan"}, "Mãe, Rosa e Juan"},
+	}
+	for _, tt := range tests {
+		if got := e.names(tt.lang, people(tt.names...)); got != tt.want {
+			t.Errorf("%s %q: got %q, want %q", tt.lang, tt.names, got, tt.want)
 		}
 	}
 }
