@@ -1,9 +1,7 @@
 package bot
 
 import (
-	"fmt"
-	"strings"
-
+	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/locales"
 )
 
@@ -18,12 +16,11 @@ func RenderText(channel string, r Reply) string {
 	if ButtonChannels[channel] || len(r.Choices) == 0 {
 		return r.Text
 	}
-	var b strings.Builder
-	b.WriteString(r.Text)
+	labels := make([]string, len(r.Choices))
 	for i, ch := range r.Choices {
-		fmt.Fprintf(&b, "\n%d. %s", i+1, ch.Label)
+		labels[i] = ch.Label
 	}
-	return b.String()
+	return flows.Numbered(r.Text, labels)
 }
 
 // maxSegments is the most SMS parts one message may take.

@@ -47,6 +47,12 @@ type Config struct {
 	// menu does not offer it. Towns matches typed town names (optional).
 	Places Directory
 	Towns  Gazetteer
+	// Fits reports whether a text, as a channel without buttons writes it
+	// (choices numbered, see Numbered), goes out as one message that channel
+	// allows: on SMS at most 3 parts, after GSM-7 transliteration when it is
+	// on (bot/phone.Layer.Fits). The shelter finder fits its list to it. Nil
+	// allows 198 UTF-16 units, 3 SMS parts in any alphabet.
+	Fits func(channel, text string) bool
 }
 
 // Engine runs the conversation. It is safe for concurrent use.
@@ -67,6 +73,10 @@ type Engine struct {
 type step struct {
 	prompt func(e *Engine, t *turn) []Output
 	handle func(e *Engine, t *turn, in Input) bool
+	// location says the step takes a shared location itself (the finder, a
+	// question about where the person is). Anywhere else a pin opens the
+	// nearest places.
+	location bool
 }
 
 // turn is the working state of one Step call.
@@ -274,7 +284,18 @@ func (e *Engine) run(t *turn, in Input) {
 		e.enter(t, StepLanguage)
 		return
 	}
-	if t.s.Consent == ConsentAccepted && t.s.Step != StepMenu && t.now.Sub(t.s.Updated) > e.cfg.DialogTimeout {
+	timedOut := t.s.Step != StepMenu && t.now.Sub(t.s.Updated) > e.cfg.DialogTimeout
+	if in.Kind == InputLocation && t.s.Consent == ConsentAccepted && e.sheltersOn(t) &&
+		(timedOut || !e.steps[t.s.Step].location) {
+		// A pin anywhere but where a location is asked for opens the
+		// nearest places; the dialog it interrupts is left.
+		t.s.Draft = map[string]string{}
+		t.s.Step = StepMenu // "back" from the results leads to the menu
+		e.moveTo(t, StepShelters)
+		e.searchPin(t, in.Lat, in.Lon)
+		return
+	}
+	if t.s.Consent == ConsentAccepted && timedOut {
 		t.say("timeout.note")
 		t.s.Draft = map[string]string{}
 		e.enter(t, StepMenu)
@@ -330,12 +351,18 @@ func (e *Engine) home(t *turn) string {
 
 // enter moves to a step and adds its prompt.
 func (e *Engine) enter(t *turn, name string) {
+	e.moveTo(t, name)
+	t.reply(e.steps[name].prompt(e, t)...)
+}
+
+// moveTo moves to a step without its prompt, for a step whose caller says
+// more than the prompt in the same message.
+func (e *Engine) moveTo(t *turn, name string) {
 	if t.s.Step != name && t.s.Step != "" && t.s.Step != StepHelpOffer && t.s.Step != StepEraseConfirm {
 		t.s.Back = t.s.Step
 	}
 	t.s.Step = name
 	t.s.Misses = 0
-	t.reply(e.steps[name].prompt(e, t)...)
 	t.entered = true
 }
 

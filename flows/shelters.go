@@ -28,6 +28,19 @@ const PayloadShelters = "shelters"
 // PlaceKinds are the kinds of place, as the directory names them.
 var PlaceKinds = []string{"shelter", "water", "health", "phone", "internet", "food", "legal", "rfl"}
 
+// ServiceKeys are the services a place may list, as the directory names
+// them; each is shown as the message service.<key>. The ones in
+// ConditionKeys say who may go there or when, and are never left out.
+var ServiceKeys = []string{
+	"lodging", "food", "water", "medical", "first_aid", "medicine", "mental", "clothes", "hygiene", "shower",
+	"bathroom", "laundry", "calls", "internet", "legal", "documents", "info", "social", "money", "transport",
+	"education", "children", "lgbti", "basic",
+	"only_men", "only_women_families", "only_minors", "only_returnees", "only_mx_deportees", "referral", "day_only", "weekdays",
+}
+
+// ConditionKeys are the ServiceKeys that limit who may go, or when.
+var ConditionKeys = []string{"only_men", "only_women_families", "only_minors", "only_returnees", "only_mx_deportees", "referral", "day_only", "weekdays"}
+
 // Directory finds places. The engine calls it with the Step's context; it is
 // its only I/O.
 type Directory interface {
@@ -57,18 +70,22 @@ type PlacePage struct {
 type Place struct {
 	ID, Name, Kind, Status string // Status: "open" or "full"
 	Address, City          string
+	Country                string // ISO 3166-1 alpha-2
 	Phone, Hours           string
-	Services               []string
+	Services               []string // ServiceKeys; others are not shown
 	Lat, Lon, Km           float64
 	TownCentre             bool   // the pin is the town's centre, not the door
-	Verified               string // YYYY-MM-DD
+	Verified               string // YYYY-MM-DD: the date of the newest source, not of a visit; "" when undated
 }
 
-// Gazetteer finds a town by the name a person typed.
+// Gazetteer finds a town by the name a person typed, or near a point.
 type Gazetteer interface {
 	// FindTown returns no town when the name is unknown, one when it is
 	// clear, and several (most likely first) when it is ambiguous.
 	FindTown(text string) []Town
+	// Nearest returns the town nearest a point, or false when none is near
+	// (at sea, or outside the region the gazetteer covers).
+	Nearest(lat, lon float64) (Town, bool)
 }
 
 // Town is a populated place of the gazetteer.
@@ -98,6 +115,7 @@ const (
 	draftLat   = "sh.lat"
 	draftLon   = "sh.lon"
 	draftWhere = "sh.where" // the town searched from; "" for a shared location
+	draftHome  = "sh.home"  // the person's country there; "" when unknown
 	draftNext  = "sh.next"  // offset of the next page
 	draftMore  = "sh.more"
 	draftTyped = "sh.typed"
@@ -117,10 +135,11 @@ func kindWordIDs() []string {
 // registerShelters adds the finder's steps and kind words to the engine.
 func registerShelters(e *Engine) {
 	e.kinds = buildWordIndex(e.cat, kindWordIDs())
-	e.steps[StepShelters] = step{prompt: promptShelters, handle: handleShelters}
-	e.steps[StepShelterTown] = step{prompt: promptShelterTown, handle: handleShelterTown}
-	e.steps[StepShelterResults] = step{prompt: promptShelterResults, handle: handleShelterResults}
-	e.steps[StepShelterKind] = step{prompt: promptShelterKind, handle: handleShelterKind}
+	// Every step of the finder takes a pin: it searches from there.
+	e.steps[StepShelters] = step{prompt: promptShelters, handle: handleShelters, location: true}
+	e.steps[StepShelterTown] = step{prompt: promptShelterTown, handle: handleShelterTown, location: true}
+	e.steps[StepShelterResults] = step{prompt: promptShelterResults, handle: handleShelterResults, location: true}
+	e.steps[StepShelterKind] = step{prompt: promptShelterKind, handle: handleShelterKind, location: true}
 }
 
 // sheltersOn reports whether the finder can help: a directory is configured
@@ -177,7 +196,7 @@ func promptShelters(e *Engine, t *turn) []Output {
 func handleShelters(e *Engine, t *turn, in Input) bool {
 	switch in.Kind {
 	case InputLocation:
-		e.searchFrom(t, in.Lat, in.Lon, "")
+		e.searchPin(t, in.Lat, in.Lon)
 		return true
 	case InputText:
 		return e.shelterText(t, in.Text)
@@ -220,7 +239,7 @@ func (e *Engine) shelterText(t *turn, typed string) bool {
 		forgetPoint(t)
 		e.enter(t, StepShelters)
 	case len(towns) == 1:
-		e.searchFrom(t, towns[0].Lat, towns[0].Lon, townLabel(towns[0]))
+		e.searchFrom(t, towns[0].Lat, towns[0].Lon, townLabel(towns[0]), towns[0].Country)
 	default:
 		forgetPoint(t)
 		t.s.Draft[draftTyped] = limit(strings.TrimSpace(typed), 40)
@@ -295,20 +314,36 @@ func handleShelterTown(e *Engine, t *turn, in Input) bool {
 				return false
 			}
 			lat, lon, tw := parseTown(v)
-			e.searchFrom(t, lat, lon, townLabel(tw))
+			e.searchFrom(t, lat, lon, townLabel(tw), tw.Country)
 			return true
 		}
 	}
 	return handleShelters(e, t, in)
 }
 
-// searchFrom starts a search from a point.
-func (e *Engine) searchFrom(t *turn, lat, lon float64, where string) {
+// searchFrom starts a search from a point. where names the town typed ("" for
+// a shared location); country is the person's country there, from that town
+// or the town nearest the pin ("" when unknown: every result then says its
+// country).
+func (e *Engine) searchFrom(t *turn, lat, lon float64, where, country string) {
 	forgetPoint(t)
 	t.s.Draft[draftLat] = strconv.FormatFloat(lat, 'f', -1, 64)
 	t.s.Draft[draftLon] = strconv.FormatFloat(lon, 'f', -1, 64)
 	t.s.Draft[draftWhere] = where
+	t.s.Draft[draftHome] = country
 	e.search(t, 0)
+}
+
+// searchPin starts a search from a shared location, the person's country
+// being the one of the town nearest it.
+func (e *Engine) searchPin(t *turn, lat, lon float64) {
+	country := ""
+	if e.cfg.Towns != nil {
+		if tw, ok := e.cfg.Towns.Nearest(lat, lon); ok {
+			country = tw.Country
+		}
+	}
+	e.searchFrom(t, lat, lon, "", country)
 }
 
 // search shows the page of places after offset from the point in the Draft.
@@ -329,6 +364,7 @@ func (e *Engine) search(t *turn, offset int) {
 		return
 	}
 	km := strconv.FormatFloat(page.RadiusKm, 'f', 0, 64)
+	where := t.s.Draft[draftWhere]
 	if len(page.Places) == 0 {
 		if offset > 0 {
 			t.say("shelters.no_more", "Km", km)
@@ -336,87 +372,70 @@ func (e *Engine) search(t *turn, offset int) {
 			e.enter(t, StepShelterResults)
 			return
 		}
-		if kind != "" {
-			t.reply(Output{Text: Text{ID: "shelters.none_kind", Data: map[string]string{"Km": km},
-				Refs: map[string]string{"Kind": "kind." + kind}}})
-		} else {
-			t.say("shelters.none", "Km", km)
-		}
+		t.reply(nothingFound(kind, km, where))
 		forgetPoint(t)
 		e.enter(t, StepShelters)
 		return
 	}
-	if where := t.s.Draft[draftWhere]; where != "" {
-		t.say("shelters.results_town", "Town", where, "Km", km)
-	} else {
-		t.say("shelters.results_here", "Km", km)
+	header := text("shelters.results_here", "Km", km)
+	if where != "" {
+		header = text("shelters.results_town", "Town", where, "Km", km)
 	}
-	for i, p := range page.Places {
-		t.reply(placeOutput(offset+i+1, p))
+	home := t.s.Draft[draftHome]
+	if t.sender.Channel == "telegram" {
+		// Buttons: the places one by one, each with its map pin.
+		t.reply(Output{Text: header})
+		for i, p := range page.Places {
+			t.reply(Output{
+				Text:  Text{ID: "shelters.place", Data: map[string]string{"Text": e.placeText(t.s.Lang, offset+i+1, p, home, detailAll|lineEach)}},
+				Venue: &Venue{Lat: p.Lat, Lon: p.Lon, Title: cut(p.Name, 60), Address: cut(placeWhere(p), 60)},
+			})
+		}
+		e.showPage(t, offset, len(page.Places), page.More)
+		e.enter(t, StepShelterResults)
+		return
 	}
-	t.s.Draft[draftNext] = strconv.Itoa(offset + len(page.Places))
+	// SMS and WhatsApp: the whole list is one message that fits.
+	out, shown := e.compactList(t, page, where, home)
+	e.showPage(t, offset, shown, page.More || shown < len(page.Places))
+	e.moveTo(t, StepShelterResults)
+	out.Choices = resultChoices(t)
+	t.reply(out)
+}
+
+// showPage records which page was shown and whether more may follow.
+func (e *Engine) showPage(t *turn, offset, shown int, more bool) {
+	t.s.Draft[draftNext] = strconv.Itoa(offset + shown)
 	t.s.Draft[draftMore] = ""
-	if page.More {
+	if more {
 		t.s.Draft[draftMore] = "1"
 	}
-	e.enter(t, StepShelterResults)
 }
 
-// placeOutput is one place as a message, with its pin for channels that
-// send venues. Long fields are cut so a place fits in a few SMS parts.
-func placeOutput(n int, p Place) Output {
-	or := func(s string) string {
-		if strings.TrimSpace(s) == "" {
-			return "-"
-		}
-		return s
+// nothingFound says that nothing was found, how far it looked, and from
+// where: the town it understood, or the person's location.
+func nothingFound(kind, km, where string) Output {
+	id, data := "shelters.none", map[string]string{"Km": km}
+	if where != "" {
+		id, data["Town"] = "shelters.none_town", where
 	}
-	where := p.City
-	if p.Address != "" {
-		where = p.Address + ", " + p.City
+	if kind == "" {
+		return Output{Text: Text{ID: id, Data: data}}
 	}
-	km := strconv.FormatFloat(p.Km, 'f', 1, 64)
-	if p.Km >= 10 {
-		km = strconv.FormatFloat(p.Km, 'f', 0, 64)
-	}
-	verified := p.Verified
-	if len(verified) >= 7 {
-		verified = verified[:7]
-	}
-	id := "shelters.place"
-	if p.TownCentre {
-		id = "shelters.place_approx"
-	}
-	status := "open"
-	if p.Status == "full" {
-		status = "full"
-	}
-	return Output{
-		Text: Text{ID: id, Data: map[string]string{
-			"N": strconv.Itoa(n), "Name": cut(p.Name, 60), "Km": km, "Where": cut(or(where), 60),
-			"Hours": cut(or(p.Hours), 40), "Phone": cut(or(p.Phone), 30), "Services": cut(or(strings.Join(p.Services, ", ")), 60),
-			"Map": fmt.Sprintf("https://maps.google.com/?q=%.5f,%.5f", p.Lat, p.Lon), "Verified": or(verified),
-		}, Refs: map[string]string{"Kind": "kind." + p.Kind, "Status": "shelters.status_" + status}},
-		Venue: &Venue{Lat: p.Lat, Lon: p.Lon, Title: cut(p.Name, 60), Address: cut(where, 60)},
-	}
-}
-
-// cut shortens s to at most n characters, marking the cut.
-func cut(s string, n int) string {
-	r := []rune(strings.TrimSpace(s))
-	if len(r) <= n {
-		return string(r)
-	}
-	return strings.TrimSpace(string(r[:n-1])) + "…"
+	return Output{Text: Text{ID: strings.Replace(id, "none", "none_kind", 1), Data: data, Refs: map[string]string{"Kind": "kind." + kind}}}
 }
 
 func promptShelterResults(e *Engine, t *turn) []Output {
+	return []Output{{Text: text("shelters.next"), Choices: resultChoices(t)}}
+}
+
+// resultChoices are what a person can do once places are shown.
+func resultChoices(t *turn) []Choice {
 	var cs []Choice
 	if t.s.Draft[draftMore] != "" {
 		cs = append(cs, choice("shelters.more"))
 	}
-	cs = append(cs, choice("shelters.filter"), choice("shelters.elsewhere"), choice("help.menu"))
-	return []Output{{Text: text("shelters.next"), Choices: cs}}
+	return append(cs, choice("shelters.filter"), choice("shelters.elsewhere"), choice("help.menu"))
 }
 
 func handleShelterResults(e *Engine, t *turn, in Input) bool {

@@ -3,6 +3,7 @@ package flows_test
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -35,6 +36,19 @@ func (d *fakeDirectory) Nearby(_ context.Context, q flows.PlaceQuery) (flows.Pla
 type fakeTowns map[string][]flows.Town
 
 func (f fakeTowns) FindTown(text string) []flows.Town { return f[textmatch.Normalize(text)] }
+
+// Nearest is the first town within about 50 km of the point, as the
+// gazetteer's would be.
+func (f fakeTowns) Nearest(lat, lon float64) (flows.Town, bool) {
+	for _, ts := range f {
+		for _, tw := range ts {
+			if math.Abs(tw.Lat-lat) < 0.5 && math.Abs(tw.Lon-lon) < 0.5 {
+				return tw, true
+			}
+		}
+	}
+	return flows.Town{}, false
+}
 
 var (
 	tapachula = flows.Town{Name: "Tapachula", Admin1: "Chiapas", Country: "MX", Lat: 14.90385, Lon: -92.25749}
@@ -76,19 +90,19 @@ func TestShelterFinder(t *testing.T) {
 		{"sms asks for a town", smsUser, &fakeDirectory{page: twoPlaces}, []flows.Input{pick("menu.shelters")},
 			[]string{"shelters.ask_town"}, flows.StepShelters, flows.RequestNone, nil},
 		{"a pin lists places", tgUser, &fakeDirectory{page: twoPlaces}, []flows.Input{pick("menu.shelters"), loc},
-			[]string{"shelters.results_here", "shelters.place_approx", "shelters.place", "shelters.next"}, flows.StepShelterResults, "",
+			[]string{"shelters.results_here", "shelters.place", "shelters.place", "shelters.next"}, flows.StepShelterResults, "",
 			[]flows.PlaceQuery{{Lat: 14.9036, Lon: -92.2589, Limit: 3}}},
 		{"more asks for the next page", tgUser, &fakeDirectory{page: twoPlaces}, []flows.Input{pick("menu.shelters"), loc, pick("shelters.more")},
 			[]string{"shelters.no_more", "shelters.next"}, flows.StepShelterResults, "",
 			[]flows.PlaceQuery{{Lat: 14.9036, Lon: -92.2589, Limit: 3}, {Lat: 14.9036, Lon: -92.2589, Offset: 2, Limit: 3}}},
 		{"a typed town, then a kind word in Creole narrows", smsUser, &fakeDirectory{page: twoPlaces}, []flows.Input{pick("menu.shelters"), text("Tapachula"), text("dlo")},
-			[]string{"shelters.results_town", "shelters.place_approx", "shelters.place", "shelters.next"}, flows.StepShelterResults, "",
+			[]string{"shelters.list"}, flows.StepShelterResults, "",
 			[]flows.PlaceQuery{{Lat: tapachula.Lat, Lon: tapachula.Lon, Limit: 3}, {Lat: tapachula.Lat, Lon: tapachula.Lon, Kind: "water", Limit: 3}}},
 		{"kind and town in one message", smsUser, &fakeDirectory{page: twoPlaces}, []flows.Input{pick("menu.shelters"), text("agua tapachula")},
-			[]string{"shelters.results_town", "shelters.place_approx", "shelters.place", "shelters.next"}, flows.StepShelterResults, "",
+			[]string{"shelters.list"}, flows.StepShelterResults, "",
 			[]flows.PlaceQuery{{Lat: tapachula.Lat, Lon: tapachula.Lon, Kind: "water", Limit: 3}}},
 		{"an ambiguous town asks which", smsUser, &fakeDirectory{page: twoPlaces}, []flows.Input{pick("menu.shelters"), text("San Pedro"), text("2")},
-			[]string{"shelters.results_town", "shelters.place_approx", "shelters.place", "shelters.next"}, flows.StepShelterResults, "",
+			[]string{"shelters.list"}, flows.StepShelterResults, "",
 			[]flows.PlaceQuery{{Lat: 25.75602, Lon: -102.98385, Limit: 3}}},
 		{"an unknown town on SMS", smsUser, &fakeDirectory{page: twoPlaces}, []flows.Input{pick("menu.shelters"), text("Xyzzy")},
 			[]string{"shelters.town_unknown_sms", "shelters.ask_town"}, flows.StepShelters, "", nil},
@@ -97,7 +111,7 @@ func TestShelterFinder(t *testing.T) {
 		{"a directory error gives emergency numbers", tgUser, &fakeDirectory{err: errors.New("down")}, []flows.Input{pick("menu.shelters"), loc},
 			[]string{"shelters.unavailable", "emergency.one", "menu.prompt"}, flows.StepMenu, "", []flows.PlaceQuery{{Lat: 14.9036, Lon: -92.2589, Limit: 3}}},
 		{"choose a kind from the list", tgUser, &fakeDirectory{page: twoPlaces}, []flows.Input{pick("menu.shelters"), loc, pick("shelters.filter"), pick("kind.health")},
-			[]string{"shelters.results_here", "shelters.place_approx", "shelters.place", "shelters.next"}, flows.StepShelterResults, "",
+			[]string{"shelters.results_here", "shelters.place", "shelters.place", "shelters.next"}, flows.StepShelterResults, "",
 			[]flows.PlaceQuery{{Lat: 14.9036, Lon: -92.2589, Limit: 3}, {Lat: 14.9036, Lon: -92.2589, Kind: "health", Limit: 3}}},
 	}
 	for _, tc := range cases {
@@ -132,33 +146,6 @@ func TestShelterFinder(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-func TestShelterPlaceOutput(t *testing.T) {
-	e := newShelterEngine(t, &fakeDirectory{page: twoPlaces})
-	s := agreed(t, e, tgUser)
-	s = e.Step(context.Background(), s, pick("menu.shelters"), tgUser, t0).Session
-	r := e.Step(context.Background(), s, flows.Input{Kind: flows.InputLocation, Lat: 14.9, Lon: -92.25}, tgUser, t0)
-	if v := r.Session.Draft["sh.lat"]; v != "14.9" {
-		t.Errorf("draft point: got %q, want it kept while the results are shown", v)
-	}
-	got := r.Outputs()[2]
-	want := map[string]string{"N": "2", "Name": "Agua B", "Km": "12", "Where": "Tapachula", "Hours": "-", "Phone": "-",
-		"Services": "-", "Map": "https://maps.google.com/?q=14.95000,-92.30000", "Verified": "2026-10"}
-	for k, v := range want {
-		if got.Text.Data[k] != v {
-			t.Errorf("%s: got %q, want %q", k, got.Text.Data[k], v)
-		}
-	}
-	if got.Text.Refs["Kind"] != "kind.water" || got.Text.Refs["Status"] != "shelters.status_full" {
-		t.Errorf("refs: got %v", got.Text.Refs)
-	}
-	if v := got.Venue; v == nil || v.Lat != 14.95 || v.Lon != -92.3 || v.Title != "Agua B" {
-		t.Errorf("venue: got %+v", v)
-	}
-	if km := r.Outputs()[1].Text.Data["Km"]; km != "0.4" {
-		t.Errorf("km under 10: got %q, want 0.4", km)
 	}
 }
 

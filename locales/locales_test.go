@@ -50,7 +50,7 @@ var labelWords = map[string]string{
 var neverSent = map[string]bool{"danger.words": true, "danger.not": true, "person.words": true}
 
 // properNames are upper-case words in texts that are not words to type.
-var properNames = map[string]bool{"ENLACE": true, "SMS": true}
+var properNames = map[string]bool{"ENLACE": true, "SMS": true, "LGBTI": true}
 
 func loadCatalog(t *testing.T) *Catalog {
 	t.Helper()

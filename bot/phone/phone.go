@@ -237,6 +237,19 @@ func (l *Layer) Text(channel string, r bot.Reply) string {
 	return text
 }
 
+// Fits reports whether a text, as the engine writes it for a channel
+// without buttons (flows.Numbered), goes out as one message: on SMS at most
+// three parts, after GSM-7 transliteration when it is on; on WhatsApp, as
+// many parts as an SMS would take, so a list reads the same on both. It is
+// flows.Config.Fits.
+func (l *Layer) Fits(channel, text string) bool {
+	if channel == "sms" && l.gsm7 {
+		text = locales.ToGSM7(text)
+	}
+	n, _ := locales.SMSSegments(text)
+	return n <= maxSegments
+}
+
 // Texts are the messages a phone gets for a reply, in order: Text,
 // transliterated to GSM-7 on SMS when enabled, cut where it must be so each
 // SMS takes at most three parts and each WhatsApp message 1,600 characters.

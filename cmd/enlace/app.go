@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/phone"
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/locales"
@@ -106,8 +107,14 @@ func buildApp(ctx context.Context, cfg config, keys *keyring.Keyring, logger *sl
 		m = metrics(st)
 	}
 	dir, towns := shelterFinder(ctx, st, logger) // flows/shelters.go, cmd/enlace/places.go
+	gsm7, err := gsm7Option(cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	engine := flows.New(flows.Config{DialogTimeout: cfg.DialogTimeout, RetentionDays: int(cfg.SessionTTL.Hours() / 24),
-		CheckinGrace: cfg.CheckinGrace, ReminderLead: cfg.CheckinReminder, SafeMessagesPerDay: cfg.SafePerDay, VolunteerWait: cfg.VolunteerWait, Places: dir, Towns: towns}, cat)
+		CheckinGrace: cfg.CheckinGrace, ReminderLead: cfg.CheckinReminder, SafeMessagesPerDay: cfg.SafePerDay, VolunteerWait: cfg.VolunteerWait,
+		Places: dir, Towns: towns, Fits: phone.New(cat, gsm7).Fits}, cat)
 	p := bot.New(bot.Options{
 		Config: bot.Config{
 			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, RetryFor: cfg.RetryFor, RetryForChannel: cfg.RetryForChannel, Workers: cfg.Workers,

@@ -209,11 +209,20 @@ func (d *placeDirectory) Nearby(ctx context.Context, q flows.PlaceQuery) (flows.
 	for _, h := range r.Hits {
 		page.Places = append(page.Places, flows.Place{
 			ID: h.ID, Name: h.Name, Kind: string(h.Kind), Status: string(h.Status), Address: h.Address, City: h.City,
-			Phone: h.Phone, Hours: h.Hours, Services: h.Services, Lat: h.Lat, Lon: h.Lon, Km: h.Km,
-			TownCentre: h.TownCentre(), Verified: h.Verified.Format("2006-01-02"),
+			Country: h.Country, Phone: h.Phone, Hours: h.Hours, Services: h.Services, Lat: h.Lat, Lon: h.Lon, Km: h.Km,
+			TownCentre: h.TownCentre(), Verified: verifiedDate(h.Place),
 		})
 	}
 	return page, nil
+}
+
+// verifiedDate is the date of a place's newest source as the finder takes
+// it, "" when its sources show none.
+func verifiedDate(p places.Place) string {
+	if p.Verified.IsZero() {
+		return ""
+	}
+	return p.Verified.Format("2006-01-02")
 }
 
 // townFinder is the flows.Gazetteer over the GeoNames gazetteer.
@@ -226,4 +235,13 @@ func (t townFinder) FindTown(text string) []flows.Town {
 		out[i] = flows.Town{Name: tw.Name, Admin1: tw.Admin1, Country: tw.Country, Lat: tw.Lat, Lon: tw.Lon}
 	}
 	return out
+}
+
+// Nearest implements flows.Gazetteer: the town nearest a shared location.
+func (t townFinder) Nearest(lat, lon float64) (flows.Town, bool) {
+	tw, ok := t.g.Nearest(lat, lon)
+	if !ok {
+		return flows.Town{}, false
+	}
+	return flows.Town{Name: tw.Name, Admin1: tw.Admin1, Country: tw.Country, Lat: tw.Lat, Lon: tw.Lon}, true
 }

@@ -132,8 +132,9 @@ func equalMaps(a, b map[string]string) bool {
 	return true
 }
 
-// placeLine is "N. Name (Kind), KM km, status" in the Spanish texts.
-var placeLine = regexp.MustCompile(`(?m)^(\d+)\. (.+) \(([^()]+)\), ([\d.]+) km, (abierto|lleno ahora)$`)
+// placeLine is "N. Name" and "Kind, KM km" below it in the Spanish texts on
+// Telegram (the kind is left out when the name says it).
+var placeLine = regexp.MustCompile(`(?m)^(\d+)\. (.+)\n(?:([^,\n]+), )?([Mm]enos de 1 km|[\d.]+ km)`)
 
 type shownPlace struct{ n, name, kind, km string }
 
@@ -148,10 +149,13 @@ func listedPlaces(out []printed) []shownPlace {
 }
 
 func kmText(km float64) string {
-	if km >= 10 {
-		return strconv.FormatFloat(km, 'f', 0, 64)
+	switch {
+	case km < 0.95:
+		return "menos de 1 km"
+	case km >= 10:
+		return strconv.FormatFloat(km, 'f', 0, 64) + " km"
 	}
-	return strconv.FormatFloat(km, 'f', 1, 64)
+	return strconv.FormatFloat(km, 'f', 1, 64) + " km"
 }
 
 // TestChatFindsShelters runs the acceptance checks of the shelter finder in
@@ -200,7 +204,7 @@ func TestChatFindsShelters(t *testing.T) {
 				t.Fatalf("got %d places for the pin and 'more', want 6:\n%+v", len(got), out)
 			}
 			for i, s := range got {
-				if s.n != strconv.Itoa(i+1) || !strings.HasPrefix(open[i].name, strings.TrimSuffix(s.name, "…")) || s.km != kmText(open[i].km) {
+				if s.n != strconv.Itoa(i+1) || !strings.HasPrefix(open[i].name, strings.TrimSuffix(s.name, "...")) || !strings.EqualFold(s.km, kmText(open[i].km)) {
 					t.Errorf("place %d: got %+v, want %s at %s km", i+1, s, open[i].name, kmText(open[i].km))
 				}
 				if strings.Contains(s.name, "closed") {
@@ -243,8 +247,8 @@ func TestChatSheltersOnSMSAsksForATown(t *testing.T) {
 	all := strings.Join(texts, "\n---\n")
 	for _, want := range []string{
 		"Write the name of the town or city where you are", // the menu's first option opened the finder
-		"Nearest places to Ciudad Tecún Umán, San Marcos, within 25 km:",
-		"Casa del Migrante Mi'n Pon B'aj (Misioneros Scalabrinianos) (Shelter), 0.0 km, open",
+		// One message: the town understood, the place, the choices.
+		"Near Ciudad Tecún Umán, San Marcos:\n- Casa del Migrante Mi'n..., Shelter, under 1 km\nCheck before you go.\n1. More places",
 		"There are several places called San Pedro. Which one?\n1. San Pedro Sula, Cortés, Honduras",
 		`I do not know the town "xyzzyq"`,
 	} {
