@@ -58,7 +58,8 @@ type Config struct {
 	Token  string // the bot's token from BotFather
 	APIURL string // the Bot API server; DefaultAPIURL when empty
 	// WebhookSecret is the X-Telegram-Bot-Api-Secret-Token every webhook
-	// request must carry. The webhook refuses everything when it is empty.
+	// request must carry (see CheckSecret). The webhook refuses everything
+	// when it is empty.
 	WebhookSecret string
 	Pipeline      Pipeline
 	Texts         Texts
@@ -103,6 +104,11 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	if cfg.Pipeline == nil || cfg.Texts == nil {
 		return nil, errors.New("telegram: a pipeline and texts are required")
+	}
+	if cfg.WebhookSecret != "" {
+		if err := CheckSecret(cfg.WebhookSecret); err != nil {
+			return nil, err
+		}
 	}
 	if cfg.APIURL == "" {
 		cfg.APIURL = DefaultAPIURL

@@ -27,7 +27,7 @@ import (
 
 const (
 	token  = "123456:TEST-token_abc"
-	secret = "s3cret-Token_for_tests"
+	secret = "s3cret-Token_for_tests-0123456789abcdef"
 )
 
 // sent is a proactive message the adapter queued through the pipeline.

@@ -26,6 +26,27 @@ const SecretHeader = "X-Telegram-Bot-Api-Secret-Token"
 // maxBody is the largest update the webhook reads. Updates are a few KB.
 const maxBody = 1 << 20
 
+// MinSecretLen is the shortest webhook secret the adapter takes: 32
+// characters of Telegram's alphabet carry about 190 bits, so the secret
+// cannot be guessed, while a short one could be tried by anyone who finds
+// the webhook's address.
+const MinSecretLen = 32
+
+// secretAlphabet is what Telegram accepts as a secret_token.
+var secretAlphabet = regexp.MustCompile(`^[A-Za-z0-9_-]{1,256}$`)
+
+// CheckSecret tells whether s can be the webhook's secret: 32 to 256 of
+// A-Z, a-z, 0-9, _ and -.
+func CheckSecret(s string) error {
+	if len(s) < MinSecretLen {
+		return fmt.Errorf("telegram: the webhook secret has %d characters; it needs at least %d (make one with `openssl rand -hex 32`)", len(s), MinSecretLen)
+	}
+	if !secretAlphabet.MatchString(s) {
+		return errors.New("telegram: the webhook secret may hold only A-Z, a-z, 0-9, _ and -, at most 256 of them (make one with `openssl rand -hex 32`)")
+	}
+	return nil
+}
+
 // AllowedUpdates are the update kinds Enlace handles, as setWebhook and
 // getUpdates take them.
 var AllowedUpdates = []string{

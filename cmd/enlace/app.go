@@ -24,17 +24,20 @@ import (
 func openStore(ctx context.Context, cfg config) (bot.Store, string, error) {
 	if cfg.RedisURL != "" {
 		st, err := redisstore.Open(ctx, cfg.RedisURL, redisstore.Options{Retention: retention(cfg)})
+		if err != nil && unreachable(err) {
+			return nil, "", fmt.Errorf("opening Redis: it does not answer at REDIS_URL (is it running and reachable from here? unset REDIS_URL to use the embedded store): %w", err)
+		}
 		if err != nil {
 			return nil, "", fmt.Errorf("opening Redis: %w", err)
 		}
 		return st, "redis", nil
 	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, "", fmt.Errorf("creating data directory: %w", err)
+		return nil, "", fmt.Errorf("creating the data directory (set ENLACE_DATA_DIR or --data to a directory this user can write): %w", err)
 	}
 	st, err := embedded.Open(filepath.Join(cfg.DataDir, "enlace.db"), embedded.Options{Retention: retention(cfg)})
 	if err != nil {
-		return nil, "", fmt.Errorf("opening embedded store: %w", err)
+		return nil, "", fmt.Errorf("opening the embedded store in %s (ENLACE_DATA_DIR or --data): %w", cfg.DataDir, err)
 	}
 	return st, "embedded", nil
 }
@@ -89,11 +92,8 @@ type app struct {
 	pipeline *bot.Pipeline
 }
 
+// buildApp opens the store and builds the pipeline on it.
 func buildApp(ctx context.Context, cfg config, keys *keyring.Keyring, logger *slog.Logger, metrics func(bot.Store) *bot.Metrics, channels ...bot.Channel) (*app, error) {
-	cat, err := locales.Load()
-	if err != nil {
-		return nil, err
-	}
 	st, kind, err := openStore(ctx, cfg)
 	if err != nil {
 		return nil, err
@@ -101,6 +101,20 @@ func buildApp(ctx context.Context, cfg config, keys *keyring.Keyring, logger *sl
 	if err := st.Ping(ctx); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("store not reachable: %w", err)
+	}
+	a, err := newApp(ctx, cfg, st, kind, keys, logger, metrics, channels...)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return a, nil
+}
+
+// newApp builds the pipeline on an open store (of the kind named).
+func newApp(ctx context.Context, cfg config, st bot.Store, kind string, keys *keyring.Keyring, logger *slog.Logger, metrics func(bot.Store) *bot.Metrics, channels ...bot.Channel) (*app, error) {
+	cat, err := locales.Load()
+	if err != nil {
+		return nil, err
 	}
 	var m *bot.Metrics
 	if metrics != nil {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"flag"
 	"fmt"
 	"io"
 	"strconv"
@@ -22,16 +21,31 @@ import (
 // channel would (Telegram caps text at 4,096 characters).
 const maxLine = 64 * 1024
 
+const chatUsage = `usage: enlace chat [--channel telegram|sms|whatsapp] [--from ADDRESS] [--lang CODE] [--json] [--data DIR]
+
+The terminal simulator: each line on standard input is a message from
+ADDRESS; the replies are printed. Slash commands stand for what a phone
+sends: /start, /location LAT LON, /contact NUMBER, /photo. Without
+ENLACE_SECRET_KEY a local key is kept in the data directory.
+
+  --channel  channel to simulate (default telegram)
+  --from     sender address (default a Telegram chat id, or +5215500000000 for sms and whatsapp)
+  --lang     language the simulated phone reports (like Telegram's language_code)
+  --json     print each outbound message as one JSON object per line
+  --data     directory of the embedded store (overrides ENLACE_DATA_DIR)`
+
 func chatCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("chat", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("chat")
 	channel := fs.String("channel", "telegram", "channel to simulate: telegram, sms or whatsapp")
 	from := fs.String("from", "", "sender address (default: a Telegram chat id, or +5215500000000 for sms and whatsapp)")
 	lang := fs.String("lang", "", "language the simulated phone reports (like Telegram's language_code)")
 	asJSON := fs.Bool("json", false, "print each outbound message as one JSON object per line")
 	data := fs.String("data", "", "directory of the embedded store (overrides ENLACE_DATA_DIR)")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args, chatUsage); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usageError{"chat takes no arguments: type the messages on standard input\n" + chatUsage}
 	}
 	if *data != "" {
 		cfg.DataDir = *data

@@ -2,23 +2,37 @@ package main
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// option is one environment variable Enlace reads. The table below is the one
+// option is one environment variable Enlace reads. allOptions is the one
 // source of the README's configuration table (`enlace config` prints it; a test
 // keeps README.md in step).
 type option struct {
 	Name, Default, Meaning string
 }
 
+// allOptions is every variable: the service's own, then each channel's.
+func allOptions() []option {
+	return slices.Concat(options, webhookOptions, telegramOptions(), twilioOptions())
+}
+
+// webhookOptions serve every channel that takes webhooks.
+var webhookOptions = []option{
+	{"ENLACE_PUBLIC_URL", "", "The public HTTPS address of `serve` (e.g. `https://enlace.example.org`), where providers post webhooks."},
+}
+
+// options are the service's own variables.
 var options = []option{
 	{"ENLACE_DATA_DIR", "./enlace-data", "Directory of the embedded store (bbolt), used when `REDIS_URL` is unset. `--data DIR` overrides it."},
 	{"REDIS_URL", "", "Redis to use instead of the embedded store: `redis://[:password@]host:port/db`, `rediss://` for TLS, or a cluster as `redis://host1:port?addr=host2:port&addr=host3:port`."},
 	{"ENLACE_SECRET_KEY", "", "Keys that encrypt personal data at rest (AES-256-GCM): `id:base64key[,oldid:base64key...]`, newest first; the first seals, all open. The entry `hash:base64key` (else the last entry) makes the keyed hashes records are found by: it never moves when keys rotate. Required by `serve`; `enlace keygen` makes one; rotation in README, Personal data. `chat` creates a local one in the data directory if unset, and says so."},
-	{"ENLACE_ADDR", ":8080", "Address `serve` listens on (webhooks, `/healthz`, `/readyz`, `/metrics`)."},
+	{"ENLACE_ADDR", ":8080", "Address `serve` listens on: the providers' webhooks, `/healthz` (the process runs) and `/readyz` (the store answers; 503 while `serve` still waits for Redis). `enlace healthcheck` asks this address."},
+	{"ENLACE_METRICS_ADDR", "127.0.0.1:9090", "Address of the Prometheus `/metrics` endpoint, never served on `ENLACE_ADDR`: queue lengths and dead letters are nobody's business outside. Loopback by default; `:9090` in a container for a scraper on its network; `off` turns it off."},
+	{"ENLACE_MAX_CONNECTIONS", "512", "Most connections each listener (`ENLACE_ADDR`, `ENLACE_METRICS_ADDR`, `ENLACE_CONSOLE_ADDR`) keeps open at once; the next waits until one closes (idle ones close after 60s)."},
 	{"ENLACE_SESSION_TTL", "2160h", "How long the data of a person who stops writing is kept (90 days) before it expires."},
 	{"ENLACE_DIALOG_TIMEOUT", "30m", "How long a half-finished dialog may sit idle before the next message starts over at the menu."},
 	{"ENLACE_DEDUPE_TTL", "48h", "How long a channel's message id is remembered, so a redelivered message is handled once."},
@@ -50,6 +64,8 @@ type config struct {
 	RedisURL        string
 	SecretKey       string
 	Addr            string
+	MetricsAddr     string // "off": none
+	MaxConnections  int
 	SessionTTL      time.Duration
 	DialogTimeout   time.Duration
 	DedupeTTL       time.Duration
@@ -68,7 +84,7 @@ type config struct {
 	StaffSessionMax time.Duration
 	AuditTTL        time.Duration
 
-	// getenv reads the options a channel parses itself (see channelSetup).
+	// getenv reads the options a channel parses itself (see serveChannels).
 	getenv func(string) string
 }
 
@@ -79,7 +95,7 @@ func (c config) get(name string) string {
 			return v
 		}
 	}
-	for _, o := range options {
+	for _, o := range allOptions() {
 		if o.Name == name {
 			return o.Default
 		}
@@ -109,6 +125,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.RedisURL = get("REDIS_URL")
 	c.SecretKey = get("ENLACE_SECRET_KEY")
 	c.Addr = get("ENLACE_ADDR")
+	c.MetricsAddr = get("ENLACE_METRICS_ADDR")
+	c.MaxConnections = num("ENLACE_MAX_CONNECTIONS")
 	c.SessionTTL = dur("ENLACE_SESSION_TTL")
 	c.DialogTimeout = dur("ENLACE_DIALOG_TIMEOUT")
 	c.DedupeTTL = dur("ENLACE_DEDUPE_TTL")
@@ -151,7 +169,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 func configTable() string {
 	var b strings.Builder
 	b.WriteString("| variable | default | meaning |\n|---|---|---|\n")
-	for _, o := range options {
+	for _, o := range allOptions() {
 		def := "(unset)"
 		if o.Default != "" {
 			def = "`" + o.Default + "`"

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/console"
@@ -24,7 +25,7 @@ const auditExpiryInterval = time.Hour
 // startConsole starts the staff console on ENLACE_CONSOLE_ADDR (unless it is
 // "off") and the audit log's expiry; both end with work (counted in wg). It
 // returns a function that stops the console's listener gracefully.
-func startConsole(work context.Context, cfg config, st bot.Store, keys staff.Sealer, logger *slog.Logger, wg *sync.WaitGroup) (func(context.Context), error) {
+func startConsole(work context.Context, cfg config, st bot.Store, keys staff.Sealer, logger *slog.Logger, wg *sync.WaitGroup, reg prometheus.Registerer) (func(context.Context), error) {
 	if cfg.ConsoleAddr == "off" {
 		logger.Info("staff console is off (ENLACE_CONSOLE_ADDR=off)")
 		return func(context.Context) {}, nil
@@ -40,13 +41,18 @@ func startConsole(work context.Context, cfg config, st bot.Store, keys staff.Sea
 	if err != nil {
 		return nil, err
 	}
-	ln, err := net.Listen("tcp", cfg.ConsoleAddr)
+	ln, err := listen(cfg.ConsoleAddr, cfg.MaxConnections)
 	if err != nil {
-		return nil, fmt.Errorf("console: listening on %s: %w", cfg.ConsoleAddr, err)
+		return nil, fmt.Errorf("console (ENLACE_CONSOLE_ADDR, or off): %w", err)
+	}
+	for _, c := range ln.collectors("console") {
+		if err := reg.Register(c); err != nil {
+			ln.Close()
+			return nil, fmt.Errorf("console metrics: %w", err)
+		}
 	}
 	// No WriteTimeout: live updates are long-lived streams. Reads stay bounded.
-	srv := &http.Server{Handler: con, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
-		IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 32 << 10}
+	srv := newServer(con, true)
 	wg.Go(func() {
 		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			logger.Error("console server", "err", err)

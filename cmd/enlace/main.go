@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 )
 
@@ -20,19 +21,68 @@ const usage = `enlace: messaging for restoring family links
 
 usage:
   enlace chat [--channel telegram|sms|whatsapp] [--from ADDRESS] [--lang CODE] [--json] [--data DIR]
-  enlace serve
+  enlace serve [--data DIR]
+  enlace healthcheck [--addr ADDRESS] [--timeout 5s]
   enlace places import [--skip-invalid] [--replace] FILE | export [FILE] | set-status ID open|full|closed
-  enlace deadletters [list | replay PERSON ID]
+  enlace deadletters [list | replay PERSON ID] [--data DIR]
   enlace staff add NAME --role R --languages es,ht | list | disable NAME | enable NAME | reset NAME | signout NAME | token [--revoke ID] NAME
   enlace audit verify | export [FILE]
-  enlace keys reseal
+  enlace keys reseal [--data DIR]
   enlace keygen
   enlace config
   enlace version
 
-Storage: Redis when REDIS_URL is set, otherwise the embedded store in
+Every command that opens a store takes --data DIR; every command takes
+--help. Storage: Redis when REDIS_URL is set, otherwise the embedded store in
 ENLACE_DATA_DIR (--data DIR overrides it). See README.md for every variable.
 `
+
+// commandUsage is the usage of one subcommand, printed by --help.
+func commandUsage(name string) (string, bool) {
+	switch name {
+	case "chat":
+		return chatUsage, true
+	case "serve":
+		return serveUsage, true
+	case "healthcheck":
+		return healthcheckUsage, true
+	case "places":
+		return placesUsage, true
+	case "deadletters":
+		return deadLettersUsage, true
+	case "staff":
+		return staffUsage, true
+	case "audit":
+		return auditUsage, true
+	case "keys":
+		return keysUsage, true
+	case "keygen":
+		return "usage: enlace keygen\n\nPrints a new ENLACE_SECRET_KEY (a sealing key and a hashing key). Touches no store.", true
+	case "config":
+		return "usage: enlace config\n\nPrints every environment variable Enlace reads, as README.md's table.", true
+	case "version":
+		return "usage: enlace version", true
+	}
+	return "", false
+}
+
+// asksForHelp tells whether a subcommand's arguments ask for its usage:
+// -h, -help or --help anywhere before "--", or help as its first word.
+func asksForHelp(args []string) bool {
+	for i, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		case "help":
+			if i == 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -65,11 +115,20 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "help", "--help", "-h":
 		fmt.Fprint(stdout, usage)
 		return nil
+	}
+	// --help answers before anything is read or opened.
+	if u, ok := commandUsage(args[0]); ok && asksForHelp(args[1:]) {
+		fmt.Fprintln(stdout, strings.TrimRight(u, "\n"))
+		return nil
+	}
+	switch args[0] {
 	case "config":
 		fmt.Fprint(stdout, configTable())
 		return nil
 	case "keygen":
 		return keygen(stdout)
+	case "healthcheck":
+		return healthcheckCmd(ctx, args[1:], stdout, getenv)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {

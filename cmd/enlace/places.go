@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -21,25 +20,25 @@ import (
 const placesUsage = `usage:
   enlace places import [--skip-invalid] [--replace] FILE   (CSV with header, or GeoJSON; - for stdin)
   enlace places export [FILE]                               (CSV; stdout by default)
-  enlace places set-status ID open|full|closed`
+  enlace places set-status ID open|full|closed
+Every command takes --data DIR (the embedded store's directory; default ENLACE_DATA_DIR).`
 
 // placesCmd manages the directory of places the shelter finder searches.
 func placesCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return usageError{"places: want import, export or set-status\n" + placesUsage}
 	}
-	fs := flag.NewFlagSet("places "+args[0], flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := newFlagSet("places " + args[0])
 	skip := fs.Bool("skip-invalid", false, "import the good rows and report the bad ones (default: one bad row imports nothing)")
 	replace := fs.Bool("replace", false, "also remove the places the file does not name")
 	data := fs.String("data", "", "directory of the embedded store (overrides ENLACE_DATA_DIR)")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err.Error()}
+	rest, err := parseInterleaved(fs, args[1:])
+	if err != nil {
+		return usageError{err.Error() + "\n" + placesUsage}
 	}
 	if *data != "" {
 		cfg.DataDir = *data
 	}
-	rest := fs.Args()
 	switch {
 	case args[0] == "import" && len(rest) == 1:
 	case args[0] == "export" && len(rest) <= 1:

@@ -17,30 +17,64 @@ import (
 // base URL and a function that stops it (as SIGTERM would) and returns its error.
 func startServe(t *testing.T, env map[string]string) (string, func() error) {
 	t.Helper()
+	r := startServeRun(t, env, true)
+	return r.base, r.stop
+}
+
+// serveRun is one `enlace serve` started by startServeRun.
+type serveRun struct {
+	base, metrics string // http://host:port of ENLACE_ADDR and ENLACE_METRICS_ADDR
+	stderr        *syncBuffer
+	stop          func() error
+}
+
+// startServeRun starts serve with its listeners on free ports. With
+// untilReady it returns once serve has connected everything; otherwise as
+// soon as it listens (it may still wait for its store).
+func startServeRun(t *testing.T, env map[string]string, untilReady bool) serveRun {
+	t.Helper()
 	env["ENLACE_ADDR"] = "127.0.0.1:0"
 	if env["ENLACE_CONSOLE_ADDR"] == "" {
 		env["ENLACE_CONSOLE_ADDR"] = "127.0.0.1:0"
 	}
-	addr := make(chan string, 1)
-	serveStarted = func(a string) { addr <- a }
-	t.Cleanup(func() { serveStarted = nil })
+	if env["ENLACE_METRICS_ADDR"] == "" {
+		env["ENLACE_METRICS_ADDR"] = "127.0.0.1:0"
+	}
+	addr, metrics := make(chan string, 1), make(chan string, 1)
+	if untilReady {
+		serveStarted = func(a string) { addr <- a }
+	} else {
+		serveListening = func(a string) { addr <- a }
+	}
+	metricsStarted = func(a string) { metrics <- a }
+	t.Cleanup(func() { serveStarted, serveListening, metricsStarted = nil, nil, nil })
 	ctx, cancel := context.WithCancel(context.Background())
-	var stderr syncBuffer
+	r := serveRun{stderr: &syncBuffer{}}
 	errc := make(chan error, 1)
 	go func() {
-		errc <- run(ctx, []string{"serve"}, strings.NewReader(""), io.Discard, &stderr, func(k string) string { return env[k] })
+		errc <- run(ctx, []string{"serve"}, strings.NewReader(""), io.Discard, r.stderr, func(k string) string { return env[k] })
 	}()
 	select {
 	case a := <-addr:
-		return "http://" + a, func() error { cancel(); return <-errc }
+		r.base = "http://" + a
+		select {
+		case m := <-metrics:
+			r.metrics = "http://" + m
+		default: // ENLACE_METRICS_ADDR=off
+		}
+		var once sync.Once
+		var err error
+		r.stop = func() error { once.Do(func() { cancel(); err = <-errc }); return err }
+		t.Cleanup(func() { r.stop() })
+		return r
 	case err := <-errc:
 		cancel()
-		t.Fatalf("serve stopped: %v\n%s", err, stderr.String())
+		t.Fatalf("serve stopped: %v\n%s", err, r.stderr.String())
 	case <-time.After(15 * time.Second):
 		cancel()
-		t.Fatalf("serve did not start\n%s", stderr.String())
+		t.Fatalf("serve did not start\n%s", r.stderr.String())
 	}
-	return "", nil
+	return r
 }
 
 type syncBuffer struct {
@@ -74,18 +108,23 @@ func get(t *testing.T, url string) (int, string) {
 func TestServeHealthReadyMetricsAndShutdown(t *testing.T) {
 	for name, env := range storesEnv(t) {
 		t.Run(name, func(t *testing.T) {
-			base, stop := startServe(t, env)
+			r := startServeRun(t, env, true)
+			base, stop := r.base, r.stop
 			if code, _ := get(t, base+"/healthz"); code != 200 {
 				t.Errorf("/healthz: got %d, want 200", code)
 			}
 			if code, _ := get(t, base+"/readyz"); code != 200 {
 				t.Errorf("/readyz: got %d, want 200", code)
 			}
-			code, body := get(t, base+"/metrics")
-			for _, m := range []string{"enlace_inbound_queue_people", "enlace_outbound_queue_people", "enlace_dead_letters", "go_goroutines"} {
+			code, body := get(t, r.metrics+"/metrics")
+			for _, m := range []string{"enlace_inbound_queue_people", "enlace_outbound_queue_people", "enlace_dead_letters", "go_goroutines", `enlace_http_connections{listener="public"}`} {
 				if code != 200 || !strings.Contains(body, m) {
-					t.Errorf("/metrics lacks %s (status %d)", m, code)
+					t.Errorf("/metrics on ENLACE_METRICS_ADDR lacks %s (status %d)", m, code)
 				}
+			}
+			// Queue lengths are nobody's business on the public address.
+			if code, _ := get(t, base+"/metrics"); code != 404 {
+				t.Errorf("/metrics on ENLACE_ADDR: got %d, want 404", code)
 			}
 			if err := stop(); err != nil {
 				t.Errorf("graceful shutdown: %v", err)
