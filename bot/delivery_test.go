@@ -181,3 +181,41 @@ func onlyTry(t *testing.T, r *recorder, to string) string {
 	}
 	return ids[0]
 }
+
+// TestOptedOutWithTheProviderStaysUntilOptIn: a number that replied STOP to
+// its carrier (Twilio 21610) is not cleared by any message of its own, as an
+// unreachable one is; its START (SetReachable) clears it.
+func TestOptedOutWithTheProviderStaysUntilOptIn(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			defer st.Close()
+			ctx := context.Background()
+			rec := newRecorder("sms")
+			stopped := true
+			rec.fail = func(r bot.Reply, attempt int) error {
+				if stopped {
+					return fmt.Errorf("21610: %w", bot.ErrOptedOut)
+				}
+				return nil
+			}
+			p := newPipeline(t, st, newClock().Now, rec)
+			accept(t, p, msg(alice, "SM1", "hola"))
+			drain(t, p)
+			accept(t, p, msg(alice, "SM2", "1"))
+			drain(t, p)
+			if got := len(rec.try); got != 1 {
+				t.Fatalf("provider tried %d replies, want 1: after 21610 a message of theirs is not enough", got)
+			}
+			stopped = false
+			if err := p.SetReachable(ctx, "sms", alice, true); err != nil { // their START
+				t.Fatal(err)
+			}
+			accept(t, p, msg(alice, "SM3", "menu"))
+			drain(t, p)
+			if len(rec.texts(alice)) == 0 {
+				t.Fatal("nothing sent after the number opted in again")
+			}
+		})
+	}
+}

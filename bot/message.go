@@ -71,7 +71,8 @@ type Channel interface {
 	// Name is the channel's name as it appears in addresses ("telegram").
 	Name() string
 	// Send delivers one reply. It returns nil, an *ErrThrottled, an error
-	// wrapping ErrUnreachable or ErrRejected (permanent: do not retry), or any
+	// wrapping ErrUnreachable (or ErrOptedOut) or ErrRejected (permanent: do
+	// not retry), or any
 	// other error (transient: retried with backoff).
 	Send(ctx context.Context, r Reply) error
 }
@@ -93,6 +94,11 @@ var (
 	// ErrUnreachable means the recipient cannot be reached on this channel
 	// (blocked the bot, opted out, not a mobile number): retrying will not help.
 	ErrUnreachable = errors.New("recipient unreachable")
+	// ErrOptedOut means the recipient told the provider itself to send no
+	// more (Twilio 21610: they replied STOP to the carrier). It wraps
+	// ErrUnreachable, but unlike a plain unreachable address only the
+	// recipient's opt-in (START) lifts it, not any message of theirs.
+	ErrOptedOut = fmt.Errorf("%w: opted out with the provider", ErrUnreachable)
 	// ErrRejected means the provider refused the message itself (e.g. chat not
 	// found, invalid parameters): retrying will not help.
 	ErrRejected = errors.New("message rejected")

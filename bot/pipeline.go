@@ -270,21 +270,54 @@ func Identity(channel, address string) string {
 	return channel + ":" + address
 }
 
-// Flag names kept per person by SetReachable and SetOptOut.
+// Flag names kept per person by SetReachable and SetOptOut. A stopped
+// address opted out with the provider (ErrOptedOut).
 func unreachableFlag(channel string) string { return "unreachable:" + channel }
+func stoppedFlag(channel string) string     { return "stopped:" + channel }
 func optOutFlag(channel string) string      { return OptOutFlagPrefix + channel }
 
 // SetReachable records whether an address can be reached on its channel (a
 // Telegram user who blocked the bot cannot; one who sent /start again can).
 // Replies to an unreachable address go to dead letters without being tried.
+// Any message from the address makes it reachable again (Accept); making it
+// reachable also lifts an opt-out with the provider (an SMS START).
 func (p *Pipeline) SetReachable(ctx context.Context, channel, address string, reachable bool) error {
 	person, err := p.PersonOf(ctx, channel, address)
 	if err != nil {
 		return err
 	}
+	return p.setReachable(ctx, person, channel, reachable)
+}
+
+func (p *Pipeline) setReachable(ctx context.Context, person, channel string, reachable bool) error {
 	if err := p.store.SetFlag(ctx, person, unreachableFlag(channel), !reachable, p.now()); err != nil {
 		return fmt.Errorf("bot: recording reachability: %w", err)
 	}
+	if !reachable {
+		return nil
+	}
+	if err := p.store.SetFlag(ctx, person, stoppedFlag(channel), false, p.now()); err != nil {
+		return fmt.Errorf("bot: recording reachability: %w", err)
+	}
+	return nil
+}
+
+// heard makes an address that was marked unreachable on a channel reachable
+// again, as a message from it shows: a phone that was off (or a Telegram
+// user who had blocked the bot) is back. It reads before it writes, so the
+// usual message costs no write. An opt-out with the provider stays.
+func (p *Pipeline) heard(ctx context.Context, person, channel string) error {
+	flags, err := p.store.Flags(ctx, person)
+	if err != nil {
+		return fmt.Errorf("bot: reading reachability: %w", err)
+	}
+	if !slices.Contains(flags, unreachableFlag(channel)) {
+		return nil
+	}
+	if err := p.store.SetFlag(ctx, person, unreachableFlag(channel), false, p.now()); err != nil {
+		return fmt.Errorf("bot: recording reachability: %w", err)
+	}
+	p.log.Info("address wrote again: reachable", "channel", channel, "person", logID(person))
 	return nil
 }
 
@@ -344,6 +377,9 @@ func (p *Pipeline) Accept(ctx context.Context, m Message) (bool, error) {
 	}
 	person, err := p.PersonOf(ctx, m.Channel, m.From)
 	if err != nil {
+		return false, err
+	}
+	if err := p.heard(ctx, person, m.Channel); err != nil {
 		return false, err
 	}
 	return p.accept(ctx, person, m, raw)
@@ -415,6 +451,9 @@ func (p *Pipeline) AcceptNotice(ctx context.Context, m Message, text flows.Text,
 	}
 	person, err := p.PersonOf(ctx, m.Channel, m.From)
 	if err != nil {
+		return false, err
+	}
+	if err := p.heard(ctx, person, m.Channel); err != nil {
 		return false, err
 	}
 	return p.accept(ctx, person, m, raw)
@@ -633,7 +672,9 @@ func (p *Pipeline) route(ctx context.Context, channel, number string) (string, s
 	if err != nil {
 		return "", "", fmt.Errorf("bot: routing: %w", err)
 	}
-	if slices.Contains(flags, unreachableFlag(s.Channel)) || slices.Contains(flags, optOutFlag(s.Channel)) {
+	if slices.ContainsFunc(flags, func(f string) bool {
+		return f == unreachableFlag(s.Channel) || f == stoppedFlag(s.Channel) || f == optOutFlag(s.Channel)
+	}) {
 		return channel, number, nil
 	}
 	return s.Channel, s.Address, nil

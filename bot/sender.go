@@ -177,11 +177,23 @@ func (p *Pipeline) throttled(ctx context.Context, person, id string, r Reply, af
 }
 
 // undeliverable dead-letters a reply the provider will never deliver, marking
-// an unreachable address so that nothing more is tried there.
+// an unreachable address so that nothing more is tried there until the
+// address writes again (or, opted out with the provider, opts in again).
 func (p *Pipeline) undeliverable(ctx context.Context, person, id string, r Reply, sendErr error) error {
-	if errors.Is(sendErr, ErrUnreachable) {
-		if err := p.SetReachable(ctx, r.Channel, r.To, false); err != nil {
+	flag := ""
+	switch {
+	case errors.Is(sendErr, ErrOptedOut):
+		flag = stoppedFlag(r.Channel)
+	case errors.Is(sendErr, ErrUnreachable):
+		flag = unreachableFlag(r.Channel)
+	}
+	if flag != "" {
+		to, err := p.PersonOf(ctx, r.Channel, r.To)
+		if err != nil {
 			return err
+		}
+		if err := p.store.SetFlag(ctx, to, flag, true, p.now()); err != nil {
+			return fmt.Errorf("bot: recording reachability: %w", err)
 		}
 	}
 	return p.deadLetter(ctx, person, id, r, redact(sendErr))
@@ -231,7 +243,9 @@ func (p *Pipeline) blocked(ctx context.Context, r Reply) (string, bool, error) {
 		case f == optOutFlag(r.Channel) && !r.OptOutNotice:
 			return "recipient opted out of " + r.Channel, true, nil
 		case f == unreachableFlag(r.Channel):
-			return "recipient unreachable on " + r.Channel, true, nil
+			return "recipient unreachable on " + r.Channel + " until they write again", true, nil
+		case f == stoppedFlag(r.Channel):
+			return "recipient unreachable on " + r.Channel + ": opted out with the provider until they send START", true, nil
 		}
 	}
 	return "", false, nil

@@ -22,9 +22,11 @@
 // more than three parts: a longer text is split at line or word breaks into
 // several messages. With Config.GSM7 accents are transliterated so SMS stay in
 // the 7-bit alphabet. A request for a location asks SMS readers for the name of
-// their town. Provider errors are mapped to the pipeline's outcomes: permanent
-// ones (21211, 21610, 21614, 30003...) to bot.ErrUnreachable, 429 to
-// bot.ErrThrottled, other 4xx to bot.ErrRejected, the rest are retried.
+// their town. Provider errors are mapped to the pipeline's outcomes: 21610
+// (the number replied STOP to the carrier) to bot.ErrOptedOut, other permanent
+// ones (21211, 21612, 21614, 30005, 30006, 63003) to bot.ErrUnreachable, 429 to
+// bot.ErrThrottled, other 4xx to bot.ErrRejected, the rest are retried. 30003
+// (a phone off or out of coverage) is not permanent: the next message is tried.
 //
 // WhatsApp's 24-hour window. A free-form WhatsApp message may only go to
 // someone who wrote in the last 24 hours. The adapter remembers when each

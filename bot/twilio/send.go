@@ -183,6 +183,8 @@ func classify(err error, status int, retryAfter time.Duration) error {
 	switch {
 	case te.Status == http.StatusTooManyRequests || te.Code == 20429:
 		return throttled(retryAfter)
+	case te.Code == codeUnsubscribed:
+		return fmt.Errorf("twilio: error %d (HTTP %d): %w", te.Code, te.Status, bot.ErrOptedOut)
 	case permanentCodes[te.Code]:
 		return fmt.Errorf("twilio: error %d (HTTP %d): %w", te.Code, te.Status, bot.ErrUnreachable)
 	case te.Status >= 500, te.Status == http.StatusUnauthorized, te.Status == http.StatusForbidden:

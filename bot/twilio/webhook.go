@@ -179,17 +179,22 @@ func inputOf(form url.Values) flows.Input {
 }
 
 // permanentCodes are Twilio error codes after which the address will not be
-// reached by trying again.
+// reached by trying again (until it writes to Enlace). 30003 (handset off or
+// out of coverage) is not one: the phone is back some time later, and the
+// next message must be tried.
 var permanentCodes = map[int]bool{
-	21211: true, // invalid 'To' number
-	21610: true, // the recipient replied STOP
-	21612: true, // no route to the 'To' number
-	21614: true, // not a mobile number
-	30003: true, // unreachable handset
-	30005: true, // unknown or inactive destination
-	30006: true, // landline or unreachable carrier
-	63003: true, // WhatsApp: no such user
+	21211:            true, // invalid 'To' number
+	codeUnsubscribed: true, // the recipient replied STOP
+	21612:            true, // no route to the 'To' number
+	21614:            true, // not a mobile number
+	30005:            true, // unknown or inactive destination
+	30006:            true, // landline or unreachable carrier
+	63003:            true, // WhatsApp: no such user
 }
+
+// codeUnsubscribed is Twilio refusing to send to a number that replied STOP:
+// only its START lifts that.
+const codeUnsubscribed = 21610
 
 // codeOutsideWindow is WhatsApp refusing a free-form message outside the
 // 24-hour window: the number is reachable, with a template.

@@ -225,8 +225,11 @@ func TestStatusCallbacks(t *testing.T) {
 		wantClosed      string    // WhatsApp number whose window is closed
 	}{
 		{name: "delivered", params: s["status_delivered"], wantStatus: 204, wantLabel: [2]string{"sms", "delivered"}},
-		{name: "undelivered 30003 marks the number unreachable", params: s["status_undelivered_30003"], wantStatus: 204,
-			wantLabel: [2]string{"sms", "undelivered"}, wantUnreachable: "sms +50499990000"},
+		// 30003 is a phone off or out of coverage: the next message is tried.
+		{name: "undelivered 30003 leaves the number reachable", params: s["status_undelivered_30003"], wantStatus: 204,
+			wantLabel: [2]string{"sms", "undelivered"}},
+		{name: "undelivered 30005 marks the number unreachable", params: s["status_undelivered_30005"], wantStatus: 204,
+			wantLabel: [2]string{"sms", "undelivered"}, wantUnreachable: "sms +50499990001"},
 		{name: "whatsapp 63016 closes the window, number still reachable", params: s["status_failed_whatsapp_63016"], wantStatus: 204,
 			wantLabel: [2]string{"whatsapp", "failed"}, wantClosed: "+50937001234"},
 		{name: "unsigned", params: s["status_undelivered_30003"], sign: func(url.Values) string { return "" }, wantStatus: 403},
