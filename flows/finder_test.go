@@ -387,3 +387,33 @@ func TestJoinList(t *testing.T) {
 		}
 	}
 }
+
+// TestTownNamesTranslated: a town the gazetteer names in English is named
+// in the person's language when the finder says where it searched.
+func TestTownNamesTranslated(t *testing.T) {
+	e, _, _ := finderEngine(t, false)
+	for lang, want := range map[string]string{"es": "Ciudad de Guatemala", "pt": "Cidade da Guatemala", "ht": "Vil Gwatemala", "en": "Guatemala City"} {
+		s := agreedIn(t, e, tgUser, lang)
+		s = e.Step(context.Background(), s, pick("menu.shelters"), tgUser, t0).Session
+		r := e.Step(context.Background(), s, text("Guatemala City"), tgUser, t0)
+		if got := r.Outputs()[0].Text.Render(mustCatalog(t), lang); !strings.Contains(got, want) {
+			t.Errorf("%s: got %q, want %q in it", lang, got, want)
+		}
+	}
+}
+
+// TestTownChoicesFitOneSMS: an ambiguous town on SMS is one question with
+// the likeliest towns that fit, in every language.
+func TestTownChoicesFitOneSMS(t *testing.T) {
+	e, layer, cat := finderEngine(t, false)
+	from := flows.Sender{Channel: "sms", Address: "+5215512345678"}
+	for _, lang := range languages.All {
+		s := agreedIn(t, e, from, lang)
+		s = e.Step(context.Background(), s, pick("menu.shelters"), from, t0).Session
+		r := e.Step(context.Background(), s, text("San Pedro"), from, t0)
+		texts := channelTexts(r, cat, layer, "sms", lang)
+		if len(texts) != 1 || r.Session.Step != flows.StepShelterTown || len(r.Session.Choices) < 2 {
+			t.Errorf("%s: got %d messages, %d choices at %s, want one question with towns:\n%s", lang, len(texts), len(r.Session.Choices), r.Session.Step, strings.Join(texts, "\n---\n"))
+		}
+	}
+}

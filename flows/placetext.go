@@ -71,7 +71,7 @@ func (e *Engine) placeText(lang string, n int, p Place, home string, d detail) s
 	var facts []string
 	// The kind, unless the name says it ("Albergue ...", "Comedor ...").
 	if kind := tr("kind." + p.Kind); d&withKind != 0 && slices.Contains(PlaceKinds, p.Kind) &&
-		!strings.Contains(textmatch.Normalize(p.Name), textmatch.Normalize(kind)) {
+		!strings.Contains(" "+textmatch.Normalize(p.Name)+" ", " "+textmatch.Normalize(kind)+" ") {
 		facts = append(facts, kind)
 	}
 	if p.Km < 0.95 {

@@ -239,7 +239,7 @@ func (e *Engine) shelterText(t *turn, typed string) bool {
 		forgetPoint(t)
 		e.enter(t, StepShelters)
 	case len(towns) == 1:
-		e.searchFrom(t, towns[0].Lat, towns[0].Lon, townLabel(towns[0]), towns[0].Country)
+		e.searchFrom(t, towns[0].Lat, towns[0].Lon, e.townLabel(t.s.Lang, towns[0]), towns[0].Country)
 	default:
 		forgetPoint(t)
 		t.s.Draft[draftTyped] = limit(strings.TrimSpace(typed), 40)
@@ -270,11 +270,29 @@ func (e *Engine) kindIn(typed string) (kind, rest string) {
 	return "", typed
 }
 
-func townLabel(tw Town) string {
-	if tw.Admin1 == "" || tw.Admin1 == tw.Name {
-		return tw.Name
+func (e *Engine) townLabel(lang string, tw Town) string {
+	name, admin := e.townName(lang, tw.Name), e.townName(lang, tw.Admin1)
+	if admin == "" || tw.Admin1 == tw.Name {
+		return name
 	}
-	return tw.Name + ", " + tw.Admin1
+	return name + ", " + admin
+}
+
+// townNames are the towns (and states) the gazetteer names in English, and
+// the message that names them in each language ("Guatemala City" is
+// "Ciudad de Guatemala" in Spanish).
+var townNames = map[string]string{
+	"Mexico City":    "town.mexico_city",
+	"Guatemala City": "town.guatemala_city",
+	"Belize City":    "town.belize_city",
+}
+
+// townName is a gazetteer name as the language says it.
+func (e *Engine) townName(lang, name string) string {
+	if id, ok := townNames[name]; ok {
+		return e.cat.Text(lang, id, nil)
+	}
+	return name
 }
 
 func promptShelterTown(e *Engine, t *turn) []Output {
@@ -287,9 +305,22 @@ func promptShelterTown(e *Engine, t *turn) []Output {
 		_, _, tw := parseTown(v)
 		id := "shelters.town_" + strconv.Itoa(i) // a message of its own, as matchChoice reads labels
 		cs = append(cs, Choice{ID: id, Label: Text{ID: id,
-			Data: map[string]string{"Name": tw.Name, "Admin1": tw.Admin1}, Refs: map[string]string{"Country": "country." + tw.Country}}})
+			Data: map[string]string{"Name": e.townName(t.s.Lang, tw.Name), "Admin1": e.townName(t.s.Lang, tw.Admin1)}, Refs: map[string]string{"Country": "country." + tw.Country}}})
 	}
-	return []Output{{Text: text("shelters.town_which", "Town", t.s.Draft[draftTyped]), Choices: cs}}
+	q := text("shelters.town_which", "Town", t.s.Draft[draftTyped])
+	// Without buttons the question and its towns are one message: offer
+	// the likeliest towns that fit (two at least).
+	for t.sender.Channel != "telegram" && len(cs) > 2 {
+		labels := make([]string, len(cs))
+		for i, c := range cs {
+			labels[i] = c.Label.Render(e.cat, t.s.Lang)
+		}
+		if e.fits(t.sender.Channel, Numbered(q.Render(e.cat, t.s.Lang), labels)) {
+			break
+		}
+		cs = cs[:len(cs)-1]
+	}
+	return []Output{{Text: q, Choices: cs}}
 }
 
 func parseTown(v string) (lat, lon float64, tw Town) {
@@ -314,7 +345,7 @@ func handleShelterTown(e *Engine, t *turn, in Input) bool {
 				return false
 			}
 			lat, lon, tw := parseTown(v)
-			e.searchFrom(t, lat, lon, townLabel(tw), tw.Country)
+			e.searchFrom(t, lat, lon, e.townLabel(t.s.Lang, tw), tw.Country)
 			return true
 		}
 	}
