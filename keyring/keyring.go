@@ -31,7 +31,8 @@ const HashID = "hash"
 // It holds one current key, used to seal, and any number of older keys, still
 // used to open, each named by a short key id written into every sealed record:
 // rotating means adding a new current key in front and keeping the old ones
-// until every record has been re-sealed (bot.Pipeline.Reseal) or has expired.
+// until every record has been re-sealed (bot.Pipeline.Reseal,
+// staff.Service.Reseal) or has expired.
 type Keyring struct {
 	current string
 	aeads   map[string]cipher.AEAD

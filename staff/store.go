@@ -79,6 +79,14 @@ type Store interface {
 	// floor after it and records hash, the hash of entry through, as FloorPrev
 	// (expiry of old entries).
 	TrimAudit(ctx context.Context, through int64, hash string) error
+
+	// ResealStaff calls f on every sealed staff record (accounts, sessions,
+	// audit entries) and, when f returns a record, puts it
+	// in the old one's place; a session keeps its expiry. A record that
+	// changed since it was read is left as the change wrote it (that change
+	// sealed it with the current key). It returns how many records it
+	// replaced; an error from f stops it.
+	ResealStaff(ctx context.Context, f func(kind RecordKind, rec []byte) ([]byte, error)) (int, error)
 }
 
 // Sealer seals records at rest and derives keyed hashes: the keyring that
@@ -91,8 +99,21 @@ type Store interface {
 type Sealer interface {
 	Seal(purpose, owner string, plaintext []byte) []byte
 	Open(purpose, owner string, record []byte) ([]byte, error)
+	// Reseal opens a record and seals it again with the current key;
+	// changed is false when it already was.
+	Reseal(purpose, owner string, record []byte) (out []byte, changed bool, err error)
 	Hash(kind, value string) string
 }
+
+// RecordKind names a kind of sealed staff record, as ResealStaff hands it over.
+type RecordKind string
+
+// The kinds of sealed staff record.
+const (
+	RecordAccount RecordKind = "account"
+	RecordSession RecordKind = "session"
+	RecordAudit   RecordKind = "audit"
+)
 
 // staffOwner is the owner staff records are sealed for (see Sealer).
 const staffOwner = ""

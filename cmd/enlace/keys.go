@@ -5,16 +5,28 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/staff"
 )
+
+// resealOutput is what `enlace keys reseal` prints: the people's report, its
+// before counting staff records too, and the staff's own.
+type resealOutput struct {
+	bot.ResealReport
+	Staff *staff.ResealReport `json:"staff,omitempty"`
+}
 
 const keysUsage = `usage: enlace keys reseal [--data DIR]
 
-Seals every record again with the first key of ENLACE_SECRET_KEY, so that
-older sealing keys can be dropped. --data DIR is the embedded store's
+Seals every record again with the first key of ENLACE_SECRET_KEY, the
+people's and the staff's (accounts, sessions, audit log), so that older
+sealing keys can be dropped. --data DIR is the embedded store's
 directory (default ENLACE_DATA_DIR); with REDIS_URL set, Redis is used.`
 
 // keysCmd manages the keys of ENLACE_SECRET_KEY: `reseal` seals every record
-// again with the current key, so that an older key can be dropped.
+// again with the current key, the people's and the staff's (accounts,
+// sessions, audit log), so that an older key can be dropped.
 func keysCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys")
 	data := fs.String("data", "", "directory of the embedded store (overrides ENLACE_DATA_DIR)")
@@ -41,10 +53,25 @@ func keysCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.W
 	if err != nil {
 		return err
 	}
-	if err := json.NewEncoder(stdout).Encode(rep); err != nil {
+	out := resealOutput{ResealReport: rep}
+	if ss, ok := a.store.(staff.Store); ok {
+		srep, err := staff.New(staffConfig(cfg, ss, keys)).Reseal(ctx)
+		if err != nil {
+			return err
+		}
+		out.Staff = &srep
+		// One report: before counts every record, people's and staff's.
+		for id, n := range srep.Before {
+			out.Before[id] += n
+		}
+	}
+	if err := json.NewEncoder(stdout).Encode(out); err != nil {
 		return err
 	}
-	fmt.Fprintf(stderr, "%d record(s) sealed again with key %q; %d unreadable left as they were.\n", rep.Resealed, rep.Current, rep.Unreadable)
+	fmt.Fprintf(stderr, "%d record(s) of people sealed again with key %q; %d unreadable left as they were.\n", rep.Resealed, rep.Current, rep.Unreadable)
+	if out.Staff != nil {
+		fmt.Fprintf(stderr, "%d staff record(s) (accounts, sessions, audit log) sealed again; %d unreadable left as they were.\n", out.Staff.Resealed, out.Staff.Unreadable)
+	}
 	fmt.Fprintf(stderr, "Every other sealing key can now be dropped from ENLACE_SECRET_KEY; keep the hashing key (%q).\n", keys.HashKeyID())
 	return nil
 }

@@ -408,3 +408,60 @@ func sweepStaff(tx *bolt.Tx, now time.Time) error {
 	}
 	return nil
 }
+
+// resealStaffBuckets are the staff buckets of sealed records, with the bytes
+// before the sealed record in each value (a session's expiry).
+var resealStaffBuckets = []struct {
+	name   []byte
+	kind   staff.RecordKind
+	header int
+}{
+	{bStaffAccounts, staff.RecordAccount, 0},
+	{bStaffSessions, staff.RecordSession, 8},
+	{bStaffAudit, staff.RecordAudit, 0},
+}
+
+// ResealStaff implements staff.Store, in one transaction.
+func (s *Store) ResealStaff(ctx context.Context, f func(kind staff.RecordKind, rec []byte) ([]byte, error)) (int, error) {
+	n := 0
+	err := s.update(func(tx *bolt.Tx) error {
+		n = 0
+		for _, sb := range resealStaffBuckets {
+			b := tx.Bucket(sb.name)
+			if b == nil {
+				continue
+			}
+			// Collected first: a bucket must not change while it is iterated.
+			var keys, values [][]byte
+			err := b.ForEach(func(k, v []byte) error {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+				if len(v) < sb.header {
+					return nil // not ours to fix: the reader reports it
+				}
+				rec, err := f(sb.kind, bytes.Clone(v[sb.header:]))
+				if err != nil || rec == nil {
+					return err
+				}
+				keys = append(keys, bytes.Clone(k))
+				values = append(values, append(bytes.Clone(v[:sb.header]), rec...))
+				return nil
+			})
+			if err != nil {
+				return fmt.Errorf("embedded: reseal %s: %w", sb.name, err)
+			}
+			for i, k := range keys {
+				if err := b.Put(k, values[i]); err != nil {
+					return fmt.Errorf("embedded: reseal %s: %w", sb.name, err)
+				}
+			}
+			n += len(keys)
+		}
+		return nil
+	})
+	if err != nil {
+		n = 0 // the transaction rolled back
+	}
+	return n, err
+}

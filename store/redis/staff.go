@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -305,4 +306,85 @@ func (s *Store) TrimAudit(ctx context.Context, through int64, hash string) error
 		return fmt.Errorf("redis: trim audit: %w", err)
 	}
 	return nil
+}
+
+// resealStaffField replaces a hash field only if it still holds what was read.
+var resealStaffField = goredis.NewScript(`
+if redis.call('HGET', KEYS[1], ARGV[1]) == ARGV[2] then
+  redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
+  return 1
+end
+return 0`)
+
+// ResealStaff implements staff.Store: accounts and audit entries field by
+// field, sessions key by key on every node; each replacement only if the
+// record is still what was read.
+func (s *Store) ResealStaff(ctx context.Context, f func(kind staff.RecordKind, rec []byte) ([]byte, error)) (int, error) {
+	n := 0
+	for _, h := range []struct {
+		key  string
+		kind staff.RecordKind
+	}{{s.staffKey("{staff}:accounts"), staff.RecordAccount}, {s.auditKeys()[0], staff.RecordAudit}} {
+		iter := s.c.HScan(ctx, h.key, 0, "", 256).Iterator()
+		for iter.Next(ctx) {
+			field := iter.Val()
+			if !iter.Next(ctx) {
+				break
+			}
+			old := iter.Val()
+			rec, err := f(h.kind, []byte(old))
+			if err != nil {
+				return n, fmt.Errorf("redis: reseal staff %s: %w", h.kind, err)
+			}
+			if rec == nil {
+				continue
+			}
+			done, err := resealStaffField.Run(ctx, s.c, []string{h.key}, field, old, rec).Int()
+			if err != nil {
+				return n, fmt.Errorf("redis: reseal staff %s: %w", h.kind, err)
+			}
+			n += done
+		}
+		if err := iter.Err(); err != nil {
+			return n, fmt.Errorf("redis: reseal staff %s: %w", h.kind, err)
+		}
+	}
+	// Sessions are single keys on any node; f is called from one goroutine at a time.
+	var mu sync.Mutex
+	pattern := globEscape(s.staffKey("{ses:")) + "*}"
+	err := s.eachNode(ctx, func(ctx context.Context, node goredis.Cmdable) error {
+		iter := node.Scan(ctx, 0, pattern, 256).Iterator()
+		for iter.Next(ctx) {
+			key := iter.Val()
+			old, err := s.c.Get(ctx, key).Result()
+			if errors.Is(err, goredis.Nil) {
+				continue // expired meanwhile
+			}
+			if err != nil {
+				return err
+			}
+			exp, sealed, ok := strings.Cut(old, ":")
+			if !ok {
+				continue // not ours to fix: the reader reports it
+			}
+			mu.Lock()
+			rec, err := f(staff.RecordSession, []byte(sealed))
+			mu.Unlock()
+			if err != nil || rec == nil {
+				return err
+			}
+			done, err := resealString.Run(ctx, s.c, []string{key}, old, exp+":"+string(rec)).Int()
+			if err != nil {
+				return err
+			}
+			mu.Lock()
+			n += done
+			mu.Unlock()
+		}
+		return iter.Err()
+	})
+	if err != nil {
+		return n, fmt.Errorf("redis: reseal staff sessions: %w", err)
+	}
+	return n, nil
 }

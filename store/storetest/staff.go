@@ -26,6 +26,7 @@ func RunStaff(t *testing.T, open func(t *testing.T) staff.Store) {
 		{"Audit", testStaffAudit},
 		{"ConcurrentAudit", testStaffConcurrentAudit},
 		{"InvalidKeys", testStaffInvalidKeys},
+		{"Reseal", testStaffReseal},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -278,5 +279,72 @@ func testStaffInvalidKeys(t *testing.T, s staff.Store) {
 		if _, err := s.AddFailure(ctx, bad, staffT0, time.Minute); err == nil {
 			t.Errorf("AddFailure(%q) accepted", bad)
 		}
+	}
+}
+
+// testStaffReseal: ResealStaff hands over every sealed staff record, puts
+// what f returns in its place (a session keeps its expiry), leaves the rest,
+// and stops at f's error.
+func testStaffReseal(t *testing.T, s staff.Store) {
+	if n, err := s.ResealStaff(ctx, func(staff.RecordKind, []byte) ([]byte, error) {
+		t.Error("f called on an empty store")
+		return nil, nil
+	}); err != nil || n != 0 {
+		t.Fatalf("ResealStaff of an empty store = %d, %v", n, err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(s.CreateAccount(ctx, "a1", "n1", []byte("acct-1")))
+	must(s.CreateAccount(ctx, "a2", "n2", []byte("acct-2:\x00")))
+	expires := staffT0.Add(time.Hour)
+	must(s.PutSession(ctx, "s1", []byte("sess-1:x"), staffT0, expires))
+	must(s.AppendAudit(ctx, 1, "h1", []byte("audit-1")))
+	must(s.AppendAudit(ctx, 2, "h2", []byte("audit-2")))
+
+	seen := map[string]staff.RecordKind{}
+	n, err := s.ResealStaff(ctx, func(kind staff.RecordKind, rec []byte) ([]byte, error) {
+		seen[string(rec)] = kind
+		if string(rec) == "acct-2:\x00" {
+			return nil, nil // left as it is
+		}
+		return append([]byte("new/"), rec...), nil
+	})
+	if err != nil || n != 4 {
+		t.Fatalf("ResealStaff = %d, %v; want 4 replaced", n, err)
+	}
+	want := map[string]staff.RecordKind{"acct-1": staff.RecordAccount, "acct-2:\x00": staff.RecordAccount,
+		"sess-1:x": staff.RecordSession, "audit-1": staff.RecordAudit, "audit-2": staff.RecordAudit}
+	if fmt.Sprint(seen) != fmt.Sprint(want) {
+		t.Errorf("ResealStaff handed over %v, want %v", seen, want)
+	}
+	if rec, err := s.Account(ctx, "a1"); err != nil || string(rec) != "new/acct-1" {
+		t.Errorf("account a1 after reseal = %q, %v", rec, err)
+	}
+	if rec, err := s.Account(ctx, "a2"); err != nil || string(rec) != "acct-2:\x00" {
+		t.Errorf("account a2, left alone, after reseal = %q, %v", rec, err)
+	}
+	if id, err := s.AccountByName(ctx, "n1"); err != nil || id != "a1" {
+		t.Errorf("AccountByName after reseal = %q, %v", id, err)
+	}
+	if rec, err := s.Session(ctx, "s1", expires.Add(-time.Millisecond)); err != nil || string(rec) != "new/sess-1:x" {
+		t.Errorf("session just before its expiry, after reseal = %q, %v", rec, err)
+	}
+	if _, err := s.Session(ctx, "s1", expires); !errors.Is(err, staff.ErrNotFound) {
+		t.Errorf("session at its expiry, after reseal: %v, want ErrNotFound (the expiry is kept)", err)
+	}
+	got, err := s.AuditEntries(ctx, 1, 10)
+	if err != nil || len(got) != 2 || string(got[0].Data) != "new/audit-1" || string(got[1].Data) != "new/audit-2" {
+		t.Errorf("audit after reseal = %+v, %v", got, err)
+	}
+	if h, err := s.AuditHead(ctx); err != nil || h.Seq != 2 || h.Hash != "h2" {
+		t.Errorf("audit head after reseal = %+v, %v; want it unchanged", h, err)
+	}
+	stop := errors.New("stop")
+	if _, err := s.ResealStaff(ctx, func(staff.RecordKind, []byte) ([]byte, error) { return nil, stop }); !errors.Is(err, stop) {
+		t.Errorf("ResealStaff with a failing f = %v, want f's error", err)
 	}
 }
