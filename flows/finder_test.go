@@ -172,6 +172,7 @@ func TestFinderGolden(t *testing.T) {
 				for _, script := range [][]flows.Input{
 					{tijuanaPin},
 					{tapachulaPin, pick("shelters.more")},
+					{{Kind: flows.InputLocation, Lat: 14.6815, Lon: -92.1498}}, // Ciudad Hidalgo, across the river from Guatemala
 					{pick("menu.shelters"), text("Juarez")},
 					{pick("menu.shelters"), text("Esquipulas")},
 					{pick("menu.shelters"), text("agua Tenosique")},
