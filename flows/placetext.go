@@ -128,7 +128,11 @@ func (e *Engine) placeText(lang string, n int, p Place, home string, d detail) s
 	}
 	line := "- " + name + ", " + strings.Join(facts, ", ")
 	for _, part := range parts {
-		line += ". " + part
+		if strings.HasSuffix(line, ".") { // a cut ("...") or an abbreviation ends it already
+			line += " " + part
+		} else {
+			line += ". " + part
+		}
 	}
 	return line
 }
