@@ -101,6 +101,7 @@ type Call struct {
 	AccountSid string
 	Form       url.Values
 	At         time.Time
+	Status     int // the HTTP status it was answered with
 }
 
 // Answer is what the stand-in replies to one call.
@@ -137,6 +138,16 @@ type API struct {
 	mu      sync.Mutex
 	calls   []Call
 	answers map[string][]Answer // by To: answers to give before succeeding
+	down    func() bool         // FailWhile
+	downAns Answer
+}
+
+// FailWhile answers every call with ans while down returns true (an outage,
+// timed by the test's own clock); queued Answers still come first.
+func (a *API) FailWhile(down func() bool, ans Answer) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.down, a.downAns = down, ans
 }
 
 // NewAPI starts a Messages API for one account; it stops when the test ends.
@@ -296,12 +307,18 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	}
 
 	a.mu.Lock()
-	a.calls = append(a.calls, Call{AccountSid: m[1], Form: form, At: time.Now()})
-	n := len(a.calls)
 	var ans *Answer
 	if q := a.answers[form.Get("To")]; len(q) > 0 {
 		ans, a.answers[form.Get("To")] = &q[0], q[1:]
+	} else if a.down != nil && a.down() {
+		ans = &a.downAns
 	}
+	status := http.StatusCreated
+	if ans != nil {
+		status = ans.Status
+	}
+	a.calls = append(a.calls, Call{AccountSid: m[1], Form: form, At: time.Now(), Status: status})
+	n := len(a.calls)
 	a.mu.Unlock()
 
 	if ans != nil {
