@@ -219,3 +219,33 @@ func TestOptedOutWithTheProviderStaysUntilOptIn(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryForPerChannel: each channel retries for its own time.
+func TestRetryForPerChannel(t *testing.T) {
+	st := backends(t)[0].open(t)
+	defer st.Close()
+	sms, tg := newRecorder("sms"), newRecorder("telegram")
+	sms.fail = func(bot.Reply, int) error { return errFlaky }
+	tg.fail = sms.fail
+	clk := newClock()
+	cfg := testConfig
+	cfg.RetryForChannel = map[string]time.Duration{"telegram": time.Minute}
+	p := newPipelineWith(t, st, clk.Now, cfg, sms, tg)
+	tgMsg := msg("1001", "tg-1", "hola")
+	tgMsg.Channel = "telegram"
+	accept(t, p, msg(alice, "SM1", "hola"))
+	accept(t, p, tgMsg)
+	for range 11 { // to 55s
+		drain(t, p)
+		clk.Advance(5 * time.Second)
+	}
+	drain(t, p)
+	if got, want := deadByChannel(t, p), map[string]int{"sms gave up": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after 55s: got %v, want only SMS's reply dead (its 8s passed, Telegram's minute not)", got)
+	}
+	clk.Advance(5 * time.Second)
+	drain(t, p)
+	if got, want := deadByChannel(t, p), map[string]int{"sms gave up": 1, "telegram gave up": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Fatalf("after 60s (the last try, when Telegram's minute ends): got %v, want %v", got, want)
+	}
+}

@@ -22,7 +22,7 @@ func NewMetrics(reg prometheus.Registerer, st Store) *Metrics {
 			Name: "enlace_inbound_messages_total", Help: "Inbound messages by channel and outcome (accepted, duplicate, error).",
 		}, []string{"channel", "outcome"}),
 		outboundTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "enlace_outbound_messages_total", Help: "Outbound delivery attempts by channel and outcome (sent, retry, throttled, dead).",
+			Name: "enlace_outbound_messages_total", Help: "Outbound delivery attempts by channel and outcome (sent, retry, throttled, dead, replayed: a dead letter back in its outbox by itself).",
 		}, []string{"channel", "outcome"}),
 		handleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "enlace_handle_seconds", Help: "Time to handle one inbound message, from reading it to committing the replies.",

@@ -1,0 +1,47 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRetryConfig(t *testing.T) {
+	tests := []struct {
+		name        string
+		env         map[string]string
+		wantFor     time.Duration
+		wantChannel map[string]time.Duration
+		wantErr     string
+	}{
+		{name: "defaults", env: nil, wantFor: 12 * time.Hour, wantChannel: map[string]time.Duration{}},
+		{name: "one for all", env: map[string]string{"ENLACE_RETRY_FOR": "48h"}, wantFor: 48 * time.Hour, wantChannel: map[string]time.Duration{}},
+		{name: "per channel", env: map[string]string{"ENLACE_RETRY_FOR_SMS": "24h", "ENLACE_RETRY_FOR_TELEGRAM": "2h"},
+			wantFor: 12 * time.Hour, wantChannel: map[string]time.Duration{"sms": 24 * time.Hour, "telegram": 2 * time.Hour}},
+		{name: "not a duration", env: map[string]string{"ENLACE_RETRY_FOR_WHATSAPP": "forever"}, wantErr: "ENLACE_RETRY_FOR_WHATSAPP: want a positive duration"},
+		{name: "zero", env: map[string]string{"ENLACE_RETRY_FOR": "0s"}, wantErr: "ENLACE_RETRY_FOR: want a positive duration"},
+		{name: "the old setting is refused, with what to set instead", env: map[string]string{"ENLACE_MAX_ATTEMPTS": "8"}, wantErr: "ENLACE_MAX_ATTEMPTS: no longer read; set ENLACE_RETRY_FOR"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := loadConfig(func(k string) string { return tt.env[k] })
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want an error with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.RetryFor != tt.wantFor || len(c.RetryForChannel) != len(tt.wantChannel) {
+				t.Fatalf("got %s %v, want %s %v", c.RetryFor, c.RetryForChannel, tt.wantFor, tt.wantChannel)
+			}
+			for ch, d := range tt.wantChannel {
+				if c.RetryForChannel[ch] != d {
+					t.Errorf("%s: got %s, want %s", ch, c.RetryForChannel[ch], d)
+				}
+			}
+		})
+	}
+}
