@@ -283,3 +283,55 @@ func TestTwilioStatusCallbackWithAMalformedReference(t *testing.T) {
 		}
 	}
 }
+
+// TestTwilioFinderOutOfTheBox: on a fresh store, a WhatsApp pin at the menu
+// (Twilio's Latitude/Longitude form, empty Body) gets the nearest places of
+// the starter directory as one message, and an SMS typed town gets them in
+// one message of at most 3 parts that names the town understood.
+func TestTwilioFinderOutOfTheBox(t *testing.T) {
+	s := startTwilioServe(t)
+	wa, sms := "whatsapp:+50937001119", "+525511110009"
+	// until waits for a message to an address that contains a text, and
+	// returns how many it got by then.
+	until := func(to, text string) int {
+		for n := 1; ; n++ {
+			if got := s.waitFor(to, n); strings.Contains(got[n-1], text) {
+				return n
+			}
+		}
+	}
+	untilMenu := func(to string) int { return until(to, "Borrar mis datos") }
+	for _, from := range []string{wa, sms} {
+		to := from
+		s.post(from, "hola", "")
+		until(to, "Português")
+		s.post(from, "1", "")
+		until(to, "de acuerdo?")
+		s.post(from, "1", "")
+	}
+	before := untilMenu(wa)
+	form := url.Values{"MessageSid": {"SM4a1b2c3d4e5f60718293a4b5c6d7e8f9"}, "SmsMessageSid": {"SM4a1b2c3d4e5f60718293a4b5c6d7e8f9"},
+		"AccountSid": {twSID}, "From": {wa}, "To": {twWA}, "Body": {""}, "NumMedia": {"0"}, "ApiVersion": {"2010-04-01"},
+		"Latitude": {"14.9036"}, "Longitude": {"-92.2589"}}
+	if code, _ := twiliotest.Post(t, s.base+twilio.InboundPath, twiliotest.Sign(twToken, twPublic+twilio.InboundPath, form), form); code != 200 {
+		t.Fatalf("location post: status %d", code)
+	}
+	got := s.waitFor(wa, before+1)
+	list := got[before]
+	if !strings.HasPrefix(list, "Cerca de ti:\n- ") || !strings.Contains(list, " km") || !strings.Contains(list, "\n1. Más lugares") {
+		t.Errorf("WhatsApp pin at the menu: got %q, want the nearest places with km and the choices", list)
+	}
+
+	untilMenu(sms)
+	s.post(sms, "1", "")
+	until(sms, "Escribe el nombre del pueblo")
+	s.post(sms, "Juarez", "")
+	got = s.waitFor(sms, until(sms, "Chihuahua"))
+	list = got[len(got)-1]
+	if !strings.HasPrefix(list, "Cerca de Ciudad Juárez, Chihuahua:\n- ") || !strings.Contains(list, "Volver al menú") {
+		t.Errorf("SMS typed town: got %q, want one message naming Ciudad Juárez, with its choices", list)
+	}
+	if n, _ := locales.SMSSegments(list); n > 3 {
+		t.Errorf("SMS list takes %d parts, want at most 3: %q", n, list)
+	}
+}
