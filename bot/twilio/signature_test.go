@@ -78,7 +78,7 @@ func TestSignatureVectors(t *testing.T) {
 			req := httptest.NewRequest("POST", target, strings.NewReader(body))
 			req.Header.Set("X-Twilio-Signature", v.Signature)
 			rec := httptest.NewRecorder()
-			_, got := a.verify(rec, req)
+			_, got := a.verify(rec, req, MaxInboundBody)
 			if got != v.Valid {
 				t.Errorf("verify: got %v (status %d), want %v", got, rec.Code, v.Valid)
 			}
@@ -114,7 +114,7 @@ func TestMissingSignatureIs403(t *testing.T) {
 	a := newAdapter(t, newRecorder(), nil)
 	req := httptest.NewRequest("POST", InboundPath, strings.NewReader("Body=hi"))
 	rec := httptest.NewRecorder()
-	if _, ok := a.verify(rec, req); ok || rec.Code != 403 {
+	if _, ok := a.verify(rec, req, MaxInboundBody); ok || rec.Code != 403 {
 		t.Errorf("no signature: got ok=%v status %d, want 403", ok, rec.Code)
 	}
 }

@@ -17,9 +17,17 @@ import (
 	"github.com/enlace-rfl/enlace/flows"
 )
 
-// maxBody bounds a webhook's body: Twilio's posts are a few kilobytes (an SMS
-// body is at most 1,600 characters).
-const maxBody = 64 << 10
+// A webhook's body is read before its signature can be checked, so anyone
+// may send one: the adapter reads little. An inbound message's fields other
+// than Body take under 2 KiB. Body is at most 1,600 characters as Twilio
+// counts them (UTF-16 units): percent-encoded, at most 9 bytes each (3-byte
+// UTF-8; an emoji is 2 units and 12 bytes), 14,400 bytes. So 16 KiB holds
+// any message Twilio can deliver, and 512 connections at it cost 8 MiB.
+// Status callbacks carry no text: 4 KiB. Bigger bodies get 413.
+const (
+	MaxInboundBody = 16 << 10
+	MaxStatusBody  = 4 << 10
+)
 
 // emptyTwiML answers an inbound message without replying through TwiML:
 // replies go through the REST API and the outbox.
@@ -29,10 +37,23 @@ const emptyTwiML = `<?xml version="1.0" encoding="UTF-8"?><Response></Response>`
 // Twilio's 15-second webhook timeout.
 const storeTimeout = 10 * time.Second
 
-// verify reads a webhook's body and checks its X-Twilio-Signature; it answers
-// 400, 403 or 413 itself and returns false when the request must go no further.
-func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) (url.Values, bool) {
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+// verify reads a webhook's body, at most max bytes, and checks its
+// X-Twilio-Signature; it answers 400, 403 or 413 itself and returns false
+// when the request must go no further. A request without a signature, or
+// that says it is bigger than max, is refused before its body is read.
+func (a *Adapter) verify(w http.ResponseWriter, r *http.Request, max int64) (url.Values, bool) {
+	sig := r.Header.Get("X-Twilio-Signature")
+	if sig == "" {
+		a.log.Warn("twilio webhook without a signature refused", "path", r.URL.Path)
+		http.Error(w, "invalid signature", http.StatusForbidden)
+		return nil, false
+	}
+	if r.ContentLength > max {
+		a.log.Warn("twilio webhook too large refused unread", "path", r.URL.Path, "bytes", r.ContentLength)
+		http.Error(w, "request too large", http.StatusRequestEntityTooLarge)
+		return nil, false
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, max))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -42,9 +63,8 @@ func (a *Adapter) verify(w http.ResponseWriter, r *http.Request) (url.Values, bo
 		}
 		return nil, false
 	}
-	sig := r.Header.Get("X-Twilio-Signature")
-	if sig == "" || !a.validSignature(r.URL, body, sig) {
-		a.log.Warn("twilio webhook with a missing or wrong signature refused", "path", r.URL.Path, "signed", sig != "")
+	if !a.validSignature(r.URL, body, sig) {
+		a.log.Warn("twilio webhook with a wrong signature refused", "path", r.URL.Path)
 		http.Error(w, "invalid signature", http.StatusForbidden)
 		return nil, false
 	}
@@ -122,7 +142,7 @@ func escapeQuery(q string) string {
 
 // handleInbound takes one inbound SMS or WhatsApp message.
 func (a *Adapter) handleInbound(w http.ResponseWriter, r *http.Request) {
-	form, ok := a.verify(w, r)
+	form, ok := a.verify(w, r, MaxInboundBody)
 	if !ok {
 		return
 	}
@@ -235,7 +255,7 @@ func (a *Adapter) reportReceipt(r *http.Request, status string) error {
 
 // handleStatus records a delivery status callback.
 func (a *Adapter) handleStatus(w http.ResponseWriter, r *http.Request) {
-	form, ok := a.verify(w, r)
+	form, ok := a.verify(w, r, MaxStatusBody)
 	if !ok {
 		return
 	}
