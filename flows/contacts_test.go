@@ -290,6 +290,24 @@ func TestIAmSafeToSeveralContactsInTheirLanguages(t *testing.T) {
 	})
 }
 
+// TestAgreeWordAnswersYes: "dakò", "de acuerdo" or "d'accord" at "Send it?"
+// sends it, instead of jumping to the menu and dropping the message; at the
+// menu the same word still opens the menu.
+func TestAgreeWordAnswersYes(t *testing.T) {
+	e := newEngine(t)
+	for _, typed := range []string{"dakò", "De acuerdo", "d'accord", "de acordo"} {
+		s := withFamily(t, e, rosa)
+		s.Family.Contacts[0].Previewed = false
+		s.Step = flows.StepFamily
+		play(t, e, mxSMS, s, []exchange{
+			{in: pick("family.safe"), want: []string{"safe.kind.ask"}},
+			{in: pick("safe.kind.safe"), want: []string{"safe.preview", "safe.send.ask"}},
+			{in: text(typed), want: []string{"safe.sms.code", "safe.sending", "menu.prompt"}},
+			{in: text(typed), want: []string{"menu.prompt"}},
+		})
+	}
+}
+
 func TestLostPhoneGivesTheNewNumber(t *testing.T) {
 	e := newEngine(t)
 	cat, _ := locales.Load()

@@ -273,7 +273,7 @@ func (e *Engine) run(t *turn, in Input) {
 		e.linkPhone(t, in.Phone)
 		return
 	}
-	if word, lang, ok := e.globalWord(in); ok {
+	if word, lang, ok := e.globalWord(in); ok && !e.agreeIsYes(t, word) {
 		if fresh {
 			t.s.Lang = lang // they wrote in this language
 		}
@@ -460,6 +460,21 @@ func (e *Engine) global(t *turn, word string) {
 	}
 }
 
+// agreeIsYes says whether an agree word ("OK", "de acuerdo", "dakò") answers
+// the yes/no question the person was asked, rather than jumping to the menu
+// and dropping what they were about to send or save.
+func (e *Engine) agreeIsYes(t *turn, word string) bool {
+	if word != wordAgree || t.s.Consent != ConsentAccepted {
+		return false
+	}
+	for _, id := range t.s.Choices {
+		if strings.HasSuffix(id, ".yes") {
+			return true
+		}
+	}
+	return false
+}
+
 // matchChoice maps typed text to one of the choices offered last: by its
 // number, or by its label in any language.
 func (e *Engine) matchChoice(t *turn, typed string) (string, bool) {
@@ -482,10 +497,12 @@ func (e *Engine) matchChoice(t *turn, typed string) (string, bool) {
 			}
 		}
 	}
-	// Yes and no in any language answer a yes/no question.
-	if m, ok := e.words[norm]; ok && (m.word == wordYes || m.word == wordNo) {
+	// Yes and no in any language answer a yes/no question; so does an agree
+	// word ("de acuerdo", "dakò"), which is how many people say yes.
+	if m, ok := e.words[norm]; ok && (m.word == wordYes || m.word == wordNo || m.word == wordAgree) {
+		yes := m.word == wordYes || m.word == wordAgree
 		for _, id := range t.s.Choices {
-			if strings.HasSuffix(id, ".yes") && m.word == wordYes || strings.HasSuffix(id, ".no") && m.word == wordNo {
+			if strings.HasSuffix(id, ".yes") && yes || strings.HasSuffix(id, ".no") && m.word == wordNo {
 				return id, true
 			}
 		}
