@@ -223,3 +223,26 @@ func TestConnectionsPerListenerAreCapped(t *testing.T) {
 		t.Errorf("waiting connections: got %q, want 0", got)
 	}
 }
+
+func TestReadyzURL(t *testing.T) {
+	tests := []struct{ addr, want string }{
+		{":8080", "http://127.0.0.1:8080/readyz"},
+		{"0.0.0.0:8080", "http://127.0.0.1:8080/readyz"},
+		{"[::]:8080", "http://[::1]:8080/readyz"},
+		{"10.0.0.5:80", "http://10.0.0.5:80/readyz"},
+		{"localhost:8080", "http://localhost:8080/readyz"},
+		{"8080", ""},
+	}
+	for _, tt := range tests {
+		got, err := readyzURL(tt.addr)
+		if tt.want == "" {
+			if err == nil || !strings.Contains(err.Error(), ":8080") {
+				t.Errorf("%q: got %q, %v, want an error showing the form", tt.addr, got, err)
+			}
+			continue
+		}
+		if err != nil || got != tt.want {
+			t.Errorf("%q: got %q, %v, want %q", tt.addr, got, err, tt.want)
+		}
+	}
+}
