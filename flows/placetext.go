@@ -74,8 +74,9 @@ func (e *Engine) placeText(lang string, n int, p Place, home string, d detail) s
 		!strings.Contains(" "+textmatch.Normalize(p.Name)+" ", " "+textmatch.Normalize(kind)+" ") {
 		facts = append(facts, kind)
 	}
-	if p.Km < 0.95 {
-		facts = append(facts, e.km(lang, p.Km))
+	// A pin that is only the town's centre says so: the distance is to it.
+	if p.TownCentre {
+		facts = append(facts, tr("shelters.km_centre", "Km", e.km(lang, p.Km)))
 	} else {
 		facts = append(facts, tr("shelters.km", "Km", e.km(lang, p.Km)))
 	}
@@ -177,12 +178,10 @@ func yearMonth(s string) (year, month int, ok bool) {
 	return y, m, true
 }
 
-// km writes a distance: whole km from 10 km, else one decimal, with the
-// language's decimal mark.
+// km writes a distance: whole km from 10 km, else one decimal (0.1 at
+// least), with the language's decimal mark.
 func (e *Engine) km(lang string, km float64) string {
-	if km < 0.95 { // "0.0 km" would be odd, and a town-centre pin is not that exact
-		return e.cat.Text(lang, "shelters.km_under1", nil)
-	}
+	km = max(km, 0.1) // never "0.0 km"
 	if km >= 10 {
 		return strconv.FormatFloat(km, 'f', 0, 64)
 	}

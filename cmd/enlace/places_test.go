@@ -134,7 +134,7 @@ func equalMaps(a, b map[string]string) bool {
 
 // placeLine is "N. Name" and "Kind, KM km" below it in the Spanish texts on
 // Telegram (the kind is left out when the name says it).
-var placeLine = regexp.MustCompile(`(?m)^(\d+)\. (.+)\n(?:([^,\n]+), )?([Mm]enos de 1 km|[\d.]+ km)`)
+var placeLine = regexp.MustCompile(`(?m)^(\d+)\. (.+)\n(?:([^,\n]+), )?([\d.]+ km(?: del centro)?)`)
 
 type shownPlace struct{ n, name, kind, km string }
 
@@ -148,14 +148,17 @@ func listedPlaces(out []printed) []shownPlace {
 	return s
 }
 
-func kmText(km float64) string {
-	switch {
-	case km < 0.95:
-		return "menos de 1 km"
-	case km >= 10:
-		return strconv.FormatFloat(km, 'f', 0, 64) + " km"
+// kmText is a distance as the Spanish texts write it; centre says the
+// place's pin is only its town's centre.
+func kmText(km float64, centre bool) string {
+	s := strconv.FormatFloat(max(km, 0.1), 'f', 1, 64) + " km"
+	if km >= 10 {
+		s = strconv.FormatFloat(km, 'f', 0, 64) + " km"
 	}
-	return strconv.FormatFloat(km, 'f', 1, 64) + " km"
+	if centre {
+		s += " del centro"
+	}
+	return s
 }
 
 // TestChatFindsShelters runs the acceptance checks of the shelter finder in
@@ -168,11 +171,12 @@ func TestChatFindsShelters(t *testing.T) {
 	type want struct {
 		id, name string
 		km       float64
+		centre   bool
 	}
 	var open []want
 	for _, p := range all {
 		if p.Status != places.StatusClosed {
-			open = append(open, want{p.ID, p.Name, places.Distance(lat, lon, p.Lat, p.Lon)})
+			open = append(open, want{p.ID, p.Name, places.Distance(lat, lon, p.Lat, p.Lon), p.TownCentre()})
 		}
 	}
 	slices.SortFunc(open, func(a, b want) int { // as the stores order them: by distance, then ID
@@ -204,8 +208,8 @@ func TestChatFindsShelters(t *testing.T) {
 				t.Fatalf("got %d places for the pin and 'more', want 6:\n%+v", len(got), out)
 			}
 			for i, s := range got {
-				if s.n != strconv.Itoa(i+1) || !strings.HasPrefix(open[i].name, strings.TrimSuffix(s.name, "...")) || !strings.EqualFold(s.km, kmText(open[i].km)) {
-					t.Errorf("place %d: got %+v, want %s at %s km", i+1, s, open[i].name, kmText(open[i].km))
+				if s.n != strconv.Itoa(i+1) || !strings.HasPrefix(open[i].name, strings.TrimSuffix(s.name, "...")) || !strings.EqualFold(s.km, kmText(open[i].km, open[i].centre)) {
+					t.Errorf("place %d: got %+v, want %s at %s", i+1, s, open[i].name, kmText(open[i].km, open[i].centre))
 				}
 				if strings.Contains(s.name, "closed") {
 					t.Errorf("a closed place was offered: %+v", s)
@@ -248,7 +252,7 @@ func TestChatSheltersOnSMSAsksForATown(t *testing.T) {
 	for _, want := range []string{
 		"Write the name of the town or city where you are", // the menu's first option opened the finder
 		// One message: the town understood, the place, the choices.
-		"Near Ciudad Tecún Umán, San Marcos:\n- Casa del Migrante Mi'n..., Shelter, under 1 km\nCheck before you go.\n1. More places",
+		"Near Ciudad Tecún Umán, San Marcos:\n- Casa del Migrante Mi'n..., Shelter, 0.1 km from the town centre\nCheck before you go.\n1. More places",
 		"There are several places called San Pedro. Which one?\n1. San Pedro Sula, Cortés, Honduras",
 		`I do not know the town "xyzzyq"`,
 	} {
