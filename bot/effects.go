@@ -17,6 +17,7 @@ type step struct {
 	// channel and address answer the step: where the person wrote from (for
 	// a timer or a receipt, where they last wrote from).
 	channel, address string
+	replyTo          string // the exact address to answer at, when not address
 	lang             string // the session's language, for replies
 	commit           Commit
 	replies          []Reply // rendered; merged and sealed in finish
@@ -58,7 +59,9 @@ func (p *Pipeline) apply(ctx context.Context, s *step, e flows.Effect) error {
 
 // applyReply renders a reply to the person in their session's language.
 func (p *Pipeline) applyReply(s *step, e flows.Reply) error {
-	s.replies = append(s.replies, p.render(s.channel, s.address, s.lang, e.Output))
+	r := p.render(s.channel, s.address, s.lang, e.Output)
+	r.Address = exactAddress(s.address, s.replyTo)
+	s.replies = append(s.replies, r)
 	return nil
 }
 
@@ -66,7 +69,7 @@ func (p *Pipeline) applyReply(s *step, e flows.Reply) error {
 // (SMS for a phone number reached from Telegram), routed to where that
 // number's person talks to Enlace, with a receipt for the sender if asked.
 func (p *Pipeline) applyMessage(ctx context.Context, s *step, e flows.Message) error {
-	channel, to, lang := s.channel, e.To, s.lang
+	channel, to, addr, lang := s.channel, e.To, "", s.lang
 	switch {
 	case e.Channel != "":
 		channel = e.Channel
@@ -78,11 +81,12 @@ func (p *Pipeline) applyMessage(ctx context.Context, s *step, e flows.Message) e
 	}
 	if phoneChannels[channel] {
 		var err error
-		if channel, to, err = p.route(ctx, channel, to); err != nil {
+		if channel, to, addr, err = p.route(ctx, channel, to); err != nil {
 			return err
 		}
 	}
 	r := p.render(channel, to, lang, e.Output)
+	r.Address = addr
 	r.Proactive = true
 	if e.Receipt != "" {
 		r.ReceiptTo, r.ReceiptRef = s.person, e.Receipt
@@ -155,7 +159,7 @@ func (p *Pipeline) applyLinkPhone(s *step, e flows.LinkPhone) error {
 // m (whose inbox item is inboundID), and finishes it.
 func (p *Pipeline) build(ctx context.Context, person, inboundID string, m Message, res flows.Result) (*step, error) {
 	s := &step{
-		person: person, channel: m.Channel, address: m.From, lang: res.Session.Lang,
+		person: person, channel: m.Channel, address: m.From, replyTo: m.ReplyTo, lang: res.Session.Lang,
 		commit: Commit{InboundID: inboundID, SessionTTL: p.cfg.SessionTTL},
 	}
 	for _, e := range res.Effects {
@@ -221,4 +225,13 @@ func (p *Pipeline) applyOptOut(s *step) error {
 		return nil
 	})
 	return nil
+}
+
+// exactAddress is a reply's Address: the provider's exact address when it is
+// not the normalised one, else empty.
+func exactAddress(address, replyTo string) string {
+	if replyTo == address {
+		return ""
+	}
+	return replyTo
 }

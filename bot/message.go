@@ -14,6 +14,10 @@ type Message struct {
 	Channel  string      `json:"channel"`             // "telegram", "sms", "whatsapp"
 	ID       string      `json:"id"`                  // the channel's own message id, for dedupe
 	From     string      `json:"from"`                // the channel address: a Telegram chat id, an E.164 number
+	// ReplyTo is the exact address the provider gave, when it differs from
+	// the normalised From (WhatsApp's +521… for a Mexican mobile): replies
+	// go there, while From is who the person is.
+	ReplyTo  string      `json:"reply_to,omitempty"`
 	LangHint string      `json:"lang_hint,omitempty"` // e.g. Telegram's language_code
 	Input    flows.Input `json:"input"`
 	Received time.Time   `json:"received"`
@@ -31,6 +35,10 @@ type Reply struct {
 	ID      string        `json:"id"`
 	Channel string        `json:"channel"`
 	To      string        `json:"to"`
+	// Address, when set, is the exact address to deliver to on the channel
+	// (WhatsApp's +521… form of a Mexican mobile); To stays the normalised
+	// number the reader is known by.
+	Address string        `json:"address,omitempty"`
 	Lang    string        `json:"lang"`
 	Text    string        `json:"text"`
 	Choices []ReplyChoice `json:"choices,omitempty"`
@@ -113,3 +121,11 @@ type ErrThrottled struct {
 }
 
 func (e *ErrThrottled) Error() string { return fmt.Sprintf("throttled: retry after %s", e.RetryAfter) }
+
+// Destination is where a reply is delivered: its exact Address, else To.
+func (r Reply) Destination() string {
+	if r.Address != "" {
+		return r.Address
+	}
+	return r.To
+}

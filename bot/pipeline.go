@@ -580,9 +580,9 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 	}
 	if m.Channel == timerChannel || m.Channel == receiptChannel {
 		// Timers and receipts speak to the person where they last wrote from.
-		m.Channel, m.From = sess.Channel, sess.Address
+		m.Channel, m.From, m.ReplyTo = sess.Channel, sess.Address, sess.ReplyTo[sess.Channel]
 	}
-	res := p.engine.Step(ctx, sess, m.Input, flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint}, p.now())
+	res := p.engine.Step(ctx, sess, m.Input, flows.Sender{Channel: m.Channel, Address: m.From, ReplyTo: m.ReplyTo, LangHint: m.LangHint}, p.now())
 	s, err := p.build(ctx, person, item.ID, m, res)
 	if err != nil {
 		return err
@@ -632,6 +632,7 @@ func (p *Pipeline) handleNotice(ctx context.Context, person, token, inboundID st
 		lang = flows.GuessLanguage(flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint})
 	}
 	r := p.render(m.Channel, m.From, lang, flows.Output{Text: n.Text})
+	r.Address = exactAddress(m.From, m.ReplyTo)
 	r.OptOutNotice = n.OptOutNotice
 	item, err := p.sealReply(person, r)
 	if err != nil {
@@ -655,29 +656,33 @@ func (p *Pipeline) commit(ctx context.Context, person, token string, c Commit) e
 // route picks where a proactive message to a phone number goes: where that
 // number's person last wrote to Enlace from (WhatsApp, or Telegram once they
 // linked their number), if they agreed to Enlace keeping data and can be
-// reached there; otherwise the channel asked for (SMS).
-func (p *Pipeline) route(ctx context.Context, channel, number string) (string, string, error) {
+// reached there; otherwise the channel asked for (SMS). addr is the exact
+// address to deliver to when it is not to (Reply.Address).
+func (p *Pipeline) route(ctx context.Context, channel, number string) (ch, to, addr string, err error) {
 	person := p.Person(channel, number)
 	s, ok, err := p.readSession(ctx, person)
 	if err != nil {
-		return "", "", fmt.Errorf("bot: routing: %w", err)
+		return "", "", "", fmt.Errorf("bot: routing: %w", err)
 	}
+	// The number's own exact address on the channel asked for, if it ever
+	// wrote on it (WhatsApp's +521… form).
+	addr = exactAddress(number, s.ReplyTo[channel])
 	if !ok || s.Consent != flows.ConsentAccepted || s.Address == "" || s.Channel == channel {
-		return channel, number, nil
+		return channel, number, addr, nil
 	}
 	if _, known := p.channel(s.Channel); !known || (s.Channel != "whatsapp" && s.Channel != "telegram") {
-		return channel, number, nil
+		return channel, number, addr, nil
 	}
 	flags, err := p.store.Flags(ctx, person)
 	if err != nil {
-		return "", "", fmt.Errorf("bot: routing: %w", err)
+		return "", "", "", fmt.Errorf("bot: routing: %w", err)
 	}
 	if slices.ContainsFunc(flags, func(f string) bool {
 		return f == unreachableFlag(s.Channel) || f == stoppedFlag(s.Channel) || f == optOutFlag(s.Channel)
 	}) {
-		return channel, number, nil
+		return channel, number, addr, nil
 	}
-	return s.Channel, s.Address, nil
+	return s.Channel, s.Address, exactAddress(s.Address, s.ReplyTo[s.Channel]), nil
 }
 
 // phoneChannels address people by phone number.

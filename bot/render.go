@@ -39,7 +39,7 @@ func mergeReplies(rs []Reply) []Reply {
 	out := []Reply{rs[0]}
 	for _, next := range rs[1:] {
 		cur := &out[len(out)-1]
-		if cur.To == next.To && cur.Channel == next.Channel && cur.Lang == next.Lang &&
+		if cur.To == next.To && cur.Address == next.Address && cur.Channel == next.Channel && cur.Lang == next.Lang &&
 			cur.Proactive == next.Proactive && len(cur.Choices) == 0 && cur.Request == "" &&
 			cur.Venue == nil && cur.ReceiptTo == "" && next.ReceiptTo == "" {
 			joined := next

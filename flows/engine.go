@@ -2,6 +2,7 @@ package flows
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -201,6 +202,7 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 		return t.result()
 	}
 	t.s.Channel, t.s.Address = from.Channel, from.Address
+	t.s.ReplyTo = withReplyTo(t.s.ReplyTo, from)
 	switch {
 	case in.Kind == InputOptOut:
 		e.optOut(t)
@@ -549,4 +551,30 @@ func GuessCountry(from Sender) string {
 		return ""
 	}
 	return phonenumbers.GetRegionCodeForNumber(num)
+}
+
+// withReplyTo records where replies to a sender go on its channel: the exact
+// address the provider gave when it is not the normalised one, and nothing
+// (the normalised address) otherwise. The map is copied, never changed.
+func withReplyTo(m map[string]string, from Sender) map[string]string {
+	if from.ReplyTo == "" || from.ReplyTo == from.Address {
+		if _, ok := m[from.Channel]; !ok {
+			return m
+		}
+		out := maps.Clone(m)
+		delete(out, from.Channel)
+		if len(out) == 0 {
+			return nil
+		}
+		return out
+	}
+	if m[from.Channel] == from.ReplyTo {
+		return m
+	}
+	out := maps.Clone(m)
+	if out == nil {
+		out = map[string]string{}
+	}
+	out[from.Channel] = from.ReplyTo
+	return out
 }

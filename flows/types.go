@@ -162,6 +162,11 @@ type Session struct {
 	// to a timer go.
 	Channel string `json:"channel,omitempty"`
 	Address string `json:"address,omitempty"`
+	// ReplyTo holds, per channel, the exact address the provider gave when it
+	// differs from Address: WhatsApp writes a Mexican mobile as +521…, which
+	// is where WhatsApp delivers, while Address keeps the normalised +52…
+	// that is the person's identity on SMS and WhatsApp alike.
+	ReplyTo map[string]string `json:"reply_to,omitempty"`
 	// Family holds safe contacts, the name and code word they see, and the
 	// check-in (flows/contacts.go).
 	Family *Family `json:"family,omitempty"`
@@ -194,5 +199,8 @@ func (r Result) Outputs() []Output {
 type Sender struct {
 	Channel  string // "telegram", "sms", "whatsapp", "chat"
 	Address  string // the channel address, e.g. "+50937001234" or a Telegram chat id
+	// ReplyTo is the exact address the provider gave, when it differs from
+	// Address (WhatsApp's +521… for a Mexican mobile): replies go there.
+	ReplyTo  string
 	LangHint string // e.g. Telegram's language_code
 }

@@ -97,7 +97,7 @@ func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 
 // print prints one message of a reply.
 func (c *Channel) print(r bot.Reply, text string) error {
-	p := Printed{Channel: c.name, To: r.To, Text: text, Choices: []string{}, Request: string(r.Request), Lang: r.Lang}
+	p := Printed{Channel: c.name, To: r.Destination(), Text: text, Choices: []string{}, Request: string(r.Request), Lang: r.Lang}
 	if c.name == "telegram" {
 		p.Venue = r.Venue
 	}
@@ -113,7 +113,7 @@ func (c *Channel) print(r bot.Reply, text string) error {
 		return err
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "── to %s ──\n%s\n", r.To, p.Text)
+	fmt.Fprintf(&b, "── to %s ──\n%s\n", p.To, p.Text)
 	if c.name == "telegram" {
 		for _, l := range p.Choices {
 			fmt.Fprintf(&b, "  [ %s ]\n", l)

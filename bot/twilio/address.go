@@ -1,22 +1,18 @@
 package twilio
 
 import (
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/enlace-rfl/enlace/phone"
+	"github.com/enlace-rfl/enlace/bot/phone"
 )
 
 // parseAddress splits a Twilio address into its channel and an E.164 number:
-// "whatsapp:+52…" is WhatsApp, a bare "+52…" is SMS. An address that is not a
+// "whatsapp:+52…" is WhatsApp, a bare "+52…" is SMS (phone.Address, which
+// also gives the exact address to answer at). An address that is not a
 // valid phone number is refused (phone.ErrInvalid).
 func parseAddress(addr string) (channel, number string, err error) {
-	channel = "sms"
-	if rest, ok := strings.CutPrefix(addr, "whatsapp:"); ok {
-		channel, addr = "whatsapp", rest
-	}
-	number, err = phone.Normalize(addr)
+	channel, number, _, err = phone.Address(addr)
 	return channel, number, err
 }
 

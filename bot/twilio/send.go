@@ -47,16 +47,18 @@ func (c *Channel) Send(ctx context.Context, r bot.Reply) error {
 	if c.name == "whatsapp" {
 		return c.a.sendWhatsApp(ctx, r)
 	}
-	return c.a.sendSMS(ctx, r)
+	return c.a.sendSMS(ctx, r, r.Destination())
 }
 
-func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply) error {
+// sendSMS sends a reply by SMS to an address: the reply's own on the SMS
+// channel, the normalised number when a WhatsApp message falls back to SMS.
+func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply, to string) error {
 	if !a.hasSMS() {
 		return fmt.Errorf("%w: %w", errNoSender, bot.ErrRejected)
 	}
 	for _, part := range a.layer.Texts("sms", r) {
 		p := &api.CreateMessageParams{}
-		p.SetTo(r.To).SetBody(part).SetStatusCallback(a.statusCallback(r))
+		p.SetTo(to).SetBody(part).SetStatusCallback(a.statusCallback(r))
 		if a.cfg.MessagingServiceSID != "" {
 			p.SetMessagingServiceSid(a.cfg.MessagingServiceSID)
 		} else {
@@ -110,16 +112,16 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 				return fmt.Errorf("twilio: encoding template variables: %w", err)
 			}
 			p := &api.CreateMessageParams{}
-			p.SetTo("whatsapp:" + r.To).SetFrom(a.cfg.WhatsAppFrom).SetContentSid(a.cfg.WhatsAppTemplate).
+			p.SetTo("whatsapp:" + r.Destination()).SetFrom(a.cfg.WhatsAppFrom).SetContentSid(a.cfg.WhatsAppTemplate).
 				SetContentVariables(string(vars)).SetStatusCallback(a.statusCallback(r))
 			return a.create(ctx, a.waRate, p)
 		case sentAsSMS:
-			return a.sendSMS(ctx, r)
+			return a.sendSMS(ctx, r, r.To)
 		}
 	}
 	for _, part := range a.layer.Texts("whatsapp", r) {
 		p := &api.CreateMessageParams{}
-		p.SetTo("whatsapp:" + r.To).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r))
+		p.SetTo("whatsapp:" + r.Destination()).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r))
 		if err := a.create(ctx, a.waRate, p); err != nil {
 			return err
 		}

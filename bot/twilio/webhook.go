@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/phone"
 	"github.com/enlace-rfl/enlace/flows"
 )
 
@@ -150,7 +151,7 @@ func (a *Adapter) handleInbound(w http.ResponseWriter, r *http.Request) {
 	if sid == "" {
 		sid = form.Get("SmsMessageSid")
 	}
-	channel, number, err := parseAddress(form.Get("From"))
+	channel, number, replyTo, err := phone.Address(form.Get("From"))
 	if sid == "" || err != nil {
 		// Never log the address itself.
 		a.log.Warn("twilio inbound message without a usable MessageSid or From number", "has_sid", sid != "", "err", err)
@@ -166,7 +167,9 @@ func (a *Adapter) handleInbound(w http.ResponseWriter, r *http.Request) {
 	if channel == "whatsapp" {
 		a.window.Seen(a.p.Person(channel, number), now)
 	}
-	m := bot.Message{Channel: channel, ID: sid, From: number, Input: inputOf(form), Received: now}
+	// The number is who the person is; replyTo, where WhatsApp delivers to
+	// them when it writes the number otherwise (+521… for a Mexican mobile).
+	m := bot.Message{Channel: channel, ID: sid, From: number, ReplyTo: replyTo, Input: inputOf(form), Received: now}
 	outcome, err := a.layer.Take(ctx, a.p, m)
 	if err != nil {
 		a.log.Error("could not record a twilio message; answering 503 so Twilio tries again (or its fallback URL)",

@@ -13,6 +13,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/bot/phone"
 	"github.com/enlace-rfl/enlace/bot/twilio/twiliotest"
 	"github.com/enlace-rfl/enlace/flows"
 )
@@ -75,8 +76,8 @@ func TestInbound(t *testing.T) {
 			want: []bot.Message{{Channel: "sms", ID: "MM2a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "+50255551234", Input: flows.Input{Kind: flows.InputMedia}}}},
 		{name: "whatsapp text", params: s["whatsapp_inbound_text"], wantStatus: 200,
 			want: text("whatsapp", "SM3a1b2c3d4e5f60718293a4b5c6d7e8f9", "+50937001234", "Bonjou")},
-		{name: "whatsapp location, Mexican +521 number held as +52", params: s["whatsapp_inbound_location"], wantStatus: 200,
-			want: []bot.Message{{Channel: "whatsapp", ID: "SM4a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "+525512349876",
+		{name: "whatsapp location, Mexican +521 number held as +52, answered at +521", params: s["whatsapp_inbound_location"], wantStatus: 200,
+			want: []bot.Message{{Channel: "whatsapp", ID: "SM4a1b2c3d4e5f60718293a4b5c6d7e8f9", From: "+525512349876", ReplyTo: "+5215512349876",
 				Input: flows.Input{Kind: flows.InputLocation, Lat: 14.9036, Lon: -92.2589}}}},
 		{name: "a numbered answer is text for the conversation", params: sms, change: map[string]string{"Body": " 2 "}, wantStatus: 200,
 			want: text("sms", "SM0a1b2c3d4e5f60718293a4b5c6d7e8f9", "+525512349876", "2")},
@@ -277,22 +278,27 @@ func TestStatusCallbacks(t *testing.T) {
 
 func TestParseAddress(t *testing.T) {
 	tests := []struct {
-		in, channel, number string
-		ok                  bool
+		in, channel, number, replyTo string
+		ok                           bool
 	}{
-		{"+525512349876", "sms", "+525512349876", true},
-		{"whatsapp:+50937001234", "whatsapp", "+50937001234", true},
-		{"whatsapp:+5215512349876", "whatsapp", "+525512349876", true},
-		{"5512349876", "", "", false},
-		{"+12345", "", "", false},
-		{"whatsapp:", "", "", false},
-		{"+200000000000", "", "", false}, // possible, not valid: each pass used to drop a digit
-		{"whatsapp:+20000000000", "", "", false},
+		{"+525512349876", "sms", "+525512349876", "", true},
+		{"whatsapp:+50937001234", "whatsapp", "+50937001234", "", true},
+		{"whatsapp:+5215512349876", "whatsapp", "+525512349876", "+5215512349876", true},
+		{"+5215512349876", "sms", "+525512349876", "+5215512349876", true},
+		{"5512349876", "", "", "", false},
+		{"+12345", "", "", "", false},
+		{"whatsapp:", "", "", "", false},
+		{"+200000000000", "", "", "", false}, // possible, not valid: each pass used to drop a digit
+		{"whatsapp:+20000000000", "", "", "", false},
 	}
 	for _, tt := range tests {
 		ch, n, err := parseAddress(tt.in)
 		if (err == nil) != tt.ok || tt.ok && (ch != tt.channel || n != tt.number) {
 			t.Errorf("parseAddress(%q): got %q %q %v, want %q %q ok=%v", tt.in, ch, n, err, tt.channel, tt.number, tt.ok)
+		}
+		ch, n, r, err := phone.Address(tt.in)
+		if (err == nil) != tt.ok || tt.ok && (ch != tt.channel || n != tt.number || r != tt.replyTo) {
+			t.Errorf("phone.Address(%q): got %q %q %q %v, want %q %q %q ok=%v", tt.in, ch, n, r, err, tt.channel, tt.number, tt.replyTo, tt.ok)
 		}
 	}
 }

@@ -74,6 +74,20 @@ func chatCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 	if *channel != "telegram" && !strings.HasPrefix(*from, "+") {
 		return usageError{"--from must be a phone number in international form (+...) for sms and whatsapp"}
 	}
+	// As the Twilio adapter does: the normalised number is who the person is,
+	// and replies go to the address as given (WhatsApp's +521…).
+	replyTo := ""
+	if *channel != "telegram" {
+		prefix := ""
+		if *channel == "whatsapp" {
+			prefix = "whatsapp:"
+		}
+		_, number, exact, err := phone.Address(prefix + *from)
+		if err != nil {
+			return usageError{"--from is not a valid phone number"}
+		}
+		*from, replyTo = number, exact
+	}
 	keys, err := loadKeys(cfg, true, stderr)
 	if err != nil {
 		return err
@@ -120,7 +134,7 @@ func chatCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 			continue
 		}
 		msg := bot.Message{
-			Channel: *channel, ID: runID + "-" + strconv.Itoa(n), From: *from, LangHint: *lang,
+			Channel: *channel, ID: runID + "-" + strconv.Itoa(n), From: *from, ReplyTo: replyTo, LangHint: *lang,
 			Input: ch.Parse(*from, line),
 		}
 		if err := take(ctx, a.pipeline, layer, msg); err != nil {

@@ -335,3 +335,34 @@ func TestTwilioFinderOutOfTheBox(t *testing.T) {
 		t.Errorf("SMS list takes %d parts, want at most 3: %q", n, list)
 	}
 }
+
+// TestTwilioWhatsAppAnswersTheExactAddress: a Mexican mobile writing on
+// WhatsApp as +521… is answered at exactly that address (WhatsApp may not
+// deliver to +52…), and the same phone on SMS (+52…) is the same person.
+func TestTwilioWhatsAppAnswersTheExactAddress(t *testing.T) {
+	s := startTwilioServe(t)
+	const wa, number = "whatsapp:+5215512345678", "+525512345678"
+	lines := []string{"hola", "1", "1"}
+	want := simulated(t, "whatsapp", "+5215512345678", lines...)
+	total := 0
+	for i, line := range lines {
+		if code := s.post(wa, line, ""); code != 200 {
+			t.Fatalf("%q: status %d", line, code)
+		}
+		total += len(want[i])
+		s.waitFor(wa, total)
+	}
+	if got := s.api.CallsTo("whatsapp:" + number); len(got) != 0 {
+		t.Errorf("%d messages went to whatsapp:%s, which WhatsApp may not deliver", len(got), number)
+	}
+	// The same phone on SMS continues the same conversation: the menu, not
+	// the first-contact language question.
+	wantSMS := simulated(t, "sms", number, "hola", "1", "1", "menu")
+	if code := s.post(number, "menu", ""); code != 200 {
+		t.Fatalf("sms menu: status %d", code)
+	}
+	got := s.waitFor(number, len(wantSMS[3]))
+	if g, w := strings.Join(got, "\n---\n"), strings.Join(wantSMS[3], "\n---\n"); g != w {
+		t.Errorf("SMS from the same phone is not the same person:\n got %q\nwant %q", g, w)
+	}
+}
