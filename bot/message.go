@@ -11,9 +11,9 @@ import (
 
 // Message is one inbound message, as a channel adapter hands it to the pipeline.
 type Message struct {
-	Channel  string      `json:"channel"`             // "telegram", "sms", "whatsapp"
-	ID       string      `json:"id"`                  // the channel's own message id, for dedupe
-	From     string      `json:"from"`                // the channel address: a Telegram chat id, an E.164 number
+	Channel string `json:"channel"` // "telegram", "sms", "whatsapp"
+	ID      string `json:"id"`      // the channel's own message id, for dedupe
+	From    string `json:"from"`    // the channel address: a Telegram chat id, an E.164 number
 	// ReplyTo is the exact address the provider gave, when it differs from
 	// the normalised From (WhatsApp's +521… for a Mexican mobile): replies
 	// go there, while From is who the person is.
@@ -32,9 +32,9 @@ type ReplyChoice struct {
 // Reply is one outbound message, rendered in its reader's language, waiting in
 // the outbox. Channels decide how choices and requests look.
 type Reply struct {
-	ID      string        `json:"id"`
-	Channel string        `json:"channel"`
-	To      string        `json:"to"`
+	ID      string `json:"id"`
+	Channel string `json:"channel"`
+	To      string `json:"to"`
 	// Address, when set, is the exact address to deliver to on the channel
 	// (WhatsApp's +521… form of a Mexican mobile); To stays the normalised
 	// number the reader is known by.

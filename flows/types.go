@@ -197,8 +197,8 @@ func (r Result) Outputs() []Output {
 
 // Sender describes who wrote, as the channel knows them.
 type Sender struct {
-	Channel  string // "telegram", "sms", "whatsapp", "chat"
-	Address  string // the channel address, e.g. "+50937001234" or a Telegram chat id
+	Channel string // "telegram", "sms", "whatsapp", "chat"
+	Address string // the channel address, e.g. "+50937001234" or a Telegram chat id
 	// ReplyTo is the exact address the provider gave, when it differs from
 	// Address (WhatsApp's +521… for a Mexican mobile): replies go there.
 	ReplyTo  string
