@@ -75,18 +75,13 @@ func chatCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, st
 		return usageError{"--from must be a phone number in international form (+...) for sms and whatsapp"}
 	}
 	// As the Twilio adapter does: the normalised number is who the person is,
-	// and replies go to the address as given (WhatsApp's +521…).
+	// and replies go to the address as given (WhatsApp's +521…). A made-up
+	// number that is not valid (the default) is used as it is.
 	replyTo := ""
 	if *channel != "telegram" {
-		prefix := ""
-		if *channel == "whatsapp" {
-			prefix = "whatsapp:"
+		if _, number, exact, err := phone.Address(*from); err == nil {
+			*from, replyTo = number, exact
 		}
-		_, number, exact, err := phone.Address(prefix + *from)
-		if err != nil {
-			return usageError{"--from is not a valid phone number"}
-		}
-		*from, replyTo = number, exact
 	}
 	keys, err := loadKeys(cfg, true, stderr)
 	if err != nil {

@@ -20,7 +20,7 @@ func TestChatSafeContacts(t *testing.T) {
 	es := func(id string) string { return cat.Text("es", id, nil) }
 	for name, env := range storesEnv(t) {
 		t.Run(name, func(t *testing.T) {
-			from := "+5215512345678"
+			from := "+5215587654321"
 			args := []string{"--channel", "sms", "--from", from}
 			out := runChat(t, env, args,
 				"hola", "1", "1",
