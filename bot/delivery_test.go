@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
 )
 
 // outage is a provider that fails some numbers, transiently or for good.
@@ -247,5 +248,53 @@ func TestRetryForPerChannel(t *testing.T) {
 	drain(t, p)
 	if got, want := deadByChannel(t, p), map[string]int{"sms gave up": 1, "telegram gave up": 1}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("after 60s (the last try, when Telegram's minute ends): got %v, want %v", got, want)
+	}
+}
+
+// TestReplayedMessageTellsTheSenderItArrived: SMS is down for longer than
+// RetryFor while a person sends a message to a contact; it gives up, and its
+// sender's "it failed" waits too. When SMS delivers again both are replayed,
+// and the sender also hears that the message arrived after all, once.
+func TestReplayedMessageTellsTheSenderItArrived(t *testing.T) {
+	const mom, bob = "+50255551234", "+525512340002"
+	st := backends(t)[0].open(t)
+	defer st.Close()
+	net := newOutage()
+	rec := newRecorder("sms")
+	rec.fail = net.fail
+	clk := newClock()
+	p := enginePipeline(t, st, clk.Now, receiptEngine{flows.New(flows.Config{}, catalog)}, rec)
+	for i, text := range []string{"hola", "1", "1"} {
+		accept(t, p, msg(alice, fmt.Sprintf("SM%d", i), text))
+		drain(t, p)
+	}
+	before := len(rec.texts(alice))
+	net.set(net.down, true, alice, mom, bob)
+	accept(t, p, msg(alice, "SM9", "tell mom"))
+	for range 6 {
+		drain(t, p)
+		clk.Advance(5 * time.Second)
+	}
+	drain(t, p)
+	if got := deadByChannel(t, p)["sms gave up"]; got < 2 {
+		t.Fatalf("dead letters after the outage: %d gave up, want mom's message and alice's replies", got)
+	}
+	net.set(net.down, false, alice, mom, bob)
+	accept(t, p, msg(bob, "SM-bob", "hola")) // SMS delivers again
+	for range 3 {
+		drain(t, p)
+	}
+	if got := rec.texts(mom); len(got) != 1 {
+		t.Fatalf("mom got %d messages, want 1", len(got))
+	}
+	after := rec.texts(alice)[before:]
+	if n := countText(after, catalog.Text("es", "erase.confirm", nil)); n != 1 {
+		t.Errorf("failure receipts: got %d in %q, want 1", n, after)
+	}
+	if n := countText(after, catalog.Text("es", "erase.kept", nil)); n != 1 {
+		t.Errorf("delivery receipts after the replay: got %d in %q, want 1", n, after)
+	}
+	if letters, _ := p.DeadLetters(context.Background(), 10); len(letters) != 0 {
+		t.Errorf("dead letters at the end: %+v, want none", letters)
 	}
 }

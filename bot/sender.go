@@ -385,6 +385,11 @@ func (p *Pipeline) replayed(person string, auto bool) func([]byte) ([]byte, erro
 			r.AutoReplayed = true
 		}
 		r.Attempts, r.FailingSince, r.NotBefore, r.LastError, r.GaveUp = 0, time.Time{}, time.Time{}, "", false
+		if r.ReceiptTo != "" {
+			// Its sender was told it failed; a receipt names the reply, so a
+			// new name lets them hear that it arrived after all.
+			r.ID = newID()
+		}
 		item, err := p.sealReply(person, r)
 		if err != nil {
 			return nil, err
