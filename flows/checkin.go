@@ -177,9 +177,11 @@ func handleCheckinWhen(e *Engine, t *turn, in Input) bool {
 	return true
 }
 
-// checkinContacts asks whom to warn when there is a choice.
+// checkinContacts asks whom to warn when there is a choice. A session with
+// no family at all (a stale or hand-made one) gets the same as one contact:
+// promptCheckinMsg sends it back to the start.
 func (e *Engine) checkinContacts(t *turn) {
-	if len(t.s.Family.Contacts) > 1 {
+	if t.s.Family != nil && len(t.s.Family.Contacts) > 1 {
 		e.enter(t, StepCheckinTo)
 		return
 	}

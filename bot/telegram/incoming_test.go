@@ -137,7 +137,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func catalog(t *testing.T) *locales.Catalog {
+func catalog(t testing.TB) *locales.Catalog {
 	t.Helper()
 	c, err := locales.Load()
 	if err != nil {
@@ -151,7 +151,7 @@ const partInterval = 50 * time.Millisecond
 
 // newAdapter returns an adapter on a fresh Bot API stand-in, both on one
 // fake clock: the adapter paces by it, and the stand-in stamps calls with it.
-func newAdapter(t *testing.T, p telegram.Pipeline, logs io.Writer) (*telegram.Adapter, *telegramtest.Server) {
+func newAdapter(t testing.TB, p telegram.Pipeline, logs io.Writer) (*telegram.Adapter, *telegramtest.Server) {
 	t.Helper()
 	api := telegramtest.New(t, token)
 	clk := faketime.New()
