@@ -33,6 +33,7 @@ const (
 	withServices
 	withMap
 	shortName // the name cut shorter
+	tinyName  // the name cut shortest
 	lineEach  // a line per part, numbered (Telegram)
 )
 
@@ -51,6 +52,7 @@ var compactLevels = []detail{
 	withKind,
 	withKind | shortName,
 	shortName,
+	tinyName,
 }
 
 // richLevels is how many of compactLevels are tried with three places, then
@@ -64,8 +66,13 @@ const richLevels = 7
 func (e *Engine) placeText(lang string, n int, p Place, home string, d detail) string {
 	tr := func(id string, kv ...string) string { return e.cat.Text(lang, id, text(id, kv...).Data) }
 	name := cut(p.Name, 60)
-	if d&shortName != 0 {
+	switch {
+	case d&tinyName != 0:
+		name = cut(p.Name, 18)
+	case d&shortName != 0:
 		name = cut(p.Name, 26)
+	case d&lineEach == 0:
+		name = cut(p.Name, 40)
 	}
 	// The first line: name, kind, distance, country, full.
 	var facts []string

@@ -252,7 +252,7 @@ func TestChatSheltersOnSMSAsksForATown(t *testing.T) {
 	for _, want := range []string{
 		"Write the name of the town or city where you are", // the menu's first option opened the finder
 		// One message: the town understood, the place, the choices.
-		"Near Ciudad Tecún Umán, San Marcos:\n- Casa del Migrante Mi'n..., Shelter, 0.1 km from the town centre\nCheck before you go.\n1. More places",
+		"Near Ciudad Tecún Umán, San Marcos:\n- Casa del Migrante Mi'n Pon B'aj (Misi..., Shelter, 0.1 km from the centre\nCheck before you go.\n1. More places",
 		"There are several places called San Pedro. Which one?\n1. San Pedro Sula, Cortés, Honduras",
 		`I do not know the town "xyzzyq"`,
 	} {
