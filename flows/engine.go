@@ -276,8 +276,8 @@ func (e *Engine) run(t *turn, in Input) {
 		return
 	}
 	if word, lang, ok := e.globalWord(in); ok && !e.agreeIsYes(t, word) {
-		if fresh {
-			t.s.Lang = lang // they wrote in this language
+		if e.wroteIn(t, fresh, word, lang, in.Text) {
+			t.s.Lang = lang
 		}
 		e.global(t, word)
 		return
@@ -460,6 +460,38 @@ func (e *Engine) global(t *turn, word string) {
 		}
 		e.accept(t)
 	}
+}
+
+// wroteIn says whether a global word the person typed before agreeing shows
+// the language they write in. A word that is also the current language's
+// ("emergencia" is Spanish and Portuguese) keeps it: a +55 number stays in
+// Portuguese. After the first message, only a word of one language alone
+// ("ayuda", not "info") changes it.
+func (e *Engine) wroteIn(t *turn, fresh bool, word, lang, typed string) bool {
+	if lang == "" || t.s.Consent == ConsentAccepted || e.isWordIn(t.s.Lang, word, typed) {
+		return false
+	}
+	if fresh {
+		return true
+	}
+	n := 0
+	for _, l := range languages.All {
+		if e.isWordIn(l, word, typed) {
+			n++
+		}
+	}
+	return n == 1
+}
+
+// isWordIn says whether typed text is one of the words of message id in lang.
+func (e *Engine) isWordIn(lang, id, typed string) bool {
+	norm := textmatch.Normalize(typed)
+	for _, w := range strings.Split(e.cat.Text(lang, id, nil), ",") {
+		if textmatch.Normalize(w) == norm {
+			return true
+		}
+	}
+	return false
 }
 
 // agreeIsYes says whether an agree word ("OK", "de acuerdo", "dakò") answers

@@ -135,6 +135,11 @@ func TestConversations(t *testing.T) {
 			{in: text("acepto"), wantIDs: []string{"consent.thanks", "menu.prompt"}, wantStep: flows.StepMenu, wantLang: "es"},
 			{in: text("back"), wantIDs: []string{"menu.prompt"}, wantStep: flows.StepMenu},
 		}},
+		{"a word two languages share keeps the guessed language", flows.Sender{Channel: "sms", Address: "+5511987654321"}, []turn{
+			{in: text("emergencia"), wantIDs: []string{"emergency.one", "nodata.options"}, wantLang: "pt", wantForgt: true},
+			{in: text("info"), wantIDs: []string{"help.text", "language.prompt"}, wantLang: "pt"},
+			{in: text("ayuda"), wantIDs: []string{"help.text", "language.prompt"}, wantLang: "es"},
+		}},
 		{"emergency word needs no data", flows.Sender{Channel: "sms", Address: "+50255551234"}, []turn{
 			{in: text("SOS"), wantIDs: []string{"danger.two", "nodata.options"}, wantForgt: true},
 		}},
