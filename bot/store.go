@@ -255,7 +255,7 @@ type Store interface {
 	DeleteAlias(ctx context.Context, from string) error
 
 	// SetFlag sets (on) or clears a named flag of a person, such as
-	// "unreachable:telegram" or "optout:sms". Flags carry no personal data.
+	// "unreachable:telegram", "stopped:sms" or "optout:sms". Flags carry no personal data.
 	// Commit.Erase clears every flag except those starting with "optout:": a
 	// person who said STOP must stay unsent-to after erasing their data.
 	// Opt-outs are kept for Retention.OptOut from now, other flags for

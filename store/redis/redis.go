@@ -25,7 +25,7 @@
 //	<prefix>:p:{<person>}:esc      list of items (escalations, one per ID), PX = R
 //	<prefix>:p:{<person>}:seen     zset dedupe key -> expiry (ms); the key expires with its last mark
 //	<prefix>:p:{<person>}:lock     string token, PX = lock TTL
-//	<prefix>:p:{<person>}:flags    set of flags ("unreachable:telegram", "alias:…"), PX = R
+//	<prefix>:p:{<person>}:flags    set of flags ("unreachable:telegram", "stopped:sms", "alias:…"), PX = R
 //	<prefix>:p:{<person>}:optout   set of "optout:<channel>" flags, PX = Retention.OptOut; kept by erase
 //	<prefix>:p:{<person>}:timers   hash timer id -> due time (ms), PX = R
 //
