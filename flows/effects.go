@@ -17,6 +17,10 @@ type Effect interface {
 // where they last wrote from), in their session's language.
 type Reply struct {
 	Output
+	// Conv and Entry, on a staff member's reply, name the conversation and
+	// the transcript entry it delivers, whose delivery status is recorded.
+	Conv  string `json:"conv,omitempty"`
+	Entry string `json:"entry,omitempty"`
 }
 
 // Message is a message to someone else than the person who wrote: a safe

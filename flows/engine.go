@@ -98,19 +98,20 @@ func (t *turn) emit(e ...Effect) { t.effects = append(t.effects, e...) }
 
 // say replies with one text.
 func (t *turn) say(id string, kv ...string) {
-	t.emit(Reply{Output{Text: text(id, kv...)}})
+	t.emit(Reply{Output: Output{Text: text(id, kv...)}})
 }
 
 // reply replies with outputs, such as a step's prompt.
 func (t *turn) reply(outs ...Output) {
 	for _, o := range outs {
-		t.emit(Reply{o})
+		t.emit(Reply{Output: o})
 	}
 }
 
 // escalate records an escalation for volunteers from the step the person is at.
 func (t *turn) escalate(reason, step string) {
 	t.emit(Escalation{Reason: reason, At: t.now, Lang: t.s.Lang, Step: step})
+	t.startHandoff(reason)
 }
 
 // setTimer sets (or moves) one of the person's timers.
@@ -127,6 +128,7 @@ func (t *turn) cancelTimers(ids ...string) {
 // step go with them: a check-in moved by this very message must not outlive it.
 func (t *turn) erase() {
 	t.effects = slices.DeleteFunc(t.effects, func(e Effect) bool { _, ok := e.(SetTimer); return ok })
+	t.s.Handoff = nil // the pipeline erases the conversation with the rest
 	t.emit(Erase{})
 }
 
@@ -197,12 +199,23 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 	if t.s.Draft == nil {
 		t.s.Draft = map[string]string{}
 	}
-	if in.Kind == InputTimer || in.Kind == InputReceipt {
+	if t.s.Handoff != nil {
+		h := *t.s.Handoff
+		t.s.Handoff = &h
+	}
+	switch in.Kind {
+	case InputTimer, InputReceipt:
 		e.event(t, in)
+		return t.result()
+	case InputStaff:
+		e.staffEvent(t, in)
 		return t.result()
 	}
 	t.s.Channel, t.s.Address = from.Channel, from.Address
 	t.s.ReplyTo = withReplyTo(t.s.ReplyTo, from)
+	if in.Kind != InputOptOut {
+		t.transcribe(in) // during a handoff, what the person wrote is for the volunteer
+	}
 	switch {
 	case in.Kind == InputOptOut:
 		e.optOut(t)
@@ -211,10 +224,19 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 		// and do not count as "I am OK" for a check-in.
 		t.s.Family = t.s.Family.clone()
 		t.danger = true
+		handoff := t.s.Handoff != nil
 		e.answerDanger(t, in.Text)
-		e.run(t, in)
+		if handoff {
+			e.inHandoff(t, in)
+		} else {
+			e.run(t, in)
+		}
 	case !e.checkIn(t, in): // any other message checks the person in (flows/checkin.go)
-		e.run(t, in)
+		if t.s.Handoff != nil {
+			e.inHandoff(t, in)
+		} else {
+			e.run(t, in)
+		}
 	}
 	// Remember the choices of the last question asked, so a typed number or
 	// label picks one; a question without choices (a name, a number) clears
@@ -330,6 +352,8 @@ func (e *Engine) run(t *turn, in Input) {
 		return
 	}
 	switch {
+	case t.danger && t.s.Handoff != nil: // answered already, and now for the volunteers
+		e.waitForVolunteer(t)
 	case t.danger: // answered already: no "I did not understand"
 		t.reply(st.prompt(e, t)...)
 	case in.Kind == InputText && t.s.Consent == ConsentAccepted && e.asksForPerson(in.Text):

@@ -91,7 +91,7 @@ func TestConversations(t *testing.T) {
 			{in: text("qwerty"), wantIDs: []string{"unknown.input", "menu.prompt"}},
 			{in: text("🙂🙂"), wantIDs: []string{"unknown.input", "menu.prompt"}},
 			{in: text("asdf"), wantIDs: []string{"help.offer"}, wantStep: flows.StepHelpOffer, wantEsc: []string{flows.ReasonMisunderstood}},
-			{in: text("1"), wantIDs: []string{"person.kept", "emergency.two", "menu.prompt"}, wantStep: flows.StepMenu, wantEsc: []string{flows.ReasonAskedForHelp}},
+			{in: text("1"), wantIDs: []string{"person.kept", "emergency.two", "handoff.menu"}, wantStep: flows.StepMenu, wantEsc: []string{flows.ReasonAskedForHelp}},
 		}},
 		{"erase after confirmation", sms, []turn{
 			{in: text("hola"), wantIDs: []string{"language.prompt"}},

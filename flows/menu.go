@@ -86,7 +86,15 @@ func (e *Engine) askForPerson(t *turn) {
 	t.escalate(ReasonAskedForHelp, t.s.Step)
 	t.reply(Output{Text: e.keptText(t)})
 	t.reply(emergencyOutput(t.s.Country))
-	e.enter(t, StepMenu)
+	e.waitForVolunteer(t)
+}
+
+// waitForVolunteer ends a turn that handed the person to the volunteers: no
+// menu (what they write now is for the volunteers), only how to get it back.
+func (e *Engine) waitForVolunteer(t *turn) {
+	t.s.Draft = map[string]string{}
+	t.s.Step, t.s.Back = StepMenu, ""
+	t.say("handoff.menu")
 }
 
 // keptText says that a message is kept for a volunteer, and when one usually

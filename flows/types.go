@@ -20,6 +20,9 @@ const (
 	// InputOptOut says the person's phone number opted out of every message
 	// (a carrier's STOP word, answered by the channel layer, bot/phone).
 	InputOptOut InputKind = "optout"
+	// InputStaff says what staff did to the person's conversation (Action:
+	// claimed, released, a reply with its Text, closed; flows/handoff.go).
+	InputStaff InputKind = "staff"
 )
 
 // Input is one inbound event from a person.
@@ -37,6 +40,11 @@ type Input struct {
 	// InputReceipt: the Output.Receipt reference, and whether it was delivered.
 	Receipt   string `json:"receipt,omitempty"`
 	Delivered bool   `json:"delivered,omitempty"`
+	// InputStaff: what staff did, and for a reply the conversation and the
+	// transcript entry it delivers (its delivery status is recorded there).
+	Action StaffAction `json:"action,omitempty"`
+	Conv   string      `json:"conv,omitempty"`
+	Entry  string      `json:"entry,omitempty"`
 }
 
 // Text is a translatable text: a message ID and its template data.
@@ -172,6 +180,8 @@ type Session struct {
 	Family *Family `json:"family,omitempty"`
 	// Phone is the person's own number, once they shared it on Telegram.
 	Phone string `json:"phone,omitempty"`
+	// Handoff is the person's open conversation with staff (flows/handoff.go).
+	Handoff *Handoff `json:"handoff,omitempty"`
 }
 
 // Result is what one step of the engine produces: the person's new session
