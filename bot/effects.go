@@ -51,6 +51,10 @@ func (p *Pipeline) apply(ctx context.Context, s *step, e flows.Effect) error {
 		return p.applyLinkPhone(s, e)
 	case flows.OptOut:
 		return p.applyOptOut(s)
+	case flows.Transcript:
+		return p.applyTranscript(s, e)
+	case flows.LeaveConversation:
+		return p.applyLeave(s)
 	}
 	// A programming error, not the person's: keep the rest of the step.
 	p.log.Error("effect has no applier; skipped", "effect", fmt.Sprintf("%T", e), "person", logID(s.person))
@@ -61,6 +65,7 @@ func (p *Pipeline) apply(ctx context.Context, s *step, e flows.Effect) error {
 func (p *Pipeline) applyReply(s *step, e flows.Reply) error {
 	r := p.render(s.channel, s.address, s.lang, e.Output)
 	r.Address = exactAddress(s.address, s.replyTo)
+	r.Conv, r.Entry = e.Conv, e.Entry
 	s.replies = append(s.replies, r)
 	return nil
 }
@@ -106,6 +111,7 @@ func (p *Pipeline) applyEscalation(s *step, e flows.Escalation) error {
 		p.log.Info("escalation recorded", "person", logID(s.person), "reason", e.Reason)
 		return nil
 	})
+	p.openConversation(s, e)
 	return nil
 }
 
@@ -132,6 +138,9 @@ func (p *Pipeline) applyErase(ctx context.Context, s *step) error {
 			if err := p.store.DeleteAlias(ctx, from); err != nil {
 				return fmt.Errorf("bot: erasing a linked identity: %w", err)
 			}
+		}
+		if err := p.eraseConversations(ctx, s.person); err != nil {
+			return err
 		}
 		p.log.Info("person erased their data", "person", logID(s.person))
 		return nil

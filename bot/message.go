@@ -72,6 +72,10 @@ type Reply struct {
 	// OptOutNotice marks the one reply that confirms an opt-out: it is sent
 	// even though the address has just opted out.
 	OptOutNotice bool `json:"optout_notice,omitempty"`
+	// Conv and Entry, on a staff member's reply, name the conversation and
+	// transcript entry whose delivery status the reply's fate is recorded on.
+	Conv  string `json:"conv,omitempty"`
+	Entry string `json:"entry,omitempty"`
 }
 
 // Channel delivers replies on one messaging channel.

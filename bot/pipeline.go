@@ -36,6 +36,11 @@ type Config struct {
 	Batch           int           // people claimed per pass (16)
 	Workers         int           // concurrent workers in Run (4)
 	Poll            time.Duration // how often Run looks for work when not notified (250ms)
+	// ClaimTimeout is how long a volunteer's claim of a conversation lasts
+	// without a reply before it returns to the queue (15m); TranscriptTTL is
+	// how long a closed conversation is kept (30 days).
+	ClaimTimeout  time.Duration
+	TranscriptTTL time.Duration
 }
 
 func (c *Config) defaults() {
@@ -52,6 +57,8 @@ func (c *Config) defaults() {
 	def(&c.BackoffMax, 10*time.Minute)
 	def(&c.Poll, 250*time.Millisecond)
 	def(&c.RetryFor, DefaultRetryFor)
+	def(&c.ClaimTimeout, 15*time.Minute)
+	def(&c.TranscriptTTL, 30*24*time.Hour)
 	if c.Batch <= 0 {
 		c.Batch = 16
 	}
@@ -76,6 +83,7 @@ func (c Config) retryFor(channel string) time.Duration {
 type Pipeline struct {
 	cfg      Config
 	store    Store
+	conv     Conversations // nil: no volunteer inbox
 	keys     *keyring.Keyring
 	engine   Engine
 	cat      flows.Catalog
@@ -109,7 +117,10 @@ type Engine interface {
 type Options struct {
 	Config   Config
 	Store    Store
-	Keys     *keyring.Keyring
+	// Conversations keeps the volunteer inbox (usually the same store); nil
+	// keeps escalations only.
+	Conversations Conversations
+	Keys          *keyring.Keyring
 	Engine   Engine
 	Catalog  flows.Catalog
 	Channels []Channel
@@ -122,7 +133,7 @@ type Options struct {
 func New(o Options) *Pipeline {
 	o.Config.defaults()
 	p := &Pipeline{
-		cfg: o.Config, store: o.Store, keys: o.Keys, engine: o.Engine, cat: o.Catalog,
+		cfg: o.Config, store: o.Store, conv: o.Conversations, keys: o.Keys, engine: o.Engine, cat: o.Catalog,
 		channels: map[string]Channel{}, now: o.Clock, log: o.Logger, metrics: o.Metrics,
 		wake: make(chan struct{}, 1), settled: map[string]bool{},
 	}
@@ -573,13 +584,14 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 	if rec.Notice != nil {
 		return p.handleNotice(ctx, person, token, item.ID, sessionRaw, sess, m, *rec.Notice)
 	}
-	if (m.Channel == timerChannel || m.Channel == receiptChannel) && sessionRaw == nil {
+	event := m.Channel == timerChannel || m.Channel == receiptChannel || m.Channel == staffChannel
+	if event && sessionRaw == nil {
 		// The person erased their data (or it expired) after this was
 		// recorded: there is nobody to tell, and nothing is written.
 		return p.commit(ctx, person, token, Commit{InboundID: item.ID})
 	}
-	if m.Channel == timerChannel || m.Channel == receiptChannel {
-		// Timers and receipts speak to the person where they last wrote from.
+	if event {
+		// Timers, receipts and staff speak to the person where they last wrote from.
 		m.Channel, m.From, m.ReplyTo = sess.Channel, sess.Address, sess.ReplyTo[sess.Channel]
 	}
 	res := p.engine.Step(ctx, sess, m.Input, flows.Sender{Channel: m.Channel, Address: m.From, ReplyTo: m.ReplyTo, LangHint: m.LangHint}, p.now())

@@ -41,7 +41,8 @@ func mergeReplies(rs []Reply) []Reply {
 		cur := &out[len(out)-1]
 		if cur.To == next.To && cur.Address == next.Address && cur.Channel == next.Channel && cur.Lang == next.Lang &&
 			cur.Proactive == next.Proactive && len(cur.Choices) == 0 && cur.Request == "" &&
-			cur.Venue == nil && cur.ReceiptTo == "" && next.ReceiptTo == "" {
+			cur.Venue == nil && cur.ReceiptTo == "" && next.ReceiptTo == "" &&
+			cur.Entry == "" && next.Entry == "" {
 			joined := next
 			joined.ID = cur.ID
 			joined.Text = cur.Text + "\n\n" + next.Text

@@ -59,6 +59,9 @@ func (p *Pipeline) sweepLoop(ctx context.Context) {
 		if err := p.Sweep(ctx); err != nil && ctx.Err() == nil {
 			p.log.Error("sweeping expired records failed", "err", err)
 		}
+		if _, err := p.ReleaseStaleClaims(ctx); err != nil && ctx.Err() == nil {
+			p.log.Error("releasing stale claims failed", "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return

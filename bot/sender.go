@@ -150,6 +150,9 @@ func (p *Pipeline) sent(ctx context.Context, person, id string, ch Channel, r Re
 			return err
 		}
 	}
+	if err := p.entryStatus(ctx, person, r, EntryStatus{Status: sentStatus(ch)}); err != nil {
+		return err
+	}
 	if err := p.store.AckOutbound(ctx, person, id); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("bot: acknowledging reply: %w", err)
 	}
@@ -311,6 +314,9 @@ func (p *Pipeline) deadLetter(ctx context.Context, person, id string, r Reply, r
 		return err
 	}
 	r.LastError = reason
+	if err := p.entryStatus(ctx, person, r, EntryStatus{Status: "failed", Error: reason}); err != nil {
+		return err
+	}
 	item, err := p.sealReply(person, r)
 	if err != nil {
 		return err
@@ -396,4 +402,13 @@ func (p *Pipeline) replayed(person string, auto bool) func([]byte) ([]byte, erro
 		}
 		return item.Data, nil
 	}
+}
+
+// sentStatus is what a reply the channel took is known as: "sent" where the
+// channel reports nothing more, "accepted" where it reports delivery later.
+func sentStatus(ch Channel) string {
+	if dr, ok := ch.(DeliveryReporter); ok && dr.ReportsDelivery() {
+		return "accepted"
+	}
+	return "sent"
 }
