@@ -115,18 +115,18 @@ type Engine interface {
 
 // Options are the parts a Pipeline is built from.
 type Options struct {
-	Config   Config
-	Store    Store
+	Config Config
+	Store  Store
 	// Conversations keeps the volunteer inbox (usually the same store); nil
 	// keeps escalations only.
 	Conversations Conversations
 	Keys          *keyring.Keyring
-	Engine   Engine
-	Catalog  flows.Catalog
-	Channels []Channel
-	Clock    func() time.Time // time.Now when nil
-	Logger   *slog.Logger     // slog.Default() when nil
-	Metrics  *Metrics         // none when nil
+	Engine        Engine
+	Catalog       flows.Catalog
+	Channels      []Channel
+	Clock         func() time.Time // time.Now when nil
+	Logger        *slog.Logger     // slog.Default() when nil
+	Metrics       *Metrics         // none when nil
 }
 
 // New builds a pipeline.

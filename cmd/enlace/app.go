@@ -132,8 +132,9 @@ func newApp(ctx context.Context, cfg config, st bot.Store, kind string, keys *ke
 	p := bot.New(bot.Options{
 		Config: bot.Config{
 			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, RetryFor: cfg.RetryFor, RetryForChannel: cfg.RetryForChannel, Workers: cfg.Workers,
+			ClaimTimeout: cfg.ClaimTimeout, TranscriptTTL: cfg.TranscriptTTL,
 		},
-		Store: st, Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
+		Store: st, Conversations: conversationsOf(st), Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
 	})
 	return &app{store: st, kind: kind, pipeline: p}, nil
 }
@@ -190,4 +191,10 @@ func writeFileDurably(name string, perm os.FileMode, write func(io.Writer) error
 		return d.Sync()
 	}
 	return nil
+}
+
+// conversationsOf is the volunteer inbox of a store (both stores keep one).
+func conversationsOf(st bot.Store) bot.Conversations {
+	c, _ := st.(bot.Conversations)
+	return c
 }

@@ -52,6 +52,8 @@ var options = []option{
 	{"ENLACE_CONSOLE_URL", "", "The HTTPS address staff open the console at (e.g. `https://console.example.org`), used in enrolment links. Defaults to `ENLACE_PUBLIC_URL`, else `http://localhost:PORT`."},
 	{"ENLACE_STAFF_IDLE_TIMEOUT", "30m", "A console session ends after this long without a request."},
 	{"ENLACE_STAFF_SESSION_MAX", "12h", "A console session ends this long after login, however busy."},
+	{"ENLACE_CLAIM_TIMEOUT", "15m", "How long a volunteer's claim of a conversation lasts without a reply before it goes back to the queue for someone else."},
+	{"ENLACE_TRANSCRIPT_TTL", "720h", "How long a closed conversation with a volunteer, and what was written in it, is kept (30 days) before it expires. Erasing the person removes it at once."},
 	{"ENLACE_AUDIT_TTL", "8760h", "How long audit log entries are kept (365 days) before they expire."},
 }
 
@@ -78,6 +80,8 @@ type config struct {
 	CheckinReminder time.Duration
 	SafePerDay      int
 	VolunteerWait   time.Duration // 0: unknown
+	ClaimTimeout    time.Duration
+	TranscriptTTL   time.Duration
 	ConsoleAddr     string
 	ConsoleURL      string
 	StaffIdle       time.Duration
@@ -154,6 +158,8 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.StaffIdle = dur("ENLACE_STAFF_IDLE_TIMEOUT")
 	c.StaffSessionMax = dur("ENLACE_STAFF_SESSION_MAX")
 	c.AuditTTL = dur("ENLACE_AUDIT_TTL")
+	c.ClaimTimeout = dur("ENLACE_CLAIM_TIMEOUT")
+	c.TranscriptTTL = dur("ENLACE_TRANSCRIPT_TTL")
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
