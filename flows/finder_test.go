@@ -400,6 +400,10 @@ func TestTownNamesTranslated(t *testing.T) {
 		if got := r.Outputs()[0].Text.Render(mustCatalog(t), lang); !strings.Contains(got, want) {
 			t.Errorf("%s: got %q, want %q in it", lang, got, want)
 		}
+		// The places' town too.
+		if got := r.Outputs()[1].Text.Render(mustCatalog(t), lang); lang != "en" && strings.Contains(got, "Guatemala City") {
+			t.Errorf("%s: place in English: %q", lang, got)
+		}
 	}
 }
 

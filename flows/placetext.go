@@ -65,6 +65,7 @@ const richLevels = 7
 // (lineEach) has a line per part; the others are one line.
 func (e *Engine) placeText(lang string, n int, p Place, home string, d detail) string {
 	tr := func(id string, kv ...string) string { return e.cat.Text(lang, id, text(id, kv...).Data) }
+	p.City = e.townName(lang, p.City) // "Guatemala City" is "Ciudad de Guatemala" in Spanish
 	name := cut(p.Name, 60)
 	switch {
 	case d&tinyName != 0:
