@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -45,6 +46,7 @@ type recorder struct {
 	optOut      map[string]bool // channel + " " + number
 	unreachable map[string]bool
 	receipts    []string // "person id ref delivered"
+	entries     []string // "person conv entry status via error"
 	lastInbound map[string]time.Time
 	err         error
 }
@@ -65,6 +67,13 @@ func (r *recorder) Receipt(ctx context.Context, person, id, ref string, delivere
 		return r.err
 	}
 	r.receipts = append(r.receipts, fmt.Sprintf("%s %s %s %v", person, id, ref, delivered))
+	return nil
+}
+
+func (r *recorder) EntryStatus(ctx context.Context, person, conv, entry string, st bot.EntryStatus) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.entries = append(r.entries, strings.TrimSpace(fmt.Sprintf("%s %s %s %s %s %s", person, conv, entry, st.Status, st.Via, st.Error)))
 	return nil
 }
 

@@ -35,11 +35,23 @@ func (c *Channel) ReportsDelivery() bool { return true }
 // statusCallback is the status URL for a reply. A reply whose sender wants to
 // know it arrived names itself in the query (reply id, sender's keyed hash,
 // their reference: no personal data), and Twilio's signature covers it.
-func (a *Adapter) statusCallback(r bot.Reply) string {
-	if r.ReceiptTo == "" {
+//
+// A staff member's reply names its conversation, transcript entry and person
+// (ids and a keyed hash again) and the way it went (via: sms, freeform,
+// template), so the conversation shows its delivery status.
+func (a *Adapter) statusCallback(r bot.Reply, via string) string {
+	q := url.Values{}
+	if r.ReceiptTo != "" {
+		q.Set(receiptParam, r.ID+"."+r.ReceiptTo+"."+r.ReceiptRef)
+	}
+	if r.Entry != "" {
+		q.Set(entryParam, r.Conv+"."+r.Entry+"."+a.p.Person(r.Channel, r.To))
+		q.Set(viaParam, via)
+	}
+	if len(q) == 0 {
 		return a.public + StatusPath
 	}
-	return a.public + StatusPath + "?" + url.Values{receiptParam: {r.ID + "." + r.ReceiptTo + "." + r.ReceiptRef}}.Encode()
+	return a.public + StatusPath + "?" + q.Encode()
 }
 
 // Send delivers one reply (see the package documentation for the rules).
@@ -58,7 +70,7 @@ func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply, to string) error {
 	}
 	for _, part := range a.layer.Texts("sms", r) {
 		p := &api.CreateMessageParams{}
-		p.SetTo(to).SetBody(part).SetStatusCallback(a.statusCallback(r))
+		p.SetTo(to).SetBody(part).SetStatusCallback(a.statusCallback(r, sentAsSMS))
 		if a.cfg.MessagingServiceSID != "" {
 			p.SetMessagingServiceSid(a.cfg.MessagingServiceSID)
 		} else {
@@ -113,7 +125,7 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 			}
 			p := &api.CreateMessageParams{}
 			p.SetTo("whatsapp:" + r.Destination()).SetFrom(a.cfg.WhatsAppFrom).SetContentSid(a.cfg.WhatsAppTemplate).
-				SetContentVariables(string(vars)).SetStatusCallback(a.statusCallback(r))
+				SetContentVariables(string(vars)).SetStatusCallback(a.statusCallback(r, sentAsTemplate))
 			return a.create(ctx, a.waRate, p)
 		case sentAsSMS:
 			return a.sendSMS(ctx, r, r.To)
@@ -121,7 +133,7 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 	}
 	for _, part := range a.layer.Texts("whatsapp", r) {
 		p := &api.CreateMessageParams{}
-		p.SetTo("whatsapp:" + r.Destination()).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r))
+		p.SetTo("whatsapp:" + r.Destination()).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r, sentAsFreeform))
 		if err := a.create(ctx, a.waRate, p); err != nil {
 			return err
 		}

@@ -24,6 +24,7 @@ type Pipeline interface {
 	phone.Pipeline // what the shared phone layer needs
 	Person(channel, address string) string
 	Receipt(ctx context.Context, person, id, ref string, delivered bool) error
+	EntryStatus(ctx context.Context, person, conv, entry string, st bot.EntryStatus) error
 	LastInbound(ctx context.Context, channel, address string) (time.Time, bool, error)
 }
 

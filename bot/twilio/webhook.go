@@ -16,6 +16,7 @@ import (
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/bot/phone"
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/store"
 )
 
 // A webhook's body is read before its signature can be checked, so anyone
@@ -232,6 +233,33 @@ var knownStatuses = map[string]bool{
 // waits to hear whether it arrived (see Adapter.statusCallback).
 const receiptParam = "rcpt"
 
+// entryParam and viaParam name, in a status callback's query, the transcript
+// entry a staff member's reply delivers and how it went.
+const (
+	entryParam = "entry"
+	viaParam   = "via"
+)
+
+// reportEntry records Twilio's status of a staff member's reply on its
+// transcript entry; a reference Enlace did not write is ErrBadReceipt.
+func (a *Adapter) reportEntry(r *http.Request, status, errorCode string) error {
+	v := r.URL.Query().Get(entryParam)
+	if v == "" || status == "" {
+		return nil
+	}
+	parts := strings.SplitN(v, ".", 3)
+	if len(parts) != 3 || !store.ValidName(parts[0]) || !store.ValidName(parts[1]) || !store.ValidName(parts[2]) {
+		return bot.ErrBadReceipt
+	}
+	st := bot.EntryStatus{Status: status, Via: r.URL.Query().Get(viaParam)}
+	if errorCode != "" && errorCode != "0" {
+		st.Error = "twilio " + errorCode
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), storeTimeout)
+	defer cancel()
+	return a.p.EntryStatus(ctx, parts[2], parts[0], parts[1], st)
+}
+
 // reportReceipt tells the sender of a reply that it arrived, or that it did
 // not, once Twilio knows for sure.
 func (a *Adapter) reportReceipt(r *http.Request, status string) error {
@@ -277,7 +305,11 @@ func (a *Adapter) handleStatus(w http.ResponseWriter, r *http.Request) {
 		label = "other"
 	}
 	a.statusTotal.WithLabelValues(channel, label).Inc()
-	if err := a.reportReceipt(r, status); errors.Is(err, bot.ErrBadReceipt) {
+	err = a.reportReceipt(r, status)
+	if err == nil {
+		err = a.reportEntry(r, status, form.Get("ErrorCode"))
+	}
+	if errors.Is(err, bot.ErrBadReceipt) {
 		// Signed, so Twilio sent it, but the reference is not one Enlace
 		// wrote: a 5xx would have Twilio retry it for ever. The reference
 		// itself may hold a person's hash: it is not logged.

@@ -309,11 +309,11 @@ func TestParseAddress(t *testing.T) {
 func TestStatusCallbackReceipts(t *testing.T) {
 	a := newAdapter(t, newRecorder(), nil)
 	r := bot.Reply{ID: "r1", To: "+50499990000", ReceiptTo: "abc123", ReceiptRef: "safe:c1"}
-	cb := a.statusCallback(r)
+	cb := a.statusCallback(r, sentAsSMS)
 	if !strings.HasPrefix(cb, publicURL+StatusPath+"?rcpt=") {
 		t.Fatalf("status callback: got %q", cb)
 	}
-	if got := a.statusCallback(bot.Reply{ID: "r2"}); got != publicURL+StatusPath {
+	if got := a.statusCallback(bot.Reply{ID: "r2"}, sentAsSMS); got != publicURL+StatusPath {
 		t.Errorf("status callback without receipt: got %q", got)
 	}
 	path := strings.TrimPrefix(cb, publicURL)
@@ -351,4 +351,45 @@ func formParams(base, change map[string]string) map[string]string {
 		out[k] = v
 	}
 	return out
+}
+
+// TestStatusCallbackEntries: a staff member's reply names its conversation
+// entry and the way it went in the status URL; every status Twilio reports
+// reaches the entry, with the error code of a failure, and a reference
+// Enlace did not write is answered 204 and recorded nowhere.
+func TestStatusCallbackEntries(t *testing.T) {
+	a := newAdapter(t, newRecorder(), nil)
+	r := bot.Reply{ID: "r1", Channel: "whatsapp", To: "+5215512345678", Conv: "c1", Entry: "r-e1"}
+	cb := a.statusCallback(r, sentAsTemplate)
+	want := url.Values{"entry": {"c1.r-e1." + a.p.Person("whatsapp", r.To)}, "via": {"template"}}.Encode()
+	if cb != publicURL+StatusPath+"?"+want {
+		t.Fatalf("status callback: got %q, want the entry and the way it went", cb)
+	}
+	person := "abc123" // the test pipeline's hashes are not names; the real one's are
+	path := StatusPath + "?" + url.Values{"entry": {"c1.r-e1." + person}, "via": {"template"}}.Encode()
+	s := samples(t)
+	for _, tt := range []struct {
+		name   string
+		path   string
+		params map[string]string
+		want   string
+	}{
+		{"sent", path, formParams(s["status_delivered"], map[string]string{"MessageStatus": "sent", "SmsStatus": "sent"}), person + " c1 r-e1 sent template"},
+		{"delivered", path, s["status_delivered"], person + " c1 r-e1 delivered template"},
+		{"undelivered", path, s["status_undelivered_30003"], person + " c1 r-e1 undelivered template twilio 30003"},
+		{"forged", StatusPath + "?entry=c1.r-e1&via=sms", s["status_delivered"], ""},
+		{"bad id", StatusPath + "?entry=c%2F1.r-e1." + person + "&via=sms", s["status_delivered"], ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := newRecorder()
+			a := newAdapter(t, rec, nil)
+			resp := post(t, a, tt.path, formOf(tt.params, nil), signedFor(tt.path))
+			if resp.Code != 204 {
+				t.Fatalf("status: got %d, want 204", resp.Code)
+			}
+			if got := strings.Join(rec.entries, "|"); got != tt.want {
+				t.Errorf("entries: got %q, want %q", got, tt.want)
+			}
+		})
+	}
 }
