@@ -44,6 +44,9 @@ type Config struct {
 	// VolunteerWait is how soon a volunteer usually reads a request, as the
 	// operator knows it; 0 says that nobody can tell. It is never a promise.
 	VolunteerWait time.Duration
+	// Hours are when volunteers are on duty (ENLACE_VOLUNTEER_HOURS); the
+	// zero Hours says nothing about it.
+	Hours Hours
 	// Places is the directory the shelter finder searches; without one the
 	// menu does not offer it. Towns matches typed town names (optional).
 	Places Directory

@@ -100,6 +100,9 @@ func (e *Engine) waitForVolunteer(t *turn) {
 // keptText says that a message is kept for a volunteer, and when one usually
 // reads it when the operator configured it (VolunteerWait).
 func (e *Engine) keptText(t *turn) Text {
+	if tx, off := e.offDutyText(t); off {
+		return tx
+	}
 	if e.cfg.VolunteerWait <= 0 {
 		return text("person.kept")
 	}

@@ -127,7 +127,7 @@ func newApp(ctx context.Context, cfg config, st bot.Store, kind string, keys *ke
 		return nil, err
 	}
 	engine := flows.New(flows.Config{DialogTimeout: cfg.DialogTimeout, RetentionDays: int(cfg.SessionTTL.Hours() / 24),
-		CheckinGrace: cfg.CheckinGrace, ReminderLead: cfg.CheckinReminder, SafeMessagesPerDay: cfg.SafePerDay, VolunteerWait: cfg.VolunteerWait,
+		CheckinGrace: cfg.CheckinGrace, ReminderLead: cfg.CheckinReminder, SafeMessagesPerDay: cfg.SafePerDay, VolunteerWait: cfg.VolunteerWait, Hours: cfg.VolunteerHours,
 		Places: dir, Towns: towns, Fits: phone.New(cat, gsm7).Fits}, cat)
 	p := bot.New(bot.Options{
 		Config: bot.Config{

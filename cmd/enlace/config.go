@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/enlace-rfl/enlace/flows"
 	"slices"
 	"strconv"
 	"strings"
@@ -52,6 +53,7 @@ var options = []option{
 	{"ENLACE_CONSOLE_URL", "", "The HTTPS address staff open the console at (e.g. `https://console.example.org`), used in enrolment links. Defaults to `ENLACE_PUBLIC_URL`, else `http://localhost:PORT`."},
 	{"ENLACE_STAFF_IDLE_TIMEOUT", "30m", "A console session ends after this long without a request."},
 	{"ENLACE_STAFF_SESSION_MAX", "12h", "A console session ends this long after login, however busy."},
+	{"ENLACE_VOLUNTEER_HOURS", "", "When volunteers are on duty, each span in its own time zone: `America/Mexico_City Mon-Fri 09:00-18:00; America/Tijuana Sat 10:00-14:00`. Outside them, people who ask for a person are told nobody is on duty, from when someone will read their message (with the zone), and the emergency numbers. Unset: nothing is said about duty."},
 	{"ENLACE_CLAIM_TIMEOUT", "15m", "How long a volunteer's claim of a conversation lasts without a reply before it goes back to the queue for someone else."},
 	{"ENLACE_TRANSCRIPT_TTL", "720h", "How long a closed conversation with a volunteer, and what was written in it, is kept (30 days) before it expires. Erasing the person removes it at once."},
 	{"ENLACE_AUDIT_TTL", "8760h", "How long audit log entries are kept (365 days) before they expire."},
@@ -80,6 +82,7 @@ type config struct {
 	CheckinReminder time.Duration
 	SafePerDay      int
 	VolunteerWait   time.Duration // 0: unknown
+	VolunteerHours  flows.Hours
 	ClaimTimeout    time.Duration
 	TranscriptTTL   time.Duration
 	ConsoleAddr     string
@@ -152,6 +155,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.SafePerDay = num("ENLACE_SAFE_MESSAGES_PER_DAY")
 	if v := get("ENLACE_VOLUNTEER_WAIT"); v != "" {
 		c.VolunteerWait = dur("ENLACE_VOLUNTEER_WAIT")
+	}
+	if h, err := flows.ParseHours(get("ENLACE_VOLUNTEER_HOURS")); err != nil {
+		errs = append(errs, "ENLACE_VOLUNTEER_HOURS: "+err.Error())
+	} else {
+		c.VolunteerHours = h
 	}
 	c.ConsoleAddr = get("ENLACE_CONSOLE_ADDR")
 	c.ConsoleURL = strings.TrimRight(get("ENLACE_CONSOLE_URL"), "/")
