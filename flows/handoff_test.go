@@ -140,3 +140,19 @@ func TestHandoff(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckinAlertsDuringHandoff: while a volunteer holds the conversation,
+// the bot is silent to the person's messages, but a missed check-in still
+// warns the safe contacts.
+func TestCheckinAlertsDuringHandoff(t *testing.T) {
+	e := newEngine(t)
+	s := checkinSession(t, e)
+	s = e.Step(context.Background(), s, staff(flows.StaffClaimed, "", ""), mxSMS, t0.Add(time.Hour)).Session
+	if s.Handoff == nil || s.Handoff.State != flows.HandoffClaimed {
+		t.Fatalf("after the claim: %+v", s.Handoff)
+	}
+	r := e.Step(context.Background(), s, timer("checkin-deadline"), mxSMS, t0.Add(13*time.Hour))
+	if out := proactive(r); len(out) != 1 || out[0].To != rosa.Phone {
+		t.Fatalf("a missed check-in during a handoff: alerts %+v, want one to the contact", out)
+	}
+}
