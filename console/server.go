@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/enlace-rfl/enlace/inbox"
 	"github.com/enlace-rfl/enlace/staff"
 )
 
@@ -37,6 +38,9 @@ type Config struct {
 	// and per-address login limits; the connection's remote host when nil.
 	// Behind a proxy, read the proxy's header here.
 	ClientAddr func(r *http.Request) string
+	// Inbox is the volunteer inbox the console's conversation pages and
+	// API work on; nil: the console has no inbox.
+	Inbox *inbox.Service
 }
 
 // Server is the console: pages and API on one http.Handler.
@@ -94,6 +98,9 @@ func New(cfg Config) (*Server, error) {
 	s.h = securityHeaders(cop.Handler(s.mux))
 	return s, nil
 }
+
+// Inbox returns the volunteer inbox the console works on (nil when none).
+func (s *Server) Inbox() *inbox.Service { return s.cfg.Inbox }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }

@@ -217,7 +217,7 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 		connected = append(connected, ch.name)
 	}
-	stopConsole, err := startConsole(work, cfg, a.store, keys, logger, &background, reg)
+	stopConsole, err := startConsole(work, cfg, a, keys, logger, &background, reg)
 	if err != nil {
 		return abort(err)
 	}

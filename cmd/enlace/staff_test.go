@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"net/http"
 	"os"
@@ -11,6 +12,9 @@ import (
 	"testing"
 
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/enlace-rfl/enlace/console"
+	"github.com/enlace-rfl/enlace/staff"
 )
 
 func mustEnlace(t *testing.T, env map[string]string, args ...string) string {
@@ -170,6 +174,28 @@ func TestServeStartsTheConsole(t *testing.T) {
 	}
 	if code, _ := get(t, base+"/login"); code != 404 {
 		t.Errorf("the webhook address serves the console: /login = %d", code)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeConsoleHasTheInbox: serve builds the volunteer inbox on its store
+// and pipeline and gives it to the console.
+func TestServeConsoleHasTheInbox(t *testing.T) {
+	env := map[string]string{"ENLACE_DATA_DIR": t.TempDir(), "ENLACE_SECRET_KEY": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+	built := make(chan *console.Server, 1)
+	consoleBuilt = func(c *console.Server) { built <- c }
+	t.Cleanup(func() { consoleBuilt = nil })
+	_, stop := startServe(t, env)
+	con := <-built
+	in := con.Inbox()
+	if in == nil {
+		t.Fatal("serve's console has no inbox")
+	}
+	items, err := in.List(context.Background(), staff.Account{ID: "a1", Role: staff.RoleAdmin, Languages: []string{"es"}})
+	if err != nil || len(items) != 0 {
+		t.Errorf("inbox of a fresh store: %v, %v", items, err)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
