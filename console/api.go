@@ -88,6 +88,7 @@ func (s *Server) apiRoutes() {
 	})
 	s.HandleAPI("GET /api/v1/whoami", "", s.apiWhoami)
 	s.HandleAPI("GET /api/v1/audit", staff.PermAudit, s.apiAudit)
+	s.inboxAPIRoutes()
 }
 
 // Me is the whoami answer.

@@ -1,0 +1,404 @@
+package console_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/console"
+	"github.com/enlace-rfl/enlace/console/apitest"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/inbox"
+	"github.com/enlace-rfl/enlace/locales"
+	"github.com/enlace-rfl/enlace/staff"
+	"github.com/enlace-rfl/enlace/staff/stafftest"
+	"github.com/enlace-rfl/enlace/store/embedded"
+	redisstore "github.com/enlace-rfl/enlace/store/redis"
+	"github.com/enlace-rfl/enlace/store/redis/redistest"
+)
+
+// inboxStore is what both backends give: the pipeline's, the inbox's and staff's.
+type inboxStore interface {
+	bot.Store
+	bot.Conversations
+	staff.Store
+}
+
+func inboxBackends() map[string]func(t *testing.T) (inboxStore, *stafftest.Env) {
+	return map[string]func(t *testing.T) (inboxStore, *stafftest.Env){
+		"embedded": func(t *testing.T) (inboxStore, *stafftest.Env) {
+			st, err := embedded.Open(filepath.Join(t.TempDir(), "enlace.db"), embedded.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st, stafftest.NewOn(t, st, staff.Config{})
+		},
+		"redis": func(t *testing.T) (inboxStore, *stafftest.Env) {
+			srv := redistest.Start(t)
+			st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: srv.NewPrefix()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st, stafftest.NewOn(t, nil, staff.Config{Store: st})
+		},
+	}
+}
+
+// smsPhone records what reaches the person's phone.
+type smsPhone struct {
+	mu   sync.Mutex
+	sent []bot.Reply
+}
+
+func (p *smsPhone) Name() string { return "sms" }
+func (p *smsPhone) Send(_ context.Context, r bot.Reply) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sent = append(p.sent, r)
+	return nil
+}
+
+func (p *smsPhone) take() []bot.Reply {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.sent
+	p.sent = nil
+	return out
+}
+
+// inboxSite is a console with the inbox on a real store and pipeline, and a
+// validator of its answers.
+type inboxSite struct {
+	t    *testing.T
+	env  *stafftest.Env
+	st   inboxStore
+	pipe *bot.Pipeline
+	sms  *smsPhone
+	srv  *httptest.Server
+	v    *apitest.Validator
+	n    int
+}
+
+func newInboxSite(t *testing.T, open func(t *testing.T) (inboxStore, *stafftest.Env)) *inboxSite {
+	t.Helper()
+	st, env := open(t)
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &inboxSite{t: t, env: env, st: st, sms: &smsPhone{}, v: apitest.New(t)}
+	s.pipe = bot.New(bot.Options{
+		Config: bot.Config{ClaimTimeout: 10 * time.Minute}, Store: st, Conversations: st, Keys: env.Keys,
+		Engine: flows.New(flows.Config{}, cat), Catalog: cat, Channels: []bot.Channel{s.sms}, Clock: env.Clock.Now,
+	})
+	in := inbox.New(inbox.Config{Conversations: st, Pipeline: s.pipe, Staff: env.Service, ClaimTimeout: 10 * time.Minute, Clock: env.Clock.Now})
+	c, err := console.New(console.Config{Staff: env.Service, Inbox: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.srv = httptest.NewTLSServer(c)
+	t.Cleanup(s.srv.Close)
+	return s
+}
+
+// write sends an SMS from a number and runs the pipeline until it is done.
+func (s *inboxSite) write(from, text string) []bot.Reply {
+	s.t.Helper()
+	s.n++
+	m := bot.Message{Channel: "sms", From: from, ID: fmt.Sprintf("SM%d", s.n), Input: flows.Input{Kind: flows.InputText, Text: text}}
+	if _, err := s.pipe.Accept(context.Background(), m); err != nil {
+		s.t.Fatal(err)
+	}
+	return s.drain()
+}
+
+func (s *inboxSite) drain() []bot.Reply {
+	s.t.Helper()
+	s.env.Clock.Advance(time.Second)
+	if err := s.pipe.Drain(context.Background()); err != nil {
+		s.t.Fatal(err)
+	}
+	return s.sms.take()
+}
+
+// member is a staff account with a personal API token.
+type member struct {
+	staff.Account
+	token string
+}
+
+func (s *inboxSite) member(name string, role staff.Role, langs ...string) member {
+	s.t.Helper()
+	a, _, err := s.env.Service.Add(ctx, staff.Operator, name, role, langs)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	tok, _, err := s.env.Service.IssueToken(ctx, staff.Operator, a.ID)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return member{a, tok}
+}
+
+// call sends an API request as m (body: a JSON value, or a string sent as
+// is) and checks the answer against openapi.json; out, when not nil, gets
+// the decoded body.
+func (s *inboxSite) call(t *testing.T, m member, method, path string, body any, out any) int {
+	t.Helper()
+	var rd *bytes.Reader
+	switch b := body.(type) {
+	case nil:
+		rd = bytes.NewReader(nil)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rd = bytes.NewReader(j)
+	}
+	r, err := http.NewRequest(method, s.srv.URL+"/api/v1"+path, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body != nil {
+		r.Header.Set("Content-Type", "application/json")
+	}
+	if m.token != "" {
+		r.Header.Set("Authorization", "Bearer "+m.token)
+	}
+	status, b := s.v.Do(t, s.srv.Client(), r)
+	if out != nil && len(b) > 0 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: %v\n%s", method, path, err, b)
+		}
+	}
+	return status
+}
+
+func (s *inboxSite) audited(action string) int {
+	s.t.Helper()
+	entries, err := s.env.Service.AuditRecent(ctx, 10000)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
+}
+
+const marie = "+50937001234"
+
+// escalate takes a Kreyòl speaker through language and consent and has
+// them ask for a person.
+func (s *inboxSite) escalate(from string) {
+	s.t.Helper()
+	s.write(from, "bonjou")
+	s.write(from, "4") // Kreyòl
+	s.write(from, "1") // agree
+	if ack := s.write(from, "mwen bezwen pale ak yon moun"); len(ack) != 1 || !strings.Contains(ack[0].Text, "volontè") {
+		s.t.Fatalf("acknowledgement: %+v", ack)
+	}
+}
+
+type apiList struct {
+	Conversations []struct {
+		ID, State, Reason, Lang, Channel string
+		WaitingSeconds                   int64 `json:"waiting_seconds"`
+		Holder                           *console.Holder
+		Mine, Speaks                     bool
+	}
+}
+
+type apiView struct {
+	ID, State, Address string
+	Holder             *console.Holder
+	Entries            []console.EntryItem
+}
+
+type apiConflict struct {
+	Error, Message string
+	Holder         *console.Holder
+}
+
+// TestInboxAPIHandoff follows a Kreyòl SMS through the API: listed for a
+// Kreyòl volunteer, twenty concurrent claims, replies, close; on both stores.
+func TestInboxAPIHandoff(t *testing.T) {
+	for name, open := range inboxBackends() {
+		t.Run(name, func(t *testing.T) {
+			s := newInboxSite(t, open)
+			s.escalate(marie)
+			ana := s.member("ana", staff.RoleVolunteer, "ht", "fr")
+			bob := s.member("bob", staff.RoleVolunteer, "es")
+
+			var list apiList
+			if st := s.call(t, ana, "GET", "/conversations", nil, &list); st != 200 || len(list.Conversations) != 1 {
+				t.Fatalf("Ana's inbox: %d %+v", st, list)
+			}
+			it := list.Conversations[0]
+			if it.Lang != "ht" || it.Reason != flows.ReasonAskedForHelp || it.Channel != "sms" || !it.Speaks || it.Mine || it.State != "waiting" || it.Holder != nil {
+				t.Fatalf("Ana's inbox: %+v", it)
+			}
+			id := it.ID
+			if st := s.call(t, bob, "GET", "/conversations", nil, &list); st != 200 || len(list.Conversations) != 1 || list.Conversations[0].Speaks {
+				t.Fatalf("Bob's inbox (Spanish only): %d %+v", st, list)
+			}
+			// The list holds no personal data.
+			raw := s.rawGet(t, ana, "/conversations")
+			for _, secret := range []string{"37001234", "moun", "••••"} {
+				if strings.Contains(raw, secret) {
+					t.Fatalf("the list shows %q: %s", secret, raw)
+				}
+			}
+
+			// Twenty volunteers claim it at once: one 200, nineteen 409
+			// naming the winner, one claim in the audit.
+			var team []member
+			for i := range 20 {
+				team = append(team, s.member(fmt.Sprintf("volunteer-%d", i), staff.RoleVolunteer, "ht"))
+			}
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			var winners []member
+			var conflicts []apiConflict
+			for _, m := range team {
+				wg.Go(func() {
+					var c apiConflict
+					st := s.call(t, m, "POST", "/conversations/"+id+"/claim", nil, &c)
+					mu.Lock()
+					defer mu.Unlock()
+					switch st {
+					case 200:
+						winners = append(winners, m)
+					case 409:
+						conflicts = append(conflicts, c)
+					default:
+						t.Errorf("claim answered %d", st)
+					}
+				})
+			}
+			wg.Wait()
+			if len(winners) != 1 || len(conflicts) != 19 || s.audited(inbox.ActionClaim) != 1 {
+				t.Fatalf("claims: %d won, %d conflicts, %d audited; want 1, 19, 1", len(winners), len(conflicts), s.audited(inbox.ActionClaim))
+			}
+			holder := winners[0]
+			for _, c := range conflicts {
+				if c.Error != "held" || c.Holder == nil || c.Holder.ID != holder.ID || c.Holder.Name != holder.Name || !strings.Contains(c.Message, holder.Name) {
+					t.Fatalf("a refused claim: %+v, want it held by %s (%s)", c, holder.Name, holder.ID)
+				}
+			}
+			other := team[0]
+			if other.ID == holder.ID {
+				other = team[1]
+			}
+			var state console.ConversationState
+			if st := s.call(t, holder, "POST", "/conversations/"+id+"/claim", nil, &state); st != 200 || state.State != "claimed" || state.Holder.ID != holder.ID {
+				t.Fatalf("the holder claiming again: %d %+v", st, state)
+			}
+			if n := s.audited(inbox.ActionClaim); n != 1 {
+				t.Fatalf("claiming one's own claim audited: %d claims", n)
+			}
+			s.drain()
+			// Ana no longer sees it: it is held by someone else.
+			if st := s.call(t, ana, "GET", "/conversations", nil, &list); st != 200 || len(list.Conversations) != 0 {
+				t.Fatalf("Ana's inbox after the claim: %d %+v", st, list)
+			}
+			if st := s.call(t, holder, "GET", "/conversations", nil, &list); st != 200 || len(list.Conversations) != 1 || !list.Conversations[0].Mine {
+				t.Fatalf("the holder's inbox: %d %+v", st, list)
+			}
+
+			// A reply by someone who does not hold it is refused, and nothing is sent.
+			reply := map[string]string{"entry": "c1", "text": "Bonjou"}
+			if st := s.call(t, other, "POST", "/conversations/"+id+"/reply", reply, nil); st != 403 && st != 409 {
+				t.Fatalf("a reply by a non-holder: %d, want 403 or 409", st)
+			}
+			if got := s.drain(); len(got) != 0 {
+				t.Fatalf("a refused reply was sent: %+v", got)
+			}
+			// The holder's reply, sent twice (a retry), goes once.
+			reply = map[string]string{"entry": "c2", "text": "Bonjou, mwen la pou ede w."}
+			var acc console.EntryAccepted
+			for range 2 {
+				if st := s.call(t, holder, "POST", "/conversations/"+id+"/reply", reply, &acc); st != 202 || acc.Status != "queued" {
+					t.Fatalf("the holder's reply: %d %+v", st, acc)
+				}
+			}
+			sent := s.drain()
+			if len(sent) != 1 || sent[0].Text != reply["text"] || sent[0].To != marie || sent[0].Channel != "sms" {
+				t.Fatalf("the reply: got %+v, want one SMS to the person", sent)
+			}
+			var view apiView
+			if st := s.call(t, holder, "GET", "/conversations/"+id, nil, &view); st != 200 {
+				t.Fatalf("open: %d", st)
+			}
+			last := view.Entries[len(view.Entries)-1]
+			if last.ID != acc.Entry || last.From != "reply" || last.Staff == nil || last.Staff.Name != holder.Name || last.Status == nil || last.Status.Status != "sent" || last.Status.Via != "sms" {
+				t.Fatalf("the reply's entry: %+v %+v", last, last.Status)
+			}
+			if view.Address != inbox.Mask(marie) || strings.Contains(s.rawGet(t, holder, "/conversations/"+id), marie) {
+				t.Fatalf("the view shows the address %q, want it masked", view.Address)
+			}
+			// The provider reports the delivery: the view shows it.
+			conv, err := s.st.Conversation(ctx, id, s.env.Clock.Now())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.pipe.EntryStatus(ctx, conv.Person, id, sent[0].Entry, bot.EntryStatus{Status: "delivered"}); err != nil {
+				t.Fatal(err)
+			}
+			s.call(t, holder, "GET", "/conversations/"+id, nil, &view)
+			if last := view.Entries[len(view.Entries)-1]; last.Status == nil || last.Status.Status != "delivered" {
+				t.Fatalf("after the delivery report: %+v", last)
+			}
+			if n := s.audited(inbox.ActionOpen); n != 3 {
+				t.Fatalf("%d opens audited, want 3", n)
+			}
+
+			// Close: 409 for another volunteer, 200 for the holder, then it leaves the list.
+			closeBody := map[string]string{"outcome": "resolved"}
+			if st := s.call(t, other, "POST", "/conversations/"+id+"/close", closeBody, nil); st != 403 && st != 409 {
+				t.Fatalf("close by a non-holder: %d", st)
+			}
+			if st := s.call(t, holder, "POST", "/conversations/"+id+"/close", closeBody, &state); st != 200 || state.State != "closed" || state.Outcome != "resolved" {
+				t.Fatalf("close: %d %+v", st, state)
+			}
+			if got := s.drain(); len(got) != 1 || !strings.Contains(got[0].Text, "MENI") {
+				t.Fatalf("closing: got %+v, want one short message", got)
+			}
+			if st := s.call(t, holder, "GET", "/conversations", nil, &list); st != 200 || len(list.Conversations) != 0 {
+				t.Fatalf("a closed conversation is still listed: %+v", list)
+			}
+			var c apiConflict
+			if st := s.call(t, holder, "POST", "/conversations/"+id+"/close", closeBody, &c); st != 409 || c.Error != "closed" {
+				t.Fatalf("closing again: %d %+v", st, c)
+			}
+		})
+	}
+}
+
+func (s *inboxSite) rawGet(t *testing.T, m member, path string) string {
+	t.Helper()
+	r, err := http.NewRequest("GET", s.srv.URL+"/api/v1"+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Authorization", "Bearer "+m.token)
+	_, b := s.v.Do(t, s.srv.Client(), r)
+	return string(b)
+}
