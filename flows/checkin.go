@@ -5,7 +5,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/enlace-rfl/enlace/languages"
@@ -58,7 +57,7 @@ func (e *Engine) startCheckin(t *turn) {
 		t.s.Draft["then"] = StepCheckinEvery
 		e.enter(t, StepProfileName)
 	default:
-		e.enter(t, StepCheckinEvery)
+		e.enterCheckinTime(t)
 	}
 }
 
@@ -68,7 +67,7 @@ func promptCheckinMenu(e *Engine, t *turn) []Output {
 		return restart(e, t)
 	}
 	c := f.Checkin
-	when := e.when(t.s.Lang, c.Deadline, t.s.Country)
+	when := e.when(t.s.Lang, c.Deadline, t.zone())
 	switch {
 	case c.Paused || c.Missed:
 		return []Output{{Text: text("checkin.status.paused"), Choices: choices("checkin.resume", "checkin.change", "checkin.stop")}}
@@ -108,7 +107,7 @@ func handleCheckinMenu(e *Engine, t *turn, in Input) bool {
 		e.enter(t, StepMenu)
 	case "checkin.change":
 		t.s.Draft = map[string]string{}
-		e.enter(t, StepCheckinEvery)
+		e.enterCheckinTime(t)
 	case "checkin.stop":
 		e.stopCheckin(t)
 		t.say("checkin.stopped")
@@ -161,7 +160,7 @@ func handleCheckinWhen(e *Engine, t *turn, in Input) bool {
 	if in.Kind != InputText {
 		return false
 	}
-	at, err := e.parseWhen(in.Text, t.now, zoneFor(t.s.Country))
+	at, err := e.parseWhen(in.Text, t.now, location(t.zone()))
 	switch {
 	case errors.Is(err, errWhenPast):
 		t.say("checkin.when.past")
@@ -233,12 +232,18 @@ func promptCheckinMsg(e *Engine, t *turn) []Output {
 	if !ok {
 		return restart(e, t)
 	}
-	me := &Contact{Lang: t.s.Lang} // how it reads, in the person's own language
-	sms := e.alertText(t, c, me).Render(e.cat, t.s.Lang)
-	return []Output{
-		{Text: text("checkin.msg.preview", "Text", sms)},
-		{Text: text("checkin.msg.ask"), Choices: choices("checkin.msg.yes", "checkin.msg.own")},
+	// As the contacts will read it: in each of their languages.
+	var out []Output
+	seen := map[string]bool{}
+	for _, to := range e.warned(t.s.Family, c) {
+		if seen[to.Lang] {
+			continue
+		}
+		seen[to.Lang] = true
+		sms := e.alertText(t, c, to).Render(e.cat, to.Lang)
+		out = append(out, Output{Text: text("checkin.msg.preview", "Text", sms)})
 	}
+	return append(out, Output{Text: text("checkin.msg.ask"), Choices: choices("checkin.msg.yes", "checkin.msg.own")})
 }
 
 func handleCheckinMsg(e *Engine, t *turn, in Input) bool {
@@ -289,7 +294,7 @@ func (e *Engine) setCheckin(t *turn, message string) {
 }
 
 func (e *Engine) saySet(t *turn, c *Checkin) {
-	t.say("checkin.set", "When", e.when(t.s.Lang, c.Deadline, t.s.Country), "Names", e.names(t.s.Lang, e.warned(t.s.Family, c)))
+	t.say("checkin.set", "When", e.whenAs("time.short", t.s.Lang, c.Deadline, t.zone()), "Names", e.names(t.s.Lang, e.warned(t.s.Family, c)))
 }
 
 // schedule sets the reminder (ReminderLead before the deadline, or halfway
@@ -319,15 +324,15 @@ func (e *Engine) warned(f *Family, c *Checkin) []*Contact {
 	return cs
 }
 
-// alertText is what a contact reads when the person missed a check-in.
+// alertText is what a contact reads when the person missed a check-in, in
+// the contact's language: an alarm whatever the person wrote, naming the
+// deadline with its time zone, then their own message if they wrote one.
 func (e *Engine) alertText(t *turn, c *Checkin, to *Contact) Text {
-	f := t.s.Family
+	when := e.whenAs("time.short", to.Lang, c.Deadline, t.zone())
 	if c.Message != "" {
-		return envelope(f, c.Message)
+		return text("checkin.alarm.msg", "Name", t.s.Family.Name, "When", when, "Text", c.Message)
 	}
-	// The short date keeps it within two SMS parts; the code word is the
-	// person's own (their message carries it), this one is Enlace's.
-	return text("checkin.sms", "Name", f.Name, "When", e.whenAs("time.short", to.Lang, c.Deadline, t.s.Country))
+	return text("checkin.sms", "Name", t.s.Family.Name, "When", when)
 }
 
 // checkIn is run on every message from the person: a message checks them in.
@@ -364,7 +369,7 @@ func (e *Engine) checkIn(t *turn, in Input) bool {
 		c.Deadline, c.Last = t.now.Add(c.Every), t.now
 		e.schedule(t, c)
 		if announce {
-			t.say("checkin.done.next", "When", e.when(t.s.Lang, c.Deadline, t.s.Country))
+			t.say("checkin.done.next", "When", e.when(t.s.Lang, c.Deadline, t.zone()))
 		}
 	}
 	if !ok {
@@ -415,7 +420,7 @@ func handleCheckinTimer(e *Engine, t *turn, in Input) {
 			return
 		}
 		c.Reminded = true
-		t.reply(Output{Text: text("checkin.reminder", "When", e.when(t.s.Lang, c.Deadline, t.s.Country),
+		t.reply(Output{Text: text("checkin.reminder", "When", e.when(t.s.Lang, c.Deadline, t.zone()),
 			"Names", e.names(t.s.Lang, e.warned(f, c))), Choices: choices("checkin.ok")})
 		t.s.Choices = []string{"checkin.ok"}
 	case timerDeadline:
@@ -436,49 +441,23 @@ func (e *Engine) alert(t *turn, c *Checkin) {
 		t.emit(Message{To: to.Phone, Lang: to.Lang, Channel: "sms", Output: Output{Text: e.alertText(t, c, to)}, Receipt: "checkin:" + to.ID})
 	}
 	t.escalate(ReasonMissedCheckin, StepCheckinMenu)
-	t.say("checkin.missed", "When", e.when(t.s.Lang, c.Deadline, t.s.Country), "Names", e.names(t.s.Lang, cs))
+	t.say("checkin.missed", "When", e.when(t.s.Lang, c.Deadline, t.zone()), "Names", e.names(t.s.Lang, cs))
 	c.Missed, c.Reminded = true, false
 	t.cancelTimers(timerRemind)
 }
 
 // --- time -------------------------------------------------------------------
 
-// zones are the time zones of the countries along the route; others use Mexico City's.
-var zones = map[string]string{
-	"MX": "America/Mexico_City", "GT": "America/Guatemala", "HN": "America/Tegucigalpa",
-	"SV": "America/El_Salvador", "NI": "America/Managua", "CR": "America/Costa_Rica",
-	"PA": "America/Panama", "BZ": "America/Belize", "HT": "America/Port-au-Prince", "US": "America/Chicago",
-}
-
-var zoneCache sync.Map // country -> *time.Location
-
-// zoneFor is the time zone of a person's country (the binary embeds time/tzdata).
-func zoneFor(country string) *time.Location {
-	if l, ok := zoneCache.Load(country); ok {
-		return l.(*time.Location)
-	}
-	name, ok := zones[country]
-	if !ok {
-		name = zones["MX"]
-	}
-	loc, err := time.LoadLocation(name)
-	if err != nil {
-		loc = time.FixedZone("UTC-6", -6*3600) // Mexico City has no daylight saving time
-	}
-	zoneCache.Store(country, loc)
-	return loc
-}
-
 // when writes a time for people, in the person's time zone and the reader's
-// language: "viernes 4 de diciembre a las 18:00".
-func (e *Engine) when(lang string, at time.Time, country string) string {
-	return e.whenAs("time.when", lang, at, country)
+// language, naming the zone: "viernes 4 de diciembre a las 18:00 (hora de Tijuana)".
+func (e *Engine) when(lang string, at time.Time, zone string) string {
+	return e.whenAs("time.when", lang, at, zone)
 }
 
 // whenAs writes a time with one of the templates time.when (long) or
 // time.short ("4 dic 18:00", for messages to contacts).
-func (e *Engine) whenAs(id, lang string, at time.Time, country string) string {
-	at = at.In(zoneFor(country))
+func (e *Engine) whenAs(id, lang string, at time.Time, zone string) string {
+	at = at.In(location(zone))
 	pick := func(list string, i, n int) string {
 		if items := strings.Split(e.cat.Text(lang, list, nil), ","); len(items) == n {
 			return strings.TrimSpace(items[i])
@@ -490,7 +469,9 @@ func (e *Engine) whenAs(id, lang string, at time.Time, country string) string {
 		"Month":   pick("time.months", int(at.Month())-1, 12),
 		"Mon":     pick("time.months.short", int(at.Month())-1, 12),
 		"Day":     strconv.Itoa(at.Day()),
-		"Time":    at.Format("15:04"),
+		"Time": e.cat.Text(lang, "time.zoned", map[string]string{
+			"Time": at.Format("15:04"), "Zone": e.zoneName(lang, zone),
+		}),
 	})
 }
 

@@ -99,6 +99,7 @@ func registerFamily(e *Engine) {
 		StepCheckinTo:       {prompt: promptCheckinTo, handle: handleCheckinTo},
 		StepCheckinMsg:      {prompt: promptCheckinMsg, handle: handleCheckinMsg},
 		StepCheckinOwn:      {prompt: promptCheckinOwn, handle: handleCheckinOwn},
+		StepCheckinWhere:    {prompt: promptCheckinWhere, handle: handleCheckinWhere, location: true},
 	} {
 		e.steps[name] = st
 	}

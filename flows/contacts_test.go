@@ -371,7 +371,7 @@ func TestMissedCheckinWarnsContactsOnce(t *testing.T) {
 			if len(out) != 1 || out[0].To != rosa.Phone || out[0].Lang != "en" || out[0].Receipt != "checkin:c1" {
 				t.Fatalf("alert: got %+v", out)
 			}
-			if got, want := out[0].Text.Render(cat, "en"), "Enlace: Juan asked us to tell you if they did not write by Nov 29, 18:00. No news yet. Please try to reach them."; got != want {
+			if got, want := out[0].Text.Render(cat, "en"), "Juan asked Enlace to warn you if they did not write before Nov 29, 18:00 (Mexico City time). They have not written. Please try to reach them."; got != want {
 				t.Errorf("Rosa reads %q, want %q", got, want)
 			}
 			if len(flows.EffectsOf[flows.Escalation](r.Effects)) != 1 || flows.EffectsOf[flows.Escalation](r.Effects)[0].Reason != flows.ReasonMissedCheckin {
@@ -436,7 +436,7 @@ func TestOneOffCheckin(t *testing.T) {
 		{in: text("Ana"), want: []string{"checkin.msg.preview", "checkin.msg.ask"}},
 		{in: pick("checkin.msg.own"), want: []string{"safe.free.ask"}},
 		{in: text("Si no escribo, llama a Carla al 5544332211"), want: []string{"checkin.set", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
-			if got := r.Outputs()[0].Text.Data["When"]; got != "viernes 4 de diciembre a las 18:00" {
+			if got := r.Outputs()[0].Text.Data["When"]; got != "4 dic 18:00 (hora de Ciudad de México)" {
 				t.Errorf("deadline: got %q", got)
 			}
 			if want := []flows.SetTimer{{ID: "checkin-remind", At: friday.Add(-time.Hour)}, {ID: "checkin-deadline", At: friday.Add(time.Hour)}}; !slices.Equal(flows.EffectsOf[flows.SetTimer](r.Effects), want) {
@@ -456,15 +456,15 @@ func TestOneOffCheckin(t *testing.T) {
 			}
 		}},
 	})
-	// Missed: only Ana gets the person's own message, with the code word.
+	// Missed: only Ana gets the alarm, with the person's own message.
 	cat, _ := locales.Load()
 	play(t, e, mxSMS, s, []exchange{
-		{in: timer("checkin-deadline"), at: friday.Sub(t0) + time.Hour, want: []string{"safe.sms.code", "checkin.missed"}, check: func(t *testing.T, r flows.Result) {
+		{in: timer("checkin-deadline"), at: friday.Sub(t0) + time.Hour, want: []string{"checkin.alarm.msg", "checkin.missed"}, check: func(t *testing.T, r flows.Result) {
 			out := proactive(r)
 			if len(out) != 1 || out[0].To != "+50255551234" {
 				t.Fatalf("got %+v, want Ana only", out)
 			}
-			if got, want := out[0].Text.Render(cat, "es"), "Juan (por Enlace): Si no escribo, llama a Carla al 5544332211 Palabra clave: tamarindo"; got != want {
+			if got, want := out[0].Text.Render(cat, "es"), "Juan le pidió a Enlace avisarte si no escribía antes del 4 dic 18:00 (hora de Ciudad de México). No ha escrito. Su mensaje: Si no escribo, llama a Carla al 5544332211"; got != want {
 				t.Errorf("Ana reads %q, want %q", got, want)
 			}
 		}},

@@ -219,6 +219,9 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 	if in.Kind != InputOptOut {
 		t.transcribe(in) // during a handoff, what the person wrote is for the volunteer
 	}
+	if in.Kind == InputLocation && t.s.Consent == ConsentAccepted {
+		e.zoneFromPin(t, in.Lat, in.Lon) // a pin says where the person is: their time zone
+	}
 	switch {
 	case in.Kind == InputOptOut:
 		e.optOut(t)

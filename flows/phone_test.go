@@ -58,7 +58,7 @@ func TestPhoneExample(t *testing.T) {
 
 func TestParseWhen(t *testing.T) {
 	e := internalEngine(t)
-	mx := zoneFor("MX")
+	mx := location("America/Mexico_City")
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, mx) // a Sunday, noon in Mexico City
 	friday := time.Date(2026, 12, 4, 18, 0, 0, 0, mx)
 	cases := []struct {
@@ -108,7 +108,7 @@ func TestParseWhen(t *testing.T) {
 		}
 	}
 	// The person's own time zone: 18:00 in Port-au-Prince.
-	ht := zoneFor("HT")
+	ht := location("America/Port-au-Prince")
 	got, err := e.parseWhen("vandredi 18:00", now, ht)
 	if want := time.Date(2026, 12, 4, 18, 0, 0, 0, ht); err != nil || !got.Equal(want) || got.UTC().Hour() != 23 {
 		t.Errorf("Haiti: got %v, %v; want %v (23:00 UTC)", got, err, want)
@@ -119,14 +119,19 @@ func TestWhenIsInTheReadersLanguage(t *testing.T) {
 	e := internalEngine(t)
 	at := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC) // Friday 18:00 in Mexico City
 	for lang, want := range map[string]string{
-		"es": "viernes 4 de diciembre a las 18:00", "en": "Friday, December 4, 18:00", "fr": "vendredi 4 décembre à 18:00",
-		"ht": "vandredi 4 desanm, 18:00", "pt": "sexta, 4 de dezembro, às 18:00",
+		"es": "viernes 4 de diciembre a las 18:00 (hora de Ciudad de México)", "en": "Friday, December 4, 18:00 (Mexico City time)",
+		"fr": "vendredi 4 décembre à 18:00 (heure de Mexico)", "ht": "vandredi 4 desanm, 18:00 (lè Meksiko)",
+		"pt": "sexta, 4 de dezembro, às 18:00 (hora de Cidade do México)",
 	} {
-		if got := e.when(lang, at, "MX"); got != want {
+		if got := e.when(lang, at, "America/Mexico_City"); got != want {
 			t.Errorf("when(%s) = %q, want %q", lang, got, want)
 		}
 	}
-	if got, want := e.whenAs("time.short", "en", at, "MX"), "Dec 4, 18:00"; got != want {
+	if got, want := e.whenAs("time.short", "en", at, "America/Mexico_City"), "Dec 4, 18:00 (Mexico City time)"; got != want {
 		t.Errorf("short English date: got %q, want %q", got, want)
+	}
+	// The same instant in Tijuana is two hours earlier, and says so.
+	if got, want := e.whenAs("time.short", "es", at, "America/Tijuana"), "4 dic 16:00 (hora de Tijuana)"; got != want {
+		t.Errorf("Tijuana: got %q, want %q", got, want)
 	}
 }

@@ -2,6 +2,7 @@ package flows
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -26,12 +27,17 @@ func internalEngine(t *testing.T) *Engine {
 // long is a value of n UTF-16 units that forces UCS-2: the worst case for SMS.
 func long(n int) string { return strings.Repeat("ê", n) }
 
-// longestWhen is the longest date a template writes in a language over a year.
+// longestWhen is the longest date a template writes in a language over a
+// year, in any time zone (each named with the time).
 func longestWhen(e *Engine, id, lang string) string {
 	longest := ""
-	for d := time.Date(2026, 1, 1, 18, 0, 0, 0, time.UTC); d.Year() == 2026; d = d.Add(24 * time.Hour) {
-		if s := e.whenAs(id, lang, d.Add(12*24*time.Hour+6*time.Hour), "MX"); units(s) > units(longest) {
-			longest = s
+	for zone := range zoneNames {
+		for _, z := range []string{zone, "America/Mexico_City"} {
+			for d := time.Date(2026, 1, 1, 18, 0, 0, 0, time.UTC); d.Year() == 2026; d = d.Add(24 * time.Hour) {
+				if s := e.whenAs(id, lang, d.Add(12*24*time.Hour+6*time.Hour), z); units(s) > units(longest) {
+					longest = s
+				}
+			}
 		}
 	}
 	return longest
@@ -62,10 +68,25 @@ func TestContactMessagesFitInTwoSMS(t *testing.T) {
 				texts = append(texts, e.safeText(&g, c, kind, place).Render(e.cat, lang))
 			}
 		}
-		texts = append(texts, e.cat.Text(lang, "checkin.sms", map[string]string{"Name": f.Name, "When": longestWhen(e, "time.short", lang)}))
 		for _, s := range texts {
 			if n := segments(s); n > 2 {
 				t.Errorf("%s: %d SMS parts, want at most 2 (%d units): %q", lang, n, units(s), s)
+			}
+		}
+	}
+}
+
+// TestCheckinAlarmFitsInThreeSMS: the alarm a contact gets for a missed
+// check-in (the deadline with its time zone, and the person's own message)
+// fits in three SMS parts with the longest name, date, zone and message, in
+// characters that need UCS-2.
+func TestCheckinAlarmFitsInThreeSMS(t *testing.T) {
+	e := internalEngine(t)
+	for _, lang := range languages.All {
+		data := map[string]string{"Name": long(maxName), "When": longestWhen(e, "time.short", lang), "Text": long(maxFreeText)}
+		for _, id := range []string{"checkin.sms", "checkin.alarm.msg"} {
+			if s := e.cat.Text(lang, id, data); segments(s) > 3 {
+				t.Errorf("%s %s: %d SMS parts, want at most 3 (%d units): %q", lang, id, segments(s), units(s), s)
 			}
 		}
 	}
@@ -138,13 +159,21 @@ func TestFamilyTextsFitInSMS(t *testing.T) {
 			"Weekday": "miércoles", "Day": "30", "Month": "septiembre", "Mon": "sept", "Time": "18:00",
 		}
 		for id := range ids {
-			s := e.cat.Text(lang, id, data)
+			if id == "checkin.sms" || id == "checkin.alarm.msg" {
+				continue // TestCheckinAlarmFitsInThreeSMS, with their own data
+			}
+			d := data
+			if id == "checkin.set" { // said with the short date
+				d = maps.Clone(data)
+				d["When"] = longestWhen(e, "time.short", lang)
+			}
+			s := e.cat.Text(lang, id, d)
 			if n := segments(s); n > 3 {
 				t.Errorf("%s %s: %d SMS parts, want at most 3: %q", lang, id, n, s)
 			}
 			if cs, ok := withChoices[id]; ok {
 				for i, c := range cs {
-					s += fmt.Sprintf("\n%d. %s", i+1, e.cat.Text(lang, c, data))
+					s += fmt.Sprintf("\n%d. %s", i+1, e.cat.Text(lang, c, d))
 				}
 				if n := segments(s); n > 3 {
 					t.Errorf("%s %s with its choices: %d SMS parts, want at most 3: %q", lang, id, n, s)

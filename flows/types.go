@@ -157,9 +157,12 @@ type Session struct {
 	Lang    string  `json:"lang,omitempty"`
 	Consent Consent `json:"consent,omitempty"`
 	Country string  `json:"country,omitempty"` // ISO 3166-1 alpha-2 guessed from the address
-	Step    string  `json:"step,omitempty"`
-	Back    string  `json:"back,omitempty"` // the step "back" returns to
-	Misses  int     `json:"misses,omitempty"`
+	// Zone is the IANA time zone of where the person said they are (a pin,
+	// a town they named): check-in times are in it (flows/zones.go).
+	Zone   string `json:"zone,omitempty"`
+	Step   string `json:"step,omitempty"`
+	Back   string `json:"back,omitempty"` // the step "back" returns to
+	Misses int    `json:"misses,omitempty"`
 	// Choices are the IDs of the choices offered last, so a typed number or
 	// label (SMS) picks one.
 	Choices []string          `json:"choices,omitempty"`

@@ -1,0 +1,201 @@
+package flows
+
+import (
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/enlace-rfl/enlace/textmatch"
+)
+
+// Time zones. A check-in's deadline is in the time zone of where the person
+// is (Session.Zone: from a pin they shared or the town they named), not of
+// their phone's country: Tijuana is two hours behind Mexico City. Every time
+// shown says its zone ("20:00 (hora de Tijuana)").
+
+// StepCheckinWhere asks where the person is, for the time zone, before a
+// check-in's time is set, when it is not known yet.
+const StepCheckinWhere = "checkin_where"
+
+// countryZones are the zones of the countries along the route; a country
+// with several zones (Mexico, the United States) has its capital's here and
+// its states' in stateZones. Others use Mexico City's.
+var countryZones = map[string]string{
+	"MX": "America/Mexico_City", "GT": "America/Guatemala", "HN": "America/Tegucigalpa",
+	"SV": "America/El_Salvador", "NI": "America/Managua", "CR": "America/Costa_Rica",
+	"PA": "America/Panama", "BZ": "America/Belize", "HT": "America/Port-au-Prince",
+	"CU": "America/Havana", "CO": "America/Bogota", "VE": "America/Caracas", "EC": "America/Guayaquil",
+	"US": "America/Chicago",
+}
+
+// stateZones are the zones of the states (as the gazetteer names them) whose
+// time is not their country's capital's.
+var stateZones = map[string]string{
+	"MX/Baja California":     "America/Tijuana",
+	"MX/Baja California Sur": "America/Mazatlan",
+	"MX/Sonora":              "America/Hermosillo",
+	"MX/Sinaloa":             "America/Mazatlan",
+	"MX/Nayarit":             "America/Mazatlan",
+	"MX/Chihuahua":           "America/Chihuahua",
+	"MX/Quintana Roo":        "America/Cancun",
+	"US/California":          "America/Los_Angeles",
+	"US/Arizona":             "America/Phoenix",
+	"US/New Mexico":          "America/Denver",
+	"US/Texas":               "America/Chicago",
+}
+
+// townZones are towns whose zone is not their state's: the border towns
+// that keep the United States' daylight saving time.
+var townZones = map[string]string{
+	"MX/Ciudad Juárez":     "America/Ciudad_Juarez",
+	"MX/Ojinaga":           "America/Ojinaga",
+	"MX/Matamoros":         "America/Matamoros",
+	"MX/Reynosa":           "America/Matamoros",
+	"MX/Nuevo Laredo":      "America/Matamoros",
+	"MX/Piedras Negras":    "America/Matamoros",
+	"MX/Ciudad Acuña":      "America/Matamoros",
+	"US/El Paso":           "America/Denver",
+	"MX/Bahía de Banderas": "America/Mexico_City",
+}
+
+// zoneNames are the names a zone is said with, in every language; the
+// zones of capitals whose name differs by language are in the catalog
+// (time.zone.<id>).
+var zoneNames = map[string]string{
+	"America/Tijuana": "Tijuana", "America/Hermosillo": "Hermosillo", "America/Mazatlan": "Mazatlán",
+	"America/Chihuahua": "Chihuahua", "America/Ciudad_Juarez": "Ciudad Juárez", "America/Ojinaga": "Ojinaga",
+	"America/Matamoros": "Matamoros", "America/Cancun": "Cancún",
+	"America/Guatemala": "Guatemala", "America/Tegucigalpa": "Honduras", "America/El_Salvador": "El Salvador",
+	"America/Managua": "Nicaragua", "America/Costa_Rica": "Costa Rica", "America/Panama": "Panamá",
+	"America/Belize": "Belize", "America/Port-au-Prince": "Haiti", "America/Havana": "Cuba",
+	"America/Bogota": "Colombia", "America/Caracas": "Venezuela", "America/Guayaquil": "Ecuador",
+	"America/Los_Angeles": "California", "America/Phoenix": "Arizona", "America/Denver": "El Paso",
+	"America/Chicago": "Texas",
+}
+
+// zoneOfTown is the time zone of a town of the gazetteer.
+func zoneOfTown(tw Town) string {
+	if z, ok := townZones[tw.Country+"/"+tw.Name]; ok {
+		return z
+	}
+	if z, ok := stateZones[tw.Country+"/"+tw.Admin1]; ok {
+		return z
+	}
+	if z, ok := countryZones[tw.Country]; ok {
+		return z
+	}
+	return ""
+}
+
+// zone is the time zone the person's times are in: where they said they
+// are, else their phone's country's.
+func (t *turn) zone() string {
+	if t.s.Zone != "" {
+		return t.s.Zone
+	}
+	if z, ok := countryZones[t.s.Country]; ok {
+		return z
+	}
+	return countryZones["MX"]
+}
+
+var locCache sync.Map // zone name -> *time.Location
+
+// location loads a zone (the binary embeds time/tzdata); an unknown one is
+// Mexico City's time.
+func location(zone string) *time.Location {
+	if l, ok := locCache.Load(zone); ok {
+		return l.(*time.Location)
+	}
+	loc, err := time.LoadLocation(zone)
+	if err != nil || zone == "" {
+		loc = time.FixedZone("UTC-6", -6*3600) // Mexico City has no daylight saving time
+	}
+	locCache.Store(zone, loc)
+	return loc
+}
+
+// zoneName is how a zone is named in a language ("Tijuana", "Ciudad de México").
+func (e *Engine) zoneName(lang, zone string) string {
+	if n, ok := zoneNames[zone]; ok {
+		return n
+	}
+	id := "time.zone." + textmatch.Normalize(strings.ReplaceAll(strings.TrimPrefix(zone, "America/"), "_", " "))
+	if s := e.cat.Text(lang, strings.ReplaceAll(id, " ", "_"), nil); s != "" && !strings.HasPrefix(s, "time.zone.") {
+		return s
+	}
+	return strings.ReplaceAll(zone[strings.LastIndex(zone, "/")+1:], "_", " ")
+}
+
+// zoneFromPin sets the person's time zone from a shared pin, when the
+// gazetteer knows a town near it.
+func (e *Engine) zoneFromPin(t *turn, lat, lon float64) bool {
+	if e.cfg.Towns == nil {
+		return false
+	}
+	tw, ok := e.cfg.Towns.Nearest(lat, lon)
+	if !ok {
+		return false
+	}
+	if z := zoneOfTown(tw); z != "" {
+		t.s.Zone = z
+		return true
+	}
+	return false
+}
+
+// enterCheckinTime goes on to the check-in's time, first asking where the
+// person is when their time zone is not known.
+func (e *Engine) enterCheckinTime(t *turn) {
+	if t.s.Zone == "" && e.cfg.Towns != nil {
+		e.enter(t, StepCheckinWhere)
+		return
+	}
+	e.enter(t, StepCheckinEvery)
+}
+
+func promptCheckinWhere(e *Engine, t *turn) []Output {
+	return []Output{{Text: text("checkin.where.ask"), Request: RequestLocation, Choices: choices("checkin.where.skip")}}
+}
+
+// handleCheckinWhere takes a pin or a town's name. A name that could be
+// towns in different zones is asked again, with the state.
+func handleCheckinWhere(e *Engine, t *turn, in Input) bool {
+	switch in.Kind {
+	case InputChoice:
+		if in.Choice != "checkin.where.skip" {
+			return false
+		}
+		t.s.Zone = t.zone() // the phone's country's, said with every time
+	case InputLocation:
+		if !e.zoneFromPin(t, in.Lat, in.Lon) {
+			t.say("checkin.where.unknown")
+			return true
+		}
+	case InputText:
+		towns := e.cfg.Towns.FindTown(in.Text)
+		zone := ""
+		for _, tw := range towns {
+			z := zoneOfTown(tw)
+			if zone != "" && z != zone {
+				zone = "?"
+				break
+			}
+			zone = z
+		}
+		switch zone {
+		case "":
+			t.say("checkin.where.unknown")
+			return true
+		case "?":
+			t.say("checkin.where.unsure")
+			return true
+		}
+		t.s.Zone = zone
+	default:
+		return false
+	}
+	t.say("checkin.where.set", "Zone", e.zoneName(t.s.Lang, t.s.Zone), "Time", t.now.In(location(t.s.Zone)).Format("15:04"))
+	e.enter(t, StepCheckinEvery)
+	return true
+}
