@@ -148,7 +148,7 @@ func TestMissedCheckinWarnsOnceAcrossProcessesAndARestart(t *testing.T) {
 			if len(got) != 1 {
 				t.Fatalf("Rosa got %d messages, want exactly 1: %q", len(got), got)
 			}
-			if want := "Enlace: Juan asked us to tell you if they did not write by "; !strings.HasPrefix(got[0], want) {
+			if want := "Juan asked Enlace to warn you if they did not write before "; !strings.HasPrefix(got[0], want) {
 				t.Errorf("Rosa read %q, want it in English, naming Juan", got[0])
 			}
 			if n := countContaining(rec.texts(carol), "No escribiste antes del"); n != 1 {
