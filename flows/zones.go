@@ -199,3 +199,12 @@ func handleCheckinWhere(e *Engine, t *turn, in Input) bool {
 	e.enter(t, StepCheckinEvery)
 	return true
 }
+
+// zoneFor is the time zone of a country's capital (Mexico City's for a
+// country not along the route).
+func zoneFor(country string) *time.Location {
+	if z, ok := countryZones[country]; ok {
+		return location(z)
+	}
+	return location(countryZones["MX"])
+}
