@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// PhoneticKeys returns the sound keys of one folded name token (see Fold): one key
+// PhoneticKeys returns the sound keys of one folded name token (see textmatch.FoldName): one key
 // read with Spanish rules, which also suit Haitian Creole's spelling, and, when it
 // differs, one read as French spelling is said in Creole. Two tokens sound alike
 // when they share a key: "hernandez" and "hernandes" (z = s), "jean" and "jan",
