@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -181,6 +182,7 @@ func (s *inboxSite) call(t *testing.T, m member, method, path string, body any, 
 	}
 	status, b := s.v.Do(t, s.srv.Client(), r)
 	if out != nil && len(b) > 0 {
+		reflect.ValueOf(out).Elem().SetZero() // nothing left from an earlier answer
 		if err := json.Unmarshal(b, out); err != nil {
 			t.Fatalf("%s %s: %v\n%s", method, path, err, b)
 		}
@@ -401,4 +403,135 @@ func (s *inboxSite) rawGet(t *testing.T, m member, path string) string {
 	r.Header.Set("Authorization", "Bearer "+m.token)
 	_, b := s.v.Do(t, s.srv.Client(), r)
 	return string(b)
+}
+
+// TestInboxAPIRefuses: permissions and bad input get clear answers (400,
+// 401, 403, 404, 409), never a 500, each as openapi.json describes it.
+func TestInboxAPIRefuses(t *testing.T) {
+	for name, open := range inboxBackends() {
+		t.Run(name, func(t *testing.T) {
+			s := newInboxSite(t, open)
+			s.escalate(marie)
+			ana := s.member("ana", staff.RoleVolunteer, "ht")
+			bea := s.member("bea", staff.RoleCaseworker, "ht")
+			boss := s.member("boss", staff.RoleAdmin, "en")
+			var list apiList
+			if st := s.call(t, boss, "GET", "/conversations", nil, &list); st != 200 || len(list.Conversations) != 1 {
+				t.Fatalf("the admin's list: %d %+v", st, list)
+			}
+			id := list.Conversations[0].ID
+			conv := "/conversations/" + id
+			long := strings.Repeat("é", 1001)
+			for _, c := range []struct {
+				name         string
+				who          member
+				method, path string
+				body         any
+				status       int
+				code         string
+			}{
+				{"no token", member{}, "GET", "/conversations", nil, 401, "unauthorized"},
+				{"no token claim", member{}, "POST", conv + "/claim", nil, 401, "unauthorized"},
+				{"admin opens", boss, "GET", conv, nil, 403, "forbidden"},
+				{"admin unmasks", boss, "POST", conv + "/unmask", map[string]string{"reason": "x"}, 403, "forbidden"},
+				{"admin claims", boss, "POST", conv + "/claim", nil, 403, "forbidden"},
+				{"volunteer assigns", ana, "POST", conv + "/assign", map[string]string{"staff": ana.ID}, 403, "forbidden"},
+				{"unknown conversation", ana, "GET", "/conversations/nosuchconversation", nil, 404, "not_found"},
+				{"unknown conversation claim", ana, "POST", "/conversations/nosuchconversation/claim", nil, 404, "not_found"},
+				{"malformed id", ana, "GET", "/conversations/a%20b", nil, 400, "bad_id"},
+				{"malformed id claim", ana, "POST", "/conversations/" + strings.Repeat("x", 65) + "/claim", nil, 400, "bad_id"},
+				{"not JSON", ana, "POST", conv + "/reply", "{entry", 400, "bad_request"},
+				{"two JSON values", ana, "POST", conv + "/reply", `{"entry":"e1","text":"a"}{}`, 400, "bad_request"},
+				{"unknown field", ana, "POST", conv + "/reply", map[string]string{"entry": "e1", "text": "a", "to": "+1"}, 400, "bad_request"},
+				{"wrong type", ana, "POST", conv + "/reply", map[string]any{"entry": 1, "text": "a"}, 400, "bad_request"},
+				{"no body", ana, "POST", conv + "/close", "", 400, "bad_request"},
+				{"huge body", ana, "POST", conv + "/notes", map[string]string{"entry": "e1", "text": strings.Repeat("a", 20000)}, 400, "too_long"},
+				{"empty reply", ana, "POST", conv + "/reply", map[string]string{"entry": "e1", "text": "  "}, 400, "empty"},
+				{"long reply", ana, "POST", conv + "/reply", map[string]string{"entry": "e1", "text": long}, 400, "too_long"},
+				{"bad entry id", ana, "POST", conv + "/reply", map[string]string{"entry": "../e", "text": "a"}, 400, "bad_id"},
+				{"no entry id", ana, "POST", conv + "/notes", map[string]string{"text": "a"}, 400, "bad_id"},
+				{"bad outcome", ana, "POST", conv + "/close", map[string]string{"outcome": "done"}, 400, "bad_outcome"},
+				{"no reason", ana, "POST", conv + "/unmask", map[string]string{"reason": " "}, 400, "no_reason"},
+				{"assign: bad staff id", boss, "POST", conv + "/assign", map[string]string{"staff": "ana"}, 400, "bad_request"},
+				{"assign: unknown staff", boss, "POST", conv + "/assign", map[string]string{"staff": "0123456789abcdef"}, 400, "unknown_staff"},
+				{"assign: to an admin", boss, "POST", conv + "/assign", map[string]string{"staff": boss.ID}, 400, "staff_not_inbox"},
+				{"reply before claiming", ana, "POST", conv + "/reply", map[string]string{"entry": "e1", "text": "Bonjou"}, 409, "held"},
+				{"close before claiming", ana, "POST", conv + "/close", map[string]string{"outcome": "resolved"}, 403, "forbidden"},
+			} {
+				var e struct{ Error, Message string }
+				if st := s.call(t, c.who, c.method, c.path, c.body, &e); st != c.status || e.Error != c.code || e.Message == "" {
+					t.Errorf("%s: %d %+v, want %d %s", c.name, st, e, c.status, c.code)
+				}
+			}
+			if got := s.drain(); len(got) != 0 {
+				t.Fatalf("refused requests sent %+v", got)
+			}
+
+			// What a Kreyòl volunteer may do: a note, the address with a reason (audited).
+			var acc console.EntryAccepted
+			if st := s.call(t, ana, "POST", conv+"/notes", map[string]string{"entry": "n1", "text": "li nan Tapachula"}, &acc); st != 201 || acc.Status != "saved" {
+				t.Fatalf("note: %d %+v", st, acc)
+			}
+			var un console.Unmasked
+			if st := s.call(t, ana, "POST", conv+"/unmask", map[string]string{"reason": "to call back"}, &un); st != 200 || un.Address != marie || s.audited(inbox.ActionUnmask) != 1 {
+				t.Fatalf("unmask: %d %+v, %d audited", st, un, s.audited(inbox.ActionUnmask))
+			}
+			// The admin gives it to Bea, then to Ana; Bea no longer holds it.
+			var state console.ConversationState
+			if st := s.call(t, boss, "POST", conv+"/assign", map[string]string{"staff": bea.ID}, &state); st != 200 || state.State != "claimed" || state.Holder.Name != "bea" {
+				t.Fatalf("assign to Bea: %d %+v", st, state)
+			}
+			var c apiConflict
+			if st := s.call(t, ana, "POST", conv+"/claim", nil, &c); st != 409 || c.Holder == nil || c.Holder.Name != "bea" {
+				t.Fatalf("Ana claims Bea's: %d %+v", st, c)
+			}
+			if st := s.call(t, ana, "POST", conv+"/release", nil, nil); st != 403 && st != 409 {
+				t.Fatalf("Ana releases Bea's: %d", st)
+			}
+			if st := s.call(t, bea, "POST", conv+"/release", nil, &state); st != 200 || state.State != "waiting" || state.Holder != nil {
+				t.Fatalf("Bea releases: %d %+v", st, state)
+			}
+			if st := s.call(t, boss, "POST", conv+"/assign", map[string]string{"staff": ana.ID}, &state); st != 200 || state.Holder.ID != ana.ID {
+				t.Fatalf("assign to Ana: %d %+v", st, state)
+			}
+			// The admin may close any conversation.
+			if st := s.call(t, boss, "POST", conv+"/close", map[string]string{"outcome": "referred"}, &state); st != 200 || state.State != "closed" {
+				t.Fatalf("the admin closes: %d %+v", st, state)
+			}
+			for _, p := range []string{"/claim", "/release"} {
+				if st := s.call(t, ana, "POST", conv+p, nil, &c); st != 409 && st != 403 {
+					t.Errorf("%s of a closed conversation: %d", p, st)
+				}
+			}
+		})
+	}
+}
+
+// TestInboxAPISession: the console session works as the token does; a
+// cross-site request is refused.
+func TestInboxAPISession(t *testing.T) {
+	s := newInboxSite(t, inboxBackends()["embedded"])
+	s.escalate(marie)
+	site := &site{Env: s.env, srv: s.srv}
+	vol := s.env.Enrol(t, "vol", staff.RoleVolunteer, "ht")
+	c := site.signIn(t, vol)
+	r := site.req(t, "GET", "/api/v1/conversations", nil)
+	st, body := s.v.Do(t, c, r)
+	var list apiList
+	if err := json.Unmarshal(body, &list); st != 200 || err != nil || len(list.Conversations) != 1 {
+		t.Fatalf("list with a session: %d %s", st, body)
+	}
+	claim := func(origin string) int {
+		r := site.req(t, "POST", "/api/v1/conversations/"+list.Conversations[0].ID+"/claim", nil)
+		r.Header.Set("Origin", origin)
+		r.Header.Set("Sec-Fetch-Site", map[bool]string{true: "same-origin", false: "cross-site"}[origin == s.srv.URL])
+		st, _ := s.v.Do(t, c, r)
+		return st
+	}
+	if st := claim("https://evil.example"); st != 403 {
+		t.Fatalf("a cross-site claim: %d", st)
+	}
+	if st := claim(s.srv.URL); st != 200 {
+		t.Fatalf("a same-site claim: %d", st)
+	}
 }

@@ -185,10 +185,16 @@ func TestServeStartsTheConsole(t *testing.T) {
 func TestServeConsoleHasTheInbox(t *testing.T) {
 	env := map[string]string{"ENLACE_DATA_DIR": t.TempDir(), "ENLACE_SECRET_KEY": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
 	built := make(chan *console.Server, 1)
+	addr := make(chan string, 1)
 	consoleBuilt = func(c *console.Server) { built <- c }
-	t.Cleanup(func() { consoleBuilt = nil })
+	consoleStarted = func(a string) { addr <- a }
+	t.Cleanup(func() { consoleBuilt, consoleStarted = nil, nil })
 	_, stop := startServe(t, env)
 	con := <-built
+	// Its API is served: without a token, 401 (not 404).
+	if code, body := get(t, "http://"+<-addr+"/api/v1/conversations"); code != http.StatusUnauthorized {
+		t.Errorf("serve's GET /api/v1/conversations without a token: %d %s", code, body)
+	}
 	in := con.Inbox()
 	if in == nil {
 		t.Fatal("serve's console has no inbox")
