@@ -22,7 +22,7 @@ var allSteps = []string{"",
 	flows.StepFamily, flows.StepContacts, flows.StepContactName, flows.StepContactPhone, flows.StepContactCountry,
 	flows.StepContactRelation, flows.StepContactLang, flows.StepContactCheck, flows.StepContactPick, flows.StepContactDelete,
 	flows.StepProfileName, flows.StepProfileCode, flows.StepSafeTo, flows.StepSafeKind, flows.StepSafeText, flows.StepSafeSend,
-	flows.StepCheckinMenu, flows.StepCheckinEvery, flows.StepCheckinWhen, flows.StepCheckinTo, flows.StepCheckinMsg, flows.StepCheckinOwn,
+	flows.StepCheckinMenu, flows.StepCheckinEvery, flows.StepCheckinWhen, flows.StepCheckinTo, flows.StepCheckinMsg, flows.StepCheckinOwn, flows.StepCheckinWhere,
 }
 
 var fuzzSenders = []flows.Sender{

@@ -173,7 +173,10 @@ func handleCheckinWhere(e *Engine, t *turn, in Input) bool {
 			return true
 		}
 	case InputText:
-		towns := e.cfg.Towns.FindTown(in.Text)
+		var towns []Town
+		if e.cfg.Towns != nil { // an engine without a gazetteer knows no town
+			towns = e.cfg.Towns.FindTown(in.Text)
+		}
 		zone := ""
 		for _, tw := range towns {
 			z := zoneOfTown(tw)
