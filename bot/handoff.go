@@ -131,6 +131,9 @@ func (p *Pipeline) openConversation(s *step, e flows.Escalation) {
 		}
 		if created {
 			p.log.Info("conversation opened for the inbox", "person", logID(s.person), "reason", e.Reason)
+			if err := p.notifyVolunteers(ctx, conv); err != nil {
+				p.log.Warn("could not notify the volunteers' chat", "err", err)
+			}
 		}
 		if e.Text == "" {
 			return nil
@@ -251,4 +254,19 @@ func (p *Pipeline) ReleaseStaleClaims(ctx context.Context) (int, error) {
 		}
 	}
 	return len(cs), nil
+}
+
+// notifyVolunteers tells the volunteers' Telegram chat (Config.NotifyChat)
+// that a conversation is waiting: its language and reason, never anything
+// about the person. Phones miss web push; a chat message they do not.
+func (p *Pipeline) notifyVolunteers(ctx context.Context, c Conversation) error {
+	if p.cfg.NotifyChat == "" {
+		return nil
+	}
+	if _, ok := p.channel("telegram"); !ok {
+		return nil
+	}
+	lang := p.cfg.NotifyLang
+	tx := flows.Text{ID: "notify.waiting", Refs: map[string]string{"Lang": "lang." + c.Lang, "Reason": "reason." + c.Reason}}
+	return p.Send(ctx, "telegram", p.cfg.NotifyChat, lang, flows.Output{Text: tx})
 }

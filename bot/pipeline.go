@@ -41,6 +41,10 @@ type Config struct {
 	// how long a closed conversation is kept (30 days).
 	ClaimTimeout  time.Duration
 	TranscriptTTL time.Duration
+	// NotifyChat is a Telegram chat of the volunteers on duty that hears of
+	// every new conversation (language and reason only), in NotifyLang (es).
+	NotifyChat string
+	NotifyLang string
 }
 
 func (c *Config) defaults() {
@@ -58,6 +62,9 @@ func (c *Config) defaults() {
 	def(&c.Poll, 250*time.Millisecond)
 	def(&c.RetryFor, DefaultRetryFor)
 	def(&c.ClaimTimeout, 15*time.Minute)
+	if c.NotifyLang == "" {
+		c.NotifyLang = "es"
+	}
 	def(&c.TranscriptTTL, 30*24*time.Hour)
 	if c.Batch <= 0 {
 		c.Batch = 16

@@ -89,7 +89,7 @@ func backends(t *testing.T) map[string]func(t *testing.T) store {
 	}
 }
 
-func newEnv(t *testing.T, st store) *env {
+func newEnv(t *testing.T, st store, tune ...func(*bot.Config, *[]bot.Channel)) *env {
 	keys, err := keyring.Parse(testKey)
 	if err != nil {
 		t.Fatal(err)
@@ -99,9 +99,13 @@ func newEnv(t *testing.T, st store) *env {
 		t.Fatal(err)
 	}
 	e := &env{t: t, clock: faketime.New(), st: st, sms: &phone{name: "sms"}}
+	cfg, channels := bot.Config{ClaimTimeout: 10 * time.Minute}, []bot.Channel{e.sms}
+	for _, f := range tune {
+		f(&cfg, &channels)
+	}
 	e.pipe = bot.New(bot.Options{
-		Config: bot.Config{ClaimTimeout: 10 * time.Minute}, Store: st, Conversations: st, Keys: keys,
-		Engine: flows.New(flows.Config{}, cat), Catalog: cat, Channels: []bot.Channel{e.sms}, Clock: e.clock.Now,
+		Config: cfg, Store: st, Conversations: st, Keys: keys,
+		Engine: flows.New(flows.Config{}, cat), Catalog: cat, Channels: channels, Clock: e.clock.Now,
 	})
 	e.staff = staff.New(staff.Config{Store: st, Keys: keys, Clock: e.clock.Now})
 	e.inbox = inbox.New(inbox.Config{Conversations: st, Pipeline: e.pipe, Staff: e.staff, ClaimTimeout: 10 * time.Minute, Clock: e.clock.Now})
@@ -412,6 +416,32 @@ func TestVisibilityAndErase(t *testing.T) {
 			e.write(marie, "1")
 			if _, err := e.inbox.Open(ctx, benBy, ben, id); !errors.Is(err, inbox.ErrNotFound) {
 				t.Fatalf("after erase: %v, want not found", err)
+			}
+		})
+	}
+}
+
+// TestVolunteersChatHearsOfNewConversations: the volunteers' Telegram chat
+// gets one line per new conversation, its language and reason, in the
+// configured language, and nothing about the person.
+func TestVolunteersChatHearsOfNewConversations(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			tg := &phone{name: "telegram"}
+			e := newEnv(t, open(t), func(c *bot.Config, chs *[]bot.Channel) {
+				c.NotifyChat, c.NotifyLang = "-1001234567890", "en"
+				*chs = append(*chs, tg)
+			})
+			e.onboard(marie)
+			e.write(marie, "mwen bezwen pale ak yon moun")
+			e.write(marie, "yo menase m") // joins the open conversation: no second notice
+			got := tg.take()
+			if len(got) != 1 || got[0].To != "-1001234567890" ||
+				got[0].Text != "Enlace: a new conversation is waiting in the inbox (Kreyòl, asked for a person)." {
+				t.Fatalf("the volunteers' chat got %+v", got)
+			}
+			if strings.Contains(got[0].Text, "37001234") || strings.Contains(got[0].Text, "menase") {
+				t.Fatalf("the notice reveals the person: %q", got[0].Text)
 			}
 		})
 	}

@@ -133,6 +133,7 @@ func newApp(ctx context.Context, cfg config, st bot.Store, kind string, keys *ke
 		Config: bot.Config{
 			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, RetryFor: cfg.RetryFor, RetryForChannel: cfg.RetryForChannel, Workers: cfg.Workers,
 			ClaimTimeout: cfg.ClaimTimeout, TranscriptTTL: cfg.TranscriptTTL,
+			NotifyChat: cfg.VolunteerChat, NotifyLang: cfg.VolunteerLang,
 		},
 		Store: st, Conversations: conversationsOf(st), Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
 	})

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/languages"
 	"slices"
 	"strconv"
 	"strings"
@@ -54,6 +55,8 @@ var options = []option{
 	{"ENLACE_STAFF_IDLE_TIMEOUT", "30m", "A console session ends after this long without a request."},
 	{"ENLACE_STAFF_SESSION_MAX", "12h", "A console session ends this long after login, however busy."},
 	{"ENLACE_VOLUNTEER_HOURS", "", "When volunteers are on duty, each span in its own time zone: `America/Mexico_City Mon-Fri 09:00-18:00; America/Tijuana Sat 10:00-14:00`. Outside them, people who ask for a person are told nobody is on duty, from when someone will read their message (with the zone), and the emergency numbers. Unset: nothing is said about duty."},
+	{"ENLACE_VOLUNTEER_CHAT", "", "A Telegram chat id of the volunteers on duty (a group: `-100…`; add the bot to it). Each new conversation in the inbox is announced there by its language and reason, never anything about the person. Needs `TELEGRAM_BOT_TOKEN`."},
+	{"ENLACE_VOLUNTEER_CHAT_LANG", "es", "Language of the announcements in `ENLACE_VOLUNTEER_CHAT`: es, en, fr, ht or pt."},
 	{"ENLACE_CLAIM_TIMEOUT", "15m", "How long a volunteer's claim of a conversation lasts without a reply before it goes back to the queue for someone else."},
 	{"ENLACE_TRANSCRIPT_TTL", "720h", "How long a closed conversation with a volunteer, and what was written in it, is kept (30 days) before it expires. Erasing the person removes it at once."},
 	{"ENLACE_AUDIT_TTL", "8760h", "How long audit log entries are kept (365 days) before they expire."},
@@ -84,6 +87,8 @@ type config struct {
 	VolunteerWait   time.Duration // 0: unknown
 	VolunteerHours  flows.Hours
 	ClaimTimeout    time.Duration
+	VolunteerChat   string
+	VolunteerLang   string
 	TranscriptTTL   time.Duration
 	ConsoleAddr     string
 	ConsoleURL      string
@@ -167,6 +172,16 @@ func loadConfig(getenv func(string) string) (config, error) {
 	c.StaffSessionMax = dur("ENLACE_STAFF_SESSION_MAX")
 	c.AuditTTL = dur("ENLACE_AUDIT_TTL")
 	c.ClaimTimeout = dur("ENLACE_CLAIM_TIMEOUT")
+	c.VolunteerChat = get("ENLACE_VOLUNTEER_CHAT")
+	if c.VolunteerChat != "" {
+		if _, err := strconv.ParseInt(c.VolunteerChat, 10, 64); err != nil {
+			errs = append(errs, "ENLACE_VOLUNTEER_CHAT: want a Telegram chat id, a whole number like -1001234567890")
+		}
+	}
+	c.VolunteerLang = get("ENLACE_VOLUNTEER_CHAT_LANG")
+	if !languages.Has(c.VolunteerLang) {
+		errs = append(errs, "ENLACE_VOLUNTEER_CHAT_LANG: want one of es, en, fr, ht, pt")
+	}
 	c.TranscriptTTL = dur("ENLACE_TRANSCRIPT_TTL")
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
