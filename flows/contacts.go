@@ -312,7 +312,32 @@ func readName(t *turn, typed string) (string, bool) {
 		t.say("name.bad", "Max", strconv.Itoa(maxName))
 		return "", false
 	}
+	if looksLikePhone(name) {
+		t.say("name.phone")
+		return "", false
+	}
 	return name, true
+}
+
+// looksLikePhone says whether a typed name is a phone number (six digits or
+// more): the number belongs in the next question, not in the name contacts see.
+func looksLikePhone(s string) bool {
+	n := 0
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			n++
+		}
+	}
+	return n >= 6
+}
+
+// ownNumber is the person's own phone number, when Enlace knows it: the
+// number they write from on SMS or WhatsApp, or the one they shared on Telegram.
+func ownNumber(t *turn) string {
+	if phoneChannels[t.s.Channel] {
+		return t.s.Address
+	}
+	return t.s.Phone
 }
 
 func handleContactName(e *Engine, t *turn, in Input) bool {
@@ -365,6 +390,11 @@ func (e *Engine) takePhone(t *turn, typed, region string) {
 			t.s.Step = StepContactPhone
 		}
 		t.say("contact.phone.bad", "Example", phoneExample(region))
+		return
+	}
+	if own, err := parsePhone(ownNumber(t), ""); err == nil && own == num {
+		t.s.Step = StepContactPhone
+		t.say("contact.phone.own")
 		return
 	}
 	for _, c := range t.family().Contacts {
