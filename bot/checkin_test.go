@@ -18,7 +18,7 @@ import (
 // carol writes from a Mexican mobile (with the old "1"); her mother Rosa's
 // number is typed the way Mexicans type it.
 const (
-	carol    = "+5215512345678"
+	carol    = "+5215511119999"
 	rosaTel  = "+525512345678"
 	rosaName = "Rosa"
 )
