@@ -116,7 +116,7 @@ type Unmasked struct {
 }
 
 // Conflict is the body of a 409: the conversation is held by another staff
-// member (Holder says who) or closed.
+// member (Holder says who), held by nobody (claim it first) or closed.
 type Conflict struct {
 	Error   string  `json:"error"`
 	Message string  `json:"message"`
@@ -362,6 +362,8 @@ func jsonProblem(err error) string {
 func (s *Server) inboxError(w http.ResponseWriter, r *http.Request, err error) {
 	var held *bot.HeldError
 	switch {
+	case errors.As(err, &held) && held.Holder == "":
+		writeJSON(w, http.StatusConflict, Conflict{Error: "not_claimed", Message: "nobody holds this conversation: claim it first"})
 	case errors.As(err, &held):
 		h := s.names(r.Context()).holder(held.Holder)
 		msg := "another staff member holds this conversation"

@@ -455,7 +455,7 @@ func TestInboxAPIRefuses(t *testing.T) {
 				{"assign: bad staff id", boss, "POST", conv + "/assign", map[string]string{"staff": "ana"}, 400, "bad_request"},
 				{"assign: unknown staff", boss, "POST", conv + "/assign", map[string]string{"staff": "0123456789abcdef"}, 400, "unknown_staff"},
 				{"assign: to an admin", boss, "POST", conv + "/assign", map[string]string{"staff": boss.ID}, 400, "staff_not_inbox"},
-				{"reply before claiming", ana, "POST", conv + "/reply", map[string]string{"entry": "e1", "text": "Bonjou"}, 409, "held"},
+				{"reply before claiming", ana, "POST", conv + "/reply", map[string]string{"entry": "e1", "text": "Bonjou"}, 409, "not_claimed"},
 				{"close before claiming", ana, "POST", conv + "/close", map[string]string{"outcome": "resolved"}, 403, "forbidden"},
 			} {
 				var e struct{ Error, Message string }
