@@ -1019,6 +1019,9 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 		if err := sweepStaff(tx, now); err != nil {
 			return err
 		}
+		if err := sweepCases(tx, now); err != nil {
+			return err
+		}
 		if err := sweepExpired(tx.Bucket(bLocks), func(v []byte) []byte { return v[:8] }, now); err != nil {
 			return err
 		}

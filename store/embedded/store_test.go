@@ -15,6 +15,7 @@ import (
 	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/store/embedded"
 	"github.com/enlace-rfl/enlace/store/storetest"
+	"github.com/enlace-rfl/enlace/tracing"
 )
 
 func open(t *testing.T, path string) *embedded.Store {
@@ -213,5 +214,19 @@ func TestSweep(t *testing.T) {
 func TestStaffConformance(t *testing.T) {
 	storetest.RunStaff(t, func(t *testing.T) staff.Store {
 		return open(t, filepath.Join(t.TempDir(), "enlace.db"))
+	})
+}
+
+func TestCaseConformance(t *testing.T) {
+	storetest.RunCases(t, storetest.CaseBackend{
+		Open: func(t *testing.T) tracing.Store {
+			return open(t, filepath.Join(t.TempDir(), "data", "enlace.db"))
+		},
+		Sweep: func(t *testing.T, s tracing.Store, now time.Time) {
+			if err := s.(*embedded.Store).Sweep(context.Background(), now); err != nil {
+				t.Fatal(err)
+			}
+		},
+		Contents: func(t *testing.T, s tracing.Store) []string { return contents(t, s.(*embedded.Store).DB()) },
 	})
 }

@@ -1,0 +1,225 @@
+package tracing
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/enlace-rfl/enlace/keyring"
+)
+
+// Errors a Store returns.
+var (
+	// ErrNotFound: no such case (never stored, erased or expired).
+	ErrNotFound = errors.New("tracing: case not found")
+	// ErrCodeTaken: another case already has this code; draw a new one.
+	ErrCodeTaken = errors.New("tracing: case code in use")
+	// ErrInvalid: an id, key or field the store cannot keep (see Record).
+	ErrInvalid = errors.New("tracing: invalid case record")
+)
+
+// Record is a case as a store keeps it: the case sealed (SealCase), and the few
+// fields that are not personal data and that the store needs to find, list and
+// expire cases. IDs and keys are 1 to 128 of [A-Za-z0-9_-] (store.ValidName).
+type Record struct {
+	ID string
+	// CodeKey is the keyed hash of the case code (CodeKey), never the code.
+	CodeKey string
+	// EnquirerKey is the enquirer's person hash (the key bot stores them under),
+	// so "erase my data" finds every case they opened.
+	EnquirerKey string
+	Status      Status
+	// Caseworker is the staff account id the case is assigned to, or empty.
+	Caseworker string
+	Created    time.Time
+	Updated    time.Time
+	// Waiting is since when the case waits for a caseworker: lists put the
+	// longest waiting first.
+	Waiting time.Time
+	// Expires is when the store deletes the case and all about it: the
+	// retention the person was told (RecordExpiry). It must be set.
+	Expires time.Time
+	// Sealed is the case sealed by SealCase; the store sees opaque bytes.
+	Sealed []byte
+}
+
+// ListQuery selects cases for the caseworker list.
+type ListQuery struct {
+	// Statuses: only cases in one of these; all statuses when empty.
+	Statuses []Status
+	// Caseworker: only cases assigned to this account, when set.
+	Caseworker string
+	// Offset and Limit page the list (Limit 0: 50, at most 500).
+	Offset, Limit int
+}
+
+// PINState is the wrong-PIN count of a case and its lock.
+type PINState struct {
+	Failures    int
+	LockedUntil time.Time
+}
+
+// Locked reports whether the case refuses PINs at now.
+func (p PINState) Locked(now time.Time) bool { return now.Before(p.LockedUntil) }
+
+// Store keeps tracing cases durably. Every call takes the caller's time; a store
+// never reads a clock of its own to decide. Expired cases read as absent.
+type Store interface {
+	// PutCase creates or replaces a case. ErrCodeTaken when its CodeKey
+	// belongs to another case.
+	PutCase(ctx context.Context, rec Record, now time.Time) error
+	// GetCase returns a case by id, or ErrNotFound.
+	GetCase(ctx context.Context, id string, now time.Time) (Record, error)
+	// CaseByCode returns the id of the case whose CodeKey is codeKey, or ErrNotFound.
+	CaseByCode(ctx context.Context, codeKey string, now time.Time) (string, error)
+	// ListCases lists cases by q, longest waiting first (then by id).
+	ListCases(ctx context.Context, q ListQuery, now time.Time) ([]Record, error)
+	// PINState returns a case's wrong-PIN count and lock (zero when none).
+	PINState(ctx context.Context, id string, now time.Time) (PINState, error)
+	// PINFailure counts one wrong PIN, atomically: while the case is locked it
+	// counts nothing and returns PINLocked; the MaxPINFailures-th wrong PIN
+	// locks it for PINLockFor and returns PINLockedNow. Failures never exceed
+	// MaxPINFailures, however many calls race. ErrNotFound for no case.
+	PINFailure(ctx context.Context, id string, now time.Time) (PINOutcome, PINState, error)
+	// PINReset forgets the wrong PINs after a right one (not a lock).
+	PINReset(ctx context.Context, id string, now time.Time) error
+	// EraseCase removes a case and everything about it (code, indexes, PIN state).
+	EraseCase(ctx context.Context, id string) error
+	// EraseEnquirer erases every case of the enquirer, returning their ids.
+	EraseEnquirer(ctx context.Context, enquirerKey string) ([]string, error)
+}
+
+// DefaultListLimit and MaxListLimit bound ListQuery.Limit.
+const (
+	DefaultListLimit = 50
+	MaxListLimit     = 500
+)
+
+// PageBounds returns the limit a store applies to q.
+func (q ListQuery) PageBounds() (offset, limit int) {
+	limit = q.Limit
+	if limit <= 0 {
+		limit = DefaultListLimit
+	}
+	return max(0, q.Offset), min(limit, MaxListLimit)
+}
+
+// Wants reports whether q selects rec.
+func (q ListQuery) Wants(rec Record) bool {
+	if q.Caseworker != "" && rec.Caseworker != q.Caseworker {
+		return false
+	}
+	if len(q.Statuses) == 0 {
+		return true
+	}
+	for _, s := range q.Statuses {
+		if s == rec.Status {
+			return true
+		}
+	}
+	return false
+}
+
+// CompareWaiting orders records longest waiting first, then by id.
+func CompareWaiting(a, b Record) int {
+	if c := a.Waiting.Compare(b.Waiting); c != 0 {
+		return c
+	}
+	switch {
+	case a.ID < b.ID:
+		return -1
+	case a.ID > b.ID:
+		return 1
+	}
+	return 0
+}
+
+// NextPINState is the state after one more wrong PIN at now, with its outcome:
+// the rule PINFailure applies atomically in each store.
+func NextPINState(p PINState, now time.Time) (PINOutcome, PINState) {
+	if p.Locked(now) {
+		return PINLocked, p
+	}
+	if !p.LockedUntil.IsZero() {
+		p = PINState{} // a lock that ran out starts a fresh count
+	}
+	p.Failures++
+	if p.Failures >= MaxPINFailures {
+		p.Failures = MaxPINFailures
+		p.LockedUntil = now.Add(PINLockFor)
+		return PINLockedNow, p
+	}
+	return PINWrong, p
+}
+
+// sealCase is the keyring purpose of a sealed case; its owner is the case id.
+const sealCase = "case"
+
+// SealCase encodes c and seals it bound to its purpose and its id (AES-GCM
+// additional data), so a sealed case does not open as another kind of record
+// or under another case's id.
+func SealCase(k *keyring.Keyring, c *Case) ([]byte, error) {
+	if c.ID == "" {
+		return nil, fmt.Errorf("%w: sealing a case without an id", ErrInvalid)
+	}
+	raw, err := json.Marshal(c)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: encoding case: %w", err)
+	}
+	return k.Seal(sealCase, c.ID, raw), nil
+}
+
+// OpenCase opens a case sealed by SealCase under id.
+func OpenCase(k *keyring.Keyring, id string, sealed []byte) (*Case, error) {
+	raw, err := k.Open(sealCase, id, sealed)
+	if err != nil {
+		return nil, fmt.Errorf("tracing: opening case: %w", err)
+	}
+	var c Case
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, fmt.Errorf("tracing: decoding case: %w", err)
+	}
+	if c.ID != id {
+		return nil, fmt.Errorf("tracing: sealed case is %q, not %q", c.ID, id)
+	}
+	return &c, nil
+}
+
+// ResealCase seals a case again with the keyring's current key (enlace keys reseal).
+func ResealCase(k *keyring.Keyring, id string, sealed []byte) ([]byte, bool, error) {
+	return k.Reseal(sealCase, id, sealed)
+}
+
+// CodeKey is the keyed hash a case is found by from its code: the code in its
+// canonical form (ParseCode), so every way of typing it finds the same case.
+func CodeKey(k *keyring.Keyring, c Code) string { return k.Hash("case-code", string(c)) }
+
+// RecordExpiry is when a case's data is deleted: retention after it closed
+// (Case.Expires), and for a case still open retention after its last change,
+// so a case nobody touches is not kept longer than the person was told.
+func RecordExpiry(c *Case, retention time.Duration) time.Time {
+	if e := c.Expires(retention); !e.IsZero() {
+		return e
+	}
+	return c.Updated.Add(retention)
+}
+
+// NewRecord builds the store record of c, sealed with k, expiring after retention.
+// waiting is since when it waits for a caseworker.
+func NewRecord(k *keyring.Keyring, c *Case, enquirerKey, caseworker string, waiting time.Time, retention time.Duration) (Record, error) {
+	sealed, err := SealCase(k, c)
+	if err != nil {
+		return Record{}, err
+	}
+	return Record{ID: c.ID, CodeKey: CodeKey(k, c.Code), EnquirerKey: enquirerKey, Status: c.Status,
+		Caseworker: caseworker, Created: c.Created, Updated: c.Updated, Waiting: waiting,
+		Expires: RecordExpiry(c, retention), Sealed: sealed}, nil
+}
+
+// KnownStatus reports whether s is one of the statuses of a case.
+func KnownStatus(s Status) bool {
+	_, ok := transitions[s]
+	return ok
+}
