@@ -89,6 +89,43 @@ type Store interface {
 	EraseCase(ctx context.Context, id string) error
 	// EraseEnquirer erases every case of the enquirer, returning their ids.
 	EraseEnquirer(ctx context.Context, enquirerKey string) ([]string, error)
+	// ResealCases calls f with every case's sealed bytes and keeps what f
+	// returns in their place (nil: leave it), unless the case changed
+	// meanwhile. It returns how many it replaced.
+	ResealCases(ctx context.Context, f func(id string, sealed []byte) ([]byte, error)) (int, error)
+}
+
+// ResealReport says what ResealCases found and did.
+type ResealReport struct {
+	// Before counts the cases each key id had sealed before.
+	Before map[string]int `json:"before"`
+	// Resealed counts the cases sealed again with the current key.
+	Resealed int `json:"resealed"`
+	// Unreadable counts cases no key opens: left as they are.
+	Unreadable int `json:"unreadable"`
+}
+
+// ResealCases seals every case of st again with k's current key, so that an
+// older key can be dropped (enlace keys reseal).
+func ResealCases(ctx context.Context, st Store, k *keyring.Keyring) (ResealReport, error) {
+	rep := ResealReport{Before: map[string]int{}}
+	n, err := st.ResealCases(ctx, func(id string, sealed []byte) ([]byte, error) {
+		rep.Before[keyring.KeyID(sealed)]++
+		out, changed, err := ResealCase(k, id, sealed)
+		if err != nil {
+			rep.Unreadable++
+			return nil, nil
+		}
+		if !changed {
+			return nil, nil
+		}
+		return out, nil
+	})
+	rep.Resealed = n
+	if err != nil {
+		return rep, fmt.Errorf("tracing: resealing cases: %w", err)
+	}
+	return rep, nil
 }
 
 // DefaultListLimit and MaxListLimit bound ListQuery.Limit.

@@ -8,6 +8,7 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/staff"
+	"github.com/enlace-rfl/enlace/tracing"
 )
 
 // resealOutput is what `enlace keys reseal` prints: the people's report, its
@@ -15,18 +16,20 @@ import (
 type resealOutput struct {
 	bot.ResealReport
 	Staff *staff.ResealReport `json:"staff,omitempty"`
+	// Cases is the tracing cases' report.
+	Cases *tracing.ResealReport `json:"cases,omitempty"`
 }
 
 const keysUsage = `usage: enlace keys reseal [--data DIR]
 
 Seals every record again with the first key of ENLACE_SECRET_KEY, the
-people's and the staff's (accounts, sessions, audit log), so that older
-sealing keys can be dropped. --data DIR is the embedded store's
+people's, the staff's (accounts, sessions, audit log) and the tracing
+cases', so that older sealing keys can be dropped. --data DIR is the embedded store's
 directory (default ENLACE_DATA_DIR); with REDIS_URL set, Redis is used.`
 
 // keysCmd manages the keys of ENLACE_SECRET_KEY: `reseal` seals every record
-// again with the current key, the people's and the staff's (accounts,
-// sessions, audit log), so that an older key can be dropped.
+// again with the current key, the people's, the staff's (accounts,
+// sessions, audit log) and the tracing cases', so that an older key can be dropped.
 func keysCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("keys")
 	data := fs.String("data", "", "directory of the embedded store (overrides ENLACE_DATA_DIR)")
@@ -65,12 +68,25 @@ func keysCmd(ctx context.Context, cfg config, args []string, stdout, stderr io.W
 			out.Before[id] += n
 		}
 	}
+	if cs, ok := a.store.(tracing.Store); ok {
+		crep, err := tracing.ResealCases(ctx, cs, keys)
+		if err != nil {
+			return err
+		}
+		out.Cases = &crep
+		for id, n := range crep.Before {
+			out.Before[id] += n
+		}
+	}
 	if err := json.NewEncoder(stdout).Encode(out); err != nil {
 		return err
 	}
 	fmt.Fprintf(stderr, "%d record(s) of people sealed again with key %q; %d unreadable left as they were.\n", rep.Resealed, rep.Current, rep.Unreadable)
 	if out.Staff != nil {
 		fmt.Fprintf(stderr, "%d staff record(s) (accounts, sessions, audit log) sealed again; %d unreadable left as they were.\n", out.Staff.Resealed, out.Staff.Unreadable)
+	}
+	if out.Cases != nil {
+		fmt.Fprintf(stderr, "%d tracing case(s) sealed again; %d unreadable left as they were.\n", out.Cases.Resealed, out.Cases.Unreadable)
 	}
 	fmt.Fprintf(stderr, "Every other sealing key can now be dropped from ENLACE_SECRET_KEY; keep the hashing key (%q).\n", keys.HashKeyID())
 	return nil

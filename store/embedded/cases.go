@@ -428,3 +428,50 @@ func sweepCases(tx *bolt.Tx, now time.Time) error {
 	}
 	return nil
 }
+
+// ResealCases implements tracing.Store, in one transaction.
+func (s *Store) ResealCases(ctx context.Context, f func(id string, sealed []byte) ([]byte, error)) (int, error) {
+	n := 0
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		n = 0
+		b := tx.Bucket(bCases)
+		if b == nil {
+			return nil
+		}
+		var keys, values [][]byte
+		err := b.ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			var r caseRec
+			if err := json.Unmarshal(v, &r); err != nil {
+				return nil // not ours to fix: the reader reports it
+			}
+			out, err := f(r.ID, bytes.Clone(r.Sealed))
+			if err != nil || out == nil {
+				return err
+			}
+			r.Sealed = out
+			enc, err := json.Marshal(r)
+			if err != nil {
+				return err
+			}
+			keys, values = append(keys, bytes.Clone(k)), append(values, enc)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		for i := range keys {
+			if err := b.Put(keys[i], values[i]); err != nil {
+				return err
+			}
+		}
+		n = len(keys)
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("embedded: reseal cases: %w", err)
+	}
+	return n, nil
+}

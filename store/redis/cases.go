@@ -379,3 +379,42 @@ func (s *Store) EraseEnquirer(ctx context.Context, enquirerKey string) ([]string
 	}
 	return ids, nil
 }
+
+// resealCaseScript replaces a case's sealed bytes if they are still ARGV[1].
+var resealCaseScript = goredis.NewScript(`
+if redis.call('HGET', KEYS[1], 'sealed') ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'sealed', ARGV[2])
+return 1`)
+
+// ResealCases implements tracing.Store: case by case, each replaced only if
+// unchanged since it was read.
+func (s *Store) ResealCases(ctx context.Context, f func(id string, sealed []byte) ([]byte, error)) (int, error) {
+	ids, err := s.c.ZRange(ctx, s.caseIdx()+"all", 0, -1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("redis: reseal cases: %w", err)
+	}
+	n := 0
+	for _, id := range ids {
+		k := s.caseKey(id)
+		old, err := s.c.HGet(ctx, k, "sealed").Bytes()
+		if errors.Is(err, goredis.Nil) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("redis: reseal cases: %w", err)
+		}
+		out, err := f(id, old)
+		if err != nil {
+			return n, err
+		}
+		if out == nil {
+			continue
+		}
+		ok, err := resealCaseScript.Run(ctx, s.c, []string{k}, old, out).Int()
+		if err != nil {
+			return n, fmt.Errorf("redis: reseal case: %w", err)
+		}
+		n += ok
+	}
+	return n, nil
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/tracing"
 )
 
@@ -43,6 +44,8 @@ func RunCases(t *testing.T, b CaseBackend) {
 		{"Erase", testCaseErase},
 		{"EraseEnquirer", testCaseEraseEnquirer},
 		{"Retention", testCaseRetention},
+		{"Reseal", testCaseReseal},
+		{"ResealWithKeys", testCaseResealKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -448,4 +451,71 @@ func testCaseRetention(t *testing.T, s tracing.Store, b CaseBackend) {
 	c := caseRecord("newcase", tracing.StatusNew, now)
 	c.CodeKey = short.CodeKey
 	putCase(t, s, c, now)
+}
+
+func testCaseReseal(t *testing.T, s tracing.Store, _ CaseBackend) {
+	now := epoch
+	a, b := caseRecord("ra", tracing.StatusNew, now), caseRecord("rb", tracing.StatusOpen, now)
+	putCase(t, s, a, now)
+	putCase(t, s, b, now)
+	seen := map[string]string{}
+	n, err := s.ResealCases(ctx, func(id string, sealed []byte) ([]byte, error) {
+		seen[id] = string(sealed)
+		if id == "rb" {
+			return nil, nil // left as it is
+		}
+		return []byte("resealed " + id), nil
+	})
+	must(t, err)
+	if n != 1 || len(seen) != 2 || seen["ra"] != string(a.Sealed) || seen["rb"] != string(b.Sealed) {
+		t.Fatalf("ResealCases replaced %d, saw %q", n, seen)
+	}
+	got, err := s.GetCase(ctx, "ra", now)
+	must(t, err)
+	a.Sealed = []byte("resealed ra")
+	sameRecord(t, got, a)
+	got, err = s.GetCase(ctx, "rb", now)
+	must(t, err)
+	sameRecord(t, got, b)
+	if id, err := s.CaseByCode(ctx, a.CodeKey, now); err != nil || id != "ra" {
+		t.Fatalf("code after reseal: %q, %v", id, err)
+	}
+}
+
+// testCaseResealKeys checks tracing.ResealCases on s: cases sealed with an
+// old key open with the new key alone afterwards.
+func testCaseResealKeys(t *testing.T, s tracing.Store, _ CaseBackend) {
+	oldSpec := "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+	newSpec := "k2:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8="
+	old, err := keyring.Parse(oldSpec)
+	must(t, err)
+	both, err := keyring.Parse(newSpec + "," + oldSpec)
+	must(t, err)
+	now := epoch
+	for _, id := range []string{"ka", "kb"} {
+		c := &tracing.Case{ID: id, Code: "7K3D9M2", Status: tracing.StatusNew, Created: now, Updated: now,
+			Sought: tracing.Sought{Person: tracing.Person{FullName: "Nadège Pierre " + id}}}
+		rec, err := tracing.NewRecord(old, c, "enq"+id, "", now, caseRetention)
+		must(t, err)
+		rec.CodeKey += id
+		putCase(t, s, rec, now)
+	}
+	rep, err := tracing.ResealCases(ctx, s, both)
+	must(t, err)
+	if rep.Resealed != 2 || rep.Before["k1"] != 2 || rep.Unreadable != 0 {
+		t.Fatalf("first reseal: %+v", rep)
+	}
+	if rep, err := tracing.ResealCases(ctx, s, both); err != nil || rep.Resealed != 0 || rep.Before["k2"] != 2 {
+		t.Fatalf("second reseal: %+v, %v", rep, err)
+	}
+	onlyNew, err := keyring.Parse(newSpec + ",hash:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+	must(t, err)
+	for _, id := range []string{"ka", "kb"} {
+		rec, err := s.GetCase(ctx, id, now)
+		must(t, err)
+		c, err := tracing.OpenCase(onlyNew, id, rec.Sealed)
+		if err != nil || c.Sought.FullName != "Nadège Pierre "+id {
+			t.Fatalf("case %s with the new key alone: %+v, %v", id, c, err)
+		}
+	}
 }
