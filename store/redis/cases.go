@@ -371,11 +371,10 @@ func (s *Store) EraseEnquirer(ctx context.Context, enquirerKey string) ([]string
 	if err != nil {
 		return nil, fmt.Errorf("redis: find enquirer's cases: %w", err)
 	}
+	// Each id leaves the set as its index entries go (an empty set is no
+	// key): a case stored for the enquirer meanwhile stays in it.
 	if err := s.eraseCases(ctx, ids); err != nil {
 		return nil, err
-	}
-	if err := s.c.Del(ctx, ek).Err(); err != nil {
-		return nil, fmt.Errorf("redis: erase enquirer's cases: %w", err)
 	}
 	return ids, nil
 }
