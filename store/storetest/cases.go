@@ -37,6 +37,7 @@ func RunCases(t *testing.T, b CaseBackend) {
 		{"RoundTrip", testCaseRoundTrip},
 		{"Invalid", testCaseInvalid},
 		{"Code", testCaseCode},
+		{"CodeRace", testCaseCodeRace},
 		{"List", testCaseList},
 		{"PINConcurrent", testCasePINConcurrent},
 		{"PINReset", testCasePINReset},
@@ -517,5 +518,34 @@ func testCaseResealKeys(t *testing.T, s tracing.Store, _ CaseBackend) {
 		if err != nil || c.Sought.FullName != "Nadège Pierre "+id {
 			t.Fatalf("case %s with the new key alone: %+v, %v", id, c, err)
 		}
+	}
+}
+
+// testCaseCodeRace: cases racing for one code, exactly one gets it.
+func testCaseCodeRace(t *testing.T, s tracing.Store, _ CaseBackend) {
+	now := epoch
+	const n = 12
+	var won sync.Map
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			r := caseRecord("race"+string(rune('a'+i)), tracing.StatusNew, now)
+			r.CodeKey = "coderacex"
+			switch err := s.PutCase(ctx, r, now); {
+			case err == nil:
+				won.Store(r.ID, true)
+			case !errors.Is(err, tracing.ErrCodeTaken):
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	var winners []string
+	won.Range(func(k, _ any) bool { winners = append(winners, k.(string)); return true })
+	if len(winners) != 1 {
+		t.Fatalf("%d cases got one code: %v", len(winners), winners)
+	}
+	if id, err := s.CaseByCode(ctx, "coderacex", now); err != nil || id != winners[0] {
+		t.Fatalf("the code finds %q, %v; the winner was %s", id, err, winners[0])
 	}
 }
