@@ -58,6 +58,19 @@ var funcs = template.FuncMap{
 		return ""
 	},
 	"roleKey": func(r staff.Role) string { return "role." + string(r) },
+	// reasonKey, outcomeKey, stateKey, statusKey name an inbox value's text.
+	"reasonKey": func(r string) string {
+		return textKey("inbox", "reason", r, []string{"danger", "missed_checkin", "asked_for_help", "repeated_misunderstanding"})
+	},
+	"outcomeKey": func(o string) string {
+		return textKey("conv", "outcome", o, []string{"resolved", "referred", "no_reply", "not_needed"})
+	},
+	"stateKey": func(st any) string {
+		return textKey("inbox", "state", fmt.Sprint(st), []string{"waiting", "claimed", "closed"})
+	},
+	"statusKey": func(st string) string {
+		return textKey("conv", "status", st, []string{"queued", "accepted", "sending", "sent", "delivered", "read", "undelivered", "failed"})
+	},
 }
 
 func parsePages() (map[string]*template.Template, error) {
@@ -144,5 +157,39 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// textKey is the text key group.kind_v when v is a known value, else
+// group.kind_other.
+func textKey(group, kind, v string, known []string) string {
+	prefix := group + "." + kind + "_"
+	for _, k := range known {
+		if k == v {
+			return prefix + v
+		}
+	}
+	return prefix + "other"
+}
+
+// renderPart writes one template of a page (a fragment, no layout).
+func (s *Server) renderPart(w http.ResponseWriter, r *http.Request, page, part string, acct *staff.Account, v view) {
+	var accountLangs []string
+	if acct != nil {
+		accountLangs = acct.Languages
+	}
+	l := Lang{Code: pickLang(r, accountLangs), c: s.cat}
+	t, ok := s.pages[page]
+	if !ok {
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	var buf bytes.Buffer
+	if err := t.ExecuteTemplate(&buf, part, pageData{L: l, Account: acct, V: v}); err != nil {
+		s.log.Error("console template", "page", page, "part", part, "err", err)
+		http.Error(w, l.T("error.internal"), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	_, _ = w.Write(buf.Bytes())
 }

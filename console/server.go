@@ -121,6 +121,7 @@ func (s *Server) routes() {
 	s.mux.Handle("GET /admin/audit/export", s.page(staff.PermAudit, s.auditExport))
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	s.apiRoutes()
+	s.inboxPageRoutes()
 	s.mux.HandleFunc("/", s.notFound)
 }
 

@@ -1,0 +1,125 @@
+package console_test
+
+import (
+	"bufio"
+	"context"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/staff"
+)
+
+var convLink = regexp.MustCompile(`href="/inbox/([A-Za-z0-9_-]+)"`)
+var entryField = regexp.MustCompile(`name="entry" value="([A-Za-z0-9_-]+)"`)
+
+// TestInboxPages follows a Kreyòl SMS through the pages without JavaScript:
+// the list, the event stream when someone claims, a second volunteer told who
+// holds it, an empty reply refused in the viewer's language, a reply that
+// reaches the phone once even when the form is posted twice, and close.
+func TestInboxPages(t *testing.T) {
+	s := newInboxSite(t, inboxBackends()["embedded"])
+	s.escalate(marie)
+	site := &site{Env: s.env, srv: s.srv}
+	anne := s.env.Enrol(t, "anne", staff.RoleVolunteer, "ht")
+	bea := s.env.Enrol(t, "bea", staff.RoleVolunteer, "ht", "fr")
+	a := site.signIn(t, anne)
+	b := site.signIn(t, bea)
+
+	resp, body := do(t, a, site.req(t, "GET", "/inbox", nil))
+	m := convLink.FindStringSubmatch(body)
+	if resp.StatusCode != 200 || m == nil || !strings.Contains(body, "Mande yon moun") || strings.Contains(body, marie[6:]) {
+		t.Fatalf("inbox page %d:\n%s", resp.StatusCode, body)
+	}
+	id := m[1]
+
+	// Bea's page listens; Anne's claim reaches it as an event without personal data.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	er := site.req(t, "GET", "/inbox/events", nil).WithContext(ctx)
+	stream, err := b.Do(er)
+	if err != nil || stream.StatusCode != 200 || stream.Header.Get("Content-Type") != "text/event-stream" {
+		t.Fatalf("events: %v %+v", err, stream)
+	}
+	defer stream.Body.Close()
+	lines := bufio.NewScanner(stream.Body)
+	for lines.Scan() && lines.Text() != ": ready" {
+	}
+	if resp, _ := do(t, a, site.req(t, "POST", "/inbox/"+id+"/claim", url.Values{})); resp.StatusCode != 303 || resp.Header.Get("Location") != "/inbox/"+id {
+		t.Fatalf("claim: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	var data string
+	for lines.Scan() {
+		if d, ok := strings.CutPrefix(lines.Text(), "data: "); ok {
+			data = d
+			break
+		}
+	}
+	if data != `{"id":"`+id+`","state":"claimed"}` {
+		t.Fatalf("event data %q", data)
+	}
+	cancel()
+
+	// Bea's list no longer shows it (a volunteer sees what waits and what
+	// they hold); her claim (an old page) is refused with the holder's name.
+	if _, body := do(t, b, site.req(t, "GET", "/inbox/list", nil)); strings.Contains(body, id) || !strings.Contains(body, "Pèsonn pa ap tann") || strings.Contains(body, "<html") {
+		t.Fatalf("bea's list fragment:\n%s", body)
+	}
+	resp, _ = do(t, b, site.req(t, "POST", "/inbox/"+id+"/claim", url.Values{}))
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != 303 || !strings.Contains(loc, "e=held") {
+		t.Fatalf("second claim: %d %s", resp.StatusCode, loc)
+	}
+	if _, body := do(t, b, site.req(t, "GET", loc, nil)); !strings.Contains(body, "Se anne ki gen konvèsasyon sa a.") {
+		t.Fatalf("bea is not told who holds it:\n%s", body)
+	}
+
+	// While Anne holds it the bot is silent and what the person writes shows.
+	if got := s.write(marie, "Mwen bezwen èd, tanpri"); len(got) != 0 {
+		t.Fatalf("the bot answered while a volunteer holds it: %+v", got)
+	}
+	// Anne's page: masked address, reply form with a server-made entry id.
+	_, body = do(t, a, site.req(t, "GET", "/inbox/"+id, nil))
+	e := entryField.FindStringSubmatch(body)
+	if e == nil || !strings.Contains(body, "•••• 34") || strings.Contains(body, marie[1:]) || !strings.Contains(body, "Mwen bezwen èd, tanpri") {
+		t.Fatalf("conversation page:\n%s", body)
+	}
+	resp, _ = do(t, a, site.req(t, "POST", "/inbox/"+id+"/reply", url.Values{"entry": {e[1]}, "text": {"  "}}))
+	if _, body := do(t, a, site.req(t, "GET", resp.Header.Get("Location"), nil)); !strings.Contains(body, "Ekri yon bagay anvan.") {
+		t.Fatalf("empty reply not refused in Kreyòl (%s):\n%s", resp.Header.Get("Location"), body)
+	}
+	for range 2 { // a double tap
+		resp, _ = do(t, a, site.req(t, "POST", "/inbox/"+id+"/reply", url.Values{"entry": {e[1]}, "text": {"Bonjou, se Anne. Kote ou ye?"}}))
+		if resp.StatusCode != 303 || resp.Header.Get("Location") != "/inbox/"+id {
+			t.Fatalf("reply: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if sent := s.drain(); len(sent) != 1 || sent[0].Text != "Bonjou, se Anne. Kote ou ye?" {
+		t.Fatalf("the phone got %+v", sent)
+	}
+	if _, body := do(t, a, site.req(t, "GET", "/inbox/"+id, nil)); !strings.Contains(body, "Repons anne") {
+		t.Fatalf("the reply is not in the transcript:\n%s", body)
+	}
+
+	// Unmask needs a reason; with one the full number shows on that answer only.
+	resp, _ = do(t, a, site.req(t, "POST", "/inbox/"+id+"/unmask", url.Values{"reason": {""}}))
+	if !strings.Contains(resp.Header.Get("Location"), "e=no_reason") {
+		t.Fatalf("unmask without a reason: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if _, body := do(t, a, site.req(t, "POST", "/inbox/"+id+"/unmask", url.Values{"reason": {"call back"}})); !strings.Contains(body, marie[1:]) {
+		t.Fatal("unmask with a reason does not show the address")
+	}
+
+	resp, _ = do(t, a, site.req(t, "POST", "/inbox/"+id+"/close", url.Values{"outcome": {"resolved"}}))
+	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/inbox?closed=1" {
+		t.Fatalf("close: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+	if sent := s.drain(); len(sent) != 1 {
+		t.Fatalf("closing sent %+v", sent)
+	}
+	if _, body := do(t, a, site.req(t, "GET", "/inbox", nil)); strings.Contains(body, id) {
+		t.Fatalf("closed conversation still listed:\n%s", body)
+	}
+}
