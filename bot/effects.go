@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/enlace-rfl/enlace/flows"
 )
@@ -22,8 +23,9 @@ type step struct {
 	commit           Commit
 	replies          []Reply // rendered; merged and sealed in finish
 	forget           bool
-	optOut           bool          // the step opted the person out; its replies confirm it
-	session          flows.Session // the new session, once finished
+	optOut           bool            // the step opted the person out; its replies confirm it
+	refused          map[string]bool // Receipts of Messages refused by their daily limit
+	session          flows.Session   // the new session, once finished
 	// before run once every effect is applied and the session is sealed, just
 	// before the commit; after run once it is written.
 	before, after []func(ctx context.Context) error
@@ -62,7 +64,12 @@ func (p *Pipeline) apply(ctx context.Context, s *step, e flows.Effect) error {
 }
 
 // applyReply renders a reply to the person in their session's language.
+// A reply that confirms only refused messages is dropped: the person was told
+// why they were not sent instead.
 func (p *Pipeline) applyReply(s *step, e flows.Reply) error {
+	if len(e.Confirms) > 0 && !slices.ContainsFunc(e.Confirms, func(ref string) bool { return !s.refused[ref] }) {
+		return nil
+	}
 	r := p.render(s.channel, s.address, s.lang, e.Output)
 	r.Address = exactAddress(s.address, s.replyTo)
 	r.Conv, r.Entry = e.Conv, e.Entry
@@ -73,7 +80,24 @@ func (p *Pipeline) applyReply(s *step, e flows.Reply) error {
 // applyMessage renders a message to someone else, on the channel it names
 // (SMS for a phone number reached from Telegram), routed to where that
 // number's person talks to Enlace, with a receipt for the sender if asked.
+//
+// A message with a Daily limit is counted by the reader's number first
+// (keyed hash, purpose "safe-limit", 24 hours), so erasing the sender's data
+// does not reset it; over the limit, the person gets the refusal instead.
 func (p *Pipeline) applyMessage(ctx context.Context, s *step, e flows.Message) error {
+	if e.Daily != nil {
+		ok, err := p.store.Take(ctx, p.keys.Hash("safe-limit", e.To), e.Daily.PerDay, 24*time.Hour, p.now())
+		if err != nil {
+			return fmt.Errorf("bot: counting a contact's daily messages: %w", err)
+		}
+		if !ok {
+			if s.refused == nil {
+				s.refused = map[string]bool{}
+			}
+			s.refused[e.Receipt] = true
+			return p.applyReply(s, flows.Reply{Output: e.Daily.Refused})
+		}
+	}
 	channel, to, addr, lang := s.channel, e.To, "", s.lang
 	switch {
 	case e.Channel != "":

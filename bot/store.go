@@ -164,6 +164,7 @@ const OptOutFlagPrefix = "optout:"
 // Every record about a person expires (Retention, fixed when the store is
 // opened); Sweep removes what expired by now.
 type Store interface {
+	Counter
 	// Accept appends msg to the person's inbox unless dedupeKey was already
 	// accepted for that person within dedupeTTL, and makes the person ready in
 	// QueueInbound. It reports false for a duplicate (nothing appended; the
@@ -280,6 +281,20 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Counter counts uses of a name that must outlive the person who used it: a
+// safe contact's daily "I am safe" messages, whether a number ever heard from
+// Enlace. Names are keyed hashes (ValidName), never addresses. Erase does not
+// touch them; they expire on their own.
+type Counter interface {
+	// Take counts one use of name unless it was used limit times already in
+	// its window, and reports whether it counted. A window starts at the
+	// first use and lasts ttl from then (now from the caller); once it ended,
+	// the next use starts a new one. It is atomic: concurrent callers never
+	// count more than limit uses in one window. Take(name, 1, ttl) is true
+	// only the first time within ttl.
+	Take(ctx context.Context, name string, limit int, ttl time.Duration, now time.Time) (bool, error)
 }
 
 // SweepInterval is how often Run asks the store to Sweep.

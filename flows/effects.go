@@ -21,6 +21,10 @@ type Reply struct {
 	// the transcript entry it delivers, whose delivery status is recorded.
 	Conv  string `json:"conv,omitempty"`
 	Entry string `json:"entry,omitempty"`
+	// Confirms names the Receipts of the step's Messages this reply says are
+	// being sent; the pipeline drops it when it refused every one of them
+	// (Message.Daily).
+	Confirms []string `json:"confirms,omitempty"`
 }
 
 // Message is a message to someone else than the person who wrote: a safe
@@ -37,7 +41,18 @@ type Message struct {
 	// Receipt, when set, asks for an InputReceipt with this reference once
 	// the message is delivered or has failed for good.
 	Receipt string `json:"receipt,omitempty"`
+	// Daily, when set, counts the message against a limit per reader and
+	// day that outlives the sender's data: the pipeline keeps the count by
+	// the reader's number, so erasing and starting again does not reset it.
+	Daily *Daily `json:"daily,omitempty"`
 	Output
+}
+
+// Daily is a Message's limit per reader and 24 hours. Once the reader had
+// PerDay messages, the pipeline does not send it and tells the person Refused.
+type Daily struct {
+	PerDay  int    `json:"per_day"`
+	Refused Output `json:"refused"`
 }
 
 // SetTimer asks for an InputTimer with this ID at a time. Setting a timer

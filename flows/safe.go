@@ -273,15 +273,23 @@ func (e *Engine) sendSafe(t *turn) {
 			t.say("safe.limit", "Name", c.Name, "Max", strconv.Itoa(e.cfg.SafeMessagesPerDay))
 			continue
 		}
+		// The session counts too, to refuse before composing; the pipeline's
+		// count by the contact's number is the one that survives erase.
+		limit := Output{Text: text("safe.limit", "Name", c.Name, "Max", strconv.Itoa(e.cfg.SafeMessagesPerDay))}
 		t.emit(Message{To: c.Phone, Lang: c.Lang, Channel: "sms",
-			Output: Output{Text: e.safeText(f, c, t.s.Draft["kind"], t.s.Draft["place"])}, Receipt: "safe:" + c.ID})
+			Output: Output{Text: e.safeText(f, c, t.s.Draft["kind"], t.s.Draft["place"])}, Receipt: "safe:" + c.ID,
+			Daily: &Daily{PerDay: e.cfg.SafeMessagesPerDay, Refused: limit}})
 		c.Sent = append(c.Sent, t.now)
 		c.Previewed = true
 		sent = append(sent, c)
 	}
 	t.s.Draft = map[string]string{}
 	if len(sent) > 0 {
-		t.say("safe.sending", "Names", e.names(t.s.Lang, sent))
+		var refs []string
+		for _, c := range sent {
+			refs = append(refs, "safe:"+c.ID)
+		}
+		t.emit(Reply{Output: Output{Text: text("safe.sending", "Names", e.names(t.s.Lang, sent))}, Confirms: refs})
 	}
 	e.enter(t, StepMenu)
 }

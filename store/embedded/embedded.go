@@ -98,7 +98,7 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"], bAliases}
+		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"], bAliases, bCounters}
 		for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound, queueTimers} {
 			names = append(names, bQueueAt[q], bQueueBy[q])
 		}
@@ -1023,6 +1023,9 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 			return err
 		}
 		if err := sweepExpired(tx.Bucket(bLocks), func(v []byte) []byte { return v[:8] }, now); err != nil {
+			return err
+		}
+		if err := sweepExpired(tx.Bucket(bCounters), counterExpiry, now); err != nil {
 			return err
 		}
 		return sweepExpired(tx.Bucket(bAliases), aliasExpiry, now)

@@ -78,6 +78,7 @@ func Run(t *testing.T, b Backend) {
 		{"Expiry", func(t *testing.T, s bot.Store) { testExpiry(t, s, b) }},
 		{"Retention", func(t *testing.T, s bot.Store) { testRetentionHolds(t, s, b) }},
 		{"AliasRefreshedByUse", func(t *testing.T, s bot.Store) { testAliasRefresh(t, s, b) }},
+		{"Counter", func(t *testing.T, s bot.Store) { testCounter(t, s, b) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
