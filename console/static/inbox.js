@@ -42,7 +42,7 @@
     if (!out) { return; }
     var show = function () {
       var n = count(box.value);
-      out.textContent = out.dataset.one.replace("#", String(n.segments)).replace("@", String(n.units));
+      out.textContent = out.dataset.format.replace("#", String(n.segments)).replace("@", String(n.units));
     };
     box.addEventListener("input", show);
     show();

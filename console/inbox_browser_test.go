@@ -1,0 +1,98 @@
+package console_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/enlace-rfl/enlace/console/browsertest"
+	"github.com/enlace-rfl/enlace/staff"
+	"github.com/enlace-rfl/enlace/staff/stafftest"
+)
+
+// signInBrowser logs m in through the login form (TOTP from the fake clock).
+func (b *browser) signIn(m stafftest.Member) {
+	b.t.Helper()
+	b.open("/login")
+	b.do(
+		chromedp.SendKeys(chromedp.CSS(`input[name=name]`), m.Name),
+		chromedp.SendKeys(chromedp.CSS(`input[name=password]`), m.Password),
+		chromedp.SendKeys(chromedp.CSS(`input[name=code]`), b.s.Code(b.t, m.Secret)),
+	)
+	b.submit(`form[action="/login"] button`)
+	b.s.Clock.Advance(30 * time.Second) // the next code is a new one
+}
+
+// waitVisible waits for sel, failing after a bound that no assertion relies on.
+func (b *browser) waitVisible(sel string) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS(sel))); err != nil {
+		b.t.Fatalf("waiting for %s: %v", sel, err)
+	}
+}
+
+// TestBrowserInbox drives the inbox in two headless Chromiums on phone
+// screens: a Kreyòl SMS asking for a person is listed for Anne (Kreyòl);
+// Bea's open inbox page drops it over Server-Sent Events when Anne claims;
+// Anne's reply (with its live SMS count) reaches the phone; Anne closes.
+func TestBrowserInbox(t *testing.T) {
+	s := newInboxSite(t, inboxBackends()["embedded"])
+	// After the site: the browsers (and Bea's event stream) end first.
+	ctxA := browsertest.New(t)
+	ctxB := browsertest.New(t)
+	site := &site{Env: s.env, srv: s.srv}
+	anne := s.env.Enrol(t, "anne", staff.RoleVolunteer, "ht")
+	bea := s.env.Enrol(t, "bea", staff.RoleVolunteer, "ht", "fr")
+	a := &browser{t: t, ctx: ctxA, s: site}
+	b := &browser{t: t, ctx: ctxB, s: site}
+	a.signIn(anne)
+	b.signIn(bea)
+
+	// Bea's inbox is open and live before the person writes.
+	b.open("/inbox")
+	b.waitVisible("#live")
+	b.waitVisible("#inbox-list .empty")
+	s.escalate(marie) // "mwen bezwen pale ak yon moun", one acknowledgement in Kreyòl
+	b.waitVisible(`#inbox-list li.conv`)
+
+	a.open("/inbox")
+	a.waitVisible(`#inbox-list li.conv a`)
+	if got := a.text("#inbox-list"); !strings.Contains(got, "Mande yon moun") || !strings.Contains(got, "Kreyòl") {
+		t.Fatalf("anne's inbox:\n%s", got)
+	}
+	shot(t, a, "console-inbox")
+	a.submit(`#inbox-list li.conv a`)
+	a.submit("#claim")
+	if got := a.text("#state"); got != "Se ou ki genyen l" {
+		t.Fatalf("after the claim anne's page says %q", got)
+	}
+	// Bea's page was not reloaded: the event stream made it fetch the list.
+	b.waitVisible("#inbox-list .empty")
+
+	const reply = "Bonjou, se Anne. Mwen la pou ede w. Kote ou ye kounye a?"
+	a.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), reply))
+	if got := a.text("#segments"); !strings.HasPrefix(got, "1 SMS") {
+		t.Fatalf("segment count %q", got)
+	}
+	a.submit("#send")
+	if sent := s.drain(); len(sent) != 1 || sent[0].Text != reply {
+		t.Fatalf("the phone got %+v", sent)
+	}
+	a.open(a.location()) // the delivery status as it is now
+	a.waitVisible(".entry.from-reply .status")
+	shot(t, a, "console-conversation")
+
+	a.do(chromedp.SetValue(chromedp.CSS("#outcome"), "resolved"))
+	a.submit("#close")
+	if loc := a.location(); loc != "/inbox?closed=1" {
+		t.Fatalf("after close anne is at %q", loc)
+	}
+	if sent := s.drain(); len(sent) != 1 {
+		t.Fatalf("closing sent %+v", sent)
+	}
+}
