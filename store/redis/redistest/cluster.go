@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -44,16 +45,23 @@ func StartCluster(tb testing.TB) *Cluster {
 	if out, err := exec.CommandContext(ctx, cli, args...).CombinedOutput(); err != nil {
 		tb.Fatalf("redistest: redis-cli --cluster create: %v\n%s", err, out)
 	}
-	host, port, _ := net.SplitHostPort(addrs[0])
-	for {
-		out, err := exec.CommandContext(ctx, cli, "-h", host, "-p", port, "cluster", "info").Output()
-		if err == nil && strings.Contains(string(out), "cluster_state:ok") {
-			break
+	// Every node must see the cluster up and know every node, not only the
+	// first: a command routed to a node that has not caught up yet gets
+	// CLUSTERDOWN.
+	for _, addr := range addrs {
+		host, port, _ := net.SplitHostPort(addr)
+		for {
+			out, err := exec.CommandContext(ctx, cli, "-h", host, "-p", port, "cluster", "info").Output()
+			if err == nil && strings.Contains(string(out), "cluster_state:ok") &&
+				strings.Contains(string(out), "cluster_known_nodes:"+strconv.Itoa(len(addrs))) &&
+				strings.Contains(string(out), "cluster_slots_ok:16384") {
+				break
+			}
+			if ctx.Err() != nil {
+				tb.Fatalf("redistest: cluster node %s did not become ready: %s", addr, out)
+			}
+			time.Sleep(100 * time.Millisecond) // polling a process, not timing a test
 		}
-		if ctx.Err() != nil {
-			tb.Fatalf("redistest: cluster did not become ready: %s", out)
-		}
-		time.Sleep(100 * time.Millisecond)
 	}
 	return &Cluster{URL: "redis://" + addrs[0] + "?addr=" + addrs[1] + "&addr=" + addrs[2], Prefix: UniquePrefix()}
 }
