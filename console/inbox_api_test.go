@@ -373,11 +373,11 @@ func TestInboxAPIHandoff(t *testing.T) {
 			}
 
 			// Close: 409 for another volunteer, 200 for the holder, then it leaves the list.
-			closeBody := map[string]string{"outcome": "resolved"}
+			closeBody := map[string]string{"outcome": "answered"}
 			if st := s.call(t, other, "POST", "/conversations/"+id+"/close", closeBody, nil); st != 403 && st != 409 {
 				t.Fatalf("close by a non-holder: %d", st)
 			}
-			if st := s.call(t, holder, "POST", "/conversations/"+id+"/close", closeBody, &state); st != 200 || state.State != "closed" || state.Outcome != "resolved" {
+			if st := s.call(t, holder, "POST", "/conversations/"+id+"/close", closeBody, &state); st != 200 || state.State != "closed" || state.Outcome != "answered" {
 				t.Fatalf("close: %d %+v", st, state)
 			}
 			if got := s.drain(); len(got) != 1 || !strings.Contains(got[0].Text, "MENI") {
@@ -456,7 +456,7 @@ func TestInboxAPIRefuses(t *testing.T) {
 				{"assign: unknown staff", boss, "POST", conv + "/assign", map[string]string{"staff": "0123456789abcdef"}, 400, "unknown_staff"},
 				{"assign: to an admin", boss, "POST", conv + "/assign", map[string]string{"staff": boss.ID}, 400, "staff_not_inbox"},
 				{"reply before claiming", ana, "POST", conv + "/reply", map[string]string{"entry": "e1", "text": "Bonjou"}, 409, "not_claimed"},
-				{"close before claiming", ana, "POST", conv + "/close", map[string]string{"outcome": "resolved"}, 403, "forbidden"},
+				{"close before claiming", ana, "POST", conv + "/close", map[string]string{"outcome": "answered"}, 403, "forbidden"},
 			} {
 				var e struct{ Error, Message string }
 				if st := s.call(t, c.who, c.method, c.path, c.body, &e); st != c.status || e.Error != c.code || e.Message == "" {

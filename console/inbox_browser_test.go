@@ -87,7 +87,7 @@ func TestBrowserInbox(t *testing.T) {
 	a.waitVisible(".entry.from-reply .status")
 	shot(t, a, "console-conversation")
 
-	a.do(chromedp.SetValue(chromedp.CSS("#outcome"), "resolved"))
+	a.do(chromedp.SetValue(chromedp.CSS("#outcome"), "answered"))
 	a.submit("#close")
 	if loc := a.location(); loc != "/inbox?closed=1" {
 		t.Fatalf("after close anne is at %q", loc)

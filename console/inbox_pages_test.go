@@ -112,7 +112,7 @@ func TestInboxPages(t *testing.T) {
 		t.Fatal("unmask with a reason does not show the address")
 	}
 
-	resp, _ = do(t, a, site.req(t, "POST", "/inbox/"+id+"/close", url.Values{"outcome": {"resolved"}}))
+	resp, _ = do(t, a, site.req(t, "POST", "/inbox/"+id+"/close", url.Values{"outcome": {"answered"}}))
 	if resp.StatusCode != 303 || resp.Header.Get("Location") != "/inbox?closed=1" {
 		t.Fatalf("close: %d %s", resp.StatusCode, resp.Header.Get("Location"))
 	}

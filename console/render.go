@@ -63,7 +63,7 @@ var funcs = template.FuncMap{
 		return textKey("inbox", "reason", r, []string{"danger", "missed_checkin", "asked_for_help", "repeated_misunderstanding"})
 	},
 	"outcomeKey": func(o string) string {
-		return textKey("conv", "outcome", o, []string{"resolved", "referred", "no_reply", "not_needed"})
+		return textKey("conv", "outcome", o, []string{"answered", "referred", "emergency", "no_response"})
 	},
 	"stateKey": func(st any) string {
 		return textKey("inbox", "state", fmt.Sprint(st), []string{"waiting", "claimed", "closed"})

@@ -42,7 +42,7 @@ const (
 )
 
 // Outcomes a staff member closes a conversation with.
-var Outcomes = []string{"resolved", "referred", "no_reply", "not_needed"}
+var Outcomes = []string{"answered", "referred", "emergency", "no_response"}
 
 // Errors the console turns into clear answers.
 var (

@@ -304,10 +304,10 @@ func TestHandoffEndToEnd(t *testing.T) {
 			}
 
 			// Close: one closing message, then the bot again.
-			if _, err := e.inbox.Close(ctx, otherBy, other, id, "resolved"); err == nil {
+			if _, err := e.inbox.Close(ctx, otherBy, other, id, "answered"); err == nil {
 				t.Fatal("the other volunteer closed it")
 			}
-			if _, err := e.inbox.Close(ctx, holderBy, holder, id, "resolved"); err != nil {
+			if _, err := e.inbox.Close(ctx, holderBy, holder, id, "answered"); err != nil {
 				t.Fatal(err)
 			}
 			if got := e.drain(); len(got) != 1 || !strings.Contains(got[0].Text, "MENI") {
