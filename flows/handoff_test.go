@@ -27,15 +27,14 @@ func transcripts(r flows.Result) []string {
 // the bot stays silent, except for safety and the words that always work.
 func TestHandoff(t *testing.T) {
 	type turn struct {
-		in          flows.Input
-		wantIDs     []string
-		wantTrans   []string
-		wantState   string // "" = no handoff
-		wantLeave   bool
-		wantEsc     []string
-		wantEntry   string // the Entry of the staff reply
-		wantErase   bool
-		wantStepNot string
+		in        flows.Input
+		wantIDs   []string
+		wantTrans []string
+		wantState string // "" = no handoff
+		wantLeave bool
+		wantEsc   []string
+		wantEntry string // the Entry of the staff reply
+		wantErase bool
 	}
 	ht := flows.Sender{Channel: "sms", Address: "+50937001234"}
 	onboard := []turn{
