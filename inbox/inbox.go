@@ -348,17 +348,7 @@ func (s *Service) Assign(ctx context.Context, by staff.Actor, a staff.Account, i
 // when it showed the form: sending the same entry again (a double click, a
 // retry after an error) sends it once.
 func (s *Service) Reply(ctx context.Context, by staff.Actor, a staff.Account, id, entry, text string) error {
-	if !a.Can(staff.PermInbox) {
-		return ErrForbidden
-	}
-	text, err := checkText(text)
-	if err != nil {
-		return err
-	}
-	if !validID(entry) {
-		return ErrBadID
-	}
-	c, err := s.get(ctx, a, id)
+	c, text, err := s.writable(ctx, a, id, entry, text)
 	if err != nil {
 		return err
 	}
@@ -377,19 +367,27 @@ func (s *Service) Reply(ctx context.Context, by staff.Actor, a staff.Account, id
 	return s.event(ctx, c, entryID, flows.Input{Action: flows.StaffReply, Text: text, Conv: c.ID, Entry: entryID})
 }
 
-// Note adds an internal note, never sent to the person.
-func (s *Service) Note(ctx context.Context, by staff.Actor, a staff.Account, id, entry, text string) error {
+// writable checks what a reply or a note needs: the inbox permission, a
+// text, an entry id, and a conversation a may see. It returns the
+// conversation and the text as it is kept.
+func (s *Service) writable(ctx context.Context, a staff.Account, id, entry, text string) (bot.Conversation, string, error) {
 	if !a.Can(staff.PermInbox) {
-		return ErrForbidden
+		return bot.Conversation{}, "", ErrForbidden
 	}
 	text, err := checkText(text)
 	if err != nil {
-		return err
+		return bot.Conversation{}, "", err
 	}
 	if !validID(entry) {
-		return ErrBadID
+		return bot.Conversation{}, "", ErrBadID
 	}
 	c, err := s.get(ctx, a, id)
+	return c, text, err
+}
+
+// Note adds an internal note, never sent to the person.
+func (s *Service) Note(ctx context.Context, by staff.Actor, a staff.Account, id, entry, text string) error {
+	c, text, err := s.writable(ctx, a, id, entry, text)
 	if err != nil {
 		return err
 	}
