@@ -321,7 +321,7 @@ const tokenPrefix = "enlace_"
 // token is returned once and stored only as a keyed hash.
 func (s *Service) IssueToken(ctx context.Context, by Actor, id string) (string, Token, error) {
 	secret := randomHex(32)
-	t := Token{ID: randomHex(8), Created: s.Now()}
+	t := Token{ID: newID(), Created: s.Now()}
 	if _, err := s.update(ctx, id, func(a *account) error {
 		if a.TokenHashes == nil {
 			a.TokenHashes = map[string]string{}

@@ -141,6 +141,16 @@ const (
 	hashAudit      = "staff-audit"
 )
 
+// newID is a random 16-hex-digit id with at least one letter: the audit log
+// refuses an all-digit subject, which could be a phone number.
+func newID() string {
+	for {
+		if id := randomHex(8); strings.ContainsAny(id, "abcdef") {
+			return id
+		}
+	}
+}
+
 func randomHex(n int) string {
 	b := make([]byte, n)
 	if _, err := rand.Read(b); err != nil {
@@ -240,7 +250,7 @@ func (s *Service) Add(ctx context.Context, by Actor, name string, role Role, lan
 		return Account{}, "", err
 	}
 	now := s.Now()
-	a := &account{Account: Account{ID: randomHex(8), Name: folded, Role: role, Languages: langs, Created: now}}
+	a := &account{Account: Account{ID: newID(), Name: folded, Role: role, Languages: langs, Created: now}}
 	token, err := s.newEnrolment(a, now)
 	if err != nil {
 		return Account{}, "", err

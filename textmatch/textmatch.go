@@ -60,7 +60,14 @@ func fold(s string, digits, joinApostrophes bool) string {
 		case r == 'ª' || r == 'º':
 			space = true // ordinals ("2º"), not letters
 		case unicode.IsLetter(r):
-			put(unaccent(unicode.ToLower(r)))
+			l := unaccent(unicode.ToLower(r))
+			if sp := spelledOut[l]; sp != "" {
+				for _, c := range sp { // "ǽ" is "æ" with a mark: "ae"
+					put(c)
+				}
+			} else {
+				put(l)
+			}
 		case digits && unicode.IsDigit(r):
 			put(r)
 		default:

@@ -23,6 +23,7 @@ func TestNormalize(t *testing.T) {
 		{"San Pedro-Sula/Honduras_x", "san pedro sula honduras x"},
 		{"18:00", "18 00"},
 		{"Straße Œuvre", "strasse oeuvre"},
+		{"Ǽlfred ǿ", "aelfred o"},
 		{"Jo\u0301se\u0301", "jose"}, // combining accents
 		{"ЛЕНА й", "лена и"},
 		{"1º de Mayo", "1 de mayo"},

@@ -58,6 +58,9 @@ func testConvOpenJoins(t *testing.T, s bot.Conversations) {
 		!c.Opened.Equal(t0) || !c.Queued.Equal(t0) || string(c.Contact) != "sealed\x00contact" || c.ID == "" {
 		t.Fatalf("opened %+v (created %v)", c, created)
 	}
+	if c.ID[0] < 'a' || c.ID[0] > 'z' {
+		t.Fatalf("conversation id %q: must start with a letter, never be all digits (the audit refuses those)", c.ID)
+	}
 	j, created := openConv(t, s, p, "danger", 4, "ht", t0.Add(time.Minute))
 	if created || j.ID != c.ID || j.Reason != "danger" || j.Priority != 4 || !j.Queued.Equal(t0) {
 		t.Fatalf("joined with a higher priority: %+v (created %v)", j, created)
