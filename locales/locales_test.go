@@ -50,7 +50,7 @@ var labelWords = map[string]string{
 var neverSent = map[string]bool{"danger.words": true, "danger.not": true, "person.words": true}
 
 // properNames are upper-case words in texts that are not words to type.
-var properNames = map[string]bool{"ENLACE": true, "SMS": true, "LGBTI": true}
+var properNames = map[string]bool{"ENLACE": true, "SMS": true, "LGBTI": true, "PIN": true} // PIN: the person types their digits, not the word
 
 func loadCatalog(t *testing.T) *Catalog {
 	t.Helper()
@@ -493,5 +493,21 @@ func TestCreoleFileSaysSo(t *testing.T) {
 	first, _, _ := strings.Cut(string(buf), "\n")
 	if want := "# HAITIAN CREOLE (Kreyòl ayisyen), not French."; first != want {
 		t.Errorf("active.fr-HT.toml starts with %q, want %q (restore its header comment)", first, want)
+	}
+}
+
+// TestTracingTeaserIsOneGSM7Segment: the first text of a tracing notification
+// reaches phones that are shared or seized: it names no one, no place, no
+// number, and costs one plain SMS in every language.
+func TestTracingTeaserIsOneGSM7Segment(t *testing.T) {
+	c := loadCatalog(t)
+	for _, lang := range languages.All {
+		text := c.Text(lang, "tracing.teaser", nil)
+		if n, ucs2 := SMSSegments(text); n != 1 || ucs2 {
+			t.Errorf("%s: %q is %d segments (UCS-2 %v), want one GSM-7 segment", lang, text, n, ucs2)
+		}
+		if strings.ContainsAny(text, "0123456789{}") {
+			t.Errorf("%s: %q carries a number or a variable", lang, text)
+		}
 	}
 }

@@ -142,6 +142,9 @@ type Reach struct {
 	Channel     string `json:"channel,omitempty"`
 	Address     string `json:"address,omitempty"`
 	SafeContact string `json:"safe_contact,omitempty"`
+	// Lang is the language the enquirer chats in (es, en, fr, ht, pt):
+	// notifications are written in it.
+	Lang string `json:"lang,omitempty"`
 }
 
 // Consent is what the enquirer agreed to for this case, and when.
@@ -172,6 +175,12 @@ type Case struct {
 	// Erased: the person erased their data. The store keeps no personal data of an
 	// erased case, only that it was withdrawn.
 	Erased bool `json:"erased,omitempty"`
+	// Updates are the tracing notifications sent to the enquirer, oldest first.
+	Updates []Update `json:"updates,omitempty"`
+	// Notes are the caseworkers' notes, oldest first.
+	Notes []Note `json:"notes,omitempty"`
+	// Replies are what the enquirer wrote back after reading an update.
+	Replies []Message `json:"replies,omitempty"`
 }
 
 // Matchable reports whether the case may be matched at all: only with tracing
