@@ -21,6 +21,9 @@ type Reply struct {
 	// the transcript entry it delivers, whose delivery status is recorded.
 	Conv  string `json:"conv,omitempty"`
 	Entry string `json:"entry,omitempty"`
+	// Case, on a tracing teaser, names the case whose update (Entry) it
+	// announces: its delivery steps are recorded in the case.
+	Case string `json:"case,omitempty"`
 	// Confirms names the Receipts of the step's Messages this reply says are
 	// being sent; the pipeline drops it when it refused every one of them
 	// (Message.Daily).

@@ -40,6 +40,10 @@ const (
 	StaffReleased StaffAction = "released"
 	StaffReply    StaffAction = "reply"
 	StaffClosed   StaffAction = "closed"
+	// StaffTracingUpdate: a caseworker sent a tracing notification (Input.Case,
+	// Input.Entry); the engine sends only the teaser ("tracing.teaser") and
+	// shows the update after the right PIN.
+	StaffTracingUpdate StaffAction = "tracing_update"
 )
 
 // Transcript adds what the person sent to their open conversation with staff

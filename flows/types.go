@@ -45,6 +45,9 @@ type Input struct {
 	Action StaffAction `json:"action,omitempty"`
 	Conv   string      `json:"conv,omitempty"`
 	Entry  string      `json:"entry,omitempty"`
+	// Case, on StaffTracingUpdate, is the tracing case (its store id) and
+	// Entry the update (tracing.Update.ID) a caseworker sent.
+	Case string `json:"case,omitempty"`
 }
 
 // Text is a translatable text: a message ID and its template data.
