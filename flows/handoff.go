@@ -44,6 +44,10 @@ const (
 	// Input.Entry); the engine sends only the teaser ("tracing.teaser") and
 	// shows the update after the right PIN.
 	StaffTracingUpdate StaffAction = "tracing_update"
+	// StaffTracingOpened: a caseworker entered a case taken in an interview
+	// for this person (Input.Case; Input.Text the case code): the engine tells
+	// them the code and asks them to choose a PIN.
+	StaffTracingOpened StaffAction = "tracing_opened"
 )
 
 // Transcript adds what the person sent to their open conversation with staff
