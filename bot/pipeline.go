@@ -17,6 +17,7 @@ import (
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/store"
+	"github.com/enlace-rfl/enlace/tracing"
 )
 
 // Config tunes the pipeline. Zero values get the defaults in parentheses.
@@ -41,6 +42,8 @@ type Config struct {
 	// how long a closed conversation is kept (30 days).
 	ClaimTimeout  time.Duration
 	TranscriptTTL time.Duration
+	// CaseRetention is how long a tracing case is kept once closed (180 days).
+	CaseRetention time.Duration
 	// NotifyChat is a Telegram chat of the volunteers on duty that hears of
 	// every new conversation (language and reason only), in NotifyLang (es).
 	NotifyChat string
@@ -55,6 +58,7 @@ func (c *Config) defaults() {
 	}
 	def(&c.DedupeTTL, 48*time.Hour)
 	def(&c.SessionTTL, 90*24*time.Hour)
+	def(&c.CaseRetention, 180*24*time.Hour)
 	def(&c.Lease, 30*time.Second)
 	def(&c.LockTTL, 30*time.Second)
 	def(&c.BackoffBase, 2*time.Second)
@@ -91,6 +95,7 @@ type Pipeline struct {
 	cfg      Config
 	store    Store
 	conv     Conversations // nil: no volunteer inbox
+	cases    tracing.Store // nil: no tracing requests
 	keys     *keyring.Keyring
 	engine   Engine
 	cat      flows.Catalog
@@ -127,20 +132,23 @@ type Options struct {
 	// Conversations keeps the volunteer inbox (usually the same store); nil
 	// keeps escalations only.
 	Conversations Conversations
-	Keys          *keyring.Keyring
-	Engine        Engine
-	Catalog       flows.Catalog
-	Channels      []Channel
-	Clock         func() time.Time // time.Now when nil
-	Logger        *slog.Logger     // slog.Default() when nil
-	Metrics       *Metrics         // none when nil
+	// Cases keeps tracing cases (usually the same store); nil offers no
+	// tracing requests.
+	Cases    tracing.Store
+	Keys     *keyring.Keyring
+	Engine   Engine
+	Catalog  flows.Catalog
+	Channels []Channel
+	Clock    func() time.Time // time.Now when nil
+	Logger   *slog.Logger     // slog.Default() when nil
+	Metrics  *Metrics         // none when nil
 }
 
 // New builds a pipeline.
 func New(o Options) *Pipeline {
 	o.Config.defaults()
 	p := &Pipeline{
-		cfg: o.Config, store: o.Store, conv: o.Conversations, keys: o.Keys, engine: o.Engine, cat: o.Catalog,
+		cfg: o.Config, store: o.Store, conv: o.Conversations, cases: o.Cases, keys: o.Keys, engine: o.Engine, cat: o.Catalog,
 		channels: map[string]Channel{}, now: o.Clock, log: o.Logger, metrics: o.Metrics,
 		wake: make(chan struct{}, 1), settled: map[string]bool{},
 	}

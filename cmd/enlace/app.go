@@ -17,6 +17,7 @@ import (
 	"github.com/enlace-rfl/enlace/locales"
 	"github.com/enlace-rfl/enlace/store/embedded"
 	redisstore "github.com/enlace-rfl/enlace/store/redis"
+	"github.com/enlace-rfl/enlace/tracing"
 )
 
 // openStore picks the store the same way for every subcommand: Redis when
@@ -132,10 +133,10 @@ func newApp(ctx context.Context, cfg config, st bot.Store, kind string, keys *ke
 	p := bot.New(bot.Options{
 		Config: bot.Config{
 			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, RetryFor: cfg.RetryFor, RetryForChannel: cfg.RetryForChannel, Workers: cfg.Workers,
-			ClaimTimeout: cfg.ClaimTimeout, TranscriptTTL: cfg.TranscriptTTL,
+			ClaimTimeout: cfg.ClaimTimeout, TranscriptTTL: cfg.TranscriptTTL, CaseRetention: cfg.CaseRetention,
 			NotifyChat: cfg.VolunteerChat, NotifyLang: cfg.VolunteerLang,
 		},
-		Store: st, Conversations: conversationsOf(st), Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
+		Store: st, Conversations: conversationsOf(st), Cases: casesOf(st), Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
 	})
 	return &app{store: st, kind: kind, pipeline: p}, nil
 }
@@ -195,6 +196,12 @@ func writeFileDurably(name string, perm os.FileMode, write func(io.Writer) error
 }
 
 // conversationsOf is the volunteer inbox of a store (both stores keep one).
+// casesOf returns the store's tracing cases, nil when it keeps none.
+func casesOf(st bot.Store) tracing.Store {
+	c, _ := st.(tracing.Store)
+	return c
+}
+
 func conversationsOf(st bot.Store) bot.Conversations {
 	c, _ := st.(bot.Conversations)
 	return c

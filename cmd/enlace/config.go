@@ -59,6 +59,7 @@ var options = []option{
 	{"ENLACE_VOLUNTEER_CHAT_LANG", "es", "Language of the announcements in `ENLACE_VOLUNTEER_CHAT`: es, en, fr, ht or pt."},
 	{"ENLACE_CLAIM_TIMEOUT", "15m", "How long a volunteer's claim of a conversation lasts without a reply before it goes back to the queue for someone else."},
 	{"ENLACE_TRANSCRIPT_TTL", "720h", "How long a closed conversation with a volunteer, and what was written in it, is kept (30 days) before it expires. Erasing the person removes it at once."},
+	{"ENLACE_CASE_RETENTION", "4320h", "How long a tracing case is kept after it is closed (180 days) before it and everything about it expire. Erasing the person withdraws their cases at once."},
 	{"ENLACE_AUDIT_TTL", "8760h", "How long audit log entries are kept (365 days) before they expire."},
 }
 
@@ -90,6 +91,7 @@ type config struct {
 	VolunteerChat   string
 	VolunteerLang   string
 	TranscriptTTL   time.Duration
+	CaseRetention   time.Duration
 	ConsoleAddr     string
 	ConsoleURL      string
 	StaffIdle       time.Duration
@@ -183,6 +185,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, "ENLACE_VOLUNTEER_CHAT_LANG: want one of es, en, fr, ht, pt")
 	}
 	c.TranscriptTTL = dur("ENLACE_TRANSCRIPT_TTL")
+	c.CaseRetention = dur("ENLACE_CASE_RETENTION")
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
