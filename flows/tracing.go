@@ -814,7 +814,7 @@ func (e *Engine) caseEvent(t *turn, in Input) {
 		e.enter(t, e.home(t))
 	default:
 		t.say("tracing.wrong")
-		e.enter(t, e.home(t))
+		e.enter(t, StepTraceCode) // the code and PIN again, or MENU
 	}
 }
 

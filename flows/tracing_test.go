@@ -162,7 +162,7 @@ func TestTracingCodeFromAnyNumber(t *testing.T) {
 				t.Errorf("CheckCasePIN %+v", p)
 			}
 		}},
-		{in: check(flows.CaseWrong, nil), wantIDs: []string{"tracing.wrong", "language.prompt"}},
+		{in: check(flows.CaseWrong, nil), wantIDs: []string{"tracing.wrong", "tracing.code.ask"}},
 		{in: text("rfl " + string(code) + " 9998"), wantIDs: nil},
 		{in: check(flows.CaseLockedNow, nil), wantIDs: []string{"tracing.locked", "language.prompt"}, check: func(t *testing.T, r flows.Result) {
 			if esc := flows.EffectsOf[flows.Escalation](r.Effects); len(esc) != 1 || esc[0].Reason != flows.ReasonTracingLocked {
