@@ -491,10 +491,10 @@ func contactByID(t *turn, id string) *Contact {
 }
 
 func promptTraceSummary(e *Engine, t *turn) []Output {
-	return []Output{{
-		Text:    text("tracing.summary", "Summary", e.traceSummary(t)),
-		Choices: traceChoices("tracing.send", "tracing.restart", "tracing.cancel"),
-	}}
+	return []Output{
+		{Text: text("tracing.summary", "Summary", e.traceSummary(t))},
+		{Text: text("tracing.summary.question"), Choices: traceChoices("tracing.send", "tracing.restart", "tracing.cancel")},
+	}
 }
 
 // traceSummary is what the person said, one line each, in their language.

@@ -86,7 +86,7 @@ func TestTracingRequestInChat(t *testing.T) {
 		{in: text("13/2026"), wantIDs: []string{"tracing.when.invalid", "tracing.when"}},
 		{in: text("3/2026"), wantIDs: []string{"tracing.what"}},
 		{in: text("1"), wantIDs: []string{"tracing.reach"}},
-		{in: text("1"), wantIDs: []string{"tracing.summary"}, check: func(t *testing.T, r flows.Result) {
+		{in: text("1"), wantIDs: []string{"tracing.summary", "tracing.summary.question"}, check: func(t *testing.T, r flows.Result) {
 			sum := r.Outputs()[0].Text.Data["Summary"]
 			for _, want := range []string{"José Luis Hernández García (Pepe)", "Hombre o niño", "nació en 1992", "Honduras", "Mi hermano o hermana", "Tapachula, 3/2026", "Nos separamos en el camino"} {
 				if !strings.Contains(sum, want) {
