@@ -172,6 +172,11 @@ func (p *Pipeline) applyErase(ctx context.Context, s *step) error {
 		return err
 	}
 	s.commit.Erase = true
+	// Tracing cases are withdrawn before the commit: a crash repeats it, and
+	// withdrawing twice is the same as once.
+	s.before = append(s.before, func(ctx context.Context) error {
+		return p.withdrawCases(ctx, append([]string{s.person}, aliases...))
+	})
 	s.after = append(s.after, func(ctx context.Context) error {
 		for _, from := range aliases {
 			if err := p.store.DeleteAlias(ctx, from); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/tracing"
@@ -454,4 +455,62 @@ func (p *Pipeline) teaserFallback(ctx context.Context, person string, r Reply) e
 	}
 	p.log.Info("tracing teaser falls back to SMS", "from", r.Channel, "case", id)
 	return p.caseDelivery(ctx, id, r.Entry, tracing.DeliveryStep{Channel: "sms", Status: tracing.DeliveryQueued, Error: "fallback from " + r.Channel})
+}
+
+// withdrawnEnquirer is the enquirer key of withdrawn cases: nobody's.
+const withdrawnEnquirer = "withdrawn"
+
+// withdrawCases replaces every case the people (a person and the identities
+// linked to them) opened by what is left once a person erased their data:
+// "withdrawn by the person", its code, when it was opened and closed, and
+// nothing else; it never matches again.
+func (p *Pipeline) withdrawCases(ctx context.Context, people []string) error {
+	if p.cases == nil {
+		return nil
+	}
+	now := p.now()
+	for _, person := range people {
+		ids, err := p.cases.CasesOf(ctx, person, now)
+		if err != nil {
+			return fmt.Errorf("bot: finding the person's cases: %w", err)
+		}
+		for _, id := range ids {
+			if err := p.withdrawCase(ctx, id, now); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (p *Pipeline) withdrawCase(ctx context.Context, id string, now time.Time) error {
+	rec, err := p.cases.GetCase(ctx, id, now)
+	if errors.Is(err, tracing.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bot: reading a case: %w", err)
+	}
+	c := &tracing.Case{ID: id, Created: rec.Created}
+	if old, err := tracing.OpenCase(p.keys, rec.ID, rec.Sealed); err == nil {
+		c = old
+	}
+	c.Withdraw(now)
+	if c.Code == "" { // unreadable before: a code of its own, so the record is whole
+		if c.Code, err = tracing.NewCode(); err != nil {
+			return fmt.Errorf("bot: drawing a case code: %w", err)
+		}
+	}
+	next, err := tracing.NewRecord(p.keys, c, withdrawnEnquirer, rec.Caseworker, rec.Waiting, p.cfg.CaseRetention)
+	if err != nil {
+		return fmt.Errorf("bot: sealing a withdrawn case: %w", err)
+	}
+	if err := p.cases.PINReset(ctx, id, now); err != nil {
+		return fmt.Errorf("bot: withdrawing a case: %w", err)
+	}
+	if err := p.cases.PutCase(ctx, next, now); err != nil {
+		return fmt.Errorf("bot: withdrawing a case: %w", err)
+	}
+	p.log.Info("tracing case withdrawn: the person erased their data", "case", id)
+	return nil
 }

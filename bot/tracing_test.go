@@ -293,3 +293,76 @@ func addUpdate(t *testing.T, st bot.Store, now time.Time, code string, u tracing
 	}
 	return c
 }
+
+// TestEraseWithdrawsCases: a person with two tracing requests erases their
+// data; each case reads "withdrawn" and nothing else (no name, no place, no
+// way to reach them, no PIN), nothing in the store names the person, the old
+// sealed case is gone, and it can never match.
+func TestEraseWithdrawsCases(t *testing.T) {
+	for _, b := range rawBackends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			st := b.open(t)
+			clk := newClock()
+			sms := newRecorder("sms")
+			p := tracingPipeline(t, st, clk.Now, &auditLog{}, sms)
+			enquirer := &handset{t: t, p: p, ch: sms, address: "+5215512345678"}
+			person := p.Person("sms", enquirer.address)
+			first := openRequest(t, enquirer, "José Luis Hernández García", "4821")
+			enquirer.say("menu")
+			second := openRequest2(t, enquirer, "Ana Lucía Pérez", "2468")
+			oldSealed := caseRecordOf(t, st, clk.Now(), first).Sealed
+			enquirer.say("borrar")
+			if got := enquirer.say("1"); len(got) == 0 || !strings.Contains(got[len(got)-1], catalog.Text("es", "erase.done", nil)) {
+				t.Fatalf("erase: %q", got)
+			}
+			for _, code := range []string{first, second} {
+				c := caseByCode(t, st, clk.Now(), code)
+				if !c.Erased || c.Status != tracing.StatusClosed || c.Closing != tracing.ClosedWithdrawn ||
+					c.Sought.FullName != "" || c.Reach != (tracing.Reach{}) || c.PINHash != "" || c.Matchable() {
+					t.Errorf("case %s after erase: %+v", code, c)
+				}
+			}
+			if bytesEqual(caseRecordOf(t, st, clk.Now(), first).Sealed, oldSealed) {
+				t.Error("the case's old sealed data is still stored")
+			}
+			st.Close()
+			after := b.dump(t)
+			if left := after.keysWith(person); len(left) > 0 {
+				t.Errorf("records left after erase: %q", left)
+			}
+			for _, v := range after.values {
+				if strings.Contains(string(v), person) {
+					t.Errorf("a stored value still names the person after erase: %q", v)
+				}
+			}
+		})
+	}
+}
+
+// openRequest2 opens a second request from the menu of someone who agreed already.
+func openRequest2(t *testing.T, ph *handset, name, pin string) string {
+	t.Helper()
+	for _, in := range []string{"Buscar a un familiar", "1", "1", "2", name, "1", "1", "30", "2", "1", "1", "2026", "4"} {
+		ph.say(in)
+	}
+	ph.say("1")
+	got := ph.say("1")
+	code := codeInText.FindString(strings.Join(got, "\n"))
+	if code == "" {
+		t.Fatalf("no case code in %q", got)
+	}
+	ph.say(pin)
+	return code
+}
+
+func caseRecordOf(t *testing.T, st bot.Store, now time.Time, code string) tracing.Record {
+	t.Helper()
+	c := caseByCode(t, st, now, code)
+	rec, err := st.(tracing.Store).GetCase(context.Background(), c.ID, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
+}
+
+func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
