@@ -57,6 +57,18 @@ func (p *Pipeline) apply(ctx context.Context, s *step, e flows.Effect) error {
 		return p.applyTranscript(s, e)
 	case flows.LeaveConversation:
 		return p.applyLeave(s)
+	case flows.OpenCase: // tracing (bot/tracing.go)
+		return p.applyOpenCase(s, e)
+	case flows.SetCasePIN:
+		return p.applySetCasePIN(s, e)
+	case flows.CheckCasePIN:
+		return p.applyCheckCasePIN(s, e)
+	case flows.CaseRead:
+		return p.applyCaseRead(s, e)
+	case flows.CaseReply:
+		return p.applyCaseReply(s, e)
+	case flows.CaseReach:
+		return p.applyCaseReach(s, e)
 	}
 	// A programming error, not the person's: keep the rest of the step.
 	p.log.Error("effect has no applier; skipped", "effect", fmt.Sprintf("%T", e), "person", logID(s.person))
@@ -73,6 +85,9 @@ func (p *Pipeline) applyReply(s *step, e flows.Reply) error {
 	r := p.render(s.channel, s.address, s.lang, e.Output)
 	r.Address = exactAddress(s.address, s.replyTo)
 	r.Conv, r.Entry = e.Conv, e.Entry
+	if e.Case != "" { // a tracing teaser: its delivery is recorded on the case's update
+		r.Conv = caseConvPrefix + e.Case
+	}
 	s.replies = append(s.replies, r)
 	return nil
 }
@@ -196,6 +211,11 @@ func (p *Pipeline) applyErase(ctx context.Context, s *step) error {
 		return err
 	}
 	s.commit.Erase = true
+	// Tracing cases are withdrawn before the commit: a crash repeats it, and
+	// withdrawing twice is the same as once.
+	s.before = append(s.before, func(ctx context.Context) error {
+		return p.withdrawCases(ctx, append([]string{s.person}, aliases...))
+	})
 	s.after = append(s.after, func(ctx context.Context) error {
 		for _, from := range aliases {
 			if err := p.store.DeleteAlias(ctx, from); err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/tracing"
 )
 
 // The pipeline's side of the volunteer inbox (flows/handoff.go is the
@@ -211,6 +212,9 @@ func (p *Pipeline) eraseConversations(ctx context.Context, person string) error 
 // entryStatus records what is known of a staff reply's delivery on its
 // transcript entry. Other replies have no entry.
 func (p *Pipeline) entryStatus(ctx context.Context, person string, r Reply, st EntryStatus) error {
+	if id, ok := caseOf(r.Conv); ok && r.Entry != "" {
+		return p.caseDelivery(ctx, id, r.Entry, tracing.DeliveryStep{Channel: r.Channel, Status: st.Status, Error: st.Error})
+	}
 	if r.Entry == "" || p.conv == nil {
 		return nil
 	}
@@ -227,6 +231,9 @@ func (p *Pipeline) entryStatus(ctx context.Context, person string, r Reply, st E
 // EntryStatus records a provider's report on a staff reply (a Twilio status
 // callback): person, conversation and entry as the reply carried them.
 func (p *Pipeline) EntryStatus(ctx context.Context, person, conv, entry string, st EntryStatus) error {
+	if id, ok := caseOf(conv); ok {
+		return p.caseDelivery(ctx, id, entry, tracing.DeliveryStep{Channel: st.Via, Status: st.Status, Error: st.Error})
+	}
 	if p.conv == nil {
 		return nil
 	}

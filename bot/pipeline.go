@@ -44,6 +44,8 @@ type Config struct {
 	TranscriptTTL time.Duration
 	// CaseRetention is how long a tracing case is kept once closed (180 days).
 	CaseRetention time.Duration
+	// PINParams are the costs of PIN hashes (tracing.DefaultPINParams when zero).
+	PINParams tracing.PINParams
 	// NotifyChat is a Telegram chat of the volunteers on duty that hears of
 	// every new conversation (language and reason only), in NotifyLang (es).
 	NotifyChat string
@@ -96,6 +98,7 @@ type Pipeline struct {
 	store    Store
 	conv     Conversations // nil: no volunteer inbox
 	cases    tracing.Store // nil: no tracing requests
+	auditFn  func(ctx context.Context, action, subject string) error
 	keys     *keyring.Keyring
 	engine   Engine
 	cat      flows.Catalog
@@ -134,7 +137,10 @@ type Options struct {
 	Conversations Conversations
 	// Cases keeps tracing cases (usually the same store); nil offers no
 	// tracing requests.
-	Cases    tracing.Store
+	Cases tracing.Store
+	// Audit records what the pipeline does to a case that staff must see
+	// (wrong PINs, a lock) in the staff audit; nil records nothing.
+	Audit    func(ctx context.Context, action, subject string) error
 	Keys     *keyring.Keyring
 	Engine   Engine
 	Catalog  flows.Catalog
@@ -148,7 +154,7 @@ type Options struct {
 func New(o Options) *Pipeline {
 	o.Config.defaults()
 	p := &Pipeline{
-		cfg: o.Config, store: o.Store, conv: o.Conversations, cases: o.Cases, keys: o.Keys, engine: o.Engine, cat: o.Catalog,
+		cfg: o.Config, store: o.Store, conv: o.Conversations, cases: o.Cases, auditFn: o.Audit, keys: o.Keys, engine: o.Engine, cat: o.Catalog,
 		channels: map[string]Channel{}, now: o.Clock, log: o.Logger, metrics: o.Metrics,
 		wake: make(chan struct{}, 1), settled: map[string]bool{},
 	}

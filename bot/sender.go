@@ -199,7 +199,10 @@ func (p *Pipeline) undeliverable(ctx context.Context, person, id string, r Reply
 			return fmt.Errorf("bot: recording reachability: %w", err)
 		}
 	}
-	return p.deadLetter(ctx, person, id, r, redact(sendErr))
+	if err := p.deadLetter(ctx, person, id, r, redact(sendErr)); err != nil {
+		return err
+	}
+	return p.teaserFallback(ctx, person, r) // a tracing teaser tries the next channel
 }
 
 // failed counts a transient failure: the reply is tried again after a

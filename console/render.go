@@ -60,7 +60,7 @@ var funcs = template.FuncMap{
 	"roleKey": func(r staff.Role) string { return "role." + string(r) },
 	// reasonKey, outcomeKey, stateKey, statusKey name an inbox value's text.
 	"reasonKey": func(r string) string {
-		return textKey("inbox", "reason", r, []string{"danger", "missed_checkin", "asked_for_help", "repeated_misunderstanding"})
+		return textKey("inbox", "reason", r, []string{"danger", "missed_checkin", "asked_for_help", "repeated_misunderstanding", "tracing_locked"})
 	},
 	"outcomeKey": func(o string) string {
 		return textKey("conv", "outcome", o, []string{"answered", "referred", "emergency", "no_response"})

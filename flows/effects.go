@@ -1,6 +1,10 @@
 package flows
 
-import "time"
+import (
+	"time"
+
+	"github.com/enlace-rfl/enlace/tracing"
+)
 
 // Effect is one thing a step asks the pipeline to do: reply, write to someone
 // else, record an escalation, set or cancel a timer, erase or forget the
@@ -86,6 +90,68 @@ type Forget struct{}
 type LinkPhone struct {
 	Phone string `json:"phone"`
 }
+
+// OpenCase opens a tracing case the person confirmed in chat: the pipeline
+// stores it (once, however often the step is repeated), gives it a code and
+// answers with an InputStaff of action StaffTracingOpened.
+type OpenCase struct {
+	Case tracing.Case `json:"case"`
+}
+
+// SetCasePIN sets the PIN of a case that has none yet; the pipeline keeps
+// only its hash.
+type SetCasePIN struct {
+	Case string `json:"case"`
+	PIN  string `json:"-"`
+}
+
+// CheckCasePIN checks a PIN against the case of a code (written from any
+// number) or of an id (a teaser's); the pipeline counts wrong PINs, locks
+// the case after three and answers with an InputCase.
+type CheckCasePIN struct {
+	Code string `json:"code,omitempty"`
+	Case string `json:"case,omitempty"`
+	PIN  string `json:"-"`
+}
+
+// CaseRead records that the person read updates of a case (after the PIN).
+type CaseRead struct {
+	Case    string   `json:"case"`
+	Updates []string `json:"updates"`
+}
+
+// CaseReply adds what the person wrote to the caseworker to the case.
+type CaseReply struct {
+	Case string `json:"case"`
+	Text string `json:"text"`
+}
+
+// CaseReach sends a case's news to where the person writes from now (their
+// phone was lost or changed), in their language.
+type CaseReach struct {
+	Case    string `json:"case"`
+	Channel string `json:"channel"`
+	Address string `json:"address"`
+	Lang    string `json:"lang"`
+}
+
+// EffectName implements Effect.
+func (OpenCase) EffectName() string { return "case.open" }
+
+// EffectName implements Effect.
+func (SetCasePIN) EffectName() string { return "case.set_pin" }
+
+// EffectName implements Effect.
+func (CheckCasePIN) EffectName() string { return "case.check_pin" }
+
+// EffectName implements Effect.
+func (CaseRead) EffectName() string { return "case.read" }
+
+// EffectName implements Effect.
+func (CaseReply) EffectName() string { return "case.reply" }
+
+// EffectName implements Effect.
+func (CaseReach) EffectName() string { return "case.reach" }
 
 // EffectName implements Effect.
 func (Reply) EffectName() string { return "reply" }

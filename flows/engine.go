@@ -57,6 +57,11 @@ type Config struct {
 	// on (bot/phone.Layer.Fits). The shelter finder fits its list to it. Nil
 	// allows 198 UTF-16 units, 3 SMS parts in any alphabet.
 	Fits func(channel, text string) bool
+	// Tracing offers tracing requests (the pipeline keeps cases), and
+	// CaseRetentionDays is how long a closed case is kept, as the tracing
+	// consent tells people (180).
+	Tracing           bool
+	CaseRetentionDays int
 }
 
 // Engine runs the conversation. It is safe for concurrent use.
@@ -172,6 +177,9 @@ func New(cfg Config, cat Catalog) *Engine {
 	if cfg.ReminderLead <= 0 {
 		cfg.ReminderLead = time.Hour
 	}
+	if cfg.CaseRetentionDays <= 0 {
+		cfg.CaseRetentionDays = 180
+	}
 	if cfg.SafeMessagesPerDay <= 0 {
 		cfg.SafeMessagesPerDay = 3
 	}
@@ -188,6 +196,7 @@ func New(cfg Config, cat Catalog) *Engine {
 	}
 	registerFamily(e)   // safe contacts, "I am safe" messages, check-ins (flows/contacts.go)
 	registerShelters(e) // the shelter finder (flows/shelters.go)
+	registerTracing(e)  // tracing requests (flows/tracing.go)
 	return e
 }
 
@@ -210,8 +219,15 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 	case InputTimer, InputReceipt:
 		e.event(t, in)
 		return t.result()
-	case InputStaff:
-		e.staffEvent(t, in)
+	case InputStaff, InputCase:
+		if in.Kind == InputStaff {
+			e.staffEvent(t, in, from)
+		} else {
+			e.event(t, in)
+		}
+		if t.entered { // a tracing event asked a question: its choices count
+			t.rememberChoices()
+		}
 		return t.result()
 	}
 	t.s.Channel, t.s.Address = from.Channel, from.Address
@@ -244,9 +260,15 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 			e.run(t, in)
 		}
 	}
-	// Remember the choices of the last question asked, so a typed number or
-	// label picks one; a question without choices (a name, a number) clears
-	// them, so "1" typed there is an answer, not the old menu's first option.
+	t.rememberChoices()
+	t.s.Updated = now
+	return t.result()
+}
+
+// rememberChoices keeps the choices of the last question asked, so a typed
+// number or label picks one; a question without choices (a name, a number)
+// clears them, so "1" typed there is an answer, not the old menu's first option.
+func (t *turn) rememberChoices() {
 	for i := len(t.effects) - 1; i >= 0; i-- {
 		r, ok := t.effects[i].(Reply)
 		if !ok {
@@ -258,8 +280,6 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 		}
 		break
 	}
-	t.s.Updated = now
-	return t.result()
 }
 
 func (t *turn) result() Result {
@@ -310,6 +330,11 @@ func (e *Engine) run(t *turn, in Input) {
 		e.global(t, word)
 		return
 	}
+	if e.tracingOn() && looksLikeCode(in) {
+		// A case code, at any step and from any number (flows/tracing.go).
+		e.codeWritten(t, in)
+		return
+	}
 	if fresh {
 		e.enter(t, StepLanguage)
 		return
@@ -334,6 +359,9 @@ func (e *Engine) run(t *turn, in Input) {
 	st, ok := e.steps[t.s.Step]
 	if !ok { // a step this version no longer knows: start over safely
 		e.enter(t, e.home(t))
+		return
+	}
+	if e.teaserPIN(t, in) { // the PIN of a tracing notification
 		return
 	}
 	if in.Kind == InputMedia {

@@ -88,7 +88,11 @@ func (t *turn) startHandoff(reason string) {
 
 // staffEvent brings the session in line with what staff did. A person whose
 // data is gone gets nothing.
-func (e *Engine) staffEvent(t *turn, in Input) {
+func (e *Engine) staffEvent(t *turn, in Input, from Sender) {
+	if in.Action == StaffTracingOpened {
+		e.caseOpened(t, in, from) // may be the first message to the person
+		return
+	}
 	if t.s.Step == "" {
 		t.forget()
 		return
@@ -115,6 +119,8 @@ func (e *Engine) staffEvent(t *turn, in Input) {
 		}
 		h.State = HandoffClaimed
 		t.emit(Reply{Output: Output{Text: text("staff.reply", "Text", in.Text)}, Conv: in.Conv, Entry: in.Entry})
+	case StaffTracingUpdate:
+		e.tracingUpdate(t, in)
 	case StaffClosed:
 		if h == nil {
 			return // closed already (the person left): nothing more to say

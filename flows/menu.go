@@ -17,6 +17,10 @@ func promptMenu(e *Engine, t *turn) []Output {
 	for _, id := range menuChoices {
 		cs = append(cs, choice(id))
 	}
+	if e.tracingOn() {
+		// Last but the link, so the numbers people learnt stay where they were.
+		cs = append(cs, choice("menu.tracing"))
+	}
 	if t.sender.Channel == "telegram" && t.s.Phone == "" {
 		cs = append(cs, choice("menu.link"))
 	}
@@ -67,6 +71,11 @@ func handleMenu(e *Engine, t *turn, in Input) bool {
 		e.askOwnPhone(t)
 	case "help.menu":
 		e.enter(t, StepMenu)
+	case "menu.tracing": // tracing requests (flows/tracing.go)
+		if !e.tracingOn() {
+			return false
+		}
+		e.enter(t, StepTraceMenu)
 	case "menu.family": // safe contacts, "I am safe", check-ins (flows/contacts.go)
 		e.enter(t, StepFamily)
 	case "menu.emergency", "menu.language", "menu.erase": // the global words' own options

@@ -157,6 +157,9 @@ func (e *Engine) payloadStep(t *turn) string {
 	if p == PayloadShelters && e.sheltersOn(t) {
 		return StepShelters
 	}
+	if p == PayloadTracing && e.tracingOn() {
+		return StepTraceConsent
+	}
 	return StepMenu
 }
 

@@ -23,6 +23,9 @@ const (
 	// InputStaff says what staff did to the person's conversation (Action:
 	// claimed, released, a reply with its Text, closed; flows/handoff.go).
 	InputStaff InputKind = "staff"
+	// InputCase is the pipeline's answer to a CheckCasePIN (Outcome, Case,
+	// and View when the PIN was right; flows/tracing.go).
+	InputCase InputKind = "case"
 )
 
 // Input is one inbound event from a person.
@@ -48,6 +51,33 @@ type Input struct {
 	// Case, on StaffTracingUpdate, is the tracing case (its store id) and
 	// Entry the update (tracing.Update.ID) a caseworker sent.
 	Case string `json:"case,omitempty"`
+	// Outcome and View, on InputCase: how the PIN check went (CaseOK...) and,
+	// when right, what the person may read of the case.
+	Outcome string    `json:"outcome,omitempty"`
+	View    *CaseView `json:"view,omitempty"`
+}
+
+// CaseView is what a person who gave the right PIN reads of their case: its
+// code and status, and the updates they have not read yet.
+type CaseView struct {
+	Code    string       `json:"code"`
+	Status  string       `json:"status"`
+	Updates []CaseUpdate `json:"updates,omitempty"`
+}
+
+// CaseUpdate is one tracing notification as the person reads it: a template
+// (tracing.Template; its parameter) or a caseworker's own text.
+type CaseUpdate struct {
+	ID       string `json:"id"`
+	Template string `json:"template,omitempty"`
+	Param    string `json:"param,omitempty"`
+	Text     string `json:"text,omitempty"`
+}
+
+// TracingState is what a session keeps of tracing between dialogs: the case
+// a teaser announced, whose PIN the next message of digits may be.
+type TracingState struct {
+	Pending string `json:"pending,omitempty"`
 }
 
 // Text is a translatable text: a message ID and its template data.
@@ -188,6 +218,8 @@ type Session struct {
 	Phone string `json:"phone,omitempty"`
 	// Handoff is the person's open conversation with staff (flows/handoff.go).
 	Handoff *Handoff `json:"handoff,omitempty"`
+	// Tracing is the tracing notification waiting for the PIN (flows/tracing.go).
+	Tracing *TracingState `json:"tracing,omitempty"`
 }
 
 // Result is what one step of the engine produces: the person's new session

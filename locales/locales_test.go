@@ -28,11 +28,29 @@ const maxSegments = 3
 var choicesOf = map[string][]string{
 	"language.prompt":  {"lang.es", "lang.en", "lang.fr", "lang.ht", "lang.pt"},
 	"consent.question": {"consent.accept", "consent.decline"},
-	"menu.prompt":      {"menu.shelters", "menu.person", "menu.family", "menu.emergency", "menu.language", "menu.erase", "menu.link"},
+	"menu.prompt":      {"menu.shelters", "menu.person", "menu.family", "menu.emergency", "menu.language", "menu.erase", "menu.tracing"}, // menu.link: Telegram only
 	"link.prompt":      {"help.menu"},
 	"help.offer":       {"help.person", "help.menu"},
 	"erase.confirm":    {"erase.yes", "erase.no"},
 	"stopall.confirm":  {"stopall.yes", "stopall.no"},
+	// Tracing requests (flows/tracing.go).
+	"tracing.menu":             {"tracing.new", "tracing.check", "help.menu"},
+	"tracing.network":          {"tracing.network.yes", "tracing.network.no"},
+	"tracing.other":            {"tracing.skip"},
+	"tracing.sex":              {"tracing.sex.female", "tracing.sex.male", "tracing.sex.unknown"},
+	"tracing.age":              {"tracing.unknown"},
+	"tracing.nationality":      {"country.HN", "country.GT", "country.SV", "country.NI", "country.HT", "country.VE", "country.CU", "country.MX", "country.other", "tracing.unknown"},
+	"tracing.relation":         {"tracing.rel.child", "tracing.rel.parent", "tracing.rel.sibling", "tracing.rel.spouse", "tracing.rel.other_relative", "tracing.rel.friend"},
+	"tracing.place":            {"tracing.unknown"},
+	"tracing.when":             {"tracing.unknown"},
+	"tracing.what":             {"tracing.what.separated_on_route", "tracing.what.detained", "tracing.what.deported", "tracing.what.lost_contact", "tracing.what.other"},
+	"tracing.reach":            {"tracing.reach.here", "tracing.reach.contact", "tracing.reach.contact", "tracing.reach.contact"},
+	"tracing.summary.question": {"tracing.send", "tracing.restart", "tracing.cancel"},
+	"tracing.wait":             {"help.menu"},
+	"tracing.code.ask":         {"help.menu"},
+	"tracing.options":          {"tracing.reply", "tracing.here", "help.menu"},
+	"tracing.reply.ask":        {"help.menu"},
+	"tracing.here.confirm":     {"tracing.here.yes", "tracing.here.no"},
 }
 
 // labelWords says which global word a choice label may also be, because it
@@ -43,6 +61,7 @@ var labelWords = map[string]string{
 	"menu.language":  "words.language",
 	"menu.erase":     "words.erase",
 	"help.menu":      "words.menu",
+	"tracing.cancel": "words.leave",
 }
 
 // neverSent are lists the engine matches messages against, never sent to
@@ -50,7 +69,7 @@ var labelWords = map[string]string{
 var neverSent = map[string]bool{"danger.words": true, "danger.not": true, "person.words": true}
 
 // properNames are upper-case words in texts that are not words to type.
-var properNames = map[string]bool{"ENLACE": true, "SMS": true, "LGBTI": true, "PIN": true} // PIN: the person types their digits, not the word
+var properNames = map[string]bool{"ENLACE": true, "SMS": true, "LGBTI": true, "PIN": true, "RFL": true} // PIN: the person types their digits, not the word; RFL: the prefix of a case code
 
 func loadCatalog(t *testing.T) *Catalog {
 	t.Helper()

@@ -31,6 +31,23 @@ const (
 	ActionAuditVerify      = "audit.verify"
 )
 
+// Audit actions of tracing cases (package casework). The subject is the
+// case's opaque id; a list has none.
+const (
+	ActionCaseList     = "case.list"
+	ActionCaseView     = "case.view"
+	ActionCaseUpdates  = "case.updates"
+	ActionCaseExport   = "case.export"
+	ActionCaseCreate   = "case.create"
+	ActionCaseAssign   = "case.assign"
+	ActionCaseStatus   = "case.status"
+	ActionCaseNote     = "case.note"
+	ActionCaseNotify   = "case.notify"
+	ActionMatchList    = "match.list"
+	ActionMatchConfirm = "match.confirm"
+	ActionMatchDismiss = "match.dismiss"
+)
+
 // Entry is one audit log entry: who (staff id and role, from where) did what
 // (action) to which record (subject), when; Prev and Hash chain it to the
 // entry before.

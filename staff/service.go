@@ -123,6 +123,10 @@ type Actor struct {
 // server itself (who can already read the store).
 const RoleOperator Role = "operator"
 
+// RoleSystem is the audit role of Enlace itself: the pipeline recording what
+// happened to a case without any staff member (wrong PINs, a lock).
+const RoleSystem Role = "system"
+
 // Operator is the actor of CLI commands.
 var Operator = Actor{ID: "cli", Role: RoleOperator, Addr: "local"}
 

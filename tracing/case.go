@@ -181,6 +181,50 @@ type Case struct {
 	Notes []Note `json:"notes,omitempty"`
 	// Replies are what the enquirer wrote back after reading an update.
 	Replies []Message `json:"replies,omitempty"`
+	// MatchDecisions are the caseworkers' decisions on this case's matches,
+	// one per other case (the latest decision about it).
+	MatchDecisions []MatchDecision `json:"match_decisions,omitempty"`
+}
+
+// Decision is what a caseworker decided about a match.
+type Decision string
+
+// The decisions on a match.
+const (
+	MatchConfirmed Decision = "confirmed" // the two cases are about the same people
+	MatchDismissed Decision = "dismissed" // they are not
+)
+
+// MatchDecision is a caseworker's decision about the match of a case with
+// Other (a case id): by whom (staff account id) and when.
+type MatchDecision struct {
+	Other    string    `json:"other"`
+	Decision Decision  `json:"decision"`
+	By       string    `json:"by"`
+	At       time.Time `json:"at"`
+}
+
+// Decide records a decision about the match with other at now, replacing an
+// earlier one about the same case.
+func (c *Case) Decide(other string, d Decision, by string, now time.Time) {
+	md := MatchDecision{Other: other, Decision: d, By: by, At: now}
+	for i := range c.MatchDecisions {
+		if c.MatchDecisions[i].Other == other {
+			c.MatchDecisions[i] = md
+			return
+		}
+	}
+	c.MatchDecisions = append(c.MatchDecisions, md)
+}
+
+// DecisionOn returns the decision recorded about the match with other, if any.
+func (c *Case) DecisionOn(other string) (MatchDecision, bool) {
+	for _, md := range c.MatchDecisions {
+		if md.Other == other {
+			return md, true
+		}
+	}
+	return MatchDecision{}, false
 }
 
 // Matchable reports whether the case may be matched at all: only with tracing

@@ -99,3 +99,21 @@ func TestMonthsApart(t *testing.T) {
 		}
 	}
 }
+
+func TestDecide(t *testing.T) {
+	now := time.Date(2026, 3, 3, 9, 0, 0, 0, time.UTC)
+	c := &Case{ID: "a"}
+	c.Decide("b", MatchDismissed, "s1", now)
+	c.Decide("c", MatchConfirmed, "s1", now)
+	c.Decide("b", MatchConfirmed, "s2", now.Add(time.Hour))
+	if len(c.MatchDecisions) != 2 {
+		t.Fatalf("decisions %+v, want one per other case", c.MatchDecisions)
+	}
+	d, ok := c.DecisionOn("b")
+	if want := (MatchDecision{Other: "b", Decision: MatchConfirmed, By: "s2", At: now.Add(time.Hour)}); !ok || d != want {
+		t.Errorf("on b: %+v, want the latest %+v", d, want)
+	}
+	if _, ok := c.DecisionOn("z"); ok {
+		t.Error("a decision on a case never decided")
+	}
+}

@@ -87,6 +87,8 @@ type Store interface {
 	PINReset(ctx context.Context, id string, now time.Time) error
 	// EraseCase removes a case and everything about it (code, indexes, PIN state).
 	EraseCase(ctx context.Context, id string) error
+	// CasesOf returns the ids of the enquirer's cases (sorted), without changing them.
+	CasesOf(ctx context.Context, enquirerKey string, now time.Time) ([]string, error)
 	// EraseEnquirer erases every case of the enquirer, returning their ids.
 	EraseEnquirer(ctx context.Context, enquirerKey string) ([]string, error)
 	// ResealCases calls f with every case's sealed bytes and keeps what f

@@ -95,6 +95,9 @@ type Note struct {
 // Message is something the enquirer wrote about the case after reading an
 // update (their reply reaches the case for the caseworker).
 type Message struct {
+	// ID names what the person sent (their inbound message), so a repeated
+	// step keeps it once.
+	ID      string    `json:"id,omitempty"`
 	Text    string    `json:"text"`
 	Channel string    `json:"channel"`
 	At      time.Time `json:"at"`

@@ -15,6 +15,7 @@ import (
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/locales"
+	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/store/embedded"
 	redisstore "github.com/enlace-rfl/enlace/store/redis"
 	"github.com/enlace-rfl/enlace/tracing"
@@ -129,14 +130,15 @@ func newApp(ctx context.Context, cfg config, st bot.Store, kind string, keys *ke
 	}
 	engine := flows.New(flows.Config{DialogTimeout: cfg.DialogTimeout, RetentionDays: int(cfg.SessionTTL.Hours() / 24),
 		CheckinGrace: cfg.CheckinGrace, ReminderLead: cfg.CheckinReminder, SafeMessagesPerDay: cfg.SafePerDay, VolunteerWait: cfg.VolunteerWait, Hours: cfg.VolunteerHours,
-		Places: dir, Towns: towns, Fits: phone.New(cat, gsm7).Fits}, cat)
+		Places: dir, Towns: towns, Fits: phone.New(cat, gsm7).Fits,
+		Tracing: casesOf(st) != nil, CaseRetentionDays: int(cfg.CaseRetention.Hours() / 24)}, cat)
 	p := bot.New(bot.Options{
 		Config: bot.Config{
 			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, RetryFor: cfg.RetryFor, RetryForChannel: cfg.RetryForChannel, Workers: cfg.Workers,
 			ClaimTimeout: cfg.ClaimTimeout, TranscriptTTL: cfg.TranscriptTTL, CaseRetention: cfg.CaseRetention,
 			NotifyChat: cfg.VolunteerChat, NotifyLang: cfg.VolunteerLang,
 		},
-		Store: st, Conversations: conversationsOf(st), Cases: casesOf(st), Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
+		Store: st, Conversations: conversationsOf(st), Cases: casesOf(st), Audit: pipelineAudit(cfg, st, keys), Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
 	})
 	return &app{store: st, kind: kind, pipeline: p}, nil
 }
@@ -196,6 +198,19 @@ func writeFileDurably(name string, perm os.FileMode, write func(io.Writer) error
 }
 
 // conversationsOf is the volunteer inbox of a store (both stores keep one).
+// pipelineAudit records the pipeline's actions on cases (wrong PINs, a lock)
+// in the staff audit, as Enlace itself; nil when the store keeps no audit.
+func pipelineAudit(cfg config, st bot.Store, keys *keyring.Keyring) func(ctx context.Context, action, subject string) error {
+	ss, ok := st.(staff.Store)
+	if !ok {
+		return nil
+	}
+	svc := staff.New(staffConfig(cfg, ss, keys))
+	return func(ctx context.Context, action, subject string) error {
+		return svc.Record(ctx, staff.Actor{ID: "enlace", Role: staff.RoleSystem}, action, subject)
+	}
+}
+
 // casesOf returns the store's tracing cases, nil when it keeps none.
 func casesOf(st bot.Store) tracing.Store {
 	c, _ := st.(tracing.Store)

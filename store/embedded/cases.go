@@ -370,6 +370,38 @@ func (s *Store) EraseCase(ctx context.Context, id string) error {
 }
 
 // EraseEnquirer implements tracing.Store.
+// CasesOf implements tracing.Store.
+func (s *Store) CasesOf(ctx context.Context, enquirerKey string, now time.Time) ([]string, error) {
+	if !store.ValidName(enquirerKey) {
+		return nil, fmt.Errorf("embedded: %w: enquirer key", tracing.ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var ids []string
+	err := s.db.View(func(tx *bolt.Tx) error {
+		enq := tx.Bucket(bCaseEnq)
+		if enq == nil {
+			return nil
+		}
+		prefix := []byte(enquirerKey + "/")
+		c := enq.Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
+			id := string(k[len(prefix):])
+			if r, err := readCase(tx, id, now); err != nil {
+				return err
+			} else if r != nil {
+				ids = append(ids, id)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded: find enquirer's cases: %w", err)
+	}
+	return ids, nil
+}
+
 func (s *Store) EraseEnquirer(ctx context.Context, enquirerKey string) ([]string, error) {
 	if !store.ValidName(enquirerKey) {
 		return nil, fmt.Errorf("embedded: %w: enquirer key", tracing.ErrInvalid)

@@ -361,6 +361,27 @@ func (s *Store) eraseCases(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// CasesOf implements tracing.Store.
+func (s *Store) CasesOf(ctx context.Context, enquirerKey string, now time.Time) ([]string, error) {
+	if !store.ValidName(enquirerKey) {
+		return nil, caseInvalid("enquirer key")
+	}
+	ids, err := s.c.SMembers(ctx, s.caseIdx()+"enq:"+enquirerKey).Result()
+	if err != nil {
+		return nil, fmt.Errorf("redis: find enquirer's cases: %w", err)
+	}
+	live := ids[:0]
+	for _, id := range ids {
+		if _, err := s.GetCase(ctx, id, now); err == nil {
+			live = append(live, id)
+		} else if !errors.Is(err, tracing.ErrNotFound) {
+			return nil, err
+		}
+	}
+	slices.Sort(live)
+	return live, nil
+}
+
 // EraseEnquirer implements tracing.Store.
 func (s *Store) EraseEnquirer(ctx context.Context, enquirerKey string) ([]string, error) {
 	if !store.ValidName(enquirerKey) {

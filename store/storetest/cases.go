@@ -407,7 +407,15 @@ func testCaseEraseEnquirer(t *testing.T, s tracing.Store, b CaseBackend) {
 	}
 	other := caseRecord("theirs1", tracing.StatusNew, now)
 	putCase(t, s, other, now)
-	ids, err := s.EraseEnquirer(ctx, "enqmex")
+	ids, err := s.CasesOf(ctx, "enqmex", now)
+	must(t, err)
+	if !slices.Equal(ids, []string{"mine1", "mine2", "mine3"}) {
+		t.Fatalf("CasesOf: %v", ids)
+	}
+	if ids, err := s.CasesOf(ctx, "enqmex", now.Add(400*24*time.Hour)); err != nil || len(ids) != 0 {
+		t.Fatalf("CasesOf after they expired: %v, %v", ids, err)
+	}
+	ids, err = s.EraseEnquirer(ctx, "enqmex")
 	must(t, err)
 	slices.Sort(ids)
 	if !slices.Equal(ids, []string{"mine1", "mine2", "mine3"}) {
@@ -419,6 +427,9 @@ func testCaseEraseEnquirer(t *testing.T, s tracing.Store, b CaseBackend) {
 	}
 	if ids, err := s.EraseEnquirer(ctx, "enqmex"); err != nil || len(ids) != 0 {
 		t.Fatalf("second EraseEnquirer: %v, %v", ids, err)
+	}
+	if ids, err := s.CasesOf(ctx, "enqmex", now); err != nil || len(ids) != 0 {
+		t.Fatalf("CasesOf after erase: %v, %v", ids, err)
 	}
 	got, err := s.GetCase(ctx, other.ID, now)
 	must(t, err)
