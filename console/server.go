@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/enlace-rfl/enlace/casework"
 	"github.com/enlace-rfl/enlace/inbox"
 	"github.com/enlace-rfl/enlace/staff"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	// Inbox is the volunteer inbox the console's conversation pages and
 	// API work on; nil: the console has no inbox.
 	Inbox *inbox.Service
+	// Cases is the caseworkers' tracing cases the API works on; nil: the
+	// console has no tracing API.
+	Cases *casework.Service
 }
 
 // Server is the console: pages and API on one http.Handler.
@@ -53,8 +57,8 @@ type Server struct {
 	h     http.Handler
 	// cards are the home page's sections, by permission.
 	cards []card
-	// hasInbox is set once the inbox pages are added.
-	hasInbox bool
+	// hasInbox and hasCases are set once the inbox's and the cases' pages are added.
+	hasInbox, hasCases bool
 }
 
 // card is one section of the home page.
@@ -122,6 +126,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	s.apiRoutes()
 	s.inboxPageRoutes()
+	s.casePageRoutes()
 	s.mux.HandleFunc("/", s.notFound)
 }
 
