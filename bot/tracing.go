@@ -355,8 +355,10 @@ func (p *Pipeline) applyCaseReach(s *step, e flows.CaseReach) error {
 }
 
 // CaseUpdateEvent brings a caseworker's update (the case's Updates entry
-// entry) to the enquirer where the case says they can be reached: the engine
-// sends the teaser alone. Once per update.
+// entry) to the enquirer: the engine sends the teaser alone. It goes where
+// the person the case's contact stands for last wrote from (their session:
+// the channel they last used, a linked Telegram or WhatsApp included), and to
+// the case's contact itself when Enlace has no session for them. Once per update.
 func (p *Pipeline) CaseUpdateEvent(ctx context.Context, c *tracing.Case, entry string) error {
 	if c.Reach.Channel == "" || c.Reach.Address == "" {
 		return errors.New("bot: the case has no channel to reach the enquirer")
@@ -366,8 +368,12 @@ func (p *Pipeline) CaseUpdateEvent(ctx context.Context, c *tracing.Case, entry s
 		return err
 	}
 	in := flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingUpdate, Case: c.ID, Entry: entry}
-	return p.caseEvent(ctx, person, "update-"+c.ID+"-"+entry,
-		Message{Channel: c.Reach.Channel, From: c.Reach.Address, LangHint: c.Reach.Lang, Input: in})
+	id := "update-" + c.ID + "-" + entry
+	err = p.StaffEvent(ctx, person, "case:"+id, in)
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return p.caseEvent(ctx, person, id, Message{Channel: c.Reach.Channel, From: c.Reach.Address, LangHint: c.Reach.Lang, Input: in})
 }
 
 // caseOf returns the case id a reply's Conv names, if it is a teaser's.
