@@ -106,6 +106,9 @@ func New(cfg Config) (*Server, error) {
 // Inbox returns the volunteer inbox the console works on (nil when none).
 func (s *Server) Inbox() *inbox.Service { return s.cfg.Inbox }
 
+// Cases returns the tracing cases the API works on (nil when none).
+func (s *Server) Cases() *casework.Service { return s.cfg.Cases }
+
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }
 
