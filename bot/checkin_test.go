@@ -144,7 +144,7 @@ func TestMissedCheckinWarnsOnceAcrossProcessesAndARestart(t *testing.T) {
 				drain(t, p4)
 			}
 
-			got := rec.texts(rosaTel)
+			got := afterIntro(t, "en", rec.texts(rosaTel))
 			if len(got) != 1 {
 				t.Fatalf("Rosa got %d messages, want exactly 1: %q", len(got), got)
 			}
@@ -227,7 +227,7 @@ func TestIAmSafeReachesTheContactAndEraseRemovesEverything(t *testing.T) {
 			setUpCheckin(t, p)
 			say(t, p, "safe", "menu", label("menu.family"), label("family.safe"), label("safe.kind.safe"), label("safe.send.yes"))
 			drain(t, p)
-			if got := rec.texts(rosaTel); len(got) != 1 || got[0] != "Juan, via Enlace: I am safe. Code word: tamarindo" {
+			if got := afterIntro(t, "en", rec.texts(rosaTel)); len(got) != 1 || got[0] != "Juan, via Enlace: I am safe. Code word: tamarindo" {
 				t.Fatalf("Rosa got %q", got)
 			}
 			if n := countContaining(rec.texts(carol), "Tu mensaje le llegó a Rosa."); n != 1 {

@@ -252,9 +252,10 @@ func TestRetryForPerChannel(t *testing.T) {
 }
 
 // TestReplayedMessageTellsTheSenderItArrived: SMS is down for longer than
-// RetryFor while a person sends a message to a contact; it gives up, and its
-// sender's "it failed" waits too. When SMS delivers again both are replayed,
-// and the sender also hears that the message arrived after all, once.
+// RetryFor while a person sends a message to a contact; it gives up (and the
+// introduction before it), and its sender's "it failed" waits too. When SMS
+// delivers again all are replayed, in order, and the sender also hears that
+// the message arrived after all, once.
 func TestReplayedMessageTellsTheSenderItArrived(t *testing.T) {
 	const mom, bob = "+50255551234", "+525512340002"
 	st := backends(t)[0].open(t)
@@ -271,7 +272,9 @@ func TestReplayedMessageTellsTheSenderItArrived(t *testing.T) {
 	before := len(rec.texts(alice))
 	net.set(net.down, true, alice, mom, bob)
 	accept(t, p, msg(alice, "SM9", "tell mom"))
-	for range 6 {
+	// Alice's reply, the introduction, mom's message and the failure receipt
+	// each retry for 8s, in turn.
+	for range 8 {
 		drain(t, p)
 		clk.Advance(5 * time.Second)
 	}
@@ -284,8 +287,8 @@ func TestReplayedMessageTellsTheSenderItArrived(t *testing.T) {
 	for range 3 {
 		drain(t, p)
 	}
-	if got := rec.texts(mom); len(got) != 1 {
-		t.Fatalf("mom got %d messages, want 1", len(got))
+	if got := afterIntro(t, "en", rec.texts(mom)); len(got) != 1 {
+		t.Fatalf("mom got %d messages after the introduction, want 1", len(got))
 	}
 	after := rec.texts(alice)[before:]
 	if n := countText(after, catalog.Text("es", "erase.confirm", nil)); n != 1 {

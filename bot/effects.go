@@ -129,6 +129,9 @@ func (p *Pipeline) applyMessage(ctx context.Context, s *step, e flows.Message) e
 			return err
 		}
 	}
+	if err := p.introduce(ctx, s, channel, e.To, addr, lang); err != nil {
+		return err
+	}
 	r := p.render(channel, to, lang, e.Output)
 	r.Address = addr
 	r.Proactive = true
@@ -136,6 +139,42 @@ func (p *Pipeline) applyMessage(ctx context.Context, s *step, e flows.Message) e
 		r.ReceiptTo, r.ReceiptRef = s.person, e.Receipt
 	}
 	s.replies = append(s.replies, r)
+	return nil
+}
+
+// introduce sends intro.relative, in the reader's language, before the first
+// message Enlace sends by SMS to a number (at its exact address addr, when
+// not empty) whose person has no accepted session: a relative learns who
+// writes to them, that someone chose their number, and how to stop. It is
+// sent once per number (keyed hash, purpose "intro", SessionTTL), a mark that
+// erasing the sender's data does not reset. A crash between the mark and the
+// commit loses the introduction rather than repeating it.
+//
+// Only on SMS: a message to such a number goes by SMS (the flows ask for it,
+// and routing moves it only for a person who accepted), and the WhatsApp
+// adapter would send a proactive message to someone outside its 24-hour
+// window as the one approved template, so an introduction there would be a
+// second template message ahead of the one that matters.
+func (p *Pipeline) introduce(ctx context.Context, s *step, channel, number, addr, lang string) error {
+	if channel != "sms" {
+		return nil
+	}
+	sess, ok, err := p.readSession(ctx, p.Person(channel, number))
+	if err != nil {
+		return fmt.Errorf("bot: introducing Enlace: %w", err)
+	}
+	if ok && sess.Consent == flows.ConsentAccepted {
+		return nil
+	}
+	first, err := p.store.Take(ctx, p.keys.Hash("intro", number), 1, p.cfg.SessionTTL, p.now())
+	if err != nil {
+		return fmt.Errorf("bot: marking a number introduced: %w", err)
+	}
+	if first {
+		r := p.render(channel, number, lang, flows.Output{Text: flows.Text{ID: "intro.relative"}})
+		r.Address, r.Proactive = addr, true
+		s.replies = append(s.replies, r)
+	}
 	return nil
 }
 

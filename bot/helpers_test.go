@@ -222,3 +222,21 @@ func benchConcurrency() int {
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// intro is the introduction a number Enlace never talked with reads before
+// its first message from Enlace, in lang.
+func intro(lang string) string { return catalog.Text(lang, "intro.relative", nil) }
+
+// afterIntro checks that what a number read starts with the introduction in
+// lang, and has it only once, and returns what came after it.
+func afterIntro(t *testing.T, lang string, got []string) []string {
+	t.Helper()
+	if len(got) == 0 || got[0] != intro(lang) {
+		t.Errorf("first message %q, want the introduction in %s first", got, lang)
+		return got
+	}
+	if n := countText(got, intro(lang)); n != 1 {
+		t.Errorf("introduced %d times in %q, want once", n, got)
+	}
+	return got[1:]
+}

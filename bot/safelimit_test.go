@@ -9,7 +9,8 @@ import (
 // TestSafeLimitSurvivesErase sends Rosa the day's three "I am safe"
 // messages, erases, agrees again and adds Rosa again: the fourth within 24
 // hours is refused with the limit text (kept by Rosa's number, not in the
-// erased session); a day later it goes.
+// erased session); a day later it goes. Rosa is introduced to Enlace once,
+// before the first.
 func TestSafeLimitSurvivesErase(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -50,6 +51,7 @@ func TestSafeLimitSurvivesErase(t *testing.T) {
 			if n := countContaining(rec.texts(rosaTel), "I am safe."); n != 4 {
 				t.Fatalf("Rosa got %d safe messages a day later, want 4", n)
 			}
+			afterIntro(t, "en", rec.texts(rosaTel)) // once: erasing the sender does not reset it
 		})
 	}
 }

@@ -140,7 +140,7 @@ func TestReceiptsTellTheSenderOnce(t *testing.T) {
 		drain(t, p)
 	}
 	drain(t, p)
-	if got := rec.texts("+50255551234"); len(got) != 1 || got[0] != catalog.Text("en", "menu.prompt", nil) {
+	if got := afterIntro(t, "en", rec.texts("+50255551234")); len(got) != 1 || got[0] != catalog.Text("en", "menu.prompt", nil) {
 		t.Fatalf("contact got %q, want the English text once", got)
 	}
 	if n := countText(rec.texts(alice), catalog.Text("es", "erase.kept", nil)); n != 1 {
@@ -157,7 +157,8 @@ func TestReceiptsTellTheSenderOnce(t *testing.T) {
 
 // TestProactiveMessageGoesWhereTheContactIsKnown: a contact who talks to
 // Enlace on WhatsApp gets a relative's message there, not by SMS; a number
-// Enlace does not know gets SMS.
+// Enlace does not know gets SMS, after the introduction (not again on
+// WhatsApp: she talks to Enlace now).
 func TestProactiveMessageGoesWhereTheContactIsKnown(t *testing.T) {
 	for _, b := range backends(t) {
 		t.Run(b.name, func(t *testing.T) {
@@ -172,8 +173,8 @@ func TestProactiveMessageGoesWhereTheContactIsKnown(t *testing.T) {
 				}
 			}
 			tell()
-			if got := sms.texts("+50255551234"); len(got) != 1 {
-				t.Fatalf("a number Enlace does not know: got %d SMS, want 1", len(got))
+			if got := afterIntro(t, "en", sms.texts("+50255551234")); len(got) != 1 {
+				t.Fatalf("a number Enlace does not know: got %d SMS after the introduction, want 1", len(got))
 			}
 			for i, text := range []string{"hola", "2", "1"} { // mom starts using Enlace on WhatsApp
 				m := msg("+50255551234", fmt.Sprintf("WA%d", i), text)
@@ -186,8 +187,11 @@ func TestProactiveMessageGoesWhereTheContactIsKnown(t *testing.T) {
 			if got := wa.texts("+50255551234"); got[len(got)-1] != catalog.Text("en", "menu.prompt", nil) {
 				t.Errorf("contact known on WhatsApp: last WhatsApp message %q, want the relative's message", got[len(got)-1])
 			}
-			if got := sms.texts("+50255551234"); len(got) != 1 {
-				t.Errorf("contact known on WhatsApp still got %d SMS, want only the first", len(got))
+			if n := countText(wa.texts("+50255551234"), intro("en")); n != 0 {
+				t.Errorf("contact known on WhatsApp was introduced there %d times, want never", n)
+			}
+			if got := afterIntro(t, "en", sms.texts("+50255551234")); len(got) != 1 {
+				t.Errorf("contact known on WhatsApp still got %d SMS after the introduction, want only the first", len(got))
 			}
 		})
 	}

@@ -171,7 +171,7 @@ func (s *Service) SendUpdate(ctx context.Context, by staff.Actor, id string, n N
 	updateID := "u-" + n.Entry
 	var upd tracing.Update
 	fresh := false
-	rec, _, err := s.change(ctx, id, func(rec *tracing.Record, c *tracing.Case, now time.Time) error {
+	rec, c, err := s.change(ctx, id, func(rec *tracing.Record, c *tracing.Case, now time.Time) error {
 		for _, u := range c.Updates {
 			if u.ID == updateID {
 				upd = u
@@ -191,8 +191,12 @@ func (s *Service) SendUpdate(ctx context.Context, by staff.Actor, id string, n N
 			return tracing.Update{}, err
 		}
 	}
-	err = s.cfg.Notifier.StaffEvent(ctx, rec.EnquirerKey, updateID,
-		flows.Input{Action: flows.StaffTracingUpdate, Case: id, Entry: updateID})
+	if cn, ok := s.cfg.Notifier.(CaseNotifier); ok {
+		err = cn.CaseUpdateEvent(ctx, c, updateID)
+	} else {
+		err = s.cfg.Notifier.StaffEvent(ctx, rec.EnquirerKey, updateID,
+			flows.Input{Action: flows.StaffTracingUpdate, Case: id, Entry: updateID})
+	}
 	if err != nil {
 		s.log.Warn("tracing update not handed to the chat", "case", id, "update", updateID, "err", err)
 		return upd, fmt.Errorf("%w: %w", ErrNotNotified, err)

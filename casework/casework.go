@@ -4,7 +4,8 @@
 // enquirer, matches and the caseworker's decision on them, and the export of
 // a case. It does no HTTP (package console serves it) and no I/O beyond the
 // tracing store, the audit log (staff.Service.Record) and the enquirer's chat
-// (Notifier, which bot.Pipeline satisfies).
+// (Notifier, which bot.Pipeline satisfies; its case events, CaseNotifier, are
+// used when the Notifier has them).
 //
 // Every method takes the acting staff.Actor and needs staff.PermTracing: a
 // volunteer or an admin gets ErrForbidden. Every read of personal data is
@@ -52,6 +53,19 @@ import (
 type Notifier interface {
 	PersonOf(ctx context.Context, channel, address string) (string, error)
 	StaffEvent(ctx context.Context, person, id string, in flows.Input) error
+}
+
+// CaseNotifier is the better way to the enquirer's chat, when the Notifier
+// has it (bot.Pipeline does): the event comes from the channel and address
+// the case names, so it reaches an enquirer who never wrote to Enlace (taken
+// in an interview) and their answers go back there. Without it, the Service
+// sends the same inputs with Notifier.StaffEvent to the enquirer's person key.
+type CaseNotifier interface {
+	// CaseOpened tells the enquirer the code of a case taken in an
+	// interview and asks them for a PIN (flows.StaffTracingOpened).
+	CaseOpened(ctx context.Context, c *tracing.Case) error
+	// CaseUpdateEvent brings them the teaser of update entry (flows.StaffTracingUpdate).
+	CaseUpdateEvent(ctx context.Context, c *tracing.Case, entry string) error
 }
 
 // Config is what a Service is built from.

@@ -208,8 +208,12 @@ func (s *Service) CreateInterview(ctx context.Context, by staff.Actor, in Interv
 		return Created{}, err
 	}
 	out := Created{View: viewOf(rec, c), Notified: true}
-	err = s.cfg.Notifier.StaffEvent(ctx, person, "case-opened-"+c.ID,
-		flows.Input{Action: flows.StaffTracingOpened, Case: c.ID, Text: c.Code.String()})
+	if cn, ok := s.cfg.Notifier.(CaseNotifier); ok {
+		err = cn.CaseOpened(ctx, c)
+	} else {
+		err = s.cfg.Notifier.StaffEvent(ctx, person, "case-opened-"+c.ID,
+			flows.Input{Action: flows.StaffTracingOpened, Case: c.ID, Text: c.Code.String()})
+	}
 	if err != nil {
 		s.log.Warn("interview case: the enquirer's chat was not told the code", "case", c.ID, "err", err)
 		out.Notified = false

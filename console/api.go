@@ -89,6 +89,7 @@ func (s *Server) apiRoutes() {
 	s.HandleAPI("GET /api/v1/whoami", "", s.apiWhoami)
 	s.HandleAPI("GET /api/v1/audit", staff.PermAudit, s.apiAudit)
 	s.inboxAPIRoutes()
+	s.casesAPIRoutes()
 }
 
 // Me is the whoami answer.

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/enlace-rfl/enlace/casework"
 	"github.com/enlace-rfl/enlace/inbox"
 	"github.com/enlace-rfl/enlace/staff"
 )
@@ -41,6 +42,9 @@ type Config struct {
 	// Inbox is the volunteer inbox the console's conversation pages and
 	// API work on; nil: the console has no inbox.
 	Inbox *inbox.Service
+	// Cases is the caseworkers' tracing cases the API works on; nil: the
+	// console has no tracing API.
+	Cases *casework.Service
 }
 
 // Server is the console: pages and API on one http.Handler.
@@ -101,6 +105,9 @@ func New(cfg Config) (*Server, error) {
 
 // Inbox returns the volunteer inbox the console works on (nil when none).
 func (s *Server) Inbox() *inbox.Service { return s.cfg.Inbox }
+
+// Cases returns the tracing cases the API works on (nil when none).
+func (s *Server) Cases() *casework.Service { return s.cfg.Cases }
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.h.ServeHTTP(w, r) }

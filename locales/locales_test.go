@@ -554,3 +554,32 @@ func TestPlaceStatusTimeIsShort(t *testing.T) {
 		}
 	}
 }
+
+// TestRelativeIntroFitsTwoSegments: the introduction a safe contact gets
+// before their first message from Enlace is a plain text (no variables, so it
+// names no one) of at most two SMS parts, and says how to stop.
+func TestRelativeIntroFitsTwoSegments(t *testing.T) {
+	c := loadCatalog(t)
+	for _, lang := range languages.All {
+		text := c.Text(lang, "intro.relative", nil)
+		if n, ucs2 := SMSSegments(text); n > 2 {
+			t.Errorf("%s: %q is %d segments (UCS-2 %v), want at most 2", lang, text, n, ucs2)
+		}
+		if strings.Contains(rawTexts(t, lang)["intro.relative"], "{{") || !strings.Contains(text, "STOP") {
+			t.Errorf("%s: %q carries a variable or does not say STOP", lang, text)
+		}
+	}
+}
+
+// tuForms are French words of the familiar register (whole words: \b would
+// see one in "êtes"); the French texts say vous.
+var tuForms = regexp.MustCompile(`(?i)(?:^|[^\pL])(tu|ta|ton|tes|toi|écris|réponds)(?:[^\pL]|$)`)
+
+func TestFrenchSaysVous(t *testing.T) {
+	for id, text := range rawTexts(t, "fr") {
+		if m := tuForms.FindStringSubmatch(text); m != nil {
+			w := m[1]
+			t.Errorf("fr %s: %q says %q; French texts say vous", id, text, w)
+		}
+	}
+}

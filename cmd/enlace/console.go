@@ -11,8 +11,10 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/enlace-rfl/enlace/casework"
 	"github.com/enlace-rfl/enlace/console"
 	"github.com/enlace-rfl/enlace/inbox"
+	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/staff"
 )
 
@@ -29,7 +31,7 @@ const auditExpiryInterval = time.Hour
 // startConsole starts the staff console on ENLACE_CONSOLE_ADDR (unless it is
 // "off") and the audit log's expiry; both end with work (counted in wg). It
 // returns a function that stops the console's listener gracefully.
-func startConsole(work context.Context, cfg config, a *app, keys staff.Sealer, logger *slog.Logger, wg *sync.WaitGroup, reg prometheus.Registerer) (func(context.Context), error) {
+func startConsole(work context.Context, cfg config, a *app, keys *keyring.Keyring, logger *slog.Logger, wg *sync.WaitGroup, reg prometheus.Registerer) (func(context.Context), error) {
 	if cfg.ConsoleAddr == "off" {
 		logger.Info("staff console is off (ENLACE_CONSOLE_ADDR=off)")
 		return func(context.Context) {}, nil
@@ -45,7 +47,11 @@ func startConsole(work context.Context, cfg config, a *app, keys staff.Sealer, l
 	if err != nil {
 		return nil, err
 	}
-	con, err := console.New(console.Config{Staff: svc, Logger: logger, Inbox: in})
+	cases, err := casesService(work, cfg, a, keys, svc, logger)
+	if err != nil {
+		return nil, err
+	}
+	con, err := console.New(console.Config{Staff: svc, Logger: logger, Inbox: in, Cases: cases})
 	if err != nil {
 		return nil, err
 	}
@@ -70,6 +76,9 @@ func startConsole(work context.Context, cfg config, a *app, keys staff.Sealer, l
 		}
 	})
 	wg.Go(func() { expireAudit(work, svc, logger) })
+	if cases != nil {
+		wg.Go(func() { refreshMatches(work, cases, logger) })
+	}
 	logger.Info("staff console listening", "addr", ln.Addr().String(), "url", consoleURL(cfg))
 	if consoleStarted != nil {
 		consoleStarted(ln.Addr().String())
@@ -90,6 +99,43 @@ func inboxOf(cfg config, a *app, svc *staff.Service) (*inbox.Service, error) {
 	}
 	return inbox.New(inbox.Config{Conversations: conv, Pipeline: a.pipeline, Staff: svc,
 		ClaimTimeout: cfg.ClaimTimeout, TranscriptTTL: cfg.TranscriptTTL}), nil
+}
+
+// matchRefreshInterval is how often serve brings the match index in line
+// with the store: cases opened in the chat, or changed by another process.
+const matchRefreshInterval = time.Minute
+
+// casesService is the caseworkers' tracing cases on the app's store, with
+// the pipeline as the way to the enquirers' chats, and its match index
+// loaded; nil when the store keeps no cases.
+func casesService(ctx context.Context, cfg config, a *app, keys *keyring.Keyring, svc *staff.Service, logger *slog.Logger) (*casework.Service, error) {
+	st := casesOf(a.store)
+	if st == nil {
+		return nil, nil
+	}
+	cases := casework.New(casework.Config{Cases: st, Keys: keys, Staff: svc, Notifier: a.pipeline, Clock: clock,
+		Retention: cfg.CaseRetention, Logger: logger})
+	n, err := cases.Load(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("loading tracing cases for matching: %w", err)
+	}
+	logger.Info("tracing cases loaded for matching", "matchable", n)
+	return cases, nil
+}
+
+func refreshMatches(ctx context.Context, cases *casework.Service, logger *slog.Logger) {
+	t := time.NewTicker(matchRefreshInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		if _, err := cases.Load(ctx); err != nil && ctx.Err() == nil {
+			logger.Error("refreshing the match index", "err", err)
+		}
+	}
 }
 
 func expireAudit(ctx context.Context, svc *staff.Service, logger *slog.Logger) {

@@ -10,7 +10,8 @@ import (
 // TestChatSafeContacts registers a safe contact the way a Mexican types her
 // number and sends her an "I am safe" message, in `enlace chat --json` on both
 // stores: the SMS to the contact is addressed in E.164, written in the
-// contact's language with the code word. Then the limits: a fourth contact
+// contact's language with the code word, after Enlace's introduction (Rosa
+// never wrote to Enlace). Then the limits: a fourth contact
 // and a message over the length limit are refused and send nothing.
 func TestChatSafeContacts(t *testing.T) {
 	cat, err := locales.Load()
@@ -47,11 +48,13 @@ func TestChatSafeContacts(t *testing.T) {
 					t.Errorf("the person was not told %s (%q)", id, want)
 				}
 			}
-			if len(toRosa) != 1 {
-				t.Fatalf("messages to +525512345678: got %d, want 1: %+v", len(toRosa), toRosa)
+			if len(toRosa) != 2 {
+				t.Fatalf("messages to +525512345678: got %d, want the introduction and the message: %+v", len(toRosa), toRosa)
 			}
-			if got, want := toRosa[0].Text, "Juan, via Enlace: I am safe. Code word: tamarindo"; got != want || toRosa[0].Lang != "en" || toRosa[0].Channel != "sms" {
-				t.Errorf("message to Rosa: got %+v, want %q in English by SMS", toRosa[0], want)
+			for i, want := range []string{cat.Text("en", "intro.relative", nil), "Juan, via Enlace: I am safe. Code word: tamarindo"} {
+				if got := toRosa[i]; got.Text != want || got.Lang != "en" || got.Channel != "sms" {
+					t.Errorf("message %d to Rosa: got %+v, want %q in English by SMS", i+1, got, want)
+				}
 			}
 			if want := cat.Text("es", "safe.delivered", map[string]string{"Name": "Rosa"}); !strings.Contains(text, want) {
 				t.Errorf("no delivery receipt %q", want)

@@ -13,6 +13,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/enlace-rfl/enlace/casework"
 	"github.com/enlace-rfl/enlace/console"
 	"github.com/enlace-rfl/enlace/staff"
 )
@@ -202,6 +203,33 @@ func TestServeConsoleHasTheInbox(t *testing.T) {
 	items, err := in.List(context.Background(), staff.Account{ID: "a1", Role: staff.RoleAdmin, Languages: []string{"es"}})
 	if err != nil || len(items) != 0 {
 		t.Errorf("inbox of a fresh store: %v, %v", items, err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestServeConsoleHasTheCases: serve builds the caseworkers' tracing cases on
+// its store and pipeline, loads them for matching, and serves their API.
+func TestServeConsoleHasTheCases(t *testing.T) {
+	env := map[string]string{"ENLACE_DATA_DIR": t.TempDir(), "ENLACE_SECRET_KEY": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+	built := make(chan *console.Server, 1)
+	addr := make(chan string, 1)
+	consoleBuilt = func(c *console.Server) { built <- c }
+	consoleStarted = func(a string) { addr <- a }
+	t.Cleanup(func() { consoleBuilt, consoleStarted = nil, nil })
+	_, stop := startServe(t, env)
+	con := <-built
+	if code, body := get(t, "http://"+<-addr+"/api/v1/cases"); code != http.StatusUnauthorized {
+		t.Errorf("serve's GET /api/v1/cases without a token: %d %s", code, body)
+	}
+	cases := con.Cases()
+	if cases == nil {
+		t.Fatal("serve's console has no tracing cases")
+	}
+	list, err := cases.List(context.Background(), staff.Actor{ID: "a1", Role: staff.RoleCaseworker}, casework.Filter{})
+	if err != nil || len(list) != 0 {
+		t.Errorf("cases of a fresh store: %v, %v", list, err)
 	}
 	if err := stop(); err != nil {
 		t.Fatal(err)
