@@ -41,12 +41,12 @@ func (s indexStore) Place(_ context.Context, id string) (places.Place, error) {
 	return places.Place{}, places.ErrNotFound
 }
 func (s indexStore) AllPlaces(context.Context) ([]places.Place, error) { return s.x.All(), nil }
-func (s indexStore) SetPlaceStatus(_ context.Context, id string, st places.Status) error {
+func (s indexStore) SetPlaceStatus(_ context.Context, id string, st places.Status, at time.Time) error {
 	p, ok := s.x.Get(id)
 	if !ok {
 		return places.ErrNotFound
 	}
-	p.Status = st
+	p.Status, p.StatusSince = st, places.SinceTime(at)
 	s.x.Put(p)
 	return nil
 }
@@ -72,7 +72,7 @@ func (d starterDirectory) Nearby(ctx context.Context, q flows.PlaceQuery) (flows
 			verified = h.Verified.Format("2006-01-02")
 		}
 		page.Places = append(page.Places, flows.Place{
-			ID: h.ID, Name: h.Name, Kind: string(h.Kind), Status: string(h.Status), Address: h.Address, City: h.City,
+			ID: h.ID, Name: h.Name, Kind: string(h.Kind), Status: string(h.Status), StatusSince: h.StatusSince, Address: h.Address, City: h.City, Admin1: h.Admin1,
 			Country: h.Country, Phone: h.Phone, Hours: h.Hours, Services: h.Services, Lat: h.Lat, Lon: h.Lon, Km: h.Km,
 			TownCentre: h.TownCentre(), Verified: verified,
 		})

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -65,6 +66,8 @@ const richLevels = 7
 // (lineEach) has a line per part; the others are one line.
 func (e *Engine) placeText(lang string, n int, p Place, home string, d detail) string {
 	tr := func(id string, kv ...string) string { return e.cat.Text(lang, id, text(id, kv...).Data) }
+	// The place's time zone, from its town as the directory names it.
+	zone := zoneOfTown(Town{Name: p.City, Admin1: p.Admin1, Country: p.Country})
 	p.City = e.townName(lang, p.City) // "Guatemala City" is "Ciudad de Guatemala" in Spanish
 	name := cut(p.Name, 60)
 	switch {
@@ -92,7 +95,7 @@ func (e *Engine) placeText(lang string, n int, p Place, home string, d detail) s
 		facts = append(facts, tr("country.in_"+p.Country))
 	}
 	if p.Status == "full" {
-		facts = append(facts, tr("shelters.status_full"))
+		facts = append(facts, e.fullSince(lang, p.StatusSince, zone))
 	}
 	var conds, services []string
 	for _, k := range p.Services {
@@ -144,6 +147,24 @@ func (e *Engine) placeText(lang string, n int, p Place, home string, d detail) s
 		}
 	}
 	return line
+}
+
+// fullSince says a place is full, and since when staff said so, in the
+// place's own time zone (its town's, else its country's): "full since
+// 14:20, Dec 2". The zone is not named: the time is the place's, and the
+// line must stay short.
+func (e *Engine) fullSince(lang string, since time.Time, zone string) string {
+	if since.IsZero() {
+		return e.cat.Text(lang, "shelters.status_full", nil)
+	}
+	at := since.In(location(zone))
+	mon := ""
+	if months := strings.Split(e.cat.Text(lang, "time.months.short", nil), ","); len(months) == 12 {
+		mon = strings.TrimSpace(months[at.Month()-1])
+	}
+	return e.cat.Text(lang, "shelters.status_full_since", map[string]string{
+		"Time": at.Format("15:04"), "Day": strconv.Itoa(at.Day()), "Mon": mon,
+	})
 }
 
 // placeWhere is a place's address and town, as much as is known.

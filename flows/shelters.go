@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/enlace-rfl/enlace/textmatch"
 )
@@ -69,13 +70,16 @@ type PlacePage struct {
 // Place is a place as the finder shows it.
 type Place struct {
 	ID, Name, Kind, Status string // Status: "open" or "full"
-	Address, City          string
-	Country                string // ISO 3166-1 alpha-2
-	Phone, Hours           string
-	Services               []string // ServiceKeys; others are not shown
-	Lat, Lon, Km           float64
-	TownCentre             bool   // the pin is the town's centre, not the door
-	Verified               string // YYYY-MM-DD: the date of the newest source, not of a visit; "" when undated
+	// StatusSince is when staff set the status (zero: unknown); a full
+	// place says it in the place's own time ("full since 14:20, Dec 2").
+	StatusSince           time.Time
+	Address, City, Admin1 string
+	Country               string // ISO 3166-1 alpha-2
+	Phone, Hours          string
+	Services              []string // ServiceKeys; others are not shown
+	Lat, Lon, Km          float64
+	TownCentre            bool   // the pin is the town's centre, not the door
+	Verified              string // YYYY-MM-DD: the date of the newest source, not of a visit; "" when undated
 }
 
 // Gazetteer finds a town by the name a person typed, or near a point.

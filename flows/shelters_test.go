@@ -218,3 +218,59 @@ func TestEmptyDirectoryIsNotOffered(t *testing.T) {
 		}
 	}
 }
+
+// TestFullSinceInThePlacesTime: a full place says since when, in its own
+// town's time (Tijuana is UTC-8 in December), on SMS and Telegram; a full
+// place without a time says "full now"; an open place says nothing of its
+// status.
+func TestFullSinceInThePlacesTime(t *testing.T) {
+	cat, err := locales.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	since := time.Date(2026, 12, 2, 22, 20, 0, 0, time.UTC) // 14:20 in Tijuana
+	page := flows.PlacePage{RadiusKm: 25, Places: []flows.Place{
+		{ID: "t1", Name: "Casa del Migrante", Kind: "shelter", Status: "full", StatusSince: since, City: "Tijuana", Admin1: "Baja California", Country: "MX", Lat: 32.53, Lon: -117.03, Km: 1.2},
+		{ID: "t2", Name: "Desayunador Salesiano", Kind: "food", Status: "full", City: "Tijuana", Admin1: "Baja California", Country: "MX", Lat: 32.54, Lon: -117.04, Km: 2.5},
+		{ID: "t3", Name: "Agua Tijuana", Kind: "water", Status: "open", StatusSince: since, City: "Tijuana", Admin1: "Baja California", Country: "MX", Lat: 32.52, Lon: -117.02, Km: 3.1},
+	}}
+	loc := flows.Input{Kind: flows.InputLocation, Lat: 32.53, Lon: -117.03}
+	for _, tc := range []struct {
+		name  string
+		from  flows.Sender
+		turns []flows.Input
+		want  []string
+		never []string
+	}{
+		{"sms in Spanish", smsUser, []flows.Input{pick("menu.shelters"), text("tapachula")},
+			[]string{"Casa del Migrante, Albergue, 1.2 km, lleno desde las 14:20 del 2 dic"}, []string{"abierto"}},
+		{"telegram in Spanish", tgUser, []flows.Input{pick("menu.shelters"), loc},
+			[]string{"Albergue, 1.2 km, en México, lleno desde las 14:20 del 2 dic", "Comida, 2.5 km, en México, lleno ahora\n",
+				"Agua potable, 3.1 km, en México\n"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := flows.New(flows.Config{Places: &fakeDirectory{page: page}, Towns: fakeTowns{"tapachula": {tapachula}}}, cat)
+			s := agreed(t, e, tc.from)
+			var r flows.Result
+			for _, in := range tc.turns {
+				r = e.Step(context.Background(), s, in, tc.from, t0)
+				s = r.Session
+			}
+			var all []string
+			for _, o := range r.Outputs() {
+				all = append(all, o.Text.Render(cat, "es"))
+			}
+			got := strings.Join(all, "\n")
+			for _, w := range tc.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("the answer lacks %q:\n%s", w, got)
+				}
+			}
+			for _, w := range tc.never {
+				if strings.Contains(got, w) {
+					t.Errorf("the answer says %q:\n%s", w, got)
+				}
+			}
+		})
+	}
+}

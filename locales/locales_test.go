@@ -531,6 +531,30 @@ func TestTracingTeaserIsOneGSM7Segment(t *testing.T) {
 	}
 }
 
+// TestPlaceStatusTimeIsShort: "full since 14:20, Dec 2" goes on a place's
+// line in the finder's SMS list, whose places must fit in three parts: with
+// the widest day, month and time it stays within a few words, in GSM-7 once
+// transliterated (ENLACE_SMS_GSM7), in every language.
+func TestPlaceStatusTimeIsShort(t *testing.T) {
+	const maxRunes = 34
+	c := loadCatalog(t)
+	for _, lang := range languages.All {
+		months := strings.Split(c.Text(lang, "time.months.short", nil), ",")
+		if len(months) != 12 {
+			t.Fatalf("%s: time.months.short has %d months", lang, len(months))
+		}
+		for _, mon := range months {
+			text := c.Text(lang, "shelters.status_full_since", map[string]string{"Time": "23:59", "Day": "30", "Mon": strings.TrimSpace(mon)})
+			if n := len([]rune(text)); n > maxRunes || !strings.Contains(text, "23:59") || !strings.Contains(text, "30") {
+				t.Errorf("%s: %q is %d characters, want at most %d with the time and the day", lang, text, n, maxRunes)
+			}
+			if _, ucs2 := SMSSegments(ToGSM7(text)); ucs2 {
+				t.Errorf("%s: %q is not GSM-7 even transliterated", lang, text)
+			}
+		}
+	}
+}
+
 // TestRelativeIntroFitsTwoSegments: the introduction a safe contact gets
 // before their first message from Enlace is a plain text (no variables, so it
 // names no one) of at most two SMS parts, and says how to stop.

@@ -15,7 +15,7 @@ import (
 // Columns are the CSV header, in the order Export writes it. GeoJSON features
 // carry the same names as properties (lat and lon come from the geometry).
 var Columns = []string{"id", "name", "kind", "organization", "address", "city", "admin1", "country",
-	"lat", "lon", "phone", "hours", "services", "languages", "notes", "verified", "status"}
+	"lat", "lon", "phone", "hours", "services", "languages", "notes", "verified", "status", "status_since"}
 
 // required are the columns every row must fill. lat and lon may be left
 // empty when a Locator finds the row's town (ParseLocated).
@@ -208,6 +208,12 @@ func fromFields(get func(string) string) (Place, []string) {
 			problems, bad["lon"] = append(problems, "lon "+quote(s)+" is not a number"), true
 		}
 	}
+	if s := get("status_since"); s != "" {
+		if p.StatusSince, err = time.Parse(time.RFC3339, s); err != nil {
+			problems, bad["status_since"] = append(problems, "status_since "+quote(s)+" is not a time YYYY-MM-DDThh:mm:ssZ"), true
+		}
+		p.StatusSince = p.StatusSince.UTC()
+	}
 	if s := get("verified"); s != "" {
 		if p.Verified, err = time.Parse(dateLayout, s); err != nil {
 			if p.Verified, err = time.Parse(monthLayout, s); err != nil {
@@ -246,9 +252,12 @@ func splitList(s string) []string {
 // Fields returns a place as the texts of its Columns (how stores without a
 // schema of their own keep it, and how Export writes it).
 func (p Place) Fields() map[string]string {
-	verified := ""
+	verified, since := "", ""
 	if !p.Verified.IsZero() {
 		verified = p.Verified.Format(dateLayout)
+	}
+	if !p.StatusSince.IsZero() {
+		since = p.StatusSince.UTC().Format(time.RFC3339)
 	}
 	return map[string]string{
 		"id": p.ID, "name": p.Name, "kind": string(p.Kind), "organization": p.Organization, "address": p.Address,
@@ -256,6 +265,7 @@ func (p Place) Fields() map[string]string {
 		"lat": strconv.FormatFloat(p.Lat, 'f', -1, 64), "lon": strconv.FormatFloat(p.Lon, 'f', -1, 64),
 		"phone": p.Phone, "hours": p.Hours, "services": strings.Join(p.Services, ";"),
 		"languages": strings.Join(p.Languages, ";"), "notes": p.Notes, "verified": verified, "status": string(p.Status),
+		"status_since": since,
 	}
 }
 

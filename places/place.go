@@ -84,6 +84,10 @@ type Place struct {
 	// zero when no source shows a date. It is not the date of a visit.
 	Verified time.Time `json:"verified"`
 	Status   Status    `json:"status"`
+	// StatusSince is when the status was last set by staff (the console,
+	// the API or `enlace places set-status`), zero when unknown (a place
+	// imported without it). The finder says it with "full".
+	StatusSince time.Time `json:"status_since,omitzero"`
 }
 
 // TownCentre reports whether the place's pin is only its town's centre.
@@ -161,8 +165,10 @@ type Store interface {
 	Place(ctx context.Context, id string) (Place, error)
 	// AllPlaces returns every place, closed ones included, ordered by ID.
 	AllPlaces(ctx context.Context) ([]Place, error)
-	// SetPlaceStatus changes a place's status, or returns ErrNotFound.
-	SetPlaceStatus(ctx context.Context, id string, s Status) error
+	// SetPlaceStatus changes a place's status and records at, to the second
+	// in UTC, as the time it was set (StatusSince), or returns ErrNotFound.
+	// The caller gives the time: stores never read the clock.
+	SetPlaceStatus(ctx context.Context, id string, s Status, at time.Time) error
 	// NearbyPlaces returns the places a Query asks for: never closed ones,
 	// nearest first, with distances that agree with Distance.
 	NearbyPlaces(ctx context.Context, q Query) ([]Hit, error)
@@ -181,4 +187,13 @@ func Distance(lat1, lon1, lat2, lon2 float64) float64 {
 	dLon := (lon2 - lon1) * rad
 	a := math.Sin(dLat/2)*math.Sin(dLat/2) + math.Cos(lat1*rad)*math.Cos(lat2*rad)*math.Sin(dLon/2)*math.Sin(dLon/2)
 	return 2 * earthRadiusKm * math.Asin(math.Min(1, math.Sqrt(a)))
+}
+
+// SinceTime is a status time as the stores keep it: UTC, to the second (the
+// CSV's and Redis' form), so both stores give back the same value.
+func SinceTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return t.UTC().Truncate(time.Second)
 }

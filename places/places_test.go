@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/enlace-rfl/enlace/places"
 	"github.com/enlace-rfl/enlace/places/gazetteer"
@@ -217,5 +218,34 @@ func TestParseLocatedFillsTownCentres(t *testing.T) {
 	}
 	if rep, _ := places.Parse(strings.NewReader(file)); len(rep.Places) != 0 {
 		t.Errorf("without a locator a row without coordinates must be bad: %+v", rep.Places)
+	}
+}
+
+// TestStatusSinceColumn: the time a status was set is an optional column,
+// written by Export as UTC to the second and read back; a bad one is a bad row.
+func TestStatusSinceColumn(t *testing.T) {
+	const file = "id,name,kind,country,lat,lon,status,status_since\n" +
+		"s1,Uno,shelter,MX,14.9,-92.2,full,2026-12-02T14:20:00-06:00\n" +
+		"s2,Dos,shelter,MX,14.9,-92.2,open,\n" +
+		"s3,Tres,shelter,MX,14.9,-92.2,open,ayer\n"
+	rep, err := places.Parse(strings.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Places) != 2 || len(rep.Bad) != 1 || !strings.Contains(rep.Bad[0].String(), `status_since "ayer" is not a time`) {
+		t.Fatalf("got %+v, bad %v", rep.Places, rep.Bad)
+	}
+	if got := rep.Places[0].StatusSince; got.Location() != time.UTC || !got.Equal(time.Date(2026, 12, 2, 20, 20, 0, 0, time.UTC)) {
+		t.Errorf("status_since: got %v", got)
+	}
+	if !rep.Places[1].StatusSince.IsZero() {
+		t.Errorf("empty status_since: got %v", rep.Places[1].StatusSince)
+	}
+	var buf bytes.Buffer
+	if err := places.WriteCSV(&buf, rep.Places); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), ",full,2026-12-02T20:20:00Z\n") || !strings.HasSuffix(buf.String(), ",open,\n") {
+		t.Errorf("export:\n%s", buf.String())
 	}
 }

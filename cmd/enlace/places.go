@@ -78,7 +78,7 @@ func placesCmd(ctx context.Context, cfg config, args []string, stdin io.Reader, 
 		if !places.ValidStatus(s) {
 			return usageError{"places: status must be open, full or closed"}
 		}
-		if err := dir.SetPlaceStatus(ctx, rest[0], s); errors.Is(err, places.ErrNotFound) {
+		if err := dir.SetPlaceStatus(ctx, rest[0], s, time.Now()); errors.Is(err, places.ErrNotFound) {
 			return fmt.Errorf("places: no place with id %q", rest[0])
 		} else if err != nil {
 			return err
@@ -207,7 +207,7 @@ func (d *placeDirectory) Nearby(ctx context.Context, q flows.PlaceQuery) (flows.
 	page := flows.PlacePage{RadiusKm: r.RadiusKm, More: r.More}
 	for _, h := range r.Hits {
 		page.Places = append(page.Places, flows.Place{
-			ID: h.ID, Name: h.Name, Kind: string(h.Kind), Status: string(h.Status), Address: h.Address, City: h.City,
+			ID: h.ID, Name: h.Name, Kind: string(h.Kind), Status: string(h.Status), StatusSince: h.StatusSince, Address: h.Address, City: h.City, Admin1: h.Admin1,
 			Country: h.Country, Phone: h.Phone, Hours: h.Hours, Services: h.Services, Lat: h.Lat, Lon: h.Lon, Km: h.Km,
 			TownCentre: h.TownCentre(), Verified: verifiedDate(h.Place),
 		})

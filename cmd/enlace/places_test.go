@@ -99,8 +99,9 @@ func TestPlacesExportRoundTripAndSetStatus(t *testing.T) {
 				t.Error("set-status of an unknown id succeeded")
 			}
 			out, _, _ := enlace(t, env, "places", "export")
-			if !strings.Contains(out, ",full\n") {
-				t.Errorf("export after set-status lacks the full place:\n%s", out)
+			// The time it was set is exported with it (and imported back).
+			if !regexp.MustCompile(`\n` + id + `,.*,full,\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\n`).MatchString(out) {
+				t.Errorf("export after set-status lacks the full place and its time:\n%s", out)
 			}
 		})
 	}

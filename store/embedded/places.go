@@ -9,8 +9,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -100,6 +102,10 @@ func (s *Store) UpsertPlaces(ctx context.Context, ps []places.Place) error {
 		if errs := p.Validate(); len(errs) > 0 {
 			return fmt.Errorf("embedded: place %q: %s", p.ID, strings.Join(errs, "; "))
 		}
+	}
+	ps = slices.Clone(ps)
+	for i := range ps {
+		ps[i].StatusSince = places.SinceTime(ps[i].StatusSince) // as Redis keeps it
 	}
 	ix, err := s.writeIndex(ctx)
 	if err != nil {
@@ -194,8 +200,8 @@ func (s *Store) CountPlaces(ctx context.Context) (int, error) {
 	return ix.x.Len(), nil
 }
 
-// SetPlaceStatus changes a place's status.
-func (s *Store) SetPlaceStatus(ctx context.Context, id string, st places.Status) error {
+// SetPlaceStatus changes a place's status, set at the time at.
+func (s *Store) SetPlaceStatus(ctx context.Context, id string, st places.Status, at time.Time) error {
 	if !places.ValidStatus(st) {
 		return fmt.Errorf("embedded: invalid status %q", st)
 	}
@@ -208,7 +214,7 @@ func (s *Store) SetPlaceStatus(ctx context.Context, id string, st places.Status)
 	if !ok {
 		return places.ErrNotFound
 	}
-	p.Status = st
+	p.Status, p.StatusSince = st, places.SinceTime(at)
 	return s.putPlaces(ix, []places.Place{p})
 }
 

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -189,8 +190,8 @@ func (s *Store) CountPlaces(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-// SetPlaceStatus changes a place's status.
-func (s *Store) SetPlaceStatus(ctx context.Context, id string, st places.Status) error {
+// SetPlaceStatus changes a place's status, set at the time at.
+func (s *Store) SetPlaceStatus(ctx context.Context, id string, st places.Status, at time.Time) error {
 	if !places.ValidStatus(st) {
 		return fmt.Errorf("redis: invalid status %q", st)
 	}
@@ -198,7 +199,7 @@ func (s *Store) SetPlaceStatus(ctx context.Context, id string, st places.Status)
 	if err != nil {
 		return err
 	}
-	p.Status = st
+	p.Status, p.StatusSince = st, places.SinceTime(at)
 	return s.UpsertPlaces(ctx, []places.Place{p})
 }
 

@@ -26,6 +26,7 @@ func RunPlaces(t *testing.T, open func(t *testing.T) places.Store) {
 		{"Delete", testPlacesDelete},
 		{"FinderWidensRadius", testPlacesFinder},
 		{"ImportReplace", testPlacesImportReplace},
+		{"StatusSince", testPlacesStatusSince},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -84,7 +85,7 @@ func testPlacesRoundTrip(t *testing.T, s places.Store) {
 	if _, err := s.Place(ctx, "nope"); !errors.Is(err, places.ErrNotFound) {
 		t.Errorf("Place(nope): got %v, want ErrNotFound", err)
 	}
-	if err := s.SetPlaceStatus(ctx, "nope", places.StatusOpen); !errors.Is(err, places.ErrNotFound) {
+	if err := s.SetPlaceStatus(ctx, "nope", places.StatusOpen, placesDay); !errors.Is(err, places.ErrNotFound) {
 		t.Errorf("SetPlaceStatus(nope): got %v, want ErrNotFound", err)
 	}
 	bad := p
@@ -212,10 +213,10 @@ func testPlacesKindsStatus(t *testing.T, s places.Store) {
 	check("water", near(places.KindWater), []string{"a"})
 	check("shelter", near(places.KindShelter), []string{"b"})
 	check("health", near(places.KindHealth), []string{})
-	if err := s.SetPlaceStatus(ctx, "c", places.StatusOpen); err != nil {
+	if err := s.SetPlaceStatus(ctx, "c", places.StatusOpen, placesDay); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetPlaceStatus(ctx, "a", places.StatusClosed); err != nil {
+	if err := s.SetPlaceStatus(ctx, "a", places.StatusClosed, placesDay); err != nil {
 		t.Fatal(err)
 	}
 	check("after set-status", near(""), []string{"b", "c"})
@@ -384,5 +385,63 @@ func BenchPlaces(b *testing.B, s places.Store, n int) {
 			b.ReportMetric(pct(0.99), "p99-ms")
 			b.ReportMetric(float64(found)/float64(b.N), "places/op")
 		})
+	}
+}
+
+// testPlacesStatusSince: the time a status was set is the caller's (to the
+// second, in UTC), kept with the place, shown by searches at once, kept by
+// a later change of the place's other fields, and replaced by the next
+// status change; a place imported without one has none.
+func testPlacesStatusSince(t *testing.T, s places.Store) {
+	ctx := context.Background()
+	p := TestPlace("s1", places.KindShelter, 14.9, -92.26)
+	mustUpsert(t, s, p)
+	if got, err := s.Place(ctx, "s1"); err != nil || !got.StatusSince.IsZero() {
+		t.Fatalf("imported place: got %v, %v, want no status time", got.StatusSince, err)
+	}
+	at := time.Date(2026, 12, 2, 14, 20, 31, 999_000_000, time.FixedZone("Tapachula", -6*3600))
+	if err := s.SetPlaceStatus(ctx, "s1", places.StatusFull, at); err != nil {
+		t.Fatal(err)
+	}
+	want := time.Date(2026, 12, 2, 20, 20, 31, 0, time.UTC)
+	check := func(what string, got places.Place) {
+		t.Helper()
+		if got.Status != places.StatusFull || !got.StatusSince.Equal(want) || got.StatusSince.Location() != time.UTC {
+			t.Errorf("%s: got %s since %v, want full since %v (UTC)", what, got.Status, got.StatusSince, want)
+		}
+	}
+	got, err := s.Place(ctx, "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("Place", got)
+	hs, err := s.NearbyPlaces(ctx, places.Query{Lat: 14.9, Lon: -92.26, RadiusKm: 25, Limit: 5})
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("NearbyPlaces: %v %v", hs, err)
+	}
+	check("NearbyPlaces", hs[0].Place)
+	all, err := s.AllPlaces(ctx)
+	if err != nil || len(all) != 1 {
+		t.Fatalf("AllPlaces: %v %v", all, err)
+	}
+	check("AllPlaces", all[0])
+	got.Phone = "+52 962 111 1111" // an edit that keeps the status keeps its time
+	mustUpsert(t, s, got)
+	if got, err = s.Place(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	check("after an edit", got)
+	later := want.Add(3 * time.Hour)
+	if err := s.SetPlaceStatus(ctx, "s1", places.StatusClosed, later); err != nil {
+		t.Fatal(err)
+	}
+	if got, err = s.Place(ctx, "s1"); err != nil || got.Status != places.StatusClosed || !got.StatusSince.Equal(later) {
+		t.Errorf("closed: got %s since %v, %v, want closed since %v", got.Status, got.StatusSince, err, later)
+	}
+	if hs, err := s.NearbyPlaces(ctx, places.Query{Lat: 14.9, Lon: -92.26, RadiusKm: 25, Limit: 5}); err != nil || len(hs) != 0 {
+		t.Errorf("a closed place is offered: %v %v", hs, err)
+	}
+	if err := s.SetPlaceStatus(ctx, "s1", "maybe", later); err == nil {
+		t.Error("SetPlaceStatus accepted the status \"maybe\"")
 	}
 }
