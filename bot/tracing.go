@@ -156,34 +156,46 @@ func (p *Pipeline) applySetCasePIN(s *step, e flows.SetCasePIN) error {
 }
 
 // updateCase changes a stored case with f (false: leave it) and stores it
-// again, with its assignment, waiting time and retention as they were.
+// again, with its assignment, waiting time and retention as they were, only
+// over the case f changed (tracing.Store.ReplaceCase): when a caseworker or
+// another process changed it meanwhile, f runs again on the fresh case, so
+// neither change is lost. A case that is gone stays gone.
 func (p *Pipeline) updateCase(ctx context.Context, id string, f func(c *tracing.Case) (bool, error)) error {
-	now := p.now()
-	rec, err := p.cases.GetCase(ctx, id, now)
-	if errors.Is(err, tracing.ErrNotFound) {
-		p.log.Warn("tracing case gone; nothing recorded", "case", id)
+	for range 10 {
+		now := p.now()
+		rec, err := p.cases.GetCase(ctx, id, now)
+		if errors.Is(err, tracing.ErrNotFound) {
+			p.log.Warn("tracing case gone; nothing recorded", "case", id)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("bot: reading a case: %w", err)
+		}
+		c, err := tracing.OpenCase(p.keys, rec.ID, rec.Sealed)
+		if err != nil {
+			return fmt.Errorf("bot: opening a case: %w", err)
+		}
+		changed, err := f(c)
+		if err != nil || !changed {
+			return err
+		}
+		c.Updated = now
+		next, err := tracing.NewRecord(p.keys, c, rec.EnquirerKey, rec.Caseworker, rec.Waiting, p.cfg.CaseRetention)
+		if err != nil {
+			return fmt.Errorf("bot: sealing a case: %w", err)
+		}
+		err = p.cases.ReplaceCase(ctx, next, rec.Sealed, now)
+		switch {
+		case errors.Is(err, tracing.ErrChanged):
+			continue
+		case errors.Is(err, tracing.ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("bot: storing a case: %w", err)
+		}
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("bot: reading a case: %w", err)
-	}
-	c, err := tracing.OpenCase(p.keys, rec.ID, rec.Sealed)
-	if err != nil {
-		return fmt.Errorf("bot: opening a case: %w", err)
-	}
-	changed, err := f(c)
-	if err != nil || !changed {
-		return err
-	}
-	c.Updated = now
-	next, err := tracing.NewRecord(p.keys, c, rec.EnquirerKey, rec.Caseworker, rec.Waiting, p.cfg.CaseRetention)
-	if err != nil {
-		return fmt.Errorf("bot: sealing a case: %w", err)
-	}
-	if err := p.cases.PutCase(ctx, next, now); err != nil {
-		return fmt.Errorf("bot: storing a case: %w", err)
-	}
-	return nil
+	return fmt.Errorf("bot: storing a case: %w (ten times in a row)", tracing.ErrChanged)
 }
 
 func (p *Pipeline) applyCheckCasePIN(s *step, e flows.CheckCasePIN) error {
@@ -514,7 +526,9 @@ func (p *Pipeline) withdrawCase(ctx context.Context, id string, now time.Time) e
 	if err := p.cases.PINReset(ctx, id, now); err != nil {
 		return fmt.Errorf("bot: withdrawing a case: %w", err)
 	}
-	if err := p.cases.PutCase(ctx, next, now); err != nil {
+	if err := p.cases.ReplaceCase(ctx, next, rec.Sealed, now); errors.Is(err, tracing.ErrChanged) {
+		return p.withdrawCase(ctx, id, now) // changed meanwhile: withdraw what is there now
+	} else if err != nil && !errors.Is(err, tracing.ErrNotFound) {
 		return fmt.Errorf("bot: withdrawing a case: %w", err)
 	}
 	p.log.Info("tracing case withdrawn: the person erased their data", "case", id)
