@@ -101,6 +101,7 @@ var navItems = []struct {
 }{
 	{"", "nav.home", "/"},
 	{staff.PermInbox, "nav.inbox", "/inbox"},
+	{staff.PermDirectory, "nav.directory", "/directory"},
 	{staff.PermAdmin, "nav.staff", "/admin/staff"},
 	{staff.PermAudit, "nav.audit", "/admin/audit"},
 }
@@ -137,7 +138,7 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if acct != nil {
 		for _, n := range navItems {
 			if n.perm == "" || acct.Can(n.perm) {
-				if n.href == "/inbox" && !s.hasInbox {
+				if n.href == "/inbox" && !s.hasInbox || n.href == "/directory" && s.cfg.Places == nil {
 					continue
 				}
 				d.Nav = append(d.Nav, navLink{Label: l.T(n.label), Href: n.href, Current: r.URL.Path == n.href})
