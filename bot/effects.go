@@ -85,8 +85,11 @@ func (p *Pipeline) applyReply(s *step, e flows.Reply) error {
 	r := p.render(s.channel, s.address, s.lang, e.Output)
 	r.Address = exactAddress(s.address, s.replyTo)
 	r.Conv, r.Entry = e.Conv, e.Entry
-	if e.Case != "" { // a tracing teaser: its delivery is recorded on the case's update
-		r.Conv = caseConvPrefix + e.Case
+	if e.Case != "" {
+		// A tracing teaser: nobody asked for it just now (WhatsApp sends it as
+		// the template outside the 24-hour window), and its delivery is
+		// recorded on the case's update.
+		r.Conv, r.Proactive = caseConvPrefix+e.Case, true
 	}
 	s.replies = append(s.replies, r)
 	return nil

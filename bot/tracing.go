@@ -156,34 +156,46 @@ func (p *Pipeline) applySetCasePIN(s *step, e flows.SetCasePIN) error {
 }
 
 // updateCase changes a stored case with f (false: leave it) and stores it
-// again, with its assignment, waiting time and retention as they were.
+// again, with its assignment, waiting time and retention as they were, only
+// over the case f changed (tracing.Store.ReplaceCase): when a caseworker or
+// another process changed it meanwhile, f runs again on the fresh case, so
+// neither change is lost. A case that is gone stays gone.
 func (p *Pipeline) updateCase(ctx context.Context, id string, f func(c *tracing.Case) (bool, error)) error {
-	now := p.now()
-	rec, err := p.cases.GetCase(ctx, id, now)
-	if errors.Is(err, tracing.ErrNotFound) {
-		p.log.Warn("tracing case gone; nothing recorded", "case", id)
+	for range 10 {
+		now := p.now()
+		rec, err := p.cases.GetCase(ctx, id, now)
+		if errors.Is(err, tracing.ErrNotFound) {
+			p.log.Warn("tracing case gone; nothing recorded", "case", id)
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("bot: reading a case: %w", err)
+		}
+		c, err := tracing.OpenCase(p.keys, rec.ID, rec.Sealed)
+		if err != nil {
+			return fmt.Errorf("bot: opening a case: %w", err)
+		}
+		changed, err := f(c)
+		if err != nil || !changed {
+			return err
+		}
+		c.Updated = now
+		next, err := tracing.NewRecord(p.keys, c, rec.EnquirerKey, rec.Caseworker, rec.Waiting, p.cfg.CaseRetention)
+		if err != nil {
+			return fmt.Errorf("bot: sealing a case: %w", err)
+		}
+		err = p.cases.ReplaceCase(ctx, next, rec.Sealed, now)
+		switch {
+		case errors.Is(err, tracing.ErrChanged):
+			continue
+		case errors.Is(err, tracing.ErrNotFound):
+			return nil
+		case err != nil:
+			return fmt.Errorf("bot: storing a case: %w", err)
+		}
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("bot: reading a case: %w", err)
-	}
-	c, err := tracing.OpenCase(p.keys, rec.ID, rec.Sealed)
-	if err != nil {
-		return fmt.Errorf("bot: opening a case: %w", err)
-	}
-	changed, err := f(c)
-	if err != nil || !changed {
-		return err
-	}
-	c.Updated = now
-	next, err := tracing.NewRecord(p.keys, c, rec.EnquirerKey, rec.Caseworker, rec.Waiting, p.cfg.CaseRetention)
-	if err != nil {
-		return fmt.Errorf("bot: sealing a case: %w", err)
-	}
-	if err := p.cases.PutCase(ctx, next, now); err != nil {
-		return fmt.Errorf("bot: storing a case: %w", err)
-	}
-	return nil
+	return fmt.Errorf("bot: storing a case: %w (ten times in a row)", tracing.ErrChanged)
 }
 
 func (p *Pipeline) applyCheckCasePIN(s *step, e flows.CheckCasePIN) error {
@@ -355,8 +367,10 @@ func (p *Pipeline) applyCaseReach(s *step, e flows.CaseReach) error {
 }
 
 // CaseUpdateEvent brings a caseworker's update (the case's Updates entry
-// entry) to the enquirer where the case says they can be reached: the engine
-// sends the teaser alone. Once per update.
+// entry) to the enquirer: the engine sends the teaser alone. It goes where
+// the person the case's contact stands for last wrote from (their session:
+// the channel they last used, a linked Telegram or WhatsApp included), and to
+// the case's contact itself when Enlace has no session for them. Once per update.
 func (p *Pipeline) CaseUpdateEvent(ctx context.Context, c *tracing.Case, entry string) error {
 	if c.Reach.Channel == "" || c.Reach.Address == "" {
 		return errors.New("bot: the case has no channel to reach the enquirer")
@@ -366,8 +380,12 @@ func (p *Pipeline) CaseUpdateEvent(ctx context.Context, c *tracing.Case, entry s
 		return err
 	}
 	in := flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingUpdate, Case: c.ID, Entry: entry}
-	return p.caseEvent(ctx, person, "update-"+c.ID+"-"+entry,
-		Message{Channel: c.Reach.Channel, From: c.Reach.Address, LangHint: c.Reach.Lang, Input: in})
+	id := "update-" + c.ID + "-" + entry
+	err = p.StaffEvent(ctx, person, "case:"+id, in)
+	if !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return p.caseEvent(ctx, person, id, Message{Channel: c.Reach.Channel, From: c.Reach.Address, LangHint: c.Reach.Lang, Input: in})
 }
 
 // caseOf returns the case id a reply's Conv names, if it is a teaser's.
@@ -508,7 +526,9 @@ func (p *Pipeline) withdrawCase(ctx context.Context, id string, now time.Time) e
 	if err := p.cases.PINReset(ctx, id, now); err != nil {
 		return fmt.Errorf("bot: withdrawing a case: %w", err)
 	}
-	if err := p.cases.PutCase(ctx, next, now); err != nil {
+	if err := p.cases.ReplaceCase(ctx, next, rec.Sealed, now); errors.Is(err, tracing.ErrChanged) {
+		return p.withdrawCase(ctx, id, now) // changed meanwhile: withdraw what is there now
+	} else if err != nil && !errors.Is(err, tracing.ErrNotFound) {
 		return fmt.Errorf("bot: withdrawing a case: %w", err)
 	}
 	p.log.Info("tracing case withdrawn: the person erased their data", "case", id)

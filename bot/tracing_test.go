@@ -366,3 +366,50 @@ func caseRecordOf(t *testing.T, st bot.Store, now time.Time, code string) tracin
 }
 
 func bytesEqual(a, b []byte) bool { return string(a) == string(b) }
+
+// TestInterviewCaseReachesANewNumber: a case a caseworker took in an
+// interview reaches a number that never wrote to Enlace, in the enquirer's
+// language: the code, then the PIN question; the PIN they write is kept
+// (hashed) and opens the case from another phone.
+func TestInterviewCaseReachesANewNumber(t *testing.T) {
+	b := backends(t)[1]
+	st := b.open(t)
+	defer st.Close()
+	clk := newClock()
+	sms, wa := newRecorder("sms"), newRecorder("whatsapp")
+	p := tracingPipeline(t, st, clk.Now, &auditLog{}, sms, wa)
+	keys, _ := keyring.Parse(testKey)
+	code, err := tracing.NewCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &tracing.Case{ID: "kinterview1", Code: code, Status: tracing.StatusNew, Consent: tracing.Consent{Tracing: true},
+		Sought: tracing.Sought{Person: tracing.Person{FullName: "Wilner Joseph"}}, Created: clk.Now(), Updated: clk.Now(),
+		Reach: tracing.Reach{Channel: "sms", Address: "+50937001234", Lang: "ht"}}
+	rec, err := tracing.NewRecord(keys, c, p.Person("sms", "+50937001234"), "", clk.Now(), 180*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := st.(tracing.Store).PutCase(context.Background(), rec, clk.Now()); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the same event twice (a retried form) tells them once
+		if err := p.CaseOpened(context.Background(), c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	drain(t, p)
+	got := sms.texts("+50937001234")
+	opened := catalog.Text("ht", "tracing.opened", map[string]string{"Code": code.String()})
+	if len(got) != 1 || !strings.Contains(got[0], opened) || !strings.Contains(got[0], catalog.Text("ht", "tracing.pin.ask", nil)) {
+		t.Fatalf("to the enquirer: %q", got)
+	}
+	enquirer := &handset{t: t, p: p, ch: sms, address: "+50937001234"}
+	if got := enquirer.say("4817"); len(got) == 0 || !strings.Contains(got[0], catalog.Text("ht", "tracing.pin.saved", nil)) {
+		t.Fatalf("after the PIN: %q", got)
+	}
+	other := &handset{t: t, p: p, ch: wa, address: "+50938887777"}
+	if got := other.say(code.String() + " 4817"); len(got) == 0 || !strings.Contains(got[0], code.String()) {
+		t.Fatalf("from another phone: %q", got)
+	}
+}

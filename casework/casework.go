@@ -17,17 +17,12 @@
 // words. Such news is given in a personal contact the caseworker arranges
 // (TemplateContactPoint asks the enquirer to come to an assistance point).
 //
-// Two caseworkers may change one case at once. tracing.Store has no
-// conditional write, so a change here is serialized in the process (a lock per
-// case) and checked before writing: the case is read again just before it is
-// put, and when it changed meanwhile (another process, the chat) the change is
-// made again on the fresh case. Between that check and the write there is
-// still a window across processes; closing it needs a compare-and-set in the
-// store (see Service.change).
+// Two caseworkers may change one case at once, or a caseworker and the chat:
+// a change is written only over the case it was made on (ReplaceCase, atomic
+// in the store), else made again on the fresh case (see Service.change).
 package casework
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -223,13 +218,10 @@ var errUnchanged = errors.New("casework: unchanged")
 // expiry worked out again. f may change the record's Caseworker and Waiting
 // too. A withdrawn or erased case does not change (ErrWithdrawn).
 //
-// tracing.Store has no conditional put: changes are serialized in the process
-// by the case's lock, and the stored case is read again just before the write
-// and compared (Updated and the sealed bytes) with what f changed, so a change
-// made meanwhile by another process or the chat is not overwritten (f runs
-// again on the fresh case) and a case erased meanwhile is not brought back.
-// What the store cannot give is the atomicity of that check and the write: a
-// PutCase conditional on the record's Updated would close the window.
+// Changes are serialized in the process by the case's lock, and written with
+// tracing.Store.ReplaceCase over the sealed bytes f started from: a change
+// made meanwhile by another process or the chat is never overwritten (f runs
+// again on the fresh case), and a case erased meanwhile is not brought back.
 func (s *Service) change(ctx context.Context, id string, f func(rec *tracing.Record, c *tracing.Case, now time.Time) error) (tracing.Record, *tracing.Case, error) {
 	if !validID(id) {
 		return tracing.Record{}, nil, ErrBadID
@@ -246,7 +238,7 @@ func (s *Service) change(ctx context.Context, id string, f func(rec *tracing.Rec
 		if c.Erased || c.Closing == tracing.ClosedWithdrawn {
 			return rec, c, ErrWithdrawn
 		}
-		origUpdated, origSealed := rec.Updated, rec.Sealed
+		origSealed := rec.Sealed
 		err = f(&rec, c, now)
 		if errors.Is(err, errUnchanged) {
 			return rec, c, nil
@@ -259,17 +251,13 @@ func (s *Service) change(ctx context.Context, id string, f func(rec *tracing.Rec
 		if err != nil {
 			return rec, c, fmt.Errorf("casework: sealing case %s: %w", id, err)
 		}
-		cur, err := s.cfg.Cases.GetCase(ctx, id, now)
-		if errors.Is(err, tracing.ErrNotFound) {
+		err = s.cfg.Cases.ReplaceCase(ctx, next, origSealed, now)
+		switch {
+		case errors.Is(err, tracing.ErrChanged):
+			continue // changed meanwhile (another process, the chat): make the change again on the fresh case
+		case errors.Is(err, tracing.ErrNotFound):
 			return rec, c, ErrNotFound
-		}
-		if err != nil {
-			return rec, c, fmt.Errorf("casework: reading case %s: %w", id, err)
-		}
-		if !cur.Updated.Equal(origUpdated) || !bytes.Equal(cur.Sealed, origSealed) {
-			continue // changed meanwhile: make the change again on the fresh case
-		}
-		if err := s.cfg.Cases.PutCase(ctx, next, now); err != nil {
+		case err != nil:
 			return rec, c, fmt.Errorf("casework: writing case %s: %w", id, err)
 		}
 		s.indexPut(c, next.Updated)

@@ -94,6 +94,9 @@ func (l Lang) LangName(code string) string {
 	return code
 }
 
+// Codes are the console's languages, the bot's five, in order.
+func (l Lang) Codes() []string { return langs }
+
 // Name is the language's own name, for the language menu.
 func (l Lang) Name() string { return l.T("lang.self") }
 

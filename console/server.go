@@ -61,8 +61,8 @@ type Server struct {
 	h     http.Handler
 	// cards are the home page's sections, by permission.
 	cards []card
-	// hasInbox is set once the inbox pages are added.
-	hasInbox bool
+	// hasInbox and hasCases are set once the inbox's and the cases' pages are added.
+	hasInbox, hasCases bool
 }
 
 // card is one section of the home page.
@@ -133,6 +133,7 @@ func (s *Server) routes() {
 	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	s.apiRoutes()
 	s.inboxPageRoutes()
+	s.casePageRoutes()
 	s.directoryRoutes()
 	s.mux.HandleFunc("/", s.notFound)
 }

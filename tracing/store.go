@@ -16,6 +16,8 @@ var (
 	ErrNotFound = errors.New("tracing: case not found")
 	// ErrCodeTaken: another case already has this code; draw a new one.
 	ErrCodeTaken = errors.New("tracing: case code in use")
+	// ErrChanged: ReplaceCase found the case changed since it was read.
+	ErrChanged = errors.New("tracing: case changed meanwhile")
 	// ErrInvalid: an id, key or field the store cannot keep (see Record).
 	ErrInvalid = errors.New("tracing: invalid case record")
 )
@@ -70,6 +72,11 @@ type Store interface {
 	// PutCase creates or replaces a case. ErrCodeTaken when its CodeKey
 	// belongs to another case.
 	PutCase(ctx context.Context, rec Record, now time.Time) error
+	// ReplaceCase replaces a stored case only if its sealed bytes are still
+	// prev (what the caller read): atomically, so of two writers that read
+	// the same case one wins and the other gets ErrChanged, to read it again
+	// and redo its change. ErrNotFound when it is gone (erased, expired).
+	ReplaceCase(ctx context.Context, rec Record, prev []byte, now time.Time) error
 	// GetCase returns a case by id, or ErrNotFound.
 	GetCase(ctx context.Context, id string, now time.Time) (Record, error)
 	// CaseByCode returns the id of the case whose CodeKey is codeKey, or ErrNotFound.

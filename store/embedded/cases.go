@@ -116,47 +116,80 @@ func (s *Store) PutCase(ctx context.Context, rec tracing.Record, now time.Time) 
 	if err != nil {
 		return fmt.Errorf("embedded: encoding case: %w", err)
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
-		cases, codes, enq, _, err := caseBuckets(tx)
-		if err != nil {
-			return err
-		}
-		if owner := codes.Get([]byte(rec.CodeKey)); owner != nil && string(owner) != rec.ID {
-			if live, err := readCase(tx, string(owner), now); err != nil || live != nil {
-				return errors.Join(err, tracing.ErrCodeTaken)
-			}
-			if err := eraseCase(tx, string(owner)); err != nil {
-				return err
-			}
-		}
-		if v := cases.Get([]byte(rec.ID)); v != nil {
-			var old caseRec
-			if err := json.Unmarshal(v, &old); err == nil {
-				if old.CodeKey != rec.CodeKey {
-					if err := codes.Delete([]byte(old.CodeKey)); err != nil {
-						return err
-					}
-				}
-				if old.EnquirerKey != rec.EnquirerKey {
-					if err := enq.Delete(enqKey(old.EnquirerKey, old.ID)); err != nil {
-						return err
-					}
-				}
-			}
-		}
-		if err := cases.Put([]byte(rec.ID), enc); err != nil {
-			return err
-		}
-		if err := codes.Put([]byte(rec.CodeKey), []byte(rec.ID)); err != nil {
-			return err
-		}
-		return enq.Put(enqKey(rec.EnquirerKey, rec.ID), []byte{})
-	})
+	err = s.db.Update(func(tx *bolt.Tx) error { return putCaseTx(tx, rec, enc, now) })
 	if errors.Is(err, tracing.ErrCodeTaken) {
 		return err
 	}
 	if err != nil {
 		return fmt.Errorf("embedded: put case: %w", err)
+	}
+	return nil
+}
+
+// putCaseTx stores a case and its index entries in tx.
+func putCaseTx(tx *bolt.Tx, rec tracing.Record, enc []byte, now time.Time) error {
+	cases, codes, enq, _, err := caseBuckets(tx)
+	if err != nil {
+		return err
+	}
+	if owner := codes.Get([]byte(rec.CodeKey)); owner != nil && string(owner) != rec.ID {
+		if live, err := readCase(tx, string(owner), now); err != nil || live != nil {
+			return errors.Join(err, tracing.ErrCodeTaken)
+		}
+		if err := eraseCase(tx, string(owner)); err != nil {
+			return err
+		}
+	}
+	if v := cases.Get([]byte(rec.ID)); v != nil {
+		var old caseRec
+		if err := json.Unmarshal(v, &old); err == nil {
+			if old.CodeKey != rec.CodeKey {
+				if err := codes.Delete([]byte(old.CodeKey)); err != nil {
+					return err
+				}
+			}
+			if old.EnquirerKey != rec.EnquirerKey {
+				if err := enq.Delete(enqKey(old.EnquirerKey, old.ID)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if err := cases.Put([]byte(rec.ID), enc); err != nil {
+		return err
+	}
+	if err := codes.Put([]byte(rec.CodeKey), []byte(rec.ID)); err != nil {
+		return err
+	}
+	return enq.Put(enqKey(rec.EnquirerKey, rec.ID), []byte{})
+}
+
+// ReplaceCase implements tracing.Store, in one write transaction.
+func (s *Store) ReplaceCase(ctx context.Context, rec tracing.Record, prev []byte, now time.Time) error {
+	if err := errors.Join(checkRecord(rec, now), ctx.Err()); err != nil {
+		return err
+	}
+	enc, err := json.Marshal(caseRec(rec))
+	if err != nil {
+		return fmt.Errorf("embedded: encoding case: %w", err)
+	}
+	err = s.db.Update(func(tx *bolt.Tx) error {
+		cur, err := readCase(tx, rec.ID, now)
+		switch {
+		case err != nil:
+			return err
+		case cur == nil:
+			return tracing.ErrNotFound
+		case !bytes.Equal(cur.Sealed, prev):
+			return tracing.ErrChanged
+		}
+		return putCaseTx(tx, rec, enc, now)
+	})
+	if errors.Is(err, tracing.ErrCodeTaken) || errors.Is(err, tracing.ErrNotFound) || errors.Is(err, tracing.ErrChanged) {
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("embedded: replace case: %w", err)
 	}
 	return nil
 }

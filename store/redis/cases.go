@@ -146,6 +146,52 @@ func (s *Store) PutCase(ctx context.Context, rec tracing.Record, now time.Time) 
 	return nil
 }
 
+// replaceCaseScript writes a case's hash (KEYS[1]) only if its sealed bytes
+// are still ARGV[1]: 0 when gone, -1 when changed. ARGV[2] is the TTL in ms,
+// then field, value pairs.
+var replaceCaseScript = goredis.NewScript(`
+local cur = redis.call('HGET', KEYS[1], 'sealed')
+if not cur then return 0 end
+if cur ~= ARGV[1] then return -1 end
+redis.call('DEL', KEYS[1])
+for i = 3, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+redis.call('PEXPIRE', KEYS[2], ARGV[2])
+return 1`)
+
+// ReplaceCase implements tracing.Store: the case's own hash is replaced in
+// one script, on its sealed bytes; its index entries follow.
+func (s *Store) ReplaceCase(ctx context.Context, rec tracing.Record, prev []byte, now time.Time) error {
+	if err := checkCaseRecord(rec, now); err != nil {
+		return err
+	}
+	ttl := rec.Expires.Sub(now).Milliseconds()
+	args := []any{prev, ttl, "id", rec.ID, "code", rec.CodeKey, "enq", rec.EnquirerKey, "status", string(rec.Status),
+		"cw", rec.Caseworker, "created", rec.Created.Format(caseTime), "updated", rec.Updated.Format(caseTime),
+		"waiting", rec.Waiting.Format(caseTime), "expires", rec.Expires.Format(caseTime),
+		"expires_ms", unixMS(rec.Expires), "sealed", rec.Sealed}
+	// The case's hash and PIN count share its hash tag, so the script is cluster safe.
+	k := s.caseKey(rec.ID)
+	n, err := replaceCaseScript.Run(ctx, s.c, []string{k, k + ":pin"}, args...).Int()
+	switch {
+	case err != nil:
+		return fmt.Errorf("redis: replace case: %w", err)
+	case n == 0:
+		return tracing.ErrNotFound
+	case n < 0:
+		return tracing.ErrChanged
+	}
+	ok, err := putIndexScript.Run(ctx, s.c, s.idxKeys(), unixMS(now), s.caseIdx(), rec.ID, rec.CodeKey,
+		rec.EnquirerKey, unixMS(rec.Waiting), unixMS(rec.Expires), ttl).Int()
+	if err != nil {
+		return fmt.Errorf("redis: index case: %w", err)
+	}
+	if ok == 0 {
+		return tracing.ErrCodeTaken
+	}
+	return nil
+}
+
 func parseCase(m map[string]string) (tracing.Record, error) {
 	r := tracing.Record{ID: m["id"], CodeKey: m["code"], EnquirerKey: m["enq"], Status: tracing.Status(m["status"]),
 		Caseworker: m["cw"], Sealed: []byte(m["sealed"])}

@@ -3,9 +3,11 @@ package storetest
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +46,8 @@ func RunCases(t *testing.T, b CaseBackend) {
 		{"PINLockExpiry", testCasePINLockExpiry},
 		{"Erase", testCaseErase},
 		{"EraseEnquirer", testCaseEraseEnquirer},
+		{"Replace", testCaseReplace},
+		{"ReplaceRace", testCaseReplaceRace},
 		{"Retention", testCaseRetention},
 		{"Reseal", testCaseReseal},
 		{"ResealWithKeys", testCaseResealKeys},
@@ -558,5 +562,63 @@ func testCaseCodeRace(t *testing.T, s tracing.Store, _ CaseBackend) {
 	}
 	if id, err := s.CaseByCode(ctx, "coderacex", now); err != nil || id != winners[0] {
 		t.Fatalf("the code finds %q, %v; the winner was %s", id, err, winners[0])
+	}
+}
+
+// testCaseReplace: a case is replaced only over what was read; a stale read
+// gets ErrChanged and changes nothing; a case that is gone stays gone.
+func testCaseReplace(t *testing.T, s tracing.Store, b CaseBackend) {
+	now := epoch
+	r := caseRecord("repl1", tracing.StatusNew, now)
+	putCase(t, s, r, now)
+	next := r
+	next.Status, next.Caseworker, next.Updated = tracing.StatusOpen, "cw1", now.Add(time.Minute)
+	next.Sealed = []byte("sealed-v2")
+	must(t, s.ReplaceCase(ctx, next, r.Sealed, now.Add(time.Minute)))
+	got, err := s.GetCase(ctx, r.ID, now.Add(time.Minute))
+	must(t, err)
+	sameRecord(t, got, next)
+	stale := r
+	stale.Status, stale.Sealed = tracing.StatusSearching, []byte("sealed-stale")
+	if err := s.ReplaceCase(ctx, stale, r.Sealed, now.Add(2*time.Minute)); !errors.Is(err, tracing.ErrChanged) {
+		t.Fatalf("ReplaceCase over a stale read: %v, want ErrChanged", err)
+	}
+	got, err = s.GetCase(ctx, r.ID, now.Add(2*time.Minute))
+	must(t, err)
+	sameRecord(t, got, next)
+	if id, err := s.CaseByCode(ctx, r.CodeKey, now); err != nil || id != r.ID {
+		t.Fatalf("CaseByCode after replace: %q, %v", id, err)
+	}
+	must(t, s.EraseCase(ctx, r.ID))
+	if err := s.ReplaceCase(ctx, next, next.Sealed, now.Add(3*time.Minute)); !errors.Is(err, tracing.ErrNotFound) {
+		t.Fatalf("ReplaceCase of an erased case: %v, want ErrNotFound", err)
+	}
+	wantNoCase(t, s, r, now.Add(3*time.Minute))
+}
+
+// testCaseReplaceRace: of many writers that read the same case, exactly one
+// replaces it.
+func testCaseReplaceRace(t *testing.T, s tracing.Store, b CaseBackend) {
+	now := epoch
+	r := caseRecord("replrace", tracing.StatusNew, now)
+	putCase(t, s, r, now)
+	const n = 16
+	var wg sync.WaitGroup
+	var won atomic.Int32
+	for i := range n {
+		wg.Go(func() {
+			next := r
+			next.Sealed = []byte(fmt.Sprintf("sealed-writer-%d", i))
+			switch err := s.ReplaceCase(ctx, next, r.Sealed, now); {
+			case err == nil:
+				won.Add(1)
+			case !errors.Is(err, tracing.ErrChanged):
+				t.Errorf("writer %d: %v", i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if won.Load() != 1 {
+		t.Fatalf("%d writers replaced the case, want exactly 1", won.Load())
 	}
 }
