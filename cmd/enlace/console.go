@@ -51,7 +51,8 @@ func startConsole(work context.Context, cfg config, a *app, keys *keyring.Keyrin
 	if err != nil {
 		return nil, err
 	}
-	con, err := console.New(console.Config{Staff: svc, Logger: logger, Inbox: in, Cases: cases})
+	con, err := console.New(console.Config{Staff: svc, Logger: logger, Inbox: in, Cases: cases,
+		ClientAddr: console.ClientAddrBehind(cfg.TrustedProxies)})
 	if err != nil {
 		return nil, err
 	}
