@@ -155,6 +155,23 @@ func (e *Engine) zoneFromPin(t *turn, lat, lon float64) bool {
 	return e.zoneFromTown(t, tw)
 }
 
+// zoneOfTyped is the time zone of a town's name as typed: "" when no town
+// has that name, "?" when towns of that name are in different zones.
+func (e *Engine) zoneOfTyped(typed string) string {
+	if e.cfg.Towns == nil { // an engine without a gazetteer knows no town
+		return ""
+	}
+	zone := ""
+	for _, tw := range e.cfg.Towns.FindTown(typed) {
+		z := zoneOfTown(tw)
+		if zone != "" && z != zone {
+			return "?"
+		}
+		zone = z
+	}
+	return zone
+}
+
 // zoneFromTown sets the person's time zone from a town they named as where
 // they are (the finder, the check-in's question) or the town nearest their
 // pin. Nothing is kept for a person who did not agree to Enlace keeping data.
@@ -196,28 +213,16 @@ func handleCheckinWhere(e *Engine, t *turn, in Input) bool {
 			return true
 		}
 	case InputText:
-		var towns []Town
-		if e.cfg.Towns != nil { // an engine without a gazetteer knows no town
-			towns = e.cfg.Towns.FindTown(in.Text)
-		}
-		zone := ""
-		for _, tw := range towns {
-			z := zoneOfTown(tw)
-			if zone != "" && z != zone {
-				zone = "?"
-				break
-			}
-			zone = z
-		}
-		switch zone {
+		switch zone := e.zoneOfTyped(in.Text); zone {
 		case "":
 			t.say("checkin.where.unknown")
 			return true
 		case "?":
 			t.say("checkin.where.unsure")
 			return true
+		default:
+			t.s.Zone = zone
 		}
-		t.s.Zone = zone
 	default:
 		return false
 	}

@@ -73,8 +73,8 @@ func TestCheckinInTijuana(t *testing.T) {
 
 // TestWhereThePersonSaysTheyAreSetsTheirZone: every place a person says
 // where they are sets the time zone of their check-ins: a town typed in the
-// shelter finder (or picked among several of that name), a pin shared
-// anywhere, the check-in's own question. Once it is known, the check-in does
+// shelter finder, a pin shared anywhere, the town of an "I am safe, in…" or
+// "I arrived in…" message, the check-in's own question. Once it is known, the check-in does
 // not ask again; while it is not, the check-in asks, whatever the phone's
 // country (Mexico and the United States span several zones, and a Haitian
 // or Honduran SIM is often in Mexico).
@@ -98,9 +98,13 @@ func TestWhereThePersonSaysTheyAreSetsTheirZone(t *testing.T) {
 		{"pin at the menu", ht, "ht", []flows.Input{tijuanaPin}, "America/Tijuana"},
 		{"pin in the finder", mx, "fr", []flows.Input{pick("menu.shelters"), tapachulaPin}, "America/Mexico_City"},
 		{"a later town replaces an earlier pin", mx, "pt", []flows.Input{tapachulaPin, pick("menu.shelters"), text("Hermosillo")}, "America/Hermosillo"},
+		{"I am safe, in a town", mx, "es", []flows.Input{pick("menu.family"), pick("family.safe"), pick("safe.kind.town"), text("Mexicali")}, "America/Tijuana"},
+		{"I arrived somewhere", ht, "ht", []flows.Input{pick("menu.family"), pick("family.safe"), pick("safe.kind.arrived"), text("Ciudad Juárez")}, "America/Ciudad_Juarez"},
+		{"I arrived at a place that is no town", mx, "es", []flows.Input{pick("menu.family"), pick("family.safe"), pick("safe.kind.arrived"), text("casa de mi tía")}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := agreedIn(t, e, tc.from, tc.lang)
+			s.Family = &flows.Family{Name: "Juan", Code: "tamarindo", Contacts: []flows.Contact{rosa}, Seq: 1}
 			for _, in := range tc.ins {
 				s = e.Step(context.Background(), s, in, tc.from, t0).Session
 			}
@@ -108,7 +112,6 @@ func TestWhereThePersonSaysTheyAreSetsTheirZone(t *testing.T) {
 				t.Fatalf("zone: got %q, want %q", s.Zone, tc.want)
 			}
 			// Then a check-in asks where the person is only if it is not known.
-			s.Family = &flows.Family{Name: "Juan", Contacts: []flows.Contact{rosa}, Seq: 1}
 			s.Step, s.Draft = flows.StepFamily, nil
 			r := e.Step(context.Background(), s, pick("family.checkin"), tc.from, t0)
 			want := []string{"checkin.every.ask"}
@@ -155,12 +158,12 @@ func TestMissedCheckinAlarmReadsAsAnAlarm(t *testing.T) {
 	deadline := time.Date(2026, 12, 4, 18, 0, 0, 0, tijuana)
 	for _, tt := range []struct{ lang, own, want string }{
 		{"en", "", "Juan asked Enlace to warn you if they did not write before Dec 4, 18:00 (Tijuana time). They have not written. Please try to reach them."},
-		{"es", "", "Juan le pidió a Enlace avisarte si no escribía antes del 4 dic 18:00 (hora de Tijuana). No ha escrito. Intenta hablarle."},
+		{"es", "", "Juan le pidió a Enlace avisarte si no escribía antes del 4 dic 18:00 (hora de Tijuana). Aún no ha escrito. Intenta hablarle."},
 		{"fr", "", "Alerte Enlace : Juan devait nous écrire avant le 4 déc 18:00 (heure de Tijuana) et nous a demandé de vous prévenir. Pas de nouvelles. Essayez de l'appeler."},
 		{"ht", "", "Juan te mande Enlace avèti w si li pa ekri anvan 4 des 18:00 (lè Tijuana). Li poko ekri. Eseye jwenn li."},
 		{"pt", "", "Juan pediu ao Enlace para avisar você se não escrevesse até 4 dez 18:00 (hora de Tijuana). Ainda não escreveu. Tente falar com a pessoa."},
 		{"en", "Crossing at El Chaparral", "Juan asked Enlace to warn you if they did not write before Dec 4, 18:00 (Tijuana time). They have not written. Their message: Crossing at El Chaparral"},
-		{"es", "Cruzo por El Chaparral", "Juan le pidió a Enlace avisarte si no escribía antes del 4 dic 18:00 (hora de Tijuana). No ha escrito. Su mensaje: Cruzo por El Chaparral"},
+		{"es", "Cruzo por El Chaparral", "Juan le pidió a Enlace avisarte si no escribía antes del 4 dic 18:00 (hora de Tijuana). Aún no ha escrito. Su mensaje: Cruzo por El Chaparral"},
 		{"fr", "Je passe par El Chaparral", "Alerte Enlace : Juan devait nous écrire avant le 4 déc 18:00 (heure de Tijuana). Pas de nouvelles. Son message : Je passe par El Chaparral"},
 		{"ht", "M ap travèse El Chaparral", "Juan te mande Enlace avèti w si li pa ekri anvan 4 des 18:00 (lè Tijuana). Li poko ekri. Mesaj li: M ap travèse El Chaparral"},
 		{"pt", "Vou cruzar em El Chaparral", "Juan pediu ao Enlace para avisar você se não escrevesse até 4 dez 18:00 (hora de Tijuana). Ainda não escreveu. Mensagem: Vou cruzar em El Chaparral"},
