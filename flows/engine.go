@@ -391,7 +391,7 @@ func (e *Engine) run(t *turn, in Input) {
 	case t.danger: // answered already: no "I did not understand"
 		t.reply(st.prompt(e, t)...)
 	case in.Kind == InputText && t.s.Consent == ConsentAccepted && e.asksForPerson(in.Text):
-		e.askForPerson(t)
+		e.askForPerson(t, in.Text) // the words start the volunteer's transcript
 	default:
 		e.miss(t, st)
 	}

@@ -141,8 +141,9 @@ type Escalation struct {
 	At     time.Time `json:"at"`
 	Lang   string    `json:"lang"`
 	Step   string    `json:"step"`
-	// Text is what the person wrote, when their words raised it (ReasonDanger),
-	// so a volunteer can read it; it is sealed at rest like everything else.
+	// Text is what the person wrote, when their words raised it (ReasonDanger,
+	// or ReasonAskedForHelp asked in their own words), so a volunteer reads it
+	// first in the transcript; it is sealed at rest like everything else.
 	Text string `json:"text,omitempty"`
 }
 

@@ -247,7 +247,8 @@ func TestHandoffEndToEnd(t *testing.T) {
 			e.drain()
 
 			// While claimed, five messages get no bot reply and reach the transcript in order.
-			var said []string
+			// The words that asked for a person start the transcript.
+			said := []string{"mwen bezwen pale ak yon moun"}
 			for i := range 5 {
 				msg := fmt.Sprintf("mesaj %d: mwen nan Tapachula", i+1)
 				said = append(said, msg)

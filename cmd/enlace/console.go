@@ -53,7 +53,8 @@ func startConsole(work context.Context, cfg config, a *app, keys *keyring.Keyrin
 		return nil, err
 	}
 	dir, _ := a.store.(places.Store) // the Directory page: the same store the finder reads
-	con, err := console.New(console.Config{Staff: svc, Logger: logger, Inbox: in, Cases: cases, Places: dir})
+	con, err := console.New(console.Config{Staff: svc, Logger: logger, Inbox: in, Cases: cases, Places: dir,
+		ClientAddr: console.ClientAddrBehind(cfg.TrustedProxies)})
 	if err != nil {
 		return nil, err
 	}
