@@ -88,8 +88,15 @@ func TestBrowserInbox(t *testing.T) {
 		}
 	}
 	a.open(a.location())
-	const reply = "Bonjou, se Anne. Mwen la pou ede w. Kote ou ye kounye a?"
-	a.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), reply))
+	a.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "Bonjou, se Anne. Mwen la pou ede w."))
+	// A ready answer in Kreyòl is added to what is written, and counted,
+	// without leaving the page.
+	a.do(chromedp.Click(chromedp.CSS(`#canned a[href*="canned=where"]`)))
+	const reply = "Bonjou, se Anne. Mwen la pou ede w. Kote ou ye kounye a? Ekri non vil la."
+	box, err := chromedp.Run(a.ctx, chromedp.Value(chromedp.CSS("#reply-text")))
+	if err != nil || box != reply || strings.Contains(a.location(), "canned=") {
+		t.Fatalf("the box after a ready answer: %q (%v) at %s, want %q", box, err, a.location(), reply)
+	}
 	if got := a.text("#segments"); !strings.HasPrefix(got, "1 SMS") {
 		t.Fatalf("segment count %q", got)
 	}

@@ -200,6 +200,10 @@ func (s *Server) showConv(w http.ResponseWriter, r *http.Request, a staff.Accoun
 	if h := n.holder(v.Holder); h != nil {
 		pv["HolderName"] = h.Name
 	}
+	if v.Mine {
+		pv["Canned"] = s.cannedReplies(v.Lang, v.ID)
+		pv["Prefill"] = s.cannedText(v.Lang, r.URL.Query().Get("canned"))
+	}
 	s.formError(r, n, pv)
 	s.render(w, r, http.StatusOK, "inbox_conv", &a, pv)
 }

@@ -123,3 +123,44 @@ func TestInboxPages(t *testing.T) {
 		t.Fatalf("closed conversation still listed:\n%s", body)
 	}
 }
+
+// TestInboxCannedReplies: the holder's reply box offers ready answers in the
+// person's language (Kreyòl), whatever the page's (French); without
+// JavaScript a link puts one in the box, and it goes to the phone as sent.
+func TestInboxCannedReplies(t *testing.T) {
+	s := newInboxSite(t, inboxBackends()["embedded"])
+	s.escalate(marie)
+	site := &site{Env: s.env, srv: s.srv}
+	jean := site.signIn(t, s.env.Enrol(t, "jean", staff.RoleVolunteer, "fr", "ht"))
+	_, body := do(t, jean, site.req(t, "GET", "/inbox", nil))
+	id := convLink.FindStringSubmatch(body)[1]
+
+	// Not before the claim: only the holder replies.
+	if _, body := do(t, jean, site.req(t, "GET", "/inbox/"+id, nil)); strings.Contains(body, `id="canned"`) {
+		t.Fatal("ready answers before the claim")
+	}
+	do(t, jean, site.req(t, "POST", "/inbox/"+id+"/claim", url.Values{}))
+	_, body = do(t, jean, site.req(t, "GET", "/inbox/"+id, nil))
+	for _, want := range []string{"Réponses prêtes en Kreyòl", "Nou li mesaj ou. Yon volontè ap reponn ou isit la.",
+		"Si ou an danje kounye a, rele 911.", `href="/inbox/` + id + `?canned=where#reply-text"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "Où êtes-vous") {
+		t.Error("the ready answers are in the page's language, not the person's")
+	}
+	_, body = do(t, jean, site.req(t, "GET", "/inbox/"+id+"?canned=where", nil))
+	const where = "Kote ou ye kounye a? Ekri non vil la."
+	if !strings.Contains(body, `lang="ht">`+where+`</textarea>`) {
+		t.Fatalf("?canned=where does not fill the box:\n%s", body)
+	}
+	if _, body := do(t, jean, site.req(t, "GET", "/inbox/"+id+"?canned=%3Cb%3E", nil)); !strings.Contains(body, `lang="ht"></textarea>`) {
+		t.Fatal("an unknown ready answer fills the box")
+	}
+	e := entryField.FindStringSubmatch(body)
+	do(t, jean, site.req(t, "POST", "/inbox/"+id+"/reply", url.Values{"entry": {e[1]}, "text": {where}}))
+	if sent := s.drain(); len(sent) != 1 || sent[0].Text != where {
+		t.Fatalf("the phone got %+v", sent)
+	}
+}
