@@ -74,6 +74,9 @@ func allZones() []string {
 	return zs
 }
 
+// knownZones is allZones, worked out once.
+var knownZones = sync.OnceValue(allZones)
+
 // zoneKey is the message that names a zone: "time.zone.tijuana" for
 // America/Tijuana. Each language writes it as its texts need it: French and
 // Portuguese with the preposition that goes with the name ("du Guatemala",
@@ -132,14 +135,17 @@ func location(zone string) *time.Location {
 }
 
 // zoneName is how a zone is named in a language ("Tijuana", "Ciudad de
-// México", French "de Tijuana"). A zone without a message (none of ours) is
-// its city's name.
+// México", French "de Tijuana"). A zone without a message of its own (one
+// an operator configured, e.g. for volunteer hours) is its city's name as
+// the language's time.zone.city writes it ("de Monterrey" in French).
 func (e *Engine) zoneName(lang, zone string) string {
-	id := zoneKey(zone)
-	if s := e.cat.Text(lang, id, nil); s != "" && s != id {
-		return s
+	if id := zoneKey(zone); slices.Contains(knownZones(), zone) {
+		if s := e.cat.Text(lang, id, nil); s != "" && s != id {
+			return s
+		}
 	}
-	return strings.ReplaceAll(zone[strings.LastIndex(zone, "/")+1:], "_", " ")
+	city := strings.ReplaceAll(zone[strings.LastIndex(zone, "/")+1:], "_", " ")
+	return e.cat.Text(lang, "time.zone.city", map[string]string{"City": city})
 }
 
 // zoneFromPin sets the person's time zone from a shared pin, when the
