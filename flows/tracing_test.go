@@ -226,3 +226,31 @@ func TestTracingTeaser(t *testing.T) {
 		t.Errorf("pending teaser kept after the PIN: %+v", s.Tracing)
 	}
 }
+
+// TestTracingPINAskedAgain: a person who leaves before choosing the PIN of
+// their new case is told, at the tracing menu, and asked for it again; a PIN
+// of letters is a PIN of the wrong shape, not an easy one.
+func TestTracingPINAskedAgain(t *testing.T) {
+	e := tracingEngine(t)
+	mx := flows.Sender{Channel: "sms", Address: "+5215512345678"}
+	code := caseCode(t)
+	s := walk(t, e, mx, flows.Session{}, []traceTurn{
+		{in: text("hola"), wantIDs: []string{"language.prompt"}},
+		{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+		{in: text("1"), wantIDs: []string{"consent.thanks", "menu.prompt"}},
+		{in: flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingOpened, Case: "k9", Text: string(code)}, wantIDs: []string{"tracing.opened", "tracing.pin.ask"}},
+		{in: text("abcd"), wantIDs: []string{"tracing.code.pin.shape"}},
+		{in: text("menu"), wantIDs: []string{"menu.prompt"}},
+		{in: pick("menu.tracing"), wantIDs: []string{"tracing.pin.missing", "tracing.menu"}},
+		{in: pick("tracing.check"), wantIDs: []string{"tracing.pin.ask"}},
+		{in: text("7391"), wantIDs: []string{"tracing.pin.saved", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
+			if p := flows.EffectsOf[flows.SetCasePIN](r.Effects); len(p) != 1 || p[0].Case != "k9" {
+				t.Errorf("SetCasePIN %+v", p)
+			}
+		}},
+		{in: pick("menu.tracing"), wantIDs: []string{"tracing.menu"}},
+	})
+	if s.Tracing != nil {
+		t.Errorf("tracing state kept: %+v", s.Tracing)
+	}
+}
