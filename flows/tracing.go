@@ -809,6 +809,24 @@ func (e *Engine) teaserPIN(t *turn, in Input) bool {
 	return true
 }
 
+// secretInput says whether a message is a case code or a PIN: it is never
+// written into a conversation with volunteers (who never see tracing data),
+// and it goes to the tracing steps even during a handoff.
+func (e *Engine) secretInput(t *turn, in Input) bool {
+	if !e.tracingOn() || in.Kind != InputText {
+		return false
+	}
+	switch {
+	case looksLikeCode(in):
+		return true
+	case t.s.Step == StepTracePIN || t.s.Step == StepTraceCheckPIN:
+		return true
+	case t.s.Tracing != nil && t.s.Tracing.Pending != "" && !numericSteps[t.s.Step]:
+		return isPINShape(tracing.NormalizePIN(in.Text))
+	}
+	return false
+}
+
 // numericSteps ask for a number: four to six digits there are an answer, not a PIN.
 var numericSteps = map[string]bool{
 	StepContactPhone: true, StepCheckinEvery: true, StepCheckinWhen: true, StepTraceAge: true,

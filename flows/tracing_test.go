@@ -254,3 +254,36 @@ func TestTracingPINAskedAgain(t *testing.T) {
 		t.Errorf("tracing state kept: %+v", s.Tracing)
 	}
 }
+
+// TestTracingSecretsNeverReachVolunteers: during a conversation with a
+// volunteer, a case code and a teaser's PIN are not transcribed for the
+// volunteer, and still reach the tracing steps.
+func TestTracingSecretsNeverReachVolunteers(t *testing.T) {
+	e := tracingEngine(t)
+	mx := flows.Sender{Channel: "sms", Address: "+5215512345678"}
+	code := caseCode(t)
+	s := walk(t, e, mx, flows.Session{}, []traceTurn{
+		{in: text("hola"), wantIDs: []string{"language.prompt"}},
+		{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+		{in: text("1"), wantIDs: []string{"consent.thanks", "menu.prompt"}},
+	})
+	r := e.Step(context.Background(), s, text("necesito hablar con una persona"), mx, t0.Add(time.Hour))
+	s = r.Session
+	if s.Handoff == nil {
+		t.Fatal("no handoff")
+	}
+	s = e.Step(context.Background(), s, flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingUpdate, Case: "k1", Entry: "u1"}, mx, t0.Add(2*time.Hour)).Session
+	for _, in := range []string{"4821", "RFL-" + string(code) + " 4821"} {
+		r := e.Step(context.Background(), s, text(in), mx, t0.Add(3*time.Hour))
+		if tr := flows.EffectsOf[flows.Transcript](r.Effects); len(tr) != 0 {
+			t.Errorf("%q reached the volunteer's transcript: %+v", in, tr)
+		}
+		if p := flows.EffectsOf[flows.CheckCasePIN](r.Effects); len(p) != 1 || p[0].PIN != "4821" {
+			t.Errorf("%q: CheckCasePIN %+v", in, p)
+		}
+	}
+	// An ordinary message still goes to the volunteer.
+	if tr := flows.EffectsOf[flows.Transcript](e.Step(context.Background(), s, text("sigo aquí"), mx, t0.Add(3*time.Hour)).Effects); len(tr) != 1 {
+		t.Errorf("an ordinary message: transcript %+v", tr)
+	}
+}
