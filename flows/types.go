@@ -75,9 +75,12 @@ type CaseUpdate struct {
 }
 
 // TracingState is what a session keeps of tracing between dialogs: the case
-// a teaser announced, whose PIN the next message of digits may be.
+// a teaser announced, whose PIN the next message of digits may be, and a new
+// case still waiting for its PIN.
 type TracingState struct {
 	Pending string `json:"pending,omitempty"`
+	// NeedPIN is the person's new case that has no PIN yet.
+	NeedPIN string `json:"need_pin,omitempty"`
 }
 
 // Text is a translatable text: a message ID and its template data.
