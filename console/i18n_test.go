@@ -45,7 +45,7 @@ func TestEveryLanguageComplete(t *testing.T) {
 // in Go code ("prefix.name" strings).
 var (
 	templateKey = regexp.MustCompile(`\.T "([a-z_]+\.[a-z_.]+)"`)
-	goKey       = regexp.MustCompile(`"((?:nav|role|login|enrol|enrolled|home|staff|audit|error|inbox|conv|lang)\.[a-z_]+)"`)
+	goKey       = regexp.MustCompile(`"((?:nav|role|login|enrol|enrolled|home|staff|audit|error|inbox|conv|lang|directory)\.[a-z_]+)"`)
 )
 
 // TestEveryKeyUsedExists makes sure no page shows a bare key.

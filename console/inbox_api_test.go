@@ -20,6 +20,7 @@ import (
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/inbox"
 	"github.com/enlace-rfl/enlace/locales"
+	"github.com/enlace-rfl/enlace/places"
 	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/staff/stafftest"
 	"github.com/enlace-rfl/enlace/store/embedded"
@@ -27,11 +28,13 @@ import (
 	"github.com/enlace-rfl/enlace/store/redis/redistest"
 )
 
-// inboxStore is what both backends give: the pipeline's, the inbox's and staff's.
+// inboxStore is what both backends give: the pipeline's, the inbox's,
+// staff's and the directory's.
 type inboxStore interface {
 	bot.Store
 	bot.Conversations
 	staff.Store
+	places.Store
 }
 
 func inboxBackends() map[string]func(t *testing.T) (inboxStore, *stafftest.Env) {
@@ -101,10 +104,10 @@ func newInboxSite(t *testing.T, open func(t *testing.T) (inboxStore, *stafftest.
 	s := &inboxSite{t: t, env: env, st: st, sms: &smsPhone{}, v: apitest.New(t)}
 	s.pipe = bot.New(bot.Options{
 		Config: bot.Config{ClaimTimeout: 10 * time.Minute}, Store: st, Conversations: st, Keys: env.Keys,
-		Engine: flows.New(flows.Config{}, cat), Catalog: cat, Channels: []bot.Channel{s.sms}, Clock: env.Clock.Now,
+		Engine: flows.New(flows.Config{Places: storeDirectory{st}, Towns: gazetteerTowns(t)}, cat), Catalog: cat, Channels: []bot.Channel{s.sms}, Clock: env.Clock.Now,
 	})
 	in := inbox.New(inbox.Config{Conversations: st, Pipeline: s.pipe, Staff: env.Service, ClaimTimeout: 10 * time.Minute, Clock: env.Clock.Now})
-	c, err := console.New(console.Config{Staff: env.Service, Inbox: in})
+	c, err := console.New(console.Config{Staff: env.Service, Inbox: in, Places: st})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -74,8 +74,29 @@ func TestBrowserInbox(t *testing.T) {
 	// Bea's page was not reloaded: the event stream made it fetch the list.
 	b.waitVisible("#inbox-list .empty")
 
-	const reply = "Bonjou, se Anne. Mwen la pou ede w. Kote ou ye kounye a?"
-	a.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), reply))
+	// The count follows the alphabet: one letter outside GSM-7 (È) makes the
+	// whole text UCS-2, 70 characters in one SMS, 67 a part after that.
+	for _, tc := range []struct{ text, want string }{
+		{"Èske ou an sekirite kounye a? Di m kote ou ye, epi si ou bezwen yon doktè.", "2 SMS (74"},
+		{strings.Repeat("Kote ou ye? ", 13) + "Anne", "1 SMS (160"},
+		{strings.Repeat("Kote ou ye? ", 14), "2 SMS (168"},
+	} {
+		a.open(a.location()) // an empty reply box
+		a.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), tc.text))
+		if got := a.text("#segments"); !strings.HasPrefix(got, tc.want) {
+			t.Errorf("segment count of %q: %q, want %s…", tc.text, got, tc.want)
+		}
+	}
+	a.open(a.location())
+	a.do(chromedp.SendKeys(chromedp.CSS("#reply-text"), "Bonjou, se Anne. Mwen la pou ede w."))
+	// A ready answer in Kreyòl is added to what is written, and counted,
+	// without leaving the page.
+	a.do(chromedp.Click(chromedp.CSS(`#canned a[href*="canned=where"]`)))
+	const reply = "Bonjou, se Anne. Mwen la pou ede w. Kote ou ye kounye a? Ekri non vil la."
+	box, err := chromedp.Run(a.ctx, chromedp.Value(chromedp.CSS("#reply-text")))
+	if err != nil || box != reply || strings.Contains(a.location(), "canned=") {
+		t.Fatalf("the box after a ready answer: %q (%v) at %s, want %q", box, err, a.location(), reply)
+	}
 	if got := a.text("#segments"); !strings.HasPrefix(got, "1 SMS") {
 		t.Fatalf("segment count %q", got)
 	}

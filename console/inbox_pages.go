@@ -24,10 +24,13 @@ func (s *Server) inboxPageRoutes() {
 	}
 	s.hasInbox = true
 	s.AddHomeCard(staff.PermInbox, "nav.inbox", "home.inbox_help", "/inbox")
-	s.Handle("GET /inbox", staff.PermInbox, s.inboxPage)
-	s.Handle("GET /inbox/list", staff.PermInbox, s.inboxList)
-	s.Handle("GET /inbox/events", staff.PermInbox, s.inboxEvents)
-	s.Handle("GET /inbox/{id}", staff.PermInbox, s.convPage)
+	s.AddHomeCard(staff.PermAdmin, "nav.inbox", "home.inbox_admin_help", "/inbox")
+	// Admins see the list and reassign (inbox_assign.go), never a transcript.
+	s.Handle("GET /inbox", "", s.inboxViewer(s.inboxPage))
+	s.Handle("GET /inbox/list", "", s.inboxViewer(s.inboxList))
+	s.Handle("GET /inbox/events", "", s.inboxViewer(s.inboxEvents))
+	s.Handle("GET /inbox/{id}", "", s.inboxViewer(s.convPage))
+	s.Handle("POST /inbox/{id}/assign", staff.PermAdmin, s.convAssign)
 	s.Handle("POST /inbox/{id}/{action}", staff.PermInbox, s.convAction)
 }
 
@@ -176,6 +179,10 @@ type entryRow struct {
 }
 
 func (s *Server) convPage(w http.ResponseWriter, r *http.Request, a staff.Account) {
+	if !a.Can(staff.PermInbox) {
+		s.adminConv(w, r, a)
+		return
+	}
 	s.showConv(w, r, a, "")
 }
 
@@ -199,6 +206,10 @@ func (s *Server) showConv(w http.ResponseWriter, r *http.Request, a staff.Accoun
 		"Entry": newEntryID(), "Unmasked": unmasked}
 	if h := n.holder(v.Holder); h != nil {
 		pv["HolderName"] = h.Name
+	}
+	if v.Mine {
+		pv["Canned"] = s.cannedReplies(v.Lang, v.ID)
+		pv["Prefill"] = s.cannedText(v.Lang, r.URL.Query().Get("canned"))
 	}
 	s.formError(r, n, pv)
 	s.render(w, r, http.StatusOK, "inbox_conv", &a, pv)

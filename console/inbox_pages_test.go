@@ -123,3 +123,129 @@ func TestInboxPages(t *testing.T) {
 		t.Fatalf("closed conversation still listed:\n%s", body)
 	}
 }
+
+// TestInboxCannedReplies: the holder's reply box offers ready answers in the
+// person's language (Kreyòl), whatever the page's (French); without
+// JavaScript a link puts one in the box, and it goes to the phone as sent.
+func TestInboxCannedReplies(t *testing.T) {
+	s := newInboxSite(t, inboxBackends()["embedded"])
+	s.escalate(marie)
+	site := &site{Env: s.env, srv: s.srv}
+	jean := site.signIn(t, s.env.Enrol(t, "jean", staff.RoleVolunteer, "fr", "ht"))
+	_, body := do(t, jean, site.req(t, "GET", "/inbox", nil))
+	id := convLink.FindStringSubmatch(body)[1]
+
+	// Not before the claim: only the holder replies.
+	if _, body := do(t, jean, site.req(t, "GET", "/inbox/"+id, nil)); strings.Contains(body, `id="canned"`) {
+		t.Fatal("ready answers before the claim")
+	}
+	do(t, jean, site.req(t, "POST", "/inbox/"+id+"/claim", url.Values{}))
+	_, body = do(t, jean, site.req(t, "GET", "/inbox/"+id, nil))
+	for _, want := range []string{"Réponses prêtes en Kreyòl", "Nou li mesaj ou. Yon volontè ap reponn ou isit la.",
+		"Si ou an danje kounye a, rele 911.", `href="/inbox/` + id + `?canned=where#reply-text"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if strings.Contains(body, "Où êtes-vous") {
+		t.Error("the ready answers are in the page's language, not the person's")
+	}
+	_, body = do(t, jean, site.req(t, "GET", "/inbox/"+id+"?canned=where", nil))
+	const where = "Kote ou ye kounye a? Ekri non vil la."
+	if !strings.Contains(body, `lang="ht">`+where+`</textarea>`) {
+		t.Fatalf("?canned=where does not fill the box:\n%s", body)
+	}
+	if _, body := do(t, jean, site.req(t, "GET", "/inbox/"+id+"?canned=%3Cb%3E", nil)); !strings.Contains(body, `lang="ht"></textarea>`) {
+		t.Fatal("an unknown ready answer fills the box")
+	}
+	e := entryField.FindStringSubmatch(body)
+	do(t, jean, site.req(t, "POST", "/inbox/"+id+"/reply", url.Values{"entry": {e[1]}, "text": {where}}))
+	if sent := s.drain(); len(sent) != 1 || sent[0].Text != where {
+		t.Fatalf("the phone got %+v", sent)
+	}
+}
+
+// TestInboxAdminReassign: an admin sees the list and a conversation's page
+// without anything the person wrote, and gives it to a volunteer who
+// speaks the person's language (Kreyòl), audited; someone who does not
+// speak it, or is disabled, is not offered and is refused; a volunteer
+// may not reassign.
+func TestInboxAdminReassign(t *testing.T) {
+	s := newInboxSite(t, inboxBackends()["embedded"])
+	s.escalate(marie)
+	s.write(marie, "Mwen nan Tapachula")
+	site := &site{Env: s.env, srv: s.srv}
+	anneM := s.env.Enrol(t, "anne", staff.RoleVolunteer, "ht")
+	bea := s.env.Enrol(t, "bea", staff.RoleCaseworker, "fr", "ht")
+	carl := s.env.Enrol(t, "carl", staff.RoleVolunteer, "es")
+	dora := s.env.Enrol(t, "dora", staff.RoleVolunteer, "ht")
+	if err := s.env.Service.Disable(ctx, staff.Operator, dora.ID); err != nil {
+		t.Fatal(err)
+	}
+	anne := site.signIn(t, anneM)
+	boss := site.signIn(t, s.env.Enrol(t, "boss", staff.RoleAdmin, "en"))
+
+	resp, body := do(t, boss, site.req(t, "GET", "/inbox", nil))
+	m := convLink.FindStringSubmatch(body)
+	if resp.StatusCode != 200 || m == nil || !strings.Contains(body, `href="/inbox"`) {
+		t.Fatalf("the admin's inbox: %d\n%s", resp.StatusCode, body)
+	}
+	id := m[1]
+	do(t, anne, site.req(t, "POST", "/inbox/"+id+"/claim", url.Values{}))
+
+	resp, body = do(t, boss, site.req(t, "GET", "/inbox/"+id, nil))
+	if resp.StatusCode != 200 || !strings.Contains(body, "anne has it") || !strings.Contains(body, "Give it to a volunteer") {
+		t.Fatalf("the admin's conversation page: %d\n%s", resp.StatusCode, body)
+	}
+	for _, secret := range []string{"Tapachula", "moun", "•••• 34", marie[4:], `action="/inbox/` + id + `/reply"`, `/unmask"`} {
+		if strings.Contains(body, secret) {
+			t.Errorf("the admin's page shows %q", secret)
+		}
+	}
+	for who, offered := range map[string]bool{bea.ID: true, anneM.ID: true, carl.ID: false, dora.ID: false} {
+		if got := strings.Contains(body, `value="`+who+`"`); got != offered {
+			t.Errorf("account %s offered: %v, want %v", who, got, offered)
+		}
+	}
+	if n := s.audited("conversation.open"); n != 0 {
+		t.Fatalf("the admin's page opened the conversation (%d audited)", n)
+	}
+
+	// Carl (Spanish) and Dora (disabled) are refused, even posted by hand.
+	for _, who := range []string{carl.ID, dora.ID, "nobody", ""} {
+		resp, _ := do(t, boss, site.req(t, "POST", "/inbox/"+id+"/assign", url.Values{"staff": {who}}))
+		if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || loc != "/inbox/"+id+"?e=assign" {
+			t.Fatalf("assign to %q: %d %s", who, resp.StatusCode, loc)
+		}
+	}
+	if _, body := do(t, boss, site.req(t, "GET", "/inbox/"+id+"?e=assign", nil)); !strings.Contains(body, "Choose an enabled volunteer who speaks the person") {
+		t.Fatalf("the refusal is not told:\n%s", body)
+	}
+	// A volunteer may not reassign.
+	if resp, _ := do(t, anne, site.req(t, "POST", "/inbox/"+id+"/assign", url.Values{"staff": {bea.ID}})); resp.StatusCode != 403 {
+		t.Fatalf("a volunteer's assign: %d", resp.StatusCode)
+	}
+
+	resp, _ = do(t, boss, site.req(t, "POST", "/inbox/"+id+"/assign", url.Values{"staff": {bea.ID}}))
+	if loc := resp.Header.Get("Location"); resp.StatusCode != 303 || loc != "/inbox/"+id+"?assigned=1" {
+		t.Fatalf("assign to bea: %d %s", resp.StatusCode, loc)
+	}
+	if _, body := do(t, boss, site.req(t, "GET", "/inbox/"+id+"?assigned=1", nil)); !strings.Contains(body, "bea has it now.") {
+		t.Fatalf("after assigning:\n%s", body)
+	}
+	c, err := s.st.Conversation(ctx, id, s.env.Clock.Now())
+	if err != nil || c.Holder != bea.ID {
+		t.Fatalf("the conversation's holder: %q, %v; want bea", c.Holder, err)
+	}
+	if n := s.audited("conversation.assign"); n != 1 {
+		t.Fatalf("%d assignments audited, want 1", n)
+	}
+	// Anne no longer has it; Bea does, and may reply.
+	if resp, _ := do(t, anne, site.req(t, "GET", "/inbox/"+id, nil)); resp.StatusCode != 403 {
+		t.Fatalf("anne's page after the reassignment: %d, want 403", resp.StatusCode)
+	}
+	b := site.signIn(t, bea)
+	if _, body := do(t, b, site.req(t, "GET", "/inbox/"+id, nil)); !strings.Contains(body, `action="/inbox/`+id+`/reply"`) || !strings.Contains(body, "Mwen nan Tapachula") {
+		t.Fatalf("bea's page after the reassignment:\n%s", body)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/url"
 	"path"
+	"slices"
 	"strings"
 	"time"
 
@@ -107,7 +108,9 @@ var navItems = []struct {
 }{
 	{"", "nav.home", "/"},
 	{staff.PermInbox, "nav.inbox", "/inbox"},
+	{staff.PermAdmin, "nav.inbox", "/inbox"}, // to reassign
 	{staff.PermTracing, "nav.cases", "/cases"},
+	{staff.PermDirectory, "nav.directory", "/directory"},
 	{staff.PermAdmin, "nav.staff", "/admin/staff"},
 	{staff.PermAudit, "nav.audit", "/admin/audit"},
 }
@@ -144,7 +147,8 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	if acct != nil {
 		for _, n := range navItems {
 			if n.perm == "" || acct.Can(n.perm) {
-				if n.href == "/inbox" && !s.hasInbox || n.href == "/cases" && !s.hasCases {
+				if n.href == "/inbox" && !s.hasInbox || n.href == "/cases" && !s.hasCases || n.href == "/directory" && s.cfg.Places == nil ||
+					slices.ContainsFunc(d.Nav, func(x navLink) bool { return x.Href == n.href }) {
 					continue
 				}
 				d.Nav = append(d.Nav, navLink{Label: l.T(n.label), Href: n.href, Current: r.URL.Path == n.href})

@@ -15,6 +15,7 @@ import (
 
 	"github.com/enlace-rfl/enlace/casework"
 	"github.com/enlace-rfl/enlace/inbox"
+	"github.com/enlace-rfl/enlace/places"
 	"github.com/enlace-rfl/enlace/staff"
 )
 
@@ -45,6 +46,9 @@ type Config struct {
 	// Cases is the caseworkers' tracing cases the API works on; nil: the
 	// console has no tracing API.
 	Cases *casework.Service
+	// Places is the directory of places whose status the Directory page
+	// and API set; nil: the console has no directory.
+	Places places.Store
 }
 
 // Server is the console: pages and API on one http.Handler.
@@ -130,6 +134,7 @@ func (s *Server) routes() {
 	s.apiRoutes()
 	s.inboxPageRoutes()
 	s.casePageRoutes()
+	s.directoryRoutes()
 	s.mux.HandleFunc("/", s.notFound)
 }
 

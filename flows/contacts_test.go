@@ -464,7 +464,7 @@ func TestOneOffCheckin(t *testing.T) {
 			if len(out) != 1 || out[0].To != "+50255551234" {
 				t.Fatalf("got %+v, want Ana only", out)
 			}
-			if got, want := out[0].Text.Render(cat, "es"), "Juan le pidió a Enlace avisarte si no escribía antes del 4 dic 18:00 (hora de Ciudad de México). No ha escrito. Su mensaje: Si no escribo, llama a Carla al 5544332211"; got != want {
+			if got, want := out[0].Text.Render(cat, "es"), "Juan le pidió a Enlace avisarte si no escribía antes del 4 dic 18:00 (hora de Ciudad de México). Aún no ha escrito. Su mensaje: Si no escribo, llama a Carla al 5544332211"; got != want {
 				t.Errorf("Ana reads %q, want %q", got, want)
 			}
 		}},

@@ -30,16 +30,26 @@ var emergencyNumbers = []emergencyNumber{
 	{"NI", "118", "police", "https://www.el19digital.news/articulos/ver/173131--centro-de-emergencia-comandante-edmundo-perez-flores-contribuye-a-la-seguridad-y-tranquilidad-de-las-familias-nicaraguenses", "undated, inferred 2026 (cites full-year 2025 figures)"},
 	{"NI", "115", "fire", "https://tn8.tv/ultima-hora/279187-bomberos-unificados-atender-semana-santa", "undated"},
 	{"CR", "911", "general", "https://www.teletica.com/sucesos/llamada-falsa-que-alerto-de-un-nino-que-cayo-en-pozo-puso-a-correr-a-los-rescatistas_398416", "2025-12-07"},
-	// SUME 911 is the medical system; a 2019 law makes 911 national, but in 2020 police
-	// (104) and fire (103) lines were still in use. Confirm before release: if police
-	// is still 104, show "Panama: 911, police 104".
-	{"PA", "911", "general", "https://www.laestrella.com.pa/panama/nacional/ejecutivo-impulsara-ley-para-sancionar-abusos-al-sistema-de-emergencias-JH18791008", "2026-01-02"},
-	// WEAK: an expat site (2012) and a blog (2013), no official source. Confirm
-	// with an official Belizean source before release.
-	{"BZ", "911", "general", "http://www.paradisehunter.com/CountryInformation/Belize/Living-There/Emergency-Services", "2012-09-13 (weak)"},
+	// Checked again 2026-12-03 (no official page found, only the press): 911 is
+	// still SUME 911, the pre-hospital (medical) system: La Estrella, 2026-01-02,
+	// and Panamá América, 2026 ("SUME, conocido popularmente como 911"). Law 70 of
+	// 2019 makes 911 the single national line, but the unification was still
+	// under way, with police 104, fire 103 and SINAPROC 335 in use (Panamá
+	// América, after 2019-12), and the police still ask people to call 104 (Mi
+	// Diario, undated). So police 104 is shown beside 911. Confirm both on
+	// policia.gob.pa or minseg.gob.pa before release.
+	{"PA", "911", "medical (SUME 911)", "https://www.laestrella.com.pa/panama/nacional/ejecutivo-impulsara-ley-para-sancionar-abusos-al-sistema-de-emergencias-JH18791008 ; https://www.panamaamerica.com.pa/sociedad/presentan-iniciativa-para-castigar-llamadas-falsas-al-911-1257298/amp", "2026-01-02; 2026"},
+	{"PA", "104", "police", "https://www.panamaamerica.com.pa/sociedad/como-va-la-unificacion-de-las-lineas-de-emergencia-en-panama-1158034/amp ; https://www.midiario.com/policiales/tenia-orden-lo-atrapan-en-la-cabima-por-delito-contra-la-seguridad-colectiva", "undated (after 2019-12); undated"},
+	// WEAK: an expat site (2012), a blog (2013, "911 or possibly 90") and a
+	// visitors' page ("Police are generally reached via 911", undated); checked
+	// again 2026-12-03, no official Belizean source found. Confirm with the
+	// Belize Police Department or NEMO before release.
+	{"BZ", "911", "general", "http://www.paradisehunter.com/CountryInformation/Belize/Living-There/Emergency-Services ; http://www.belize-elections.org/preparing-for-emergencies-in-belize/", "2012-09-13 (weak); undated (weak)"},
 	{"US", "911", "general", "https://www.fcc.gov/consumers/guides/text-911-quick-facts-faqs", "undated"},
 	// WEAKEST: launch reports only (Vant Bef Info; Haiti Tweets 2021-03-04), status in
-	// 2025-26 not confirmed; Haiti has no 911. A short code dialled from a Haitian
+	// 2025-26 not confirmed (checked again 2026-12-03: no PNH page found; the
+	// launch reports say the older lines 3838-1111 and 3839-1111 stay in use);
+	// Haiti has no 911. A short code dialled from a Haitian
 	// SIM outside Haiti does not reach the PNH, so it is shown after Mexico's line,
 	// labelled "only in Haiti". Confirm on an official PNH channel before release.
 	{"HT", "122", "police", "https://vantbefinfo.com/haiti-securite-la-police-nationale-dhaiti-devoile-un-nouveau-numero-durgence/ ; https://haititweets.com/2021/03/04/122-contre-le-kidnapping-en-haiti", "2021-03-03; 2021-03-04"},

@@ -232,7 +232,8 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 	}
 	t.s.Channel, t.s.Address = from.Channel, from.Address
 	t.s.ReplyTo = withReplyTo(t.s.ReplyTo, from)
-	if in.Kind != InputOptOut {
+	secret := e.secretInput(t, in) // a case code or PIN (flows/tracing.go)
+	if in.Kind != InputOptOut && !secret {
 		t.transcribe(in) // during a handoff, what the person wrote is for the volunteer
 	}
 	if in.Kind == InputLocation && t.s.Consent == ConsentAccepted {
@@ -254,7 +255,7 @@ func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now
 			e.run(t, in)
 		}
 	case !e.checkIn(t, in): // any other message checks the person in (flows/checkin.go)
-		if t.s.Handoff != nil {
+		if t.s.Handoff != nil && !secret {
 			e.inHandoff(t, in)
 		} else {
 			e.run(t, in)
@@ -391,7 +392,7 @@ func (e *Engine) run(t *turn, in Input) {
 	case t.danger: // answered already: no "I did not understand"
 		t.reply(st.prompt(e, t)...)
 	case in.Kind == InputText && t.s.Consent == ConsentAccepted && e.asksForPerson(in.Text):
-		e.askForPerson(t)
+		e.askForPerson(t, in.Text) // the words start the volunteer's transcript
 	default:
 		e.miss(t, st)
 	}

@@ -155,3 +155,24 @@ func TestCheckinAlertsDuringHandoff(t *testing.T) {
 		t.Fatalf("a missed check-in during a handoff: alerts %+v, want one to the contact", out)
 	}
 }
+
+// TestAskingInOwnWordsStartsTheTranscript: a person who asks for a human in
+// their own words has those words in the escalation (the transcript's first
+// entry); the menu's button carries none.
+func TestAskingInOwnWordsStartsTheTranscript(t *testing.T) {
+	e := newEngine(t)
+	ht := flows.Sender{Channel: "sms", Address: "+50937001234"}
+	var s flows.Session
+	for i, in := range []string{"bonjou", "4", "1"} {
+		s = e.Step(context.Background(), s, text(in), ht, t0.Add(time.Duration(i)*time.Minute)).Session
+	}
+	r := e.Step(context.Background(), s, text("mwen bezwen pale ak yon moun tanpri"), ht, t0.Add(time.Hour))
+	esc := flows.EffectsOf[flows.Escalation](r.Effects)
+	if len(esc) != 1 || esc[0].Reason != flows.ReasonAskedForHelp || esc[0].Text != "mwen bezwen pale ak yon moun tanpri" {
+		t.Fatalf("escalations %+v: want the person's words", esc)
+	}
+	r = e.Step(context.Background(), s, pick("menu.person"), ht, t0.Add(time.Hour))
+	if esc := flows.EffectsOf[flows.Escalation](r.Effects); len(esc) != 1 || esc[0].Text != "" {
+		t.Fatalf("escalations from the button %+v: want no text", esc)
+	}
+}

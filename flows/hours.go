@@ -131,19 +131,9 @@ func (h Hours) Next(t time.Time) (time.Time, bool) {
 	return best, !best.IsZero()
 }
 
-// zoneCity names a time zone by its city, as people know it ("Tijuana",
-// "Mexico City"), from its IANA name.
-func zoneCity(loc *time.Location) string {
-	name := loc.String()
-	if i := strings.LastIndexByte(name, '/'); i >= 0 {
-		name = name[i+1:]
-	}
-	return strings.ReplaceAll(name, "_", " ")
-}
-
 // offDutyText says, when duty hours are known and nobody is on duty now,
-// that the message is kept and from when someone will read it: "lunes 09:00
-// (hora de Mexico City)".
+// that the message is kept and from when someone will read it: "lunes a las
+// 09:00 (hora de Ciudad de México)", the zone named in the person's language.
 func (e *Engine) offDutyText(t *turn) (Text, bool) {
 	h := e.cfg.Hours
 	if !h.Known() || h.OnDuty(t.now) {
@@ -155,7 +145,7 @@ func (e *Engine) offDutyText(t *turn) (Text, bool) {
 	}
 	day := e.cat.Text(t.s.Lang, "day."+strings.ToLower(next.Weekday().String()[:3]), nil)
 	when := e.cat.Text(t.s.Lang, "person.kept.when", map[string]string{
-		"Day": day, "Time": next.Format("15:04"), "City": zoneCity(next.Location()),
+		"Day": day, "Time": next.Format("15:04"), "City": e.zoneName(t.s.Lang, next.Location().String()),
 	})
 	return text("person.kept.offduty", "When", when), true
 }

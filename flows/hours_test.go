@@ -62,8 +62,31 @@ func TestOffDutyIsTold(t *testing.T) {
 	// t0 is Sunday 06:00 in Mexico City: nobody until Monday 09:00.
 	r := e.Step(context.Background(), s, text("necesito hablar con alguien"), from, t0)
 	got := r.Outputs()[0].Text
-	if got.ID != "person.kept.offduty" || got.Data["When"] != "lunes a las 09:00 (hora de Mexico City)" {
+	if got.ID != "person.kept.offduty" || got.Data["When"] != "lunes a las 09:00 (hora de Ciudad de México)" {
 		t.Fatalf("off duty: got %s %q", got.ID, got.Data["When"])
+	}
+	// The zone is named in the person's language, also one of no town of
+	// the route (an operator may configure any IANA zone).
+	for _, tt := range []struct{ hours, lang, want string }{
+		{"America/Mexico_City Mon-Fri 09:00-18:00", "en", "Monday at 09:00 (Mexico City time)"},
+		{"America/Mexico_City Mon-Fri 09:00-18:00", "fr", "lundi à 09:00 (heure de Mexico)"},
+		{"America/Mexico_City Mon-Fri 09:00-18:00", "ht", "lendi a 09:00 (lè Meksiko)"},
+		{"America/Mexico_City Mon-Fri 09:00-18:00", "pt", "segunda-feira às 09:00 (hora da Cidade do México)"},
+		{"America/Tijuana Mon-Fri 09:00-18:00", "pt", "segunda-feira às 09:00 (hora de Tijuana)"},
+		{"America/Guatemala Mon-Fri 09:00-18:00", "fr", "lundi à 09:00 (heure du Guatemala)"},
+		{"America/Monterrey Mon-Fri 09:00-18:00", "fr", "lundi à 09:00 (heure de Monterrey)"},
+		{"America/Monterrey Mon-Fri 09:00-18:00", "es", "lunes a las 09:00 (hora de Monterrey)"},
+	} {
+		h, err := flows.ParseHours(tt.hours)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e := flows.New(flows.Config{Hours: h}, cat)
+		s := s
+		s.Lang = tt.lang
+		if got := e.Step(context.Background(), s, text("necesito hablar con alguien"), from, t0).Outputs()[0].Text.Data["When"]; got != tt.want {
+			t.Errorf("%s, %s: got %q, want %q", tt.hours, tt.lang, got, tt.want)
+		}
 	}
 	// On Monday at 10:00 someone is: the usual waiting time.
 	r = e.Step(context.Background(), s, text("necesito hablar con alguien"), from, time.Date(2026, 11, 30, 16, 0, 0, 0, time.UTC))

@@ -58,7 +58,7 @@ func handleMenu(e *Engine, t *turn, in Input) bool {
 	}
 	switch in.Choice {
 	case "menu.person", "help.person":
-		e.askForPerson(t)
+		e.askForPerson(t, "")
 	case "menu.shelters":
 		if !e.sheltersOn(t) {
 			return false
@@ -91,8 +91,13 @@ func handleMenu(e *Engine, t *turn, in Input) bool {
 // truth: the request is kept for a volunteer, when someone usually reads one
 // (Config.VolunteerWait, or that nobody can say), and whom to call in danger.
 // Nobody is promised to answer: the volunteer inbox comes later.
-func (e *Engine) askForPerson(t *turn) {
-	t.escalate(ReasonAskedForHelp, t.s.Step)
+//
+// typed is what the person wrote when they asked in their own words ("" for
+// the menu's button): it starts the conversation's transcript, so the
+// volunteer reads how they asked.
+func (e *Engine) askForPerson(t *turn, typed string) {
+	t.emit(Escalation{Reason: ReasonAskedForHelp, At: t.now, Lang: t.s.Lang, Step: t.s.Step, Text: limitRunes(typed, maxDangerText)})
+	t.startHandoff(ReasonAskedForHelp)
 	t.reply(Output{Text: e.keptText(t)})
 	t.reply(emergencyOutput(t.s.Country))
 	e.waitForVolunteer(t)
@@ -141,7 +146,7 @@ func handleHelpOffer(e *Engine, t *turn, in Input) bool {
 	}
 	switch in.Choice {
 	case "help.person":
-		e.askForPerson(t)
+		e.askForPerson(t, "")
 	case "help.menu":
 		e.enter(t, StepMenu)
 	default:

@@ -118,13 +118,31 @@ func TestParseWhen(t *testing.T) {
 func TestWhenIsInTheReadersLanguage(t *testing.T) {
 	e := internalEngine(t)
 	at := time.Date(2026, 12, 5, 0, 0, 0, 0, time.UTC) // Friday 18:00 in Mexico City
-	for lang, want := range map[string]string{
-		"es": "viernes 4 de diciembre a las 18:00 (hora de Ciudad de México)", "en": "Friday, December 4, 18:00 (Mexico City time)",
-		"fr": "vendredi 4 décembre à 18:00 (heure de Mexico)", "ht": "vandredi 4 desanm, 18:00 (lè Meksiko)",
-		"pt": "sexta, 4 de dezembro, às 18:00 (hora de Cidade do México)",
+	// Each zone is named as each language says it, with its own preposition
+	// in French and Portuguese ("du Guatemala", "da Cidade do México").
+	for _, tt := range []struct{ zone, lang, want string }{
+		{"America/Mexico_City", "es", "viernes 4 de diciembre a las 18:00 (hora de Ciudad de México)"},
+		{"America/Mexico_City", "en", "Friday, December 4, 18:00 (Mexico City time)"},
+		{"America/Mexico_City", "fr", "vendredi 4 décembre à 18:00 (heure de Mexico)"},
+		{"America/Mexico_City", "ht", "vandredi 4 desanm, 18:00 (lè Meksiko)"},
+		{"America/Mexico_City", "pt", "sexta, 4 de dezembro, às 18:00 (hora da Cidade do México)"},
+		{"America/Tijuana", "fr", "vendredi 4 décembre à 16:00 (heure de Tijuana)"},
+		{"America/Tijuana", "pt", "sexta, 4 de dezembro, às 16:00 (hora de Tijuana)"},
+		{"America/Port-au-Prince", "es", "viernes 4 de diciembre a las 19:00 (hora de Haití)"},
+		{"America/Port-au-Prince", "en", "Friday, December 4, 19:00 (Haiti time)"},
+		{"America/Port-au-Prince", "fr", "vendredi 4 décembre à 19:00 (heure d'Haïti)"},
+		{"America/Port-au-Prince", "ht", "vandredi 4 desanm, 19:00 (lè Ayiti)"},
+		{"America/Port-au-Prince", "pt", "sexta, 4 de dezembro, às 19:00 (hora do Haiti)"},
+		{"America/Guatemala", "fr", "vendredi 4 décembre à 18:00 (heure du Guatemala)"},
+		{"America/Guatemala", "ht", "vandredi 4 desanm, 18:00 (lè Gwatemala)"},
+		{"America/Guatemala", "pt", "sexta, 4 de dezembro, às 18:00 (hora da Guatemala)"},
+		{"America/Belize", "es", "viernes 4 de diciembre a las 18:00 (hora de Belice)"},
+		{"America/Panama", "en", "Friday, December 4, 19:00 (Panama time)"},
+		{"America/Los_Angeles", "fr", "vendredi 4 décembre à 16:00 (heure de Californie)"},
+		{"America/Los_Angeles", "ht", "vandredi 4 desanm, 16:00 (lè Kalifòni)"},
 	} {
-		if got := e.when(lang, at, "America/Mexico_City"); got != want {
-			t.Errorf("when(%s) = %q, want %q", lang, got, want)
+		if got := e.when(tt.lang, at, tt.zone); got != tt.want {
+			t.Errorf("when(%s, %s) = %q, want %q", tt.lang, tt.zone, got, tt.want)
 		}
 	}
 	if got, want := e.whenAs("time.short", "en", at, "America/Mexico_City"), "Dec 4, 18:00 (Mexico City time)"; got != want {

@@ -183,6 +183,13 @@ func handleSafeText(e *Engine, t *turn, in Input) bool {
 		return true
 	}
 	t.s.Draft["place"] = s
+	if kind == "town" || kind == "arrived" {
+		// The town the person says they are in: their time zone, when its
+		// name is a town of one zone.
+		if z := e.zoneOfTyped(s); z != "" && z != "?" {
+			t.s.Zone = z
+		}
+	}
 	e.prepareSafe(t)
 	return true
 }

@@ -246,6 +246,7 @@ func (e *Engine) shelterText(t *turn, typed string) bool {
 		forgetPoint(t)
 		e.enter(t, StepShelters)
 	case len(towns) == 1:
+		e.zoneFromTown(t, towns[0]) // the town the person says they are in: their time zone
 		e.searchFrom(t, towns[0].Lat, towns[0].Lon, e.townLabel(t.s.Lang, towns[0]), towns[0].Country)
 	default:
 		forgetPoint(t)
@@ -352,6 +353,7 @@ func handleShelterTown(e *Engine, t *turn, in Input) bool {
 				return false
 			}
 			lat, lon, tw := parseTown(v)
+			e.zoneFromTown(t, tw)
 			e.searchFrom(t, lat, lon, e.townLabel(t.s.Lang, tw), tw.Country)
 			return true
 		}

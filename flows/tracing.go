@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -133,7 +134,11 @@ func (e *Engine) tracingOn() bool { return e.cfg.Tracing }
 func traceChoices(ids ...string) []Choice { return choices(ids...) }
 
 func promptTraceMenu(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.menu"), Choices: traceChoices("tracing.new", "tracing.check", "help.menu")}}
+	outs := []Output{{Text: text("tracing.menu"), Choices: traceChoices("tracing.new", "tracing.check", "help.menu")}}
+	if t.s.Tracing != nil && t.s.Tracing.NeedPIN != "" {
+		outs = append([]Output{{Text: text("tracing.pin.missing")}}, outs...)
+	}
+	return outs
 }
 
 func handleTraceMenu(e *Engine, t *turn, in Input) bool {
@@ -145,6 +150,13 @@ func handleTraceMenu(e *Engine, t *turn, in Input) bool {
 		clearTrace(t)
 		e.enter(t, StepTraceConsent)
 	case "tracing.check":
+		if t.s.Tracing != nil && t.s.Tracing.NeedPIN != "" {
+			// Their own new case still has no PIN: choose it first.
+			clearTrace(t)
+			t.s.Draft[draftTrCase] = t.s.Tracing.NeedPIN
+			e.enter(t, StepTracePIN)
+			return true
+		}
 		e.enter(t, StepTraceCode)
 	case "help.menu":
 		e.enter(t, StepMenu)
@@ -639,6 +651,9 @@ func (e *Engine) caseOpened(t *turn, in Input, from Sender) {
 	t.s.ReplyTo = withReplyTo(t.s.ReplyTo, from)
 	clearTrace(t)
 	t.s.Draft[draftTrCase] = in.Case
+	// Until the PIN is chosen the case cannot be read from any phone: the
+	// tracing menu asks for it again if the person leaves now.
+	t.s.Tracing = t.s.Tracing.with(func(ts *TracingState) { ts.NeedPIN = in.Case })
 	t.say("tracing.opened", "Code", code.String())
 	e.enter(t, StepTracePIN)
 }
@@ -657,12 +672,19 @@ func handleTracePIN(e *Engine, t *turn, in Input) bool {
 		return true
 	}
 	pin := tracing.NormalizePIN(in.Text)
-	if err := tracing.CheckPIN(pin); err != nil {
+	switch err := tracing.CheckPIN(pin); {
+	case errors.Is(err, tracing.ErrPINFormat):
+		t.say("tracing.code.pin.shape")
+		return true
+	case err != nil:
 		t.say("tracing.pin.weak")
 		return true
 	}
 	t.emit(SetCasePIN{Case: id, PIN: pin})
 	delete(t.s.Draft, draftTrCase)
+	if t.s.Tracing != nil && t.s.Tracing.NeedPIN == id {
+		t.s.Tracing = t.s.Tracing.with(func(ts *TracingState) { ts.NeedPIN = "" })
+	}
 	t.say("tracing.pin.saved")
 	e.enter(t, e.home(t))
 	return true
@@ -787,6 +809,24 @@ func (e *Engine) teaserPIN(t *turn, in Input) bool {
 	return true
 }
 
+// secretInput says whether a message is a case code or a PIN: it is never
+// written into a conversation with volunteers (who never see tracing data),
+// and it goes to the tracing steps even during a handoff.
+func (e *Engine) secretInput(t *turn, in Input) bool {
+	if !e.tracingOn() || in.Kind != InputText {
+		return false
+	}
+	switch {
+	case looksLikeCode(in):
+		return true
+	case t.s.Step == StepTracePIN || t.s.Step == StepTraceCheckPIN:
+		return true
+	case t.s.Tracing != nil && t.s.Tracing.Pending != "" && !numericSteps[t.s.Step]:
+		return isPINShape(tracing.NormalizePIN(in.Text))
+	}
+	return false
+}
+
 // numericSteps ask for a number: four to six digits there are an answer, not a PIN.
 var numericSteps = map[string]bool{
 	StepContactPhone: true, StepCheckinEvery: true, StepCheckinWhen: true, StepTraceAge: true,
@@ -802,7 +842,7 @@ func (e *Engine) caseEvent(t *turn, in Input) {
 	switch in.Outcome {
 	case CaseOK:
 		if t.s.Tracing != nil && t.s.Tracing.Pending == in.Case {
-			t.s.Tracing = nil
+			t.s.Tracing = t.s.Tracing.with(func(ts *TracingState) { ts.Pending = "" })
 		}
 		e.showCase(t, in)
 	case CaseLockedNow:
@@ -930,7 +970,7 @@ func (e *Engine) tracingUpdate(t *turn, in Input) {
 	if in.Case == "" || in.Entry == "" {
 		return
 	}
-	t.s.Tracing = &TracingState{Pending: in.Case}
+	t.s.Tracing = t.s.Tracing.with(func(ts *TracingState) { ts.Pending = in.Case })
 	t.emit(Reply{Output: Output{Text: text("tracing.teaser")}, Case: in.Case, Entry: in.Entry})
 }
 
@@ -948,4 +988,22 @@ func letters(s string) int {
 		}
 	}
 	return n
+}
+
+// with returns a copy of the state changed by f, nil when nothing is left.
+func (ts *TracingState) with(f func(*TracingState)) *TracingState {
+	var c TracingState
+	if ts != nil {
+		c = *ts
+	}
+	f(&c)
+	return c.orNil()
+}
+
+// orNil is nil for a state that holds nothing.
+func (ts *TracingState) orNil() *TracingState {
+	if ts == nil || *ts == (TracingState{}) {
+		return nil
+	}
+	return ts
 }

@@ -226,3 +226,64 @@ func TestTracingTeaser(t *testing.T) {
 		t.Errorf("pending teaser kept after the PIN: %+v", s.Tracing)
 	}
 }
+
+// TestTracingPINAskedAgain: a person who leaves before choosing the PIN of
+// their new case is told, at the tracing menu, and asked for it again; a PIN
+// of letters is a PIN of the wrong shape, not an easy one.
+func TestTracingPINAskedAgain(t *testing.T) {
+	e := tracingEngine(t)
+	mx := flows.Sender{Channel: "sms", Address: "+5215512345678"}
+	code := caseCode(t)
+	s := walk(t, e, mx, flows.Session{}, []traceTurn{
+		{in: text("hola"), wantIDs: []string{"language.prompt"}},
+		{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+		{in: text("1"), wantIDs: []string{"consent.thanks", "menu.prompt"}},
+		{in: flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingOpened, Case: "k9", Text: string(code)}, wantIDs: []string{"tracing.opened", "tracing.pin.ask"}},
+		{in: text("abcd"), wantIDs: []string{"tracing.code.pin.shape"}},
+		{in: text("menu"), wantIDs: []string{"menu.prompt"}},
+		{in: pick("menu.tracing"), wantIDs: []string{"tracing.pin.missing", "tracing.menu"}},
+		{in: pick("tracing.check"), wantIDs: []string{"tracing.pin.ask"}},
+		{in: text("7391"), wantIDs: []string{"tracing.pin.saved", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
+			if p := flows.EffectsOf[flows.SetCasePIN](r.Effects); len(p) != 1 || p[0].Case != "k9" {
+				t.Errorf("SetCasePIN %+v", p)
+			}
+		}},
+		{in: pick("menu.tracing"), wantIDs: []string{"tracing.menu"}},
+	})
+	if s.Tracing != nil {
+		t.Errorf("tracing state kept: %+v", s.Tracing)
+	}
+}
+
+// TestTracingSecretsNeverReachVolunteers: during a conversation with a
+// volunteer, a case code and a teaser's PIN are not transcribed for the
+// volunteer, and still reach the tracing steps.
+func TestTracingSecretsNeverReachVolunteers(t *testing.T) {
+	e := tracingEngine(t)
+	mx := flows.Sender{Channel: "sms", Address: "+5215512345678"}
+	code := caseCode(t)
+	s := walk(t, e, mx, flows.Session{}, []traceTurn{
+		{in: text("hola"), wantIDs: []string{"language.prompt"}},
+		{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+		{in: text("1"), wantIDs: []string{"consent.thanks", "menu.prompt"}},
+	})
+	r := e.Step(context.Background(), s, text("necesito hablar con una persona"), mx, t0.Add(time.Hour))
+	s = r.Session
+	if s.Handoff == nil {
+		t.Fatal("no handoff")
+	}
+	s = e.Step(context.Background(), s, flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingUpdate, Case: "k1", Entry: "u1"}, mx, t0.Add(2*time.Hour)).Session
+	for _, in := range []string{"4821", "RFL-" + string(code) + " 4821"} {
+		r := e.Step(context.Background(), s, text(in), mx, t0.Add(3*time.Hour))
+		if tr := flows.EffectsOf[flows.Transcript](r.Effects); len(tr) != 0 {
+			t.Errorf("%q reached the volunteer's transcript: %+v", in, tr)
+		}
+		if p := flows.EffectsOf[flows.CheckCasePIN](r.Effects); len(p) != 1 || p[0].PIN != "4821" {
+			t.Errorf("%q: CheckCasePIN %+v", in, p)
+		}
+	}
+	// An ordinary message still goes to the volunteer.
+	if tr := flows.EffectsOf[flows.Transcript](e.Step(context.Background(), s, text("sigo aquí"), mx, t0.Add(3*time.Hour)).Effects); len(tr) != 1 {
+		t.Errorf("an ordinary message: transcript %+v", tr)
+	}
+}

@@ -75,9 +75,12 @@ type CaseUpdate struct {
 }
 
 // TracingState is what a session keeps of tracing between dialogs: the case
-// a teaser announced, whose PIN the next message of digits may be.
+// a teaser announced, whose PIN the next message of digits may be, and a new
+// case still waiting for its PIN.
 type TracingState struct {
 	Pending string `json:"pending,omitempty"`
+	// NeedPIN is the person's new case that has no PIN yet.
+	NeedPIN string `json:"need_pin,omitempty"`
 }
 
 // Text is a translatable text: a message ID and its template data.
@@ -141,8 +144,9 @@ type Escalation struct {
 	At     time.Time `json:"at"`
 	Lang   string    `json:"lang"`
 	Step   string    `json:"step"`
-	// Text is what the person wrote, when their words raised it (ReasonDanger),
-	// so a volunteer can read it; it is sealed at rest like everything else.
+	// Text is what the person wrote, when their words raised it (ReasonDanger,
+	// or ReasonAskedForHelp asked in their own words), so a volunteer reads it
+	// first in the transcript; it is sealed at rest like everything else.
 	Text string `json:"text,omitempty"`
 }
 

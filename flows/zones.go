@@ -1,11 +1,10 @@
 package flows
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/enlace-rfl/enlace/textmatch"
 )
 
 // Time zones. A check-in's deadline is in the time zone of where the person
@@ -58,19 +57,39 @@ var townZones = map[string]string{
 	"MX/Bahía de Banderas": "America/Mexico_City",
 }
 
-// zoneNames are the names a zone is said with, in every language; the
-// zones of capitals whose name differs by language are in the catalog
-// (time.zone.<id>).
-var zoneNames = map[string]string{
-	"America/Tijuana": "Tijuana", "America/Hermosillo": "Hermosillo", "America/Mazatlan": "Mazatlán",
-	"America/Chihuahua": "Chihuahua", "America/Ciudad_Juarez": "Ciudad Juárez", "America/Ojinaga": "Ojinaga",
-	"America/Matamoros": "Matamoros", "America/Cancun": "Cancún",
-	"America/Guatemala": "Guatemala", "America/Tegucigalpa": "Honduras", "America/El_Salvador": "El Salvador",
-	"America/Managua": "Nicaragua", "America/Costa_Rica": "Costa Rica", "America/Panama": "Panamá",
-	"America/Belize": "Belize", "America/Port-au-Prince": "Haiti", "America/Havana": "Cuba",
-	"America/Bogota": "Colombia", "America/Caracas": "Venezuela", "America/Guayaquil": "Ecuador",
-	"America/Los_Angeles": "California", "America/Phoenix": "Arizona", "America/Denver": "El Paso",
-	"America/Chicago": "Texas",
+// allZones are every zone the engine can use, each named in every language
+// by the message zoneKey(zone) (a test checks it).
+func allZones() []string {
+	seen := map[string]bool{}
+	var zs []string
+	for _, m := range []map[string]string{countryZones, stateZones, townZones} {
+		for _, z := range m {
+			if !seen[z] {
+				seen[z] = true
+				zs = append(zs, z)
+			}
+		}
+	}
+	slices.Sort(zs)
+	return zs
+}
+
+// knownZones is allZones, worked out once.
+var knownZones = sync.OnceValue(allZones)
+
+// zoneKey is the message that names a zone: "time.zone.tijuana" for
+// America/Tijuana. Each language writes it as its texts need it: French and
+// Portuguese with the preposition that goes with the name ("du Guatemala",
+// "da Cidade do México"), the others the bare name ("Tijuana"); a person
+// reads it in every time shown to them.
+func zoneKey(zone string) string {
+	city := strings.ToLower(zone[strings.LastIndex(zone, "/")+1:])
+	return "time.zone." + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' {
+			return r
+		}
+		return '_'
+	}, city)
 }
 
 // zoneOfTown is the time zone of a town of the gazetteer.
@@ -115,16 +134,18 @@ func location(zone string) *time.Location {
 	return loc
 }
 
-// zoneName is how a zone is named in a language ("Tijuana", "Ciudad de México").
+// zoneName is how a zone is named in a language ("Tijuana", "Ciudad de
+// México", French "de Tijuana"). A zone without a message of its own (one
+// an operator configured, e.g. for volunteer hours) is its city's name as
+// the language's time.zone.city writes it ("de Monterrey" in French).
 func (e *Engine) zoneName(lang, zone string) string {
-	if n, ok := zoneNames[zone]; ok {
-		return n
+	if id := zoneKey(zone); slices.Contains(knownZones(), zone) {
+		if s := e.cat.Text(lang, id, nil); s != "" && s != id {
+			return s
+		}
 	}
-	id := "time.zone." + textmatch.Normalize(strings.ReplaceAll(strings.TrimPrefix(zone, "America/"), "_", " "))
-	if s := e.cat.Text(lang, strings.ReplaceAll(id, " ", "_"), nil); s != "" && !strings.HasPrefix(s, "time.zone.") {
-		return s
-	}
-	return strings.ReplaceAll(zone[strings.LastIndex(zone, "/")+1:], "_", " ")
+	city := strings.ReplaceAll(zone[strings.LastIndex(zone, "/")+1:], "_", " ")
+	return e.cat.Text(lang, "time.zone.city", map[string]string{"City": city})
 }
 
 // zoneFromPin sets the person's time zone from a shared pin, when the
@@ -137,11 +158,36 @@ func (e *Engine) zoneFromPin(t *turn, lat, lon float64) bool {
 	if !ok {
 		return false
 	}
-	if z := zoneOfTown(tw); z != "" {
-		t.s.Zone = z
-		return true
+	return e.zoneFromTown(t, tw)
+}
+
+// zoneOfTyped is the time zone of a town's name as typed: "" when no town
+// has that name, "?" when towns of that name are in different zones.
+func (e *Engine) zoneOfTyped(typed string) string {
+	if e.cfg.Towns == nil { // an engine without a gazetteer knows no town
+		return ""
 	}
-	return false
+	zone := ""
+	for _, tw := range e.cfg.Towns.FindTown(typed) {
+		z := zoneOfTown(tw)
+		if zone != "" && z != zone {
+			return "?"
+		}
+		zone = z
+	}
+	return zone
+}
+
+// zoneFromTown sets the person's time zone from a town they named as where
+// they are (the finder, the check-in's question) or the town nearest their
+// pin. Nothing is kept for a person who did not agree to Enlace keeping data.
+func (e *Engine) zoneFromTown(t *turn, tw Town) bool {
+	z := zoneOfTown(tw)
+	if z == "" || t.s.Consent != ConsentAccepted {
+		return false
+	}
+	t.s.Zone = z
+	return true
 }
 
 // enterCheckinTime goes on to the check-in's time, first asking where the
@@ -173,28 +219,16 @@ func handleCheckinWhere(e *Engine, t *turn, in Input) bool {
 			return true
 		}
 	case InputText:
-		var towns []Town
-		if e.cfg.Towns != nil { // an engine without a gazetteer knows no town
-			towns = e.cfg.Towns.FindTown(in.Text)
-		}
-		zone := ""
-		for _, tw := range towns {
-			z := zoneOfTown(tw)
-			if zone != "" && z != zone {
-				zone = "?"
-				break
-			}
-			zone = z
-		}
-		switch zone {
+		switch zone := e.zoneOfTyped(in.Text); zone {
 		case "":
 			t.say("checkin.where.unknown")
 			return true
 		case "?":
 			t.say("checkin.where.unsure")
 			return true
+		default:
+			t.s.Zone = zone
 		}
-		t.s.Zone = zone
 	default:
 		return false
 	}

@@ -247,7 +247,8 @@ func TestHandoffEndToEnd(t *testing.T) {
 			e.drain()
 
 			// While claimed, five messages get no bot reply and reach the transcript in order.
-			var said []string
+			// The words that asked for a person start the transcript.
+			said := []string{"mwen bezwen pale ak yon moun"}
 			for i := range 5 {
 				msg := fmt.Sprintf("mesaj %d: mwen nan Tapachula", i+1)
 				said = append(said, msg)
@@ -442,6 +443,59 @@ func TestVolunteersChatHearsOfNewConversations(t *testing.T) {
 			}
 			if strings.Contains(got[0].Text, "37001234") || strings.Contains(got[0].Text, "menase") {
 				t.Fatalf("the notice reveals the person: %q", got[0].Text)
+			}
+		})
+	}
+}
+
+// TestWhatsAppWindowState: a WhatsApp conversation says whether a free-form
+// reply may go now and until when (24 hours after the person last wrote),
+// and that it is closed once those have passed; an SMS conversation has no
+// window. On both stores, on the fake clock.
+func TestWhatsAppWindowState(t *testing.T) {
+	for name, open := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			wa := &phone{name: "whatsapp"}
+			e := newEnv(t, open(t), func(_ *bot.Config, ch *[]bot.Channel) { *ch = append(*ch, wa) })
+			ctx := context.Background()
+			say := func(text string) {
+				e.n++
+				m := bot.Message{Channel: "whatsapp", From: marie, ID: fmt.Sprintf("WA%d", e.n), Input: flows.Input{Kind: flows.InputText, Text: text}}
+				if _, err := e.pipe.Accept(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+				e.drain()
+			}
+			for _, text := range []string{"bonjou", "4", "1", "mwen bezwen pale ak yon moun"} {
+				say(text)
+			}
+			wrote := e.clock.Now()
+			ana, by := e.account("ana", staff.RoleVolunteer, "ht")
+			items, err := e.inbox.List(ctx, ana)
+			if err != nil || len(items) != 1 || items[0].Channel != "whatsapp" {
+				t.Fatalf("inbox %+v, %v", items, err)
+			}
+			v, err := e.inbox.Open(ctx, by, ana, items[0].ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !v.WindowOpen || v.WindowUntil.Before(wrote.Add(23*time.Hour)) || v.WindowUntil.After(wrote.Add(24*time.Hour)) {
+				t.Errorf("just after the person wrote: open %v until %v, want open until 24 h after %v", v.WindowOpen, v.WindowUntil, wrote)
+			}
+			e.clock.Advance(25 * time.Hour)
+			if v, err = e.inbox.Open(ctx, by, ana, items[0].ID); err != nil || v.WindowOpen {
+				t.Errorf("25 hours later: open %v, %v; want closed", v.WindowOpen, err)
+			}
+
+			e.onboard("+50937005678")
+			e.write("+50937005678", "mwen bezwen pale ak yon moun")
+			items, _ = e.inbox.List(ctx, ana)
+			for _, it := range items {
+				if it.Channel == "sms" {
+					if v, err := e.inbox.Open(ctx, by, ana, it.ID); err != nil || v.WindowOpen || !v.WindowUntil.IsZero() {
+						t.Errorf("an SMS conversation: open %v until %v, %v; want no window", v.WindowOpen, v.WindowUntil, err)
+					}
+				}
 			}
 		})
 	}

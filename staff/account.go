@@ -98,16 +98,17 @@ type Permission string
 
 // The permissions. Each role's set is in rolePermissions.
 const (
-	PermInbox   Permission = "inbox"   // the volunteer inbox: escalations, conversations
-	PermTracing Permission = "tracing" // tracing cases (issue 12)
-	PermAdmin   Permission = "admin"   // staff accounts, directory status
-	PermAudit   Permission = "audit"   // read and export the audit log
+	PermInbox     Permission = "inbox"     // the volunteer inbox: escalations, conversations
+	PermTracing   Permission = "tracing"   // tracing cases (issue 12)
+	PermAdmin     Permission = "admin"     // staff accounts
+	PermAudit     Permission = "audit"     // read and export the audit log
+	PermDirectory Permission = "directory" // the directory's places: mark them open, full or closed
 )
 
 var rolePermissions = map[Role][]Permission{
 	RoleVolunteer:  {PermInbox},
 	RoleCaseworker: {PermInbox, PermTracing},
-	RoleAdmin:      {PermAdmin, PermAudit},
+	RoleAdmin:      {PermAdmin, PermAudit, PermDirectory},
 }
 
 // Can reports whether the role includes the permission.

@@ -48,6 +48,12 @@ const (
 	ActionMatchDismiss = "match.dismiss"
 )
 
+// Audit actions of the directory of places (the console's Directory page
+// and API). The subject is the place's id.
+const (
+	ActionPlaceStatus = "place.status"
+)
+
 // Entry is one audit log entry: who (staff id and role, from where) did what
 // (action) to which record (subject), when; Prev and Hash chain it to the
 // entry before.

@@ -2,12 +2,15 @@ package main
 
 import (
 	"fmt"
-	"github.com/enlace-rfl/enlace/flows"
-	"github.com/enlace-rfl/enlace/languages"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/enlace-rfl/enlace/console"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/languages"
 )
 
 // option is one environment variable Enlace reads. allOptions is the one
@@ -51,6 +54,7 @@ var options = []option{
 	{"ENLACE_VOLUNTEER_WAIT", "", "How soon a volunteer usually reads a request (e.g. `12h`), as the people running Enlace know it. People who ask for a person are told \"usually within 12 hours, but it can take longer\"; unset, they are told nobody can say when. Never a promise."},
 	// Staff console (see README "Staff and the console").
 	{"ENLACE_CONSOLE_ADDR", "127.0.0.1:8081", "Address the staff console and its API (`/api/v1`) listen on, apart from the webhooks, so it can stay behind a VPN or a TLS proxy. `off` turns it off."},
+	{"ENLACE_TRUSTED_PROXIES", "", "Addresses or networks of the reverse proxies in front of the console (e.g. `10.0.0.0/8,192.168.1.7`). Only from them is `X-Forwarded-For` believed, read from the right, for the client address in the audit log and the login limits; unset: the connection's own address."},
 	{"ENLACE_CONSOLE_URL", "", "The HTTPS address staff open the console at (e.g. `https://console.example.org`), used in enrolment links. Defaults to `ENLACE_PUBLIC_URL`, else `http://localhost:PORT`."},
 	{"ENLACE_STAFF_IDLE_TIMEOUT", "30m", "A console session ends after this long without a request."},
 	{"ENLACE_STAFF_SESSION_MAX", "12h", "A console session ends this long after login, however busy."},
@@ -94,6 +98,7 @@ type config struct {
 	CaseRetention   time.Duration
 	ConsoleAddr     string
 	ConsoleURL      string
+	TrustedProxies  []netip.Prefix
 	StaffIdle       time.Duration
 	StaffSessionMax time.Duration
 	AuditTTL        time.Duration
@@ -170,6 +175,11 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	c.ConsoleAddr = get("ENLACE_CONSOLE_ADDR")
 	c.ConsoleURL = strings.TrimRight(get("ENLACE_CONSOLE_URL"), "/")
+	if tp, err := console.ParseTrustedProxies(get("ENLACE_TRUSTED_PROXIES")); err != nil {
+		errs = append(errs, "ENLACE_TRUSTED_PROXIES: want addresses or networks like 10.0.0.0/8, comma-separated")
+	} else {
+		c.TrustedProxies = tp
+	}
 	c.StaffIdle = dur("ENLACE_STAFF_IDLE_TIMEOUT")
 	c.StaffSessionMax = dur("ENLACE_STAFF_SESSION_MAX")
 	c.AuditTTL = dur("ENLACE_AUDIT_TTL")

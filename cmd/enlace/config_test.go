@@ -45,3 +45,16 @@ func TestRetryConfig(t *testing.T) {
 		})
 	}
 }
+
+func TestTrustedProxiesConfig(t *testing.T) {
+	c, err := loadConfig(func(k string) string {
+		return map[string]string{"ENLACE_TRUSTED_PROXIES": "10.0.0.0/8, 192.168.1.7"}[k]
+	})
+	if err != nil || len(c.TrustedProxies) != 2 || c.TrustedProxies[1].String() != "192.168.1.7/32" {
+		t.Fatalf("got %v, %v", c.TrustedProxies, err)
+	}
+	_, err = loadConfig(func(k string) string { return map[string]string{"ENLACE_TRUSTED_PROXIES": "proxy.local"}[k] })
+	if err == nil || !strings.Contains(err.Error(), "ENLACE_TRUSTED_PROXIES: want addresses or networks") {
+		t.Fatalf("a host name: %v", err)
+	}
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/enlace-rfl/enlace/console"
 	"github.com/enlace-rfl/enlace/inbox"
 	"github.com/enlace-rfl/enlace/keyring"
+	"github.com/enlace-rfl/enlace/places"
 	"github.com/enlace-rfl/enlace/staff"
 )
 
@@ -51,7 +52,9 @@ func startConsole(work context.Context, cfg config, a *app, keys *keyring.Keyrin
 	if err != nil {
 		return nil, err
 	}
-	con, err := console.New(console.Config{Staff: svc, Logger: logger, Inbox: in, Cases: cases})
+	dir, _ := a.store.(places.Store) // the Directory page: the same store the finder reads
+	con, err := console.New(console.Config{Staff: svc, Logger: logger, Inbox: in, Cases: cases, Places: dir,
+		ClientAddr: console.ClientAddrBehind(cfg.TrustedProxies)})
 	if err != nil {
 		return nil, err
 	}

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/enlace-rfl/enlace/console"
 	"github.com/enlace-rfl/enlace/places"
 )
 
@@ -303,5 +305,29 @@ func TestStarterDirectoryOutOfTheBox(t *testing.T) {
 				t.Errorf("a second chat changed the directory")
 			}
 		})
+	}
+}
+
+// TestServeConsoleHasTheDirectory: serve gives the console the store the
+// shelter finder reads (the starter directory), and serves its API.
+func TestServeConsoleHasTheDirectory(t *testing.T) {
+	env := map[string]string{"ENLACE_DATA_DIR": t.TempDir(), "ENLACE_SECRET_KEY": "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="}
+	built := make(chan *console.Server, 1)
+	addr := make(chan string, 1)
+	consoleBuilt = func(c *console.Server) { built <- c }
+	consoleStarted = func(a string) { addr <- a }
+	t.Cleanup(func() { consoleBuilt, consoleStarted = nil, nil })
+	_, stop := startServe(t, env)
+	con := <-built
+	if code, body := get(t, "http://"+<-addr+"/api/v1/places"); code != http.StatusUnauthorized {
+		t.Errorf("serve's GET /api/v1/places without a token: %d %s", code, body)
+	}
+	if dir := con.Places(); dir == nil {
+		t.Error("serve's console has no directory")
+	} else if n, err := dir.CountPlaces(context.Background()); err != nil || n == 0 {
+		t.Errorf("serve's console directory: %d places, %v; want the starter's", n, err)
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }

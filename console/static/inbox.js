@@ -1,5 +1,5 @@
-// Enlace console: the inbox's live list (Server-Sent Events) and the reply
-// box's SMS segment count. The pages work without it.
+// Enlace console: the inbox's live list (Server-Sent Events), the reply
+// box's SMS segment count and its ready answers. The pages work without it.
 "use strict";
 (function () {
   var list = document.getElementById("inbox-list");
@@ -46,5 +46,20 @@
     };
     box.addEventListener("input", show);
     show();
+  });
+
+  // Ready answers: added to what is written (the link alone, without this,
+  // opens the page again with the answer in the box).
+  var picks = document.querySelectorAll("a[data-canned]");
+  Array.prototype.forEach.call(picks, function (a) {
+    a.addEventListener("click", function (ev) {
+      var box = document.getElementById(a.dataset.for);
+      if (!box) { return; }
+      ev.preventDefault();
+      var before = box.value.replace(/\s+$/, "");
+      box.value = before === "" ? a.dataset.canned : before + " " + a.dataset.canned;
+      box.dispatchEvent(new Event("input"));
+      box.focus();
+    });
   });
 })();
