@@ -16,6 +16,8 @@ echo "## engine step"
 go test -run '^$' -bench 'BenchmarkStep$' -benchmem -count 3 ./flows/
 echo "## pipeline on Redis, concurrency $C"
 REDIS_URL="redis://127.0.0.1:$PORT/0" BENCH_CONCURRENCY=$C go test -run '^$' -bench 'BenchmarkPipelineRedis$' -benchmem -benchtime 3000x -count 3 ./bot/
+echo "## delivery lanes: Telegram replies with an SMS backlog at TWILIO_RATE=1"
+go test -run '^$' -bench 'BenchmarkTelegramWithSMSBacklog' -benchtime 3x -count 2 ./bot/
 echo "## redis-benchmark SET, concurrency $C"
 redis-benchmark -p "$PORT" -t set -c "$C" -n 200000 -q
 echo "## shelter search over 100,000 places (p99 in the p99-ms column)"

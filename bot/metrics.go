@@ -22,7 +22,7 @@ func NewMetrics(reg prometheus.Registerer, st Store) *Metrics {
 			Name: "enlace_inbound_messages_total", Help: "Inbound messages by channel and outcome (accepted, duplicate, error).",
 		}, []string{"channel", "outcome"}),
 		outboundTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "enlace_outbound_messages_total", Help: "Outbound delivery attempts by channel and outcome (sent, retry, throttled, dead, replayed: a dead letter back in its outbox by itself).",
+			Name: "enlace_outbound_messages_total", Help: "Outbound delivery attempts by channel and outcome (sent, retry, throttled, dead, replayed: a dead letter back in its outbox by itself; paced: waiting for its lane's budget, not an attempt).",
 		}, []string{"channel", "outcome"}),
 		handleSeconds: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name: "enlace_handle_seconds", Help: "Time to handle one inbound message, from reading it to committing the replies.",
@@ -44,7 +44,7 @@ func NewMetrics(reg prometheus.Registerer, st Store) *Metrics {
 	reg.MustRegister(
 		gauge("enlace_inbound_queue_people", "People with inbound messages waiting to be handled.",
 			func(ctx context.Context) (int64, error) { return st.Pending(ctx, QueueInbound) }),
-		gauge("enlace_outbound_queue_people", "People with replies waiting to be sent.",
+		gauge("enlace_outbound_queue_people", "People with new replies waiting to be moved to their delivery lane.",
 			func(ctx context.Context) (int64, error) { return st.Pending(ctx, QueueOutbound) }),
 		gauge("enlace_dead_letters", "Replies that could not be delivered and wait for an operator.",
 			st.CountDeadLetters),
