@@ -122,6 +122,9 @@ var (
 // ErrThrottled means the provider asked us to wait before sending again.
 type ErrThrottled struct {
 	RetryAfter time.Duration
+	// Lane says the provider throttled the sender, not one recipient (a
+	// Twilio 429 counts the whole account): everyone on the lane waits.
+	Lane bool
 }
 
 func (e *ErrThrottled) Error() string { return fmt.Sprintf("throttled: retry after %s", e.RetryAfter) }

@@ -35,8 +35,15 @@ type Config struct {
 	BackoffBase     time.Duration // first retry delay, doubled each attempt (2s)
 	BackoffMax      time.Duration // longest retry delay (10m)
 	Batch           int           // people claimed per pass (16)
-	Workers         int           // concurrent workers in Run (4)
-	Poll            time.Duration // how often Run looks for work when not notified (250ms)
+	Workers         int           // concurrent handling workers in Run (4)
+	// LaneWorkers is how many workers deliver on each lane in Run (8): a
+	// provider call takes a round trip, so a lane of 30/s needs several.
+	LaneWorkers int
+	// SendTimeout bounds one provider call (20s, under LockTTL); AckTimeout
+	// the store writes after it (10s), on a deadline of their own.
+	SendTimeout time.Duration
+	AckTimeout  time.Duration
+	Poll        time.Duration // how often Run looks for work when not notified (250ms)
 	// ClaimTimeout is how long a volunteer's claim of a conversation lasts
 	// without a reply before it returns to the queue (15m); TranscriptTTL is
 	// how long a closed conversation is kept (30 days).
@@ -78,6 +85,11 @@ func (c *Config) defaults() {
 	if c.Workers <= 0 {
 		c.Workers = 4
 	}
+	if c.LaneWorkers <= 0 {
+		c.LaneWorkers = 8
+	}
+	def(&c.SendTimeout, 20*time.Second)
+	def(&c.AckTimeout, 10*time.Second)
 }
 
 // DefaultRetryFor is Config.RetryFor's default.
@@ -112,7 +124,8 @@ type Pipeline struct {
 	// name; a test process exits there to show that nothing is lost.
 	crashHook func(step string)
 
-	mu sync.Mutex // guards channels after start
+	mu    sync.Mutex       // guards channels and lanes after start
+	lanes map[string]*lane // delivery lanes by name (bot/lanes.go)
 
 	// settled[channel] is true while nothing failed on the channel since its
 	// dead letters were last replayed (see delivered).
@@ -156,7 +169,7 @@ func New(o Options) *Pipeline {
 	p := &Pipeline{
 		cfg: o.Config, store: o.Store, conv: o.Conversations, cases: o.Cases, auditFn: o.Audit, keys: o.Keys, engine: o.Engine, cat: o.Catalog,
 		channels: map[string]Channel{}, now: o.Clock, log: o.Logger, metrics: o.Metrics,
-		wake: make(chan struct{}, 1), settled: map[string]bool{},
+		wake: make(chan struct{}, 1), settled: map[string]bool{}, lanes: map[string]*lane{},
 	}
 	if p.now == nil {
 		p.now = time.Now

@@ -8,9 +8,9 @@ import (
 	"time"
 )
 
-// SendReady delivers the outboxes of the people who are ready now, one reply
-// per person per pass so that each recipient is paced, and returns how many
-// replies it delivered.
+// SendReady routes the people with new outbound messages to their lanes and
+// delivers what is ready now in every lane, one reply per person per pass
+// so that each recipient is paced, and returns how many replies it delivered.
 //
 // Delivery is at least once at the provider boundary: a crash after the
 // provider accepted a reply and before the outbox head was removed sends that
@@ -23,34 +23,29 @@ func (p *Pipeline) SendReady(ctx context.Context) (int, error) {
 
 // sendReady is SendReady, also saying how many people it claimed.
 func (p *Pipeline) sendReady(ctx context.Context) (sent, claimed int, err error) {
-	claims, err := p.store.Claim(ctx, QueueOutbound, p.now(), p.cfg.Lease, p.cfg.Batch)
-	if err != nil {
-		return 0, 0, fmt.Errorf("bot: claiming outbound work: %w", err)
+	d, derr := p.DispatchReady(ctx)
+	errs := []error{derr}
+	claimed = d
+	for _, l := range p.allLanes() {
+		s, c, err := p.lanePass(ctx, l, p.cfg.Batch)
+		sent += s
+		claimed += c
+		errs = append(errs, err)
 	}
-	var errs []error
-	for _, c := range claims {
-		ok, err := p.sendNext(ctx, c)
-		if ok {
-			sent++
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return sent, len(claims), errors.Join(errs...)
+	return sent, claimed, errors.Join(errs...)
 }
 
 // sendNext delivers the head of one person's outbox and schedules what follows.
 // The claim's lease alone is not exclusive (a new reply reschedules the person
 // while a send is in flight), so a lock of the outbox makes sure only one sender
 // ever holds its head.
-func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
+func (p *Pipeline) sendNext(ctx context.Context, l *lane, c Claim) (bool, error) {
 	lock := c.Person + outboxLockSuffix
 	token, err := p.store.Lock(ctx, lock, p.cfg.LockTTL, p.now())
 	if errors.Is(err, ErrLocked) {
 		// Another sender has this outbox; look again shortly rather than when
 		// this claim's lease runs out.
-		return false, p.store.Schedule(ctx, QueueOutbound, c.Person, p.now().Add(lockedRetry))
+		return false, p.store.Schedule(ctx, l.queue, c.Person, p.now().Add(lockedRetry))
 	}
 	if err != nil {
 		return false, fmt.Errorf("bot: locking outbox: %w", err)
@@ -61,7 +56,7 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 		}
 	}()
 	for {
-		sent, next, err := p.sendHead(ctx, c)
+		sent, next, err := p.sendHead(ctx, l, c)
 		if !next || err != nil {
 			return sent, err
 		}
@@ -70,10 +65,16 @@ func (p *Pipeline) sendNext(ctx context.Context, c Claim) (bool, error) {
 
 // sendHead tries the head of the outbox once. next says the head was moved to
 // dead letters without a try, so the one after it may go now.
-func (p *Pipeline) sendHead(ctx context.Context, c Claim) (sent, next bool, err error) {
+//
+// A reply that must wait (held back, or its lane's budget or its recipient's
+// spent) is scheduled for when it may go and left as it is: waiting is never
+// an attempt, and no worker sleeps on it. The provider call and the
+// acknowledgement after it have deadlines of their own, so a slow provider
+// can never leave a delivered reply unacknowledged (and sent again).
+func (p *Pipeline) sendHead(ctx context.Context, l *lane, c Claim) (sent, next bool, err error) {
 	item, err := p.store.NextOutbound(ctx, c.Person)
 	if errors.Is(err, ErrNotFound) {
-		_, err := p.store.Release(ctx, QueueOutbound, c)
+		_, err := p.store.Release(ctx, l.queue, c)
 		return false, false, err
 	}
 	if err != nil {
@@ -83,9 +84,24 @@ func (p *Pipeline) sendHead(ctx context.Context, c Claim) (sent, next bool, err 
 	if err != nil {
 		return false, true, p.deadLetterUnreadable(ctx, c.Person, item, err)
 	}
-	if r.NotBefore.After(p.now()) {
+	now := p.now()
+	if dst := p.laneOf(r.Channel); dst != l {
+		// The head leaves from another lane (it became the head while the
+		// person waited here): pass them on.
+		at := now
+		if r.NotBefore.After(now) {
+			at = r.NotBefore
+		}
+		if err := p.store.Schedule(ctx, dst.queue, c.Person, at); err != nil {
+			return false, false, fmt.Errorf("bot: scheduling delivery: %w", err)
+		}
+		_, err := p.store.Release(ctx, l.queue, c)
+		dst.notify()
+		return false, false, err
+	}
+	if r.NotBefore.After(now) {
 		// Held back (throttled, backing off, paced): come back then.
-		return false, false, p.store.Schedule(ctx, QueueOutbound, c.Person, r.NotBefore)
+		return false, false, p.store.Schedule(ctx, l.queue, c.Person, r.NotBefore)
 	}
 	ch, reason, err := p.sendable(ctx, r)
 	if err != nil {
@@ -94,23 +110,39 @@ func (p *Pipeline) sendHead(ctx context.Context, c Claim) (sent, next bool, err 
 	if reason != "" {
 		return false, true, p.deadLetter(ctx, c.Person, item.ID, r, reason)
 	}
+	wait, whole, err := p.takeBudget(ctx, l, ch, r)
+	if err != nil {
+		return false, false, err
+	}
+	if wait > 0 {
+		if whole {
+			l.holdUntil(now.Add(wait))
+		}
+		p.metrics.outbound(r.Channel, "paced")
+		return false, false, p.store.Schedule(ctx, l.queue, c.Person, now.Add(wait))
+	}
 	p.crash("before-send")
-	return p.sendOutcome(ctx, c.Person, item.ID, ch, r, ch.Send(ctx, r))
+	sendCtx, cancelSend := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.SendTimeout)
+	sendErr := ch.Send(sendCtx, r)
+	cancelSend()
+	ackCtx, cancelAck := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.AckTimeout)
+	defer cancelAck()
+	return p.sendOutcome(ackCtx, l, c.Person, item.ID, ch, r, sendErr)
 }
 
 // sendOutcome handles what a channel said about a reply: each outcome has
 // its function.
-func (p *Pipeline) sendOutcome(ctx context.Context, person, id string, ch Channel, r Reply, sendErr error) (sent, next bool, err error) {
+func (p *Pipeline) sendOutcome(ctx context.Context, l *lane, person, id string, ch Channel, r Reply, sendErr error) (sent, next bool, err error) {
 	var throttled *ErrThrottled
 	switch {
 	case sendErr == nil:
-		return true, false, p.sent(ctx, person, id, ch, r)
+		return true, false, p.sent(ctx, l, person, id, ch, r)
 	case errors.As(sendErr, &throttled):
-		return false, false, p.throttled(ctx, person, id, r, throttled.RetryAfter)
+		return false, false, p.throttled(ctx, l, person, id, r, throttled)
 	case errors.Is(sendErr, ErrUnreachable), errors.Is(sendErr, ErrRejected):
 		return false, true, p.undeliverable(ctx, person, id, r, sendErr)
 	}
-	return p.failed(ctx, person, id, r, sendErr)
+	return p.failed(ctx, l, person, id, r, sendErr)
 }
 
 // sendable returns the channel a reply goes on, or the reason it must not be
@@ -139,7 +171,7 @@ func (p *Pipeline) deadLetterUnreadable(ctx context.Context, person string, item
 
 // sent acknowledges a delivered reply and schedules the person's next one:
 // now, or when the channel allows the next message to this chat.
-func (p *Pipeline) sent(ctx context.Context, person, id string, ch Channel, r Reply) error {
+func (p *Pipeline) sent(ctx context.Context, l *lane, person, id string, ch Channel, r Reply) error {
 	p.crash("after-send")
 	// Sending is delivery as far as a channel without delivery reports can
 	// tell; the receipt is recorded before the reply leaves the outbox, so a
@@ -165,18 +197,26 @@ func (p *Pipeline) sent(ctx context.Context, person, id string, ch Channel, r Re
 			return err
 		}
 	}
-	return p.store.Schedule(ctx, QueueOutbound, person, next)
+	// The next head is most likely on this lane too; one that is not is
+	// passed on when this lane meets it.
+	return p.store.Schedule(ctx, l.queue, person, next)
 }
 
-// throttled holds a reply for exactly as long as the provider asked.
-func (p *Pipeline) throttled(ctx context.Context, person, id string, r Reply, after time.Duration) error {
+// throttled holds a reply for exactly as long as the provider asked, and
+// with it its recipient, or the whole lane when the provider throttles the
+// sender (a Twilio 429 is the account's), in every process. It is not an
+// attempt.
+func (p *Pipeline) throttled(ctx context.Context, l *lane, person, id string, r Reply, t *ErrThrottled) error {
 	p.metrics.outbound(r.Channel, "throttled")
-	p.log.Warn("throttled by provider", "channel", r.Channel, "person", logID(person), "retry_after", after)
-	r.NotBefore = p.now().Add(after)
+	p.log.Warn("throttled by provider", "channel", r.Channel, "person", logID(person), "retry_after", t.RetryAfter, "lane", t.Lane)
+	r.NotBefore = p.now().Add(t.RetryAfter)
+	if err := p.holdBudget(ctx, l, r, t.Lane, r.NotBefore); err != nil {
+		return err
+	}
 	if err := p.rewrite(ctx, person, id, r); err != nil {
 		return err
 	}
-	return p.store.Schedule(ctx, QueueOutbound, person, r.NotBefore)
+	return p.store.Schedule(ctx, l.queue, person, r.NotBefore)
 }
 
 // undeliverable dead-letters a reply the provider will never deliver, marking
@@ -208,7 +248,7 @@ func (p *Pipeline) undeliverable(ctx context.Context, person, id string, r Reply
 // failed counts a transient failure: the reply is tried again after a
 // backoff, until it has been failing for its channel's RetryFor; then it goes
 // to dead letters, to be replayed when the channel delivers again.
-func (p *Pipeline) failed(ctx context.Context, person, id string, r Reply, sendErr error) (sent, next bool, err error) {
+func (p *Pipeline) failed(ctx context.Context, l *lane, person, id string, r Reply, sendErr error) (sent, next bool, err error) {
 	now := p.now()
 	p.channelFailed(r.Channel)
 	r.Attempts++
@@ -230,7 +270,7 @@ func (p *Pipeline) failed(ctx context.Context, person, id string, r Reply, sendE
 	if err := p.rewrite(ctx, person, id, r); err != nil {
 		return false, false, err
 	}
-	return false, false, p.store.Schedule(ctx, QueueOutbound, person, r.NotBefore)
+	return false, false, p.store.Schedule(ctx, l.queue, person, r.NotBefore)
 }
 
 // blocked says whether a reply must not be sent: its address opted out of the

@@ -3,18 +3,48 @@ package bot
 import (
 	"context"
 	"errors"
+	"strings"
 	"time"
+
+	"github.com/enlace-rfl/enlace/store"
 )
 
-// Queue names one of the two work queues a Store keeps: people with inbound
-// messages waiting to be handled, and people with outbound messages waiting to be sent.
+// Queue names one of the work queues a Store keeps: people with inbound
+// messages waiting to be handled (QueueInbound), people with new outbound
+// messages waiting to be routed to a delivery lane (QueueOutbound), and one
+// queue per delivery lane (LaneQueue): people whose next reply leaves from
+// that lane's sender.
 type Queue string
 
-// The two work queues.
+// The fixed work queues. Commit, Enqueue and Replay make a person ready in
+// QueueOutbound; the pipeline moves them on to the lane of their outbox head.
 const (
 	QueueInbound  Queue = "in"
 	QueueOutbound Queue = "out"
 )
+
+// laneQueuePrefix starts the name of every lane queue.
+const laneQueuePrefix = "out-"
+
+// LaneQueue is the queue of the delivery lane named lane (a store.ValidName,
+// such as "telegram" or "sms"): the people whose outbox head leaves from it.
+// Stores keep any number of them, each claimed apart from the others, so a
+// slow lane never holds up another.
+func LaneQueue(lane string) Queue { return Queue(laneQueuePrefix + lane) }
+
+// Lane returns the lane q is the queue of, and whether it is a lane queue
+// with a valid lane name at all.
+func (q Queue) Lane() (string, bool) {
+	lane, ok := strings.CutPrefix(string(q), laneQueuePrefix)
+	return lane, ok && store.ValidName(lane)
+}
+
+// Valid reports whether a store keeps q: QueueInbound, QueueOutbound or a
+// LaneQueue with a valid name.
+func (q Queue) Valid() bool {
+	_, lane := q.Lane()
+	return q == QueueInbound || q == QueueOutbound || lane
+}
 
 // Errors a Store returns.
 var (
@@ -165,6 +195,7 @@ const OptOutFlagPrefix = "optout:"
 // opened); Sweep removes what expired by now.
 type Store interface {
 	Counter
+	Budgets
 	// Accept appends msg to the person's inbox unless dedupeKey was already
 	// accepted for that person within dedupeTTL, and makes the person ready in
 	// QueueInbound. It reports false for a duplicate (nothing appended; the
@@ -299,3 +330,29 @@ type Counter interface {
 
 // SweepInterval is how often Run asks the store to Sweep.
 const SweepInterval = time.Minute
+
+// Bucket is one token bucket of a delivery lane's budget: Rate tokens a
+// second, at most Burst held. Name is a store.ValidName within the lane (the
+// lane's own bucket, a recipient's keyed hash).
+type Bucket struct {
+	Name  string
+	Rate  float64
+	Burst float64
+}
+
+// Budgets are the token buckets that pace delivery, shared by every process
+// on a store: N processes together send no more than one budget allows. The
+// Redis store keeps them in Redis (one script per take, every bucket of a lane
+// in one hash slot); the embedded store in the process that owns its file.
+type Budgets interface {
+	// TakeBudget takes cost tokens from every bucket of bs (of lane) when
+	// each holds at least one token at now (a cost above one leaves a debt that
+	// later takes wait out), and returns wait 0. Otherwise it takes nothing
+	// and returns how long until the emptiest of them has a token, and its
+	// index in bs. A bucket never seen is full. It is atomic across buckets
+	// and processes.
+	TakeBudget(ctx context.Context, lane string, bs []Bucket, cost int, now time.Time) (wait time.Duration, short int, err error)
+	// HoldBudget gives no token of bucket b of lane before until (a
+	// provider asked everyone on it to wait), and one at until.
+	HoldBudget(ctx context.Context, lane string, b Bucket, until, now time.Time) error
+}

@@ -69,14 +69,16 @@ type Config struct {
 	HTTPClient *http.Client
 	// PollTimeout is getUpdates' long-polling timeout (50s).
 	PollTimeout time.Duration
-	// PartInterval is the least time between two messages to one chat from
-	// this process: the parts of a split text, or replies that come close
-	// together (1s, Telegram's per-chat limit).
+	// PartInterval is the least time between two messages to one chat: the
+	// parts of a split text (the adapter waits it between them), and
+	// replies (the pipeline paces each chat by it, in every process) (1s,
+	// Telegram's per-chat limit).
 	PartInterval time.Duration
-	// Rate is the most messages a second to all chats together (30).
+	// Rate is the most messages a second to all chats together (30): the
+	// bot's delivery lane's budget, shared by every process (bot.Paced).
 	Rate rate.Limit
-	// Clock and Sleep are the time the adapter paces by (time.Now and
-	// bot.Sleep when nil); tests give a fake clock.
+	// Clock and Sleep are the time the adapter waits between the parts of a
+	// long text by (time.Now and bot.Sleep when nil); tests give a fake clock.
 	Clock func() time.Time
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -84,14 +86,13 @@ type Config struct {
 // Adapter is the Telegram channel: a webhook handler, a long-polling loop and
 // a bot.Channel that sends replies.
 type Adapter struct {
-	cfg    Config
-	api    *tgbot.Bot
-	http   *http.Client
-	log    *slog.Logger
-	global *rate.Limiter
+	cfg  Config
+	api  *tgbot.Bot
+	http *http.Client
+	log  *slog.Logger
+	lane string // the bot's delivery lane
 
 	mu    sync.Mutex
-	slots map[int64]time.Time // when each chat last got (or will get) a message
 	holds map[int64]time.Time // until when Telegram asked each chat to wait (429)
 
 	bg sync.WaitGroup // callback answers in flight
@@ -137,7 +138,7 @@ func New(cfg Config) (*Adapter, error) {
 	}
 	a := &Adapter{
 		cfg: cfg, http: cfg.HTTPClient, log: cfg.Logger,
-		global: rate.NewLimiter(cfg.Rate, 1), slots: map[int64]time.Time{}, holds: map[int64]time.Time{},
+		lane: laneName(cfg.Token), holds: map[int64]time.Time{},
 	}
 	api, err := tgbot.New(cfg.Token,
 		tgbot.WithServerURL(cfg.APIURL),
@@ -166,13 +167,47 @@ func (a *Adapter) MinInterval() time.Duration { return perChat }
 // Wait waits for the adapter's background calls (callback answers) to end.
 func (a *Adapter) Wait() { a.bg.Wait() }
 
+// Pace is the bot's delivery lane: Rate messages a second to all chats
+// (one at a time: Telegram counts any second), PartInterval per chat.
+func (a *Adapter) Pace() bot.Pace {
+	return bot.Pace{Lane: a.lane, Rate: float64(a.cfg.Rate), Burst: 1, PerRecipient: a.cfg.PartInterval}
+}
+
+// Cost is how many Bot API messages r takes: its parts and its map pin.
+func (a *Adapter) Cost(r bot.Reply) int {
+	text, _ := a.layout(r)
+	n := len(split.Text(text, func(s string) bool { return utf16Len(s) <= MaxTextUnits }))
+	if r.Venue != nil {
+		n++
+	}
+	return max(n, 1)
+}
+
+// laneName names the bot's lane by the bot's id, the public part of its
+// token before the colon: two bots are two senders.
+func laneName(token string) string {
+	id, _, _ := strings.Cut(token, ":")
+	for _, c := range id {
+		if c < '0' || c > '9' {
+			return ChannelName
+		}
+	}
+	if id == "" || len(id) > 20 {
+		return ChannelName
+	}
+	return ChannelName + "-" + id
+}
+
 var (
 	_ bot.Channel = (*Adapter)(nil)
 	_ bot.Pacer   = (*Adapter)(nil)
+	_ bot.Paced   = (*Adapter)(nil)
 )
 
 // Send delivers one reply. A text longer than Telegram allows goes as several
-// messages, a second apart, with the keyboard under the last one.
+// messages, PartInterval apart, with the keyboard under the last one. It
+// never waits for a rate: the pipeline took the reply's cost from the bot's
+// shared budget before it called Send.
 //
 // Texts are sent without parse_mode: Telegram then shows them exactly as
 // written, so names and places people typed (with <, &, _ or *) need no
@@ -189,11 +224,10 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 	text, markup := a.layout(r)
 	parts := split.Text(text, func(s string) bool { return utf16Len(s) <= MaxTextUnits })
 	for i, part := range parts {
-		if err := a.paceChat(ctx, chatID); err != nil {
-			return err
-		}
-		if err := bot.WaitRate(ctx, a.global, a.cfg.Clock, a.cfg.Sleep); err != nil {
-			return err
+		if i > 0 {
+			if err := a.cfg.Sleep(ctx, a.cfg.PartInterval); err != nil {
+				return err
+			}
 		}
 		p := &tgbot.SendMessageParams{ChatID: chatID, Text: part}
 		if i == len(parts)-1 && markup != nil {
@@ -206,10 +240,7 @@ func (a *Adapter) Send(ctx context.Context, r bot.Reply) error {
 	if v := r.Venue; v != nil {
 		// The place as a pin the phone's map app opens; the text above already
 		// has every detail, so a failure here is retried like any other.
-		if err := a.paceChat(ctx, chatID); err != nil {
-			return err
-		}
-		if err := bot.WaitRate(ctx, a.global, a.cfg.Clock, a.cfg.Sleep); err != nil {
+		if err := a.cfg.Sleep(ctx, a.cfg.PartInterval); err != nil {
 			return err
 		}
 		if _, err := a.api.SendVenue(ctx, &tgbot.SendVenueParams{
@@ -228,32 +259,6 @@ func (a *Adapter) failed(chatID int64, err error) error {
 		a.hold(chatID, throttled.RetryAfter)
 	}
 	return err
-}
-
-// paceChat waits until chat may get its next message. The pipeline already
-// schedules a chat's queued replies MinInterval apart, but a reply committed
-// meanwhile is ready at once; this keeps those, and the parts of a long text,
-// a second apart too (Telegram: "pace, do not burst").
-func (a *Adapter) paceChat(ctx context.Context, chat int64) error {
-	now := a.cfg.Clock()
-	a.mu.Lock()
-	slot := a.slots[chat].Add(a.cfg.PartInterval)
-	if slot.Before(now) {
-		slot = now
-	}
-	a.slots[chat] = slot
-	if len(a.slots) > 10000 {
-		for c, t := range a.slots {
-			if now.Sub(t) > a.cfg.PartInterval {
-				delete(a.slots, c)
-			}
-		}
-	}
-	a.mu.Unlock()
-	if wait := slot.Sub(now); wait > 0 {
-		return a.cfg.Sleep(ctx, wait)
-	}
-	return nil
 }
 
 // hold keeps every message to chat back for d, as a 429 asked.

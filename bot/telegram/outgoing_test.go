@@ -253,9 +253,10 @@ func TestLongTextIsSplit(t *testing.T) {
 
 func utf16Len(s string) int { return len(utf16.Encode([]rune(s))) }
 
-// TestGlobalRate: sends to different chats together stay under the overall
-// rate instead of bursting.
-func TestGlobalRate(t *testing.T) {
+// TestPaceIsTheBotsLane: the adapter never waits for a rate itself (six
+// sends to six chats go at once on its clock); it tells the pipeline its
+// lane (named by the bot's id) and budget, and what a reply costs.
+func TestPaceIsTheBotsLane(t *testing.T) {
 	api := telegramtest.New(t, token)
 	clk := faketime.New()
 	api.SetClock(clk.Now)
@@ -267,16 +268,27 @@ func TestGlobalRate(t *testing.T) {
 	if got, want := a.MinInterval(), time.Second; got != want {
 		t.Errorf("MinInterval: got %s, want %s", got, want)
 	}
+	id, _, _ := strings.Cut(token, ":")
+	if got, want := a.Pace(), (bot.Pace{Lane: "telegram-" + id, Rate: 20, Burst: 1, PerRecipient: time.Second}); got != want {
+		t.Errorf("Pace: got %+v, want %+v", got, want)
+	}
 	for i := range 6 {
 		if err := a.Send(context.Background(), bot.Reply{Channel: "telegram", To: fmt.Sprint(100 + i), Text: "hola"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	calls := api.Calls("sendMessage")
-	for i := 1; i < len(calls); i++ {
-		if gap := calls[i].At.Sub(calls[i-1].At); gap < 50*time.Millisecond {
-			t.Errorf("message %d came %s after the one before, want 50ms at 20/s", i, gap)
-		}
+	if got := clk.Now().Sub(faketime.Epoch); got != 0 {
+		t.Errorf("six sends waited %s, want no wait in the adapter", got)
+	}
+	if got := len(api.Calls("sendMessage")); got != 6 {
+		t.Errorf("%d calls, want 6", got)
+	}
+	venue := &flows.Venue{Lat: 19.4, Lon: -99.1, Title: "Casa", Address: "Calle 1"}
+	if got := a.Cost(bot.Reply{Text: "hola", Venue: venue}); got != 2 {
+		t.Errorf("Cost of a text and a pin: %d, want 2", got)
+	}
+	if got := a.Cost(bot.Reply{Text: strings.Repeat("línea larga\n", 800)}); got != 3 {
+		t.Errorf("Cost of a text of three parts: %d, want 3", got)
 	}
 }
 
@@ -321,31 +333,6 @@ func TestStandInRefusesWhatTelegramRefuses(t *testing.T) {
 		if got := api.Violations(); len(got) == 0 {
 			t.Errorf("%s %v: no violation recorded", c.method, c.form)
 		}
-	}
-}
-
-// TestRepliesToOneChatArePaced: two replies to one chat ready together go
-// a second apart; replies to other chats do not wait for them.
-func TestRepliesToOneChatArePaced(t *testing.T) {
-	api := telegramtest.New(t, token)
-	clk := faketime.New()
-	api.SetClock(clk.Now)
-	a, err := telegram.New(telegram.Config{Token: token, APIURL: api.URL, Pipeline: newRecorder(), Texts: catalog(t),
-		Logger: slog.New(slog.NewJSONHandler(io.Discard, nil)), Clock: clk.Now, Sleep: clk.Sleep})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, to := range []string{"1", "2", "1"} {
-		if err := a.Send(context.Background(), bot.Reply{Channel: "telegram", To: to, Text: "hola"}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	calls := api.Calls("sendMessage")
-	if gap := calls[1].At.Sub(calls[0].At); gap >= time.Second {
-		t.Errorf("another chat waited %s, want no wait for the first chat's pace", gap)
-	}
-	if gap := calls[2].At.Sub(calls[0].At); gap < time.Second {
-		t.Errorf("two messages to one chat %s apart, want at least 1s", gap)
 	}
 }
 

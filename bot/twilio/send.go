@@ -14,7 +14,6 @@ import (
 
 	twclient "github.com/twilio/twilio-go/client"
 	api "github.com/twilio/twilio-go/rest/api/v2010"
-	"golang.org/x/time/rate"
 
 	"github.com/enlace-rfl/enlace/bot"
 )
@@ -27,6 +26,41 @@ type Channel struct {
 
 // Name is "sms" or "whatsapp".
 func (c *Channel) Name() string { return c.name }
+
+// Pace is the channel's delivery lane: its sender (the SMS number or
+// Messaging Service, the WhatsApp number) at Config.Rate, one at a time, in
+// every process together.
+func (c *Channel) Pace() bot.Pace {
+	return bot.Pace{Lane: c.a.laneName(c.name), Rate: c.a.cfg.Rate, Burst: 1}
+}
+
+// Cost is how many Messages API calls r takes (one per part of a long text).
+func (c *Channel) Cost(r bot.Reply) int { return max(len(c.a.layer.Texts(c.name, r)), 1) }
+
+// laneName names a channel's lane by its sender: two numbers are two senders.
+func (a *Adapter) laneName(channel string) string {
+	sender := a.cfg.WhatsAppFrom
+	if channel == "sms" {
+		sender = a.cfg.From
+		if a.cfg.MessagingServiceSID != "" {
+			sender = a.cfg.MessagingServiceSID
+		}
+	}
+	var b strings.Builder
+	b.WriteString(channel)
+	b.WriteByte('-')
+	for _, r := range sender {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	if n := b.Len(); n == len(channel)+1 || n > 100 {
+		return channel
+	}
+	return b.String()
+}
+
+var _ bot.Paced = (*Channel)(nil)
 
 // ReportsDelivery implements bot.DeliveryReporter: Twilio's status callback
 // says whether a message reached the phone.
@@ -78,7 +112,7 @@ func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply, to string) error {
 		}
 		// A part that failed is sent again with the parts before it: texts are
 		// written to fit one message, so this is rare and only repeats.
-		if err := a.create(ctx, a.smsRate, p); err != nil {
+		if err := a.create(ctx, p); err != nil {
 			return err
 		}
 	}
@@ -126,7 +160,7 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 			p := &api.CreateMessageParams{}
 			p.SetTo("whatsapp:" + r.Destination()).SetFrom(a.cfg.WhatsAppFrom).SetContentSid(a.cfg.WhatsAppTemplate).
 				SetContentVariables(string(vars)).SetStatusCallback(a.statusCallback(r, sentAsTemplate))
-			return a.create(ctx, a.waRate, p)
+			return a.create(ctx, p)
 		case sentAsSMS:
 			return a.sendSMS(ctx, r, r.To)
 		}
@@ -134,7 +168,7 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 	for _, part := range a.layer.Texts("whatsapp", r) {
 		p := &api.CreateMessageParams{}
 		p.SetTo("whatsapp:" + r.Destination()).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r, sentAsFreeform))
-		if err := a.create(ctx, a.waRate, p); err != nil {
+		if err := a.create(ctx, p); err != nil {
 			return err
 		}
 	}
@@ -154,13 +188,11 @@ func templateText(s string) string {
 // defaultRetryAfter is how long to wait after a 429 without a Retry-After.
 const defaultRetryAfter = 2 * time.Second
 
-// create makes one Messages API call within the rate, and maps its outcome to
-// the pipeline's: nil, *bot.ErrThrottled, ErrUnreachable, ErrRejected, or a
-// transient error.
-func (a *Adapter) create(ctx context.Context, limit *rate.Limiter, p *api.CreateMessageParams) error {
-	if err := bot.WaitRate(ctx, limit, a.now, a.cfg.Sleep); err != nil {
-		return fmt.Errorf("twilio: waiting for the send rate: %w", err)
-	}
+// create makes one Messages API call, and maps its outcome to the
+// pipeline's: nil, *bot.ErrThrottled, ErrUnreachable, ErrRejected, or a
+// transient error. It never waits for a rate: the pipeline took the reply's
+// cost from the sender's shared budget before it called Send.
+func (a *Adapter) create(ctx context.Context, p *api.CreateMessageParams) error {
 	// twilio-go takes no context: a client per call carries ctx (and the
 	// call's deadline) into every request it makes.
 	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
@@ -212,11 +244,12 @@ func classify(err error, status int, retryAfter time.Duration) error {
 }
 
 // throttled obeys the provider's Retry-After, or waits a little without one.
+// Twilio counts requests per account, so the whole lane waits, not one recipient.
 func throttled(retryAfter time.Duration) error {
 	if retryAfter <= 0 {
 		retryAfter = defaultRetryAfter
 	}
-	return &bot.ErrThrottled{RetryAfter: retryAfter}
+	return &bot.ErrThrottled{RetryAfter: retryAfter, Lane: true}
 }
 
 // callTransport sends one API call's requests with its context, to the

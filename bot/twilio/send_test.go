@@ -3,6 +3,7 @@ package twilio
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"github.com/enlace-rfl/enlace/bot/twilio/twiliotest"
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/locales"
+	"github.com/enlace-rfl/enlace/store"
 )
 
 const to = "+525512349876"
@@ -182,40 +184,36 @@ func TestSendNetworkErrorIsTransient(t *testing.T) {
 	}
 }
 
-func TestSendHonoursContext(t *testing.T) {
+// TestSendNeverWaitsForTheRate: at a rate of one message in 1000s every send
+// goes at once (the pipeline paces by the sender's shared budget), and the
+// channel names its lane by its sender.
+func TestSendNeverWaitsForTheRate(t *testing.T) {
 	api := twiliotest.NewAPI(t, testSID, testToken)
-	a := newAdapter(t, newRecorder(), func(c *Config) { c.APIURL = api.URL; c.Rate = 0.001 })
-	ch := channel(t, a, "sms")
-	if err := ch.Send(context.Background(), bot.Reply{To: to, Text: "first"}); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	err := ch.Send(ctx, bot.Reply{To: to, Text: "second"})
-	if !transient(err) {
-		t.Errorf("second send within a spent rate (1000s away, past the deadline): got %v, want a transient error", err)
-	}
-	if n := len(api.Calls()); n != 1 {
-		t.Errorf("%d calls, want only the first", n)
-	}
-}
-
-func TestSendKeepsTheRate(t *testing.T) {
-	api := twiliotest.NewAPI(t, testSID, testToken)
-	const perSecond = 20
 	clk := faketime.New()
-	a := newAdapter(t, newRecorder(), func(c *Config) { c.APIURL = api.URL; c.Rate = perSecond; c.Clock, c.Sleep = clk.Now, clk.Sleep })
+	a := newAdapter(t, newRecorder(), func(c *Config) { c.APIURL = api.URL; c.Rate = 0.001; c.Clock = clk.Now })
 	ch := channel(t, a, "sms")
 	for range 5 {
 		if err := ch.Send(context.Background(), bot.Reply{To: to, Text: "x"}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got, want := clk.Now().Sub(faketime.Epoch), 4*time.Second/perSecond; got < want {
-		t.Errorf("5 messages at %d/s took %s, want at least %s", perSecond, got, want)
-	}
 	if n := len(api.Calls()); n != 5 {
 		t.Errorf("%d calls, want 5", n)
+	}
+	pc := ch.(bot.Paced)
+	if p := pc.Pace(); p.Rate != 0.001 || p.Burst != 1 || !strings.HasPrefix(p.Lane, "sms-") || p.PerRecipient != 0 {
+		t.Errorf("Pace: %+v, want the SMS sender's lane at 0.001/s", p)
+	}
+	if !store.ValidName(pc.Pace().Lane) {
+		t.Errorf("lane %q is not a valid store name", pc.Pace().Lane)
+	}
+}
+
+// TestThrottledHoldsTheLane: a 429 holds the whole sender, not one recipient.
+func TestThrottledHoldsTheLane(t *testing.T) {
+	var th *bot.ErrThrottled
+	if err := classify(errors.New("x"), http.StatusTooManyRequests, 3*time.Second); !errors.As(err, &th) || !th.Lane || th.RetryAfter != 3*time.Second {
+		t.Errorf("429: got %v, want throttled for 3s on the lane", err)
 	}
 }
 

@@ -12,7 +12,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	twclient "github.com/twilio/twilio-go/client"
-	"golang.org/x/time/rate"
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/bot/phone"
@@ -50,7 +49,9 @@ type Config struct {
 	// in the Twilio console (scheme and host, maybe a path prefix). Webhook
 	// signatures are checked against it and status callbacks point to it.
 	PublicURL string
-	// Rate is the most messages per second sent from each sender (1 for a long code).
+	// Rate is the most messages per second sent from each sender (1 for a
+	// long code): the budget of the sender's delivery lane, shared by every
+	// process (bot.Paced).
 	Rate float64
 	// GSM7 transliterates SMS texts to the GSM-7 alphabet (á→a), halving their cost.
 	GSM7 bool
@@ -62,8 +63,10 @@ type Config struct {
 	Catalog flows.Catalog
 	Logger  *slog.Logger     // slog.Default() when nil
 	Clock   func() time.Time // time.Now when nil
-	// Sleep waits for the send rate (bot.Sleep when nil); tests give a fake
-	// clock's, so pacing never waits on the wall clock.
+	// Sleep is kept for callers that set it; the adapter no longer waits
+	// for a rate (the pipeline paces by the shared budget).
+	//
+	// Deprecated: unused.
 	Sleep func(ctx context.Context, d time.Duration) error
 	// Transport sends API requests (http.DefaultTransport when nil).
 	Transport http.RoundTripper
@@ -78,8 +81,6 @@ type Adapter struct {
 	validator twclient.RequestValidator // pointer receivers: kept addressable here
 	public    string                    // PublicURL without a trailing slash
 	apiBase   *url.URL                  // nil: Twilio's own
-	smsRate   *rate.Limiter
-	waRate    *rate.Limiter
 	window    Window
 	layer     *phone.Layer // opt-out and HELP words in, phone rendering out
 
@@ -136,8 +137,6 @@ func New(cfg Config, p Pipeline) (*Adapter, error) {
 		validator: twclient.NewRequestValidator(cfg.AuthToken),
 		public:    strings.TrimSuffix(cfg.PublicURL, "/"),
 		apiBase:   api,
-		smsRate:   rate.NewLimiter(rate.Limit(cfg.Rate), 1),
-		waRate:    rate.NewLimiter(rate.Limit(cfg.Rate), 1),
 		window:    cfg.Window,
 		layer:     phone.New(cfg.Catalog, cfg.GSM7),
 		statusTotal: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -154,9 +153,6 @@ func New(cfg Config, p Pipeline) (*Adapter, error) {
 	}
 	if a.now == nil {
 		a.now = time.Now
-	}
-	if a.cfg.Sleep == nil {
-		a.cfg.Sleep = bot.Sleep
 	}
 	if a.window == nil {
 		a.window = NewMemoryWindow()

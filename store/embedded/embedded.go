@@ -81,6 +81,9 @@ type Store struct {
 	places placeIndex
 	once   sync.Once
 	conv   convBroker // conversation events (conversations.go)
+	// budgets pace delivery: one process owns the file, so they live in
+	// memory (and start full after a restart).
+	budgets store.MemoryBudgets
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -331,15 +334,44 @@ func unindex(tx *bolt.Tx, pb *bolt.Bucket, kind string) error {
 }
 
 func checkQueue(q bot.Queue) error {
-	if bQueueAt[q] == nil {
+	if !q.Valid() {
 		return fmt.Errorf("%w: unknown queue %q", errInvalid, q)
 	}
 	return nil
 }
 
+// queueBuckets names q's two buckets: people by ready time, ready time by
+// person. Lane queues get theirs when first used.
+func queueBuckets(q bot.Queue) (at, by []byte) {
+	if at := bQueueAt[q]; at != nil {
+		return at, bQueueBy[q]
+	}
+	return []byte("q:" + string(q) + ":at"), []byte("q:" + string(q) + ":who")
+}
+
+// queue returns q's two buckets, creating a lane queue's in a write
+// transaction; in a read-only one a lane queue never used has none (nil).
+func queue(tx *bolt.Tx, q bot.Queue) (byAt, who *bolt.Bucket, err error) {
+	at, by := queueBuckets(q)
+	byAt, who = tx.Bucket(at), tx.Bucket(by)
+	if byAt != nil && who != nil || !tx.Writable() {
+		return byAt, who, nil
+	}
+	if byAt, err = tx.CreateBucketIfNotExists(at); err != nil {
+		return nil, nil, err
+	}
+	if who, err = tx.CreateBucketIfNotExists(by); err != nil {
+		return nil, nil, err
+	}
+	return byAt, who, nil
+}
+
 // schedule sets the person's ready time in q.
 func schedule(tx *bolt.Tx, q bot.Queue, p string, at time.Time) error {
-	byAt, who := tx.Bucket(bQueueAt[q]), tx.Bucket(bQueueBy[q])
+	byAt, who, err := queue(tx, q)
+	if err != nil {
+		return err
+	}
 	if old := who.Get([]byte(p)); old != nil {
 		if err := byAt.Delete(append(bytes.Clone(old), p...)); err != nil {
 			return err
@@ -449,7 +481,11 @@ func (s *Store) Claim(ctx context.Context, q bot.Queue, now time.Time, lease tim
 	var cs []bot.Claim
 	err := s.update(func(tx *bolt.Tx) error {
 		limit := stamp(now)
-		c := tx.Bucket(bQueueAt[q]).Cursor()
+		byAt, _, err := queue(tx, q)
+		if err != nil {
+			return err
+		}
+		c := byAt.Cursor()
 		for k, _ := c.First(); k != nil && len(cs) < n && bytes.Compare(k[:8], limit) <= 0; k, _ = c.Next() {
 			cs = append(cs, bot.Claim{Person: string(k[8:]), Until: until})
 		}
@@ -484,7 +520,10 @@ func (s *Store) Release(ctx context.Context, q bot.Queue, c bot.Claim) (bool, er
 	}
 	var ok bool
 	err := s.update(func(tx *bolt.Tx) error {
-		who := tx.Bucket(bQueueBy[q])
+		byAt, who, err := queue(tx, q)
+		if err != nil {
+			return err
+		}
 		ts := stamp(c.Until)
 		if !bytes.Equal(who.Get([]byte(c.Person)), ts) {
 			return nil
@@ -493,7 +532,7 @@ func (s *Store) Release(ctx context.Context, q bot.Queue, c bot.Claim) (bool, er
 		if err := who.Delete([]byte(c.Person)); err != nil {
 			return err
 		}
-		return tx.Bucket(bQueueAt[q]).Delete(append(ts, c.Person...))
+		return byAt.Delete(append(ts, c.Person...))
 	})
 	return ok, err
 }
@@ -505,7 +544,9 @@ func (s *Store) Pending(ctx context.Context, q bot.Queue) (int64, error) {
 	}
 	var n int64
 	err := s.view(func(tx *bolt.Tx) error {
-		n = int64(tx.Bucket(bQueueBy[q]).Stats().KeyN)
+		if _, who, _ := queue(tx, q); who != nil {
+			n = int64(who.Stats().KeyN)
+		}
 		return nil
 	})
 	return n, err

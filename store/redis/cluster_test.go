@@ -53,6 +53,14 @@ func TestClusterConformance(t *testing.T) {
 		Contents: func(t *testing.T, s bot.Store) []string {
 			return redistest.Contents(t, s.(*redisstore.Store).Client(), prefixOf(s))
 		},
+		Share: func(t *testing.T, s bot.Store) bot.Store {
+			st, err := redisstore.Open(context.Background(), c.URL, redisstore.Options{Prefix: prefixOf(s)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = st.Close() })
+			return st
+		},
 	})
 	storetest.RunPlaces(t, func(t *testing.T) places.Store { return open(t, bot.Retention{}) })
 	t.Run("Staff", func(t *testing.T) {

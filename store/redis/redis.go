@@ -33,6 +33,9 @@
 // Global keys, each changed by single-key commands only:
 //
 //	<prefix>:q:in, <prefix>:q:out        zset person -> ready time (ms)
+//	<prefix>:q:out-<lane>                zset person -> ready time (ms), one per delivery lane
+//	<prefix>:pace:{<lane>}:<bucket>      hash t (tokens), at, hold (ms): a lane's token buckets,
+//	                                     all in the lane's slot; PX = until full again + 1 min
 //	<prefix>:idx:dead, <prefix>:idx:esc  zset person -> time first indexed (ms)
 //	<prefix>:timers:due                  zset "<person>/<timer id>" -> due or lease time (ms)
 //	<prefix>:alias:{<from>}              string: the person an identity stands for, PX = R, refreshed when read
@@ -208,7 +211,7 @@ func (s *Store) key(person, suffix string) string {
 }
 
 func (s *Store) queueKey(q bot.Queue) (string, error) {
-	if q != bot.QueueInbound && q != bot.QueueOutbound {
+	if !q.Valid() {
 		return "", fmt.Errorf("redis: unknown queue %q", q)
 	}
 	return s.prefix + ":q:" + string(q), nil

@@ -34,6 +34,10 @@ type Backend struct {
 	// Contents lists every key or record name and every stored value in s,
 	// as text, so a test can look for a person's name anywhere in it.
 	Contents func(t *testing.T, s bot.Store) []string
+	// Share returns a second handle on s's data, as another process would
+	// open it, for the tests of what processes share (delivery budgets). Nil
+	// for a store one process owns.
+	Share func(t *testing.T, s bot.Store) bot.Store
 }
 
 // epoch is the fake clock's start. Nothing depends on it being near the wall
@@ -79,6 +83,12 @@ func Run(t *testing.T, b Backend) {
 		{"Retention", func(t *testing.T, s bot.Store) { testRetentionHolds(t, s, b) }},
 		{"AliasRefreshedByUse", func(t *testing.T, s bot.Store) { testAliasRefresh(t, s, b) }},
 		{"Counter", func(t *testing.T, s bot.Store) { testCounter(t, s, b) }},
+		{"Lanes", testLanes},
+		{"LanesConcurrentClaim", testLanesConcurrent},
+		{"Budget", testBudget},
+		{"BudgetAllOrNothing", testBudgetAllOrNothing},
+		{"BudgetHold", testBudgetHold},
+		{"BudgetConcurrent", func(t *testing.T, s bot.Store) { testBudgetConcurrent(t, s, b) }},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -356,7 +366,7 @@ func testClaim(t *testing.T, s bot.Store) {
 func testScheduleRelease(t *testing.T, s bot.Store) {
 	p := person(t)
 	now := epoch
-	for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound} {
+	for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound, bot.LaneQueue("telegram")} {
 		must(t, s.Schedule(ctx, q, p, now))
 		must(t, s.Schedule(ctx, q, p, now)) // idempotent
 		if got := pending(t, s, q); got != 1 {

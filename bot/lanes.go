@@ -1,0 +1,250 @@
+package bot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Pace is a channel's delivery lane and the budget its sends draw from. The
+// budget lives in the store (Budgets), so every process on it draws from the
+// same one: N processes together send no more than Rate from one sender.
+type Pace struct {
+	// Lane names the lane (a store.ValidName, the same in every process):
+	// the sender identity its replies leave from, such as the Telegram bot
+	// or a Twilio number or Messaging Service.
+	Lane string
+	// Rate is how many messages a second the sender may send to everyone
+	// together, Burst how many at once (at least 1); 0 paces nothing.
+	Rate  float64
+	Burst float64
+	// PerRecipient is the least time between two messages to one recipient
+	// (Telegram: a second per chat); 0 for none.
+	PerRecipient time.Duration
+}
+
+// Paced is implemented by channels whose sends are paced by a shared budget.
+type Paced interface {
+	Pace() Pace
+	// Cost is how many provider messages r takes (the parts of a long text,
+	// a map pin): the tokens its send draws.
+	Cost(r Reply) int
+}
+
+// noLane serves replies for a channel that is not configured: its workers
+// only move them to dead letters.
+const noLane = "none"
+
+// laneBucket names a lane's own bucket in the store.
+const laneBucket = "lane"
+
+// lane is one delivery lane: a queue of its own in the store, served by its
+// own workers, so that a lane waiting for its budget never holds up another,
+// nor the handling of inbound messages.
+type lane struct {
+	name  string
+	queue Queue
+	pace  Pace
+	wake  chan struct{}
+
+	mu   sync.Mutex
+	hold time.Time // the budget is spent until then: claim nothing before (a hint; the store decides)
+}
+
+func (l *lane) notify() {
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+}
+
+// held says until when the lane waits for its budget, if it does at now.
+func (l *lane) held(now time.Time) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.hold, l.hold.After(now)
+}
+
+func (l *lane) holdUntil(t time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t.After(l.hold) {
+		l.hold = t
+	}
+}
+
+// laneOf is the lane replies on a channel leave from (noLane for a channel
+// that is not configured). Lanes are made on first use.
+func (p *Pipeline) laneOf(channel string) *lane {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	name, pace := noLane, Pace{}
+	if ch, ok := p.channels[channel]; ok {
+		name = ch.Name()
+		if pc, ok := ch.(Paced); ok {
+			pace = pc.Pace()
+			name = pace.Lane
+		}
+	}
+	return p.laneLocked(name, pace)
+}
+
+func (p *Pipeline) laneLocked(name string, pace Pace) *lane {
+	if l, ok := p.lanes[name]; ok {
+		return l
+	}
+	pace.Burst = max(pace.Burst, 1)
+	l := &lane{name: name, queue: LaneQueue(name), pace: pace, wake: make(chan struct{}, 1)}
+	p.lanes[name] = l
+	return l
+}
+
+// allLanes lists the lanes of every configured channel, and noLane, by name.
+func (p *Pipeline) allLanes() []*lane {
+	p.mu.Lock()
+	var names []string
+	for n := range p.channels {
+		names = append(names, n)
+	}
+	p.mu.Unlock()
+	seen := map[*lane]bool{p.laneOf(""): true}
+	out := []*lane{p.laneOf("")}
+	sort.Strings(names)
+	for _, n := range names {
+		if l := p.laneOf(n); !seen[l] {
+			seen[l] = true
+			out = append(out, l)
+		}
+	}
+	return out
+}
+
+// DispatchReady moves the people with new outbound messages (QueueOutbound)
+// to the lane of their outbox head, at the head's not-before time, and
+// returns how many it moved. Handling workers run it: it never waits on a
+// provider.
+func (p *Pipeline) DispatchReady(ctx context.Context) (int, error) {
+	claims, err := p.store.Claim(ctx, QueueOutbound, p.now(), p.cfg.Lease, p.cfg.Batch)
+	if err != nil {
+		return 0, fmt.Errorf("bot: claiming outbound work: %w", err)
+	}
+	var errs []error
+	for _, c := range claims {
+		errs = append(errs, p.dispatch(ctx, c))
+	}
+	return len(claims), errors.Join(errs...)
+}
+
+// dispatch moves one person to the lane of their outbox head. A crash
+// before the release leaves them in QueueOutbound too, to be moved again:
+// harmless, as is a head that changed meanwhile (the lane that meets a head
+// not its own passes it on).
+func (p *Pipeline) dispatch(ctx context.Context, c Claim) error {
+	item, err := p.store.NextOutbound(ctx, c.Person)
+	if errors.Is(err, ErrNotFound) {
+		_, err := p.store.Release(ctx, QueueOutbound, c)
+		return err
+	}
+	if err != nil {
+		return fmt.Errorf("bot: reading outbox: %w", err)
+	}
+	now := p.now()
+	l, at := p.laneOf(""), now // an unreadable head is dead-lettered there
+	if r, err := p.openReply(c.Person, item.Data); err == nil {
+		l = p.laneOf(r.Channel)
+		if r.NotBefore.After(now) {
+			at = r.NotBefore
+		}
+	}
+	if err := p.store.Schedule(ctx, l.queue, c.Person, at); err != nil {
+		return fmt.Errorf("bot: scheduling delivery: %w", err)
+	}
+	if _, err := p.store.Release(ctx, QueueOutbound, c); err != nil {
+		return fmt.Errorf("bot: releasing claim: %w", err)
+	}
+	if !at.After(now) {
+		l.notify()
+	}
+	return nil
+}
+
+// lanePass claims up to n people ready in the lane and delivers their outbox
+// heads. It counts the people it claimed as well as the replies it sent.
+func (p *Pipeline) lanePass(ctx context.Context, l *lane, n int) (sent, claimed int, err error) {
+	if _, held := l.held(p.now()); held {
+		return 0, 0, nil
+	}
+	claims, err := p.store.Claim(ctx, l.queue, p.now(), p.cfg.Lease, n)
+	if err != nil {
+		return 0, 0, fmt.Errorf("bot: claiming %s deliveries: %w", l.name, err)
+	}
+	var errs []error
+	for _, c := range claims {
+		if until, held := l.held(p.now()); held {
+			// The lane's budget ran out during this batch: the rest wait
+			// for it, without an attempt.
+			errs = append(errs, p.store.Schedule(ctx, l.queue, c.Person, until))
+			continue
+		}
+		ok, err := p.sendNext(ctx, l, c)
+		if ok {
+			sent++
+		}
+		errs = append(errs, err)
+	}
+	return sent, len(claims), errors.Join(errs...)
+}
+
+// buckets are the budget buckets a reply on lane l draws from: the lane's,
+// then the recipient's (by keyed hash).
+func (p *Pipeline) buckets(l *lane, r Reply) []Bucket {
+	var bs []Bucket
+	if l.pace.Rate > 0 {
+		bs = append(bs, Bucket{Name: laneBucket, Rate: l.pace.Rate, Burst: l.pace.Burst})
+	}
+	if d := l.pace.PerRecipient; d > 0 {
+		bs = append(bs, p.recipientBucket(l, r))
+	}
+	return bs
+}
+
+func (p *Pipeline) recipientBucket(l *lane, r Reply) Bucket {
+	return Bucket{Name: p.keys.Hash("pace", Identity(r.Channel, r.To))[:32], Rate: 1 / l.pace.PerRecipient.Seconds(), Burst: 1}
+}
+
+// takeBudget draws what r costs from l's budget. wait > 0: not now; whole
+// says the lane itself is spent (everyone on it waits), not only r's recipient.
+func (p *Pipeline) takeBudget(ctx context.Context, l *lane, ch Channel, r Reply) (wait time.Duration, whole bool, err error) {
+	pc, ok := ch.(Paced)
+	bs := p.buckets(l, r)
+	if !ok || len(bs) == 0 {
+		return 0, false, nil
+	}
+	wait, short, err := p.store.TakeBudget(ctx, l.name, bs, max(pc.Cost(r), 1), p.now())
+	if err != nil {
+		return 0, false, fmt.Errorf("bot: taking from the %s budget: %w", l.name, err)
+	}
+	return wait, wait > 0 && bs[short].Name == laneBucket, nil
+}
+
+// holdBudget makes everyone on the lane (whole), or r's recipient, wait
+// until at, as the provider asked, in every process.
+func (p *Pipeline) holdBudget(ctx context.Context, l *lane, r Reply, whole bool, at time.Time) error {
+	var b Bucket
+	switch {
+	case whole:
+		l.holdUntil(at)
+		b = Bucket{Name: laneBucket, Rate: max(l.pace.Rate, 1), Burst: l.pace.Burst}
+	case l.pace.PerRecipient > 0:
+		b = p.recipientBucket(l, r)
+	default:
+		return nil
+	}
+	if err := p.store.HoldBudget(ctx, l.name, b, at, p.now()); err != nil {
+		return fmt.Errorf("bot: holding the %s budget: %w", l.name, err)
+	}
+	return nil
+}

@@ -1,0 +1,221 @@
+package bot_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/store/embedded"
+)
+
+// paced is a recorder with a delivery lane and a budget, that notes when (on
+// the fake clock) each reply left and how many attempts it carried then.
+type paced struct {
+	*recorder
+	pace bot.Pace
+	clk  *clock
+
+	mu       sync.Mutex
+	at       []time.Time
+	attempts []int
+}
+
+func newPaced(name string, clk *clock, pace bot.Pace) *paced {
+	return &paced{recorder: newRecorder(name), pace: pace, clk: clk}
+}
+
+func (p *paced) Pace() bot.Pace     { return p.pace }
+func (p *paced) Cost(bot.Reply) int { return 1 }
+
+func (p *paced) Send(ctx context.Context, r bot.Reply) error {
+	if err := p.recorder.Send(ctx, r); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.at = append(p.at, p.clk.Now())
+	p.attempts = append(p.attempts, r.Attempts)
+	return nil
+}
+
+func (p *paced) times() []time.Time {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]time.Time(nil), p.at...)
+}
+
+// checkPace fails when two sends came closer than gap, or any carried an attempt.
+func checkPace(t *testing.T, p *paced, gap time.Duration) {
+	t.Helper()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for i := 1; i < len(p.at); i++ {
+		if d := p.at[i].Sub(p.at[i-1]); d < gap {
+			t.Errorf("%s: send %d came %s after the one before, want at least %s", p.name, i, d, gap)
+			break
+		}
+	}
+	for i, a := range p.attempts {
+		if a != 0 {
+			t.Errorf("%s: send %d carried %d attempts, want 0: waiting is never an attempt", p.name, i, a)
+		}
+	}
+}
+
+// TestWaitingIsNeverAnAttempt: a backlog of 60 SMS on a lane of 1/s (a long
+// code) and 30 Telegram replies on a lane of 30/s, on a fake clock, on both
+// stores. The SMS backlog takes a minute, twice the retry time: had waiting
+// counted, most would be dead letters. None is, none carried an attempt,
+// each lane kept its pace, and the Telegram replies left within a second and
+// a bit, as if there were no SMS at all.
+func TestWaitingIsNeverAnAttempt(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := b.open(t)
+			defer st.Close()
+			clk := newClock()
+			start := clk.Now()
+			sms := newPaced("sms", clk, bot.Pace{Lane: "sms-15550001111", Rate: 1, Burst: 1})
+			tg := newPaced("telegram", clk, bot.Pace{Lane: "telegram-1", Rate: 30, Burst: 1, PerRecipient: time.Second})
+			cfg := testConfig
+			cfg.RetryFor = 30 * time.Second
+			p := newPipelineWith(t, st, clk.Now, cfg, sms, tg)
+			for i := range 60 {
+				accept(t, p, msg(fmt.Sprintf("+5255100%05d", i), fmt.Sprintf("SM%d", i), "hola"))
+			}
+			drain(t, p) // handles all; the SMS lane starts on its backlog
+			for i := range 30 {
+				accept(t, p, bot.Message{Channel: "telegram", ID: fmt.Sprint(i), From: fmt.Sprint(1000 + i),
+					Input: flows.Input{Kind: flows.InputText, Text: "hola"}})
+			}
+			tgStart := clk.Now()
+			for clk.Now().Before(start.Add(3 * time.Minute)) {
+				drain(t, p)
+				step := time.Second
+				if tg.count() < 30 {
+					step = 2 * time.Millisecond
+				}
+				clk.Advance(step)
+			}
+			if got := sms.count(); got < 60 {
+				t.Errorf("%d SMS sent, want the whole backlog of 60", got)
+			}
+			if got := tg.count(); got != 30 {
+				t.Fatalf("%d Telegram replies, want 30", got)
+			}
+			if last := tg.times()[29].Sub(tgStart); last > 1100*time.Millisecond {
+				t.Errorf("the 30th Telegram reply left %s after the first was due, want about 1s at 30/s", last)
+			}
+			checkPace(t, sms, time.Second)
+			checkPace(t, tg, time.Second/30)
+			if n, err := st.CountDeadLetters(ctx); err != nil || n != 0 {
+				t.Errorf("dead letters: %d, %v; want none", n, err)
+			}
+			for id, n := range sms.try {
+				if n != 1 {
+					t.Errorf("reply %s tried %d times, want once", id, n)
+				}
+			}
+		})
+	}
+}
+
+// TestThrottleHoldsTheLane: a provider's 429 for the sender holds everyone on
+// the lane until its Retry-After, in the store (so every process), and is
+// not an attempt; the other lanes go on.
+func TestThrottleHoldsTheLane(t *testing.T) {
+	for _, b := range backends(t) {
+		t.Run(b.name, func(t *testing.T) {
+			ctx := context.Background()
+			st := b.open(t)
+			defer st.Close()
+			clk := newClock()
+			start := clk.Now()
+			sms := newPaced("sms", clk, bot.Pace{Lane: "sms-1", Rate: 100, Burst: 1})
+			once := sync.Once{}
+			sms.fail = func(r bot.Reply, _ int) (err error) {
+				once.Do(func() { err = &bot.ErrThrottled{RetryAfter: 10 * time.Second, Lane: true} })
+				return err
+			}
+			p := newPipeline(t, st, clk.Now, sms)
+			for i := range 5 {
+				accept(t, p, msg(fmt.Sprintf("+5255200%05d", i), fmt.Sprintf("SM%d", i), "hola"))
+			}
+			for clk.Now().Before(start.Add(30 * time.Second)) {
+				drain(t, p)
+				clk.Advance(100 * time.Millisecond)
+			}
+			times := sms.times()
+			if len(times) != 5 {
+				t.Fatalf("%d sent, want 5", len(times))
+			}
+			for i, at := range times {
+				if at.Before(start.Add(10 * time.Second)) {
+					t.Errorf("send %d at %s, inside the lane's 10s hold", i, at.Sub(start))
+				}
+			}
+			checkPace(t, sms, 10*time.Millisecond)
+			// The hold is in the store: a new process meets it too.
+			if w, _, err := st.TakeBudget(ctx, "sms-1", []bot.Bucket{{Name: "lane", Rate: 100, Burst: 1}}, 1, start.Add(5*time.Second)); err != nil || w == 0 {
+				t.Errorf("another process inside the hold: wait %s, %v; want a wait", w, err)
+			}
+			if n, err := st.CountDeadLetters(ctx); err != nil || n != 0 {
+				t.Errorf("dead letters: %d, %v; want none", n, err)
+			}
+		})
+	}
+}
+
+// slowProvider accepts every message at the last moment of its call's deadline.
+type slowProvider struct{ *recorder }
+
+func (s slowProvider) Send(ctx context.Context, r bot.Reply) error {
+	<-ctx.Done()
+	return s.recorder.Send(context.Background(), r)
+}
+
+// ackStore records whether the acknowledgement's context was still alive.
+type ackStore struct {
+	bot.Store
+	mu   sync.Mutex
+	errs []error
+}
+
+func (s *ackStore) AckOutbound(ctx context.Context, person, id string) error {
+	s.mu.Lock()
+	s.errs = append(s.errs, ctx.Err())
+	s.mu.Unlock()
+	return s.Store.AckOutbound(ctx, person, id)
+}
+
+// TestAckHasItsOwnDeadline: a provider that takes its call's whole deadline
+// and then accepts leaves the acknowledgement a deadline of its own, so the
+// reply leaves the outbox and is never sent twice.
+func TestAckHasItsOwnDeadline(t *testing.T) {
+	st, err := embedded.Open(t.TempDir()+"/enlace.db", embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	as := &ackStore{Store: st}
+	clk := newClock()
+	slow := slowProvider{newRecorder("sms")}
+	cfg := testConfig
+	cfg.SendTimeout = 20 * time.Millisecond
+	p := newPipelineWith(t, as, clk.Now, cfg, slow)
+	accept(t, p, msg("+525530000001", "SM1", "hola"))
+	drain(t, p)
+	clk.Advance(time.Minute)
+	drain(t, p)
+	if got := slow.count(); got != 1 {
+		t.Fatalf("sent %d times, want once", got)
+	}
+	if len(as.errs) != 1 || as.errs[0] != nil {
+		t.Fatalf("acknowledgements: %v, want one on a live context", as.errs)
+	}
+}
