@@ -229,7 +229,7 @@ func (s *Service) change(ctx context.Context, id string, f func(rec *tracing.Rec
 	mu := s.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
-	for range 5 {
+	for range 50 { // optimistic: each lost race means another writer got through
 		now := s.now()
 		rec, c, err := s.read(ctx, id, now)
 		if err != nil {

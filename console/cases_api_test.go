@@ -8,7 +8,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -20,9 +19,7 @@ import (
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/staff/stafftest"
-	"github.com/enlace-rfl/enlace/store/embedded"
-	redisstore "github.com/enlace-rfl/enlace/store/redis"
-	"github.com/enlace-rfl/enlace/store/redis/redistest"
+	"github.com/enlace-rfl/enlace/store/teststores"
 	"github.com/enlace-rfl/enlace/tracing"
 )
 
@@ -33,25 +30,14 @@ type caseStore interface {
 }
 
 func caseBackends() map[string]func(t *testing.T) (caseStore, *stafftest.Env) {
-	return map[string]func(t *testing.T) (caseStore, *stafftest.Env){
-		"embedded": func(t *testing.T) (caseStore, *stafftest.Env) {
-			st, err := embedded.Open(filepath.Join(t.TempDir(), "enlace.db"), embedded.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st, stafftest.NewOn(t, st, staff.Config{})
-		},
-		"redis": func(t *testing.T) (caseStore, *stafftest.Env) {
-			srv := redistest.Start(t)
-			st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: srv.NewPrefix()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st, stafftest.NewOn(t, nil, staff.Config{Store: st})
-		},
+	out := map[string]func(t *testing.T) (caseStore, *stafftest.Env){}
+	for name, open := range teststores.Openers() {
+		out[name] = func(t *testing.T) (caseStore, *stafftest.Env) {
+			st := open(t)
+			return st, teststores.Staff(t, st)
+		}
 	}
+	return out
 }
 
 // chatEvents records the staff events for the enquirers' chats (bot.Pipeline

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -23,9 +22,7 @@ import (
 	"github.com/enlace-rfl/enlace/places"
 	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/staff/stafftest"
-	"github.com/enlace-rfl/enlace/store/embedded"
-	redisstore "github.com/enlace-rfl/enlace/store/redis"
-	"github.com/enlace-rfl/enlace/store/redis/redistest"
+	"github.com/enlace-rfl/enlace/store/teststores"
 )
 
 // inboxStore is what both backends give: the pipeline's, the inbox's,
@@ -38,25 +35,14 @@ type inboxStore interface {
 }
 
 func inboxBackends() map[string]func(t *testing.T) (inboxStore, *stafftest.Env) {
-	return map[string]func(t *testing.T) (inboxStore, *stafftest.Env){
-		"embedded": func(t *testing.T) (inboxStore, *stafftest.Env) {
-			st, err := embedded.Open(filepath.Join(t.TempDir(), "enlace.db"), embedded.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st, stafftest.NewOn(t, st, staff.Config{})
-		},
-		"redis": func(t *testing.T) (inboxStore, *stafftest.Env) {
-			srv := redistest.Start(t)
-			st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: srv.NewPrefix()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st, stafftest.NewOn(t, nil, staff.Config{Store: st})
-		},
+	out := map[string]func(t *testing.T) (inboxStore, *stafftest.Env){}
+	for name, open := range teststores.Openers() {
+		out[name] = func(t *testing.T) (inboxStore, *stafftest.Env) {
+			st := open(t)
+			return st, teststores.Staff(t, st)
+		}
 	}
+	return out
 }
 
 // smsPhone records what reaches the person's phone.

@@ -73,7 +73,7 @@ func TestCheckinInTijuana(t *testing.T) {
 
 // TestWhereThePersonSaysTheyAreSetsTheirZone: every place a person says
 // where they are sets the time zone of their check-ins: a town typed in the
-// shelter finder, a pin shared anywhere, the town of an "I am safe, in…" or
+// shelter finder (or picked among several of that name), a pin shared anywhere, the town of an "I am safe, in…" or
 // "I arrived in…" message, the check-in's own question. Once it is known, the check-in does
 // not ask again; while it is not, the check-in asks, whatever the phone's
 // country (Mexico and the United States span several zones, and a Haitian
@@ -94,6 +94,8 @@ func TestWhereThePersonSaysTheyAreSetsTheirZone(t *testing.T) {
 		{"finder, typed town", mx, "es", []flows.Input{pick("menu.shelters"), text("Tijuana")}, "America/Tijuana"},
 		{"finder, kind and town", mx, "en", []flows.Input{pick("menu.shelters"), text("agua Mexicali")}, "America/Tijuana"},
 		{"finder, Juarez is Ciudad Juárez", us, "en", []flows.Input{pick("menu.shelters"), text("Juarez")}, "America/Ciudad_Juarez"},
+		{"finder, one of several towns of that name", mx, "es", []flows.Input{pick("menu.shelters"), text("San Luis"), pick("shelters.town_2")}, "America/Hermosillo"},
+		{"finder, several towns and none picked yet", mx, "es", []flows.Input{pick("menu.shelters"), text("San Luis")}, ""},
 		{"finder, unknown town", mx, "es", []flows.Input{pick("menu.shelters"), text("Atlantis")}, ""},
 		{"pin at the menu", ht, "ht", []flows.Input{tijuanaPin}, "America/Tijuana"},
 		{"pin in the finder", mx, "fr", []flows.Input{pick("menu.shelters"), tapachulaPin}, "America/Mexico_City"},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,9 +17,7 @@ import (
 	"github.com/enlace-rfl/enlace/keyring"
 	"github.com/enlace-rfl/enlace/locales"
 	"github.com/enlace-rfl/enlace/staff"
-	"github.com/enlace-rfl/enlace/store/embedded"
-	redisstore "github.com/enlace-rfl/enlace/store/redis"
-	"github.com/enlace-rfl/enlace/store/redis/redistest"
+	"github.com/enlace-rfl/enlace/store/teststores"
 )
 
 const testKey = "t1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -68,25 +65,11 @@ type env struct {
 }
 
 func backends(t *testing.T) map[string]func(t *testing.T) store {
-	return map[string]func(t *testing.T) store{
-		"embedded": func(t *testing.T) store {
-			st, err := embedded.Open(filepath.Join(t.TempDir(), "enlace.db"), embedded.Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-		"redis": func(t *testing.T) store {
-			srv := redistest.Start(t)
-			st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: srv.NewPrefix()})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
+	out := map[string]func(t *testing.T) store{}
+	for name, open := range teststores.Openers() {
+		out[name] = func(t *testing.T) store { return open(t) }
 	}
+	return out
 }
 
 func newEnv(t *testing.T, st store, tune ...func(*bot.Config, *[]bot.Channel)) *env {
