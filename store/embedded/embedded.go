@@ -14,7 +14,8 @@
 //	q:in:at, q:out:at/<ready time><person>  queues in ready-time order
 //	q:in:who, q:out:who/<person>            the person's ready time
 //	idx:dead, idx:esc/<seq><person>         people with dead letters / escalations, oldest first
-//	locks/<person>                          expiry (unix ns) + token
+//	locks/<person>                          expiry (unix ns) + token: locks of earlier
+//	                                        versions, which Sweep removes (now in memory)
 //	aliases/<from>                          0, expiry (unix ns), the person from stands for
 //
 // Every record about a person expires (Options.Retention): the buckets in,
@@ -22,8 +23,9 @@
 // commit refreshes them all), dead Retention.DeadLetters after the latest
 // dead letter, optout Retention.OptOut after the latest STOP. Empty per-person
 // buckets are removed, and a person's bucket goes when nothing in it remains,
-// so erased and expired people leave no names behind. Expired sessions, dedupe
-// marks and locks read as absent; Sweep removes everything that expired by the
+// so erased and expired people leave no names behind. Locks live in memory
+// (one process owns the file), so taking and releasing one writes nothing.
+// Expired sessions and dedupe marks read as absent; Sweep removes everything that expired by the
 // time it is given (the pipeline calls it with its own clock).
 package embedded
 
@@ -85,6 +87,7 @@ type Store struct {
 	// budgets pace delivery: one process owns the file, so they live in
 	// memory (and start full after a restart).
 	budgets store.MemoryBudgets
+	locks   lockTable
 	// writes counts committed write transactions (each one an fsync).
 	writes atomic.Int64
 }
@@ -593,7 +596,40 @@ func (s *Store) Pending(ctx context.Context, q bot.Queue) (int64, error) {
 	return n, err
 }
 
-// Lock implements bot.Store.
+// lockTable holds the people's locks (Lock). One process owns the file, so
+// they live in memory and cost no write: a process that dies holds nothing
+// after a restart, which is all a lock's expiry in the file stood for. Commit
+// holds mu for its whole transaction, so a lock cannot change hands between
+// the commit's check and its write (the order locks in the file gave).
+type lockTable struct {
+	mu sync.Mutex
+	m  map[string]heldLock
+}
+
+type heldLock struct {
+	until time.Time
+	token string
+}
+
+// holds reports whether token holds the person's lock, unexpired at now; the
+// caller holds mu.
+func (l *lockTable) holds(p, token string, now time.Time) bool {
+	h, ok := l.m[p]
+	return ok && now.Before(h.until) && h.token == token
+}
+
+// prune forgets the locks expired by now (of holders that never unlocked).
+func (l *lockTable) prune(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for p, h := range l.m {
+		if !now.Before(h.until) {
+			delete(l.m, p)
+		}
+	}
+}
+
+// Lock implements bot.Store, in memory (lockTable).
 func (s *Store) Lock(ctx context.Context, p string, ttl time.Duration, now time.Time) (string, error) {
 	if err := checkPerson(p); err != nil {
 		return "", err
@@ -601,40 +637,37 @@ func (s *Store) Lock(ctx context.Context, p string, ttl time.Duration, now time.
 	if ttl <= 0 {
 		return "", fmt.Errorf("%w: lock ttl %v", errInvalid, ttl)
 	}
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
 	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		return "", fmt.Errorf("embedded: lock token: %w", err)
 	}
 	tok := hex.EncodeToString(b[:])
-	err := s.update(func(tx *bolt.Tx) error {
-		locks := tx.Bucket(bLocks)
-		if v := locks.Get([]byte(p)); v != nil && !expired(v[:8], now) {
-			return bot.ErrLocked
-		}
-		return locks.Put([]byte(p), append(expiry(now.Add(ttl)), tok...))
-	})
-	if err != nil {
-		return "", err
+	l := &s.locks
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h, ok := l.m[p]; ok && now.Before(h.until) {
+		return "", bot.ErrLocked
 	}
+	if l.m == nil {
+		l.m = map[string]heldLock{}
+	}
+	l.m[p] = heldLock{until: now.Add(ttl), token: tok}
 	return tok, nil
-}
-
-// holds reports whether token holds the person's lock, unexpired at now.
-func holds(tx *bolt.Tx, p, token string, now time.Time) bool {
-	v := tx.Bucket(bLocks).Get([]byte(p))
-	return v != nil && !expired(v[:8], now) && string(v[8:]) == token
 }
 
 // Unlock implements bot.Store. A token is never reused, so a lock it names
 // is still its holder's, expired or not.
 func (s *Store) Unlock(ctx context.Context, p, token string) error {
-	return s.update(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bLocks).Get([]byte(p))
-		if v == nil || string(v[8:]) != token {
-			return nil
-		}
-		return tx.Bucket(bLocks).Delete([]byte(p))
-	})
+	l := &s.locks
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if h, ok := l.m[p]; ok && h.token == token {
+		delete(l.m, p)
+	}
+	return nil
 }
 
 // head returns the first item of a person's list.
@@ -696,8 +729,10 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit, now t
 	if err := checkItems(append(c.Outbox, c.Escalations...)...); err != nil {
 		return err
 	}
+	s.locks.mu.Lock() // see lockTable
+	defer s.locks.mu.Unlock()
 	return s.update(func(tx *bolt.Tx) error {
-		if !holds(tx, p, token, now) {
+		if !s.locks.holds(p, token, now) {
 			return bot.ErrLockLost
 		}
 		pb, err := createPerson(tx, p)
@@ -1090,6 +1125,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	s.locks.prune(now)
 	err := s.db.View(func(tx *bolt.Tx) error { return s.sweep(tx, now) })
 	if !errors.Is(err, bolterrors.ErrTxNotWritable) {
 		if err != nil {
