@@ -12,7 +12,8 @@
 //	people/<person>/exp:<bucket>            when that bucket expires (unix ns)
 //	people/<person>/idx:dead|idx:esc        this person's key in the index below
 //	q:in:at, q:out:at/<ready time><person>  queues in ready-time order
-//	q:in:who, q:out:who/<person>            the person's ready time
+//	q:in:who, q:out:who/<person>            the person's ready time (claims are
+//	                                        kept in memory, leaseTable)
 //	idx:dead, idx:esc/<seq><person>         people with dead letters / escalations, oldest first
 //	locks/<person>                          expiry (unix ns) + token: locks of earlier
 //	                                        versions, which Sweep removes (now in memory)
@@ -88,6 +89,7 @@ type Store struct {
 	// memory (and start full after a restart).
 	budgets store.MemoryBudgets
 	locks   lockTable
+	leases  leaseTable
 	// writes counts committed write transactions (each one an fsync).
 	writes atomic.Int64
 }
@@ -389,12 +391,14 @@ func queue(tx *bolt.Tx, q bot.Queue) (byAt, who *bolt.Bucket, err error) {
 	return byAt, who, nil
 }
 
-// schedule sets the person's ready time in q.
-func schedule(tx *bolt.Tx, q bot.Queue, p string, at time.Time) error {
+// schedule sets the person's ready time in q. A new ready time ends the
+// person's claim on q, if any (leaseTable).
+func (s *Store) schedule(tx *bolt.Tx, q bot.Queue, p string, at time.Time) error {
 	byAt, who, err := queue(tx, q)
 	if err != nil {
 		return err
 	}
+	s.leases.end(q, p)
 	if old := who.Get([]byte(p)); old != nil {
 		if err := byAt.Delete(append(bytes.Clone(old), p...)); err != nil {
 			return err
@@ -442,7 +446,7 @@ func (s *Store) accept(p, dedupeKey string, msg bot.Item, dedupeTTL time.Duratio
 		if known && !hasSession(tx, p, now) {
 			return bot.ErrNotFound
 		}
-		if err := schedule(tx, bot.QueueInbound, p, now); err != nil {
+		if err := s.schedule(tx, bot.QueueInbound, p, now); err != nil {
 			return err
 		}
 		pb, err := createPerson(tx, p)
@@ -492,7 +496,44 @@ func pruneExpired(b *bolt.Bucket, now time.Time) error {
 	return nil
 }
 
-// Claim implements bot.Store.
+// leaseTable holds the claims on the work queues (Claim) in memory: one
+// process owns the file, so a claim needs no write, and after a crash the
+// work is ready at once again rather than when the lease runs out. A claim
+// hides the person from other claims of the queue until it ends: when its
+// lease runs out, when it is released, or when the person gets a new ready
+// time in the queue (schedule), as that replaced the claim's time in the
+// file before. Write transactions take mu inside their transaction (after
+// bbolt's writer lock), Claim around a read-only one, never the reverse.
+type leaseTable struct {
+	mu sync.Mutex
+	m  map[leaseKey]time.Time // claim -> until
+}
+
+type leaseKey struct {
+	q      bot.Queue
+	member string
+}
+
+// end ends the claim on member in q, if any.
+func (l *leaseTable) end(q bot.Queue, member string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.m, leaseKey{q, member})
+}
+
+// prune forgets the claims whose lease ran out by now.
+func (l *leaseTable) prune(now time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for k, until := range l.m {
+		if !now.Before(until) {
+			delete(l.m, k)
+		}
+	}
+}
+
+// Claim implements bot.Store: it reads the queue in a read-only transaction
+// and keeps its claims in memory (leaseTable), so it never writes.
 func (s *Store) Claim(ctx context.Context, q bot.Queue, now time.Time, lease time.Duration, n int) ([]bot.Claim, error) {
 	if err := checkQueue(q); err != nil {
 		return nil, err
@@ -500,31 +541,36 @@ func (s *Store) Claim(ctx context.Context, q bot.Queue, now time.Time, lease tim
 	if n <= 0 {
 		return nil, nil
 	}
-	// Looking costs no write: an idle queue is read, never written.
-	if at, _ := queueBuckets(q); !s.due(at, now) {
-		return nil, nil
-	}
 	until := now.Add(lease)
+	l := &s.leases
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	var cs []bot.Claim
-	err := s.update(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
+		at, _ := queueBuckets(q)
+		b := tx.Bucket(at)
+		if b == nil {
+			return nil
+		}
 		limit := stamp(now)
-		byAt, _, err := queue(tx, q)
-		if err != nil {
-			return err
-		}
-		c := byAt.Cursor()
+		c := b.Cursor()
 		for k, _ := c.First(); k != nil && len(cs) < n && bytes.Compare(k[:8], limit) <= 0; k, _ = c.Next() {
-			cs = append(cs, bot.Claim{Person: string(k[8:]), Until: until})
-		}
-		for _, cl := range cs {
-			if err := schedule(tx, q, cl.Person, until); err != nil {
-				return err
+			p := string(k[8:])
+			if u, ok := l.m[leaseKey{q, p}]; ok && now.Before(u) {
+				continue // claimed already
 			}
+			cs = append(cs, bot.Claim{Person: p, Until: until})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
+	}
+	if len(cs) > 0 && l.m == nil {
+		l.m = map[leaseKey]time.Time{}
+	}
+	for _, c := range cs {
+		l.m[leaseKey{q, c.Person}] = until
 	}
 	return cs, nil
 }
@@ -554,31 +600,60 @@ func (s *Store) Schedule(ctx context.Context, q bot.Queue, p string, at time.Tim
 	if err := checkPerson(p); err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error { return schedule(tx, q, p, at) })
+	return s.update(func(tx *bolt.Tx) error { return s.schedule(tx, q, p, at) })
 }
 
-// Release implements bot.Store.
+// Release implements bot.Store: a claim that no longer stands (the person
+// got a new ready time, or another claim) costs no write.
 func (s *Store) Release(ctx context.Context, q bot.Queue, c bot.Claim) (bool, error) {
 	if err := checkQueue(q); err != nil {
 		return false, err
 	}
+	if !s.leases.stands(q, c) {
+		return false, nil
+	}
 	var ok bool
 	err := s.update(func(tx *bolt.Tx) error {
+		ok = false
+		if !s.leases.release(q, c) {
+			return nil
+		}
 		byAt, who, err := queue(tx, q)
 		if err != nil {
 			return err
 		}
-		ts := stamp(c.Until)
-		if !bytes.Equal(who.Get([]byte(c.Person)), ts) {
+		ts := who.Get([]byte(c.Person))
+		if ts == nil {
 			return nil
 		}
 		ok = true
+		ts = bytes.Clone(ts)
 		if err := who.Delete([]byte(c.Person)); err != nil {
 			return err
 		}
 		return byAt.Delete(append(ts, c.Person...))
 	})
 	return ok, err
+}
+
+// stands reports whether c is still the claim on its person in q.
+func (l *leaseTable) stands(q bot.Queue, c bot.Claim) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	u, ok := l.m[leaseKey{q, c.Person}]
+	return ok && u.Equal(c.Until)
+}
+
+// release ends c if it still stands, and reports whether it did.
+func (l *leaseTable) release(q bot.Queue, c bot.Claim) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := leaseKey{q, c.Person}
+	if u, ok := l.m[k]; !ok || !u.Equal(c.Until) {
+		return false
+	}
+	delete(l.m, k)
+	return true
 }
 
 // Pending implements bot.Store.
@@ -769,7 +844,7 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit, now t
 		if err != nil {
 			return err
 		}
-		if err := commitTimers(tx, pb, p, c.SetTimers, c.CancelTimers); err != nil {
+		if err := s.commitTimers(tx, pb, p, c.SetTimers, c.CancelTimers); err != nil {
 			return err
 		}
 		if err := pushItems(pb, lOut, c.Outbox); err != nil {
@@ -791,7 +866,7 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit, now t
 			}
 		}
 		if out := pb.Bucket(lOut); out != nil && !empty(out) {
-			if err := schedule(tx, bot.QueueOutbound, p, now); err != nil {
+			if err := s.schedule(tx, bot.QueueOutbound, p, now); err != nil {
 				return err
 			}
 		}
@@ -957,7 +1032,7 @@ func (s *Store) Enqueue(ctx context.Context, p string, items []bot.Item, now tim
 		if err := keep(pb, lOut, now, s.ret.Person); err != nil {
 			return err
 		}
-		return schedule(tx, bot.QueueOutbound, p, now)
+		return s.schedule(tx, bot.QueueOutbound, p, now)
 	})
 }
 
@@ -1053,7 +1128,7 @@ func (s *Store) Replay(ctx context.Context, p, id string, now time.Time, rewrite
 		if err := keep(pb, lOut, now, s.ret.Person); err != nil {
 			return err
 		}
-		if err := schedule(tx, bot.QueueOutbound, p, now); err != nil {
+		if err := s.schedule(tx, bot.QueueOutbound, p, now); err != nil {
 			return err
 		}
 		return tidy(tx, p)
@@ -1126,6 +1201,7 @@ func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 		return err
 	}
 	s.locks.prune(now)
+	s.leases.prune(now)
 	err := s.db.View(func(tx *bolt.Tx) error { return s.sweep(tx, now) })
 	if !errors.Is(err, bolterrors.ErrTxNotWritable) {
 		if err != nil {

@@ -37,7 +37,7 @@ func unschedule(tx *bolt.Tx, q bot.Queue, member string) error {
 }
 
 // commitTimers applies a commit's timer changes, in the commit's transaction.
-func commitTimers(tx *bolt.Tx, pb *bolt.Bucket, p string, set []bot.Timer, cancel []string) error {
+func (s *Store) commitTimers(tx *bolt.Tx, pb *bolt.Bucket, p string, set []bot.Timer, cancel []string) error {
 	if len(set) > 0 {
 		tb, err := pb.CreateBucketIfNotExists(bTimers)
 		if err != nil {
@@ -50,7 +50,7 @@ func commitTimers(tx *bolt.Tx, pb *bolt.Bucket, p string, set []bot.Timer, cance
 			if err := tb.Put([]byte(t.ID), u64(uint64(t.At.UnixNano()))); err != nil {
 				return err
 			}
-			if err := schedule(tx, queueTimers, timerMember(p, t.ID), t.At); err != nil {
+			if err := s.schedule(tx, queueTimers, timerMember(p, t.ID), t.At); err != nil {
 				return err
 			}
 		}
@@ -116,7 +116,7 @@ func (s *Store) ClaimTimers(ctx context.Context, now time.Time, lease time.Durat
 				}
 				continue
 			}
-			if err := schedule(tx, queueTimers, m, until); err != nil {
+			if err := s.schedule(tx, queueTimers, m, until); err != nil {
 				return err
 			}
 			out = append(out, bot.TimerClaim{Person: p, ID: id, At: time.Unix(0, int64(binary.BigEndian.Uint64(at))), Until: until})
