@@ -520,21 +520,27 @@ func (s *Store) Release(ctx context.Context, q bot.Queue, c bot.Claim) (bool, er
 	}
 	var ok bool
 	err := s.update(func(tx *bolt.Tx) error {
-		byAt, who, err := queue(tx, q)
-		if err != nil {
-			return err
-		}
-		ts := stamp(c.Until)
-		if !bytes.Equal(who.Get([]byte(c.Person)), ts) {
-			return nil
-		}
-		ok = true
-		if err := who.Delete([]byte(c.Person)); err != nil {
-			return err
-		}
-		return byAt.Delete(append(ts, c.Person...))
+		var err error
+		ok, err = releaseQueued(tx, q, c)
+		return err
 	})
 	return ok, err
+}
+
+// releaseQueued is Release inside tx.
+func releaseQueued(tx *bolt.Tx, q bot.Queue, c bot.Claim) (bool, error) {
+	byAt, who, err := queue(tx, q)
+	if err != nil {
+		return false, err
+	}
+	ts := stamp(c.Until)
+	if !bytes.Equal(who.Get([]byte(c.Person)), ts) {
+		return false, nil
+	}
+	if err := who.Delete([]byte(c.Person)); err != nil {
+		return false, err
+	}
+	return true, byAt.Delete(append(ts, c.Person...))
 }
 
 // Pending implements bot.Store.
@@ -655,72 +661,175 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit, now t
 	if err := checkItems(append(c.Outbox, c.Escalations...)...); err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		if !holds(tx, p, token, now) {
-			return bot.ErrLockLost
+	return s.update(func(tx *bolt.Tx) error { return s.commit(tx, p, token, c, now) })
+}
+
+// commit is Commit inside tx.
+func (s *Store) commit(tx *bolt.Tx, p, token string, c bot.Commit, now time.Time) error {
+	if !holds(tx, p, token, now) {
+		return bot.ErrLockLost
+	}
+	pb, err := createPerson(tx, p)
+	if err != nil {
+		return err
+	}
+	if c.InboundID != "" {
+		in := pb.Bucket(lIn)
+		if in == nil {
+			return fmt.Errorf("inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
 		}
-		pb, err := createPerson(tx, p)
-		if err != nil {
+		k, v := in.Cursor().First()
+		if k == nil || !hasID(v, c.InboundID) {
+			return fmt.Errorf("inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
+		}
+		if err := in.Delete(k); err != nil {
 			return err
 		}
-		if c.InboundID != "" {
-			in := pb.Bucket(lIn)
-			if in == nil {
-				return fmt.Errorf("inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
-			}
-			k, v := in.Cursor().First()
-			if k == nil || !hasID(v, c.InboundID) {
-				return fmt.Errorf("inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
-			}
-			if err := in.Delete(k); err != nil {
-				return err
-			}
-		}
-		if c.Erase {
-			if err := erase(tx, pb, p); err != nil {
-				return err
-			}
-		}
-		if c.Session == nil {
-			err = pb.Delete(kSession)
-		} else {
-			ttl := s.ret.Person
-			if c.SessionTTL > 0 {
-				ttl = c.SessionTTL
-			}
-			err = pb.Put(kSession, append(expiry(now.Add(ttl)), c.Session...))
-		}
-		if err != nil {
+	}
+	if c.Erase {
+		if err := erase(tx, pb, p); err != nil {
 			return err
 		}
-		if err := commitTimers(tx, pb, p, c.SetTimers, c.CancelTimers); err != nil {
+	}
+	if c.Session == nil {
+		err = pb.Delete(kSession)
+	} else {
+		ttl := s.ret.Person
+		if c.SessionTTL > 0 {
+			ttl = c.SessionTTL
+		}
+		err = pb.Put(kSession, append(expiry(now.Add(ttl)), c.Session...))
+	}
+	if err != nil {
+		return err
+	}
+	if err := commitTimers(tx, pb, p, c.SetTimers, c.CancelTimers); err != nil {
+		return err
+	}
+	wasEmpty := pb.Bucket(lOut) == nil || empty(pb.Bucket(lOut))
+	if err := pushItems(pb, lOut, c.Outbox); err != nil {
+		return err
+	}
+	if err := putEscalations(pb, c.Escalations); err != nil {
+		return err
+	}
+	// The person's conversation moved: everything about them is kept
+	// for the retention from now.
+	for _, name := range [][]byte{lIn, lOut, lEsc, bFlags, bTimers} {
+		if err := keep(pb, name, now, s.ret.Person); err != nil {
 			return err
 		}
-		if err := pushItems(pb, lOut, c.Outbox); err != nil {
+	}
+	if len(c.Escalations) > 0 {
+		if err := index(tx, pb, p, "esc"); err != nil {
 			return err
 		}
-		if err := putEscalations(pb, c.Escalations); err != nil {
+	}
+	if out := pb.Bucket(lOut); out != nil && !empty(out) {
+		q := bot.QueueOutbound
+		if wasEmpty && len(c.Outbox) > 0 && c.Lane.Valid() && c.Lane != bot.QueueInbound {
+			q = c.Lane
+		}
+		if err := schedule(tx, q, p, now); err != nil {
 			return err
 		}
-		// The person's conversation moved: everything about them is kept
-		// for the retention from now.
-		for _, name := range [][]byte{lIn, lOut, lEsc, bFlags, bTimers} {
-			if err := keep(pb, name, now, s.ret.Person); err != nil {
-				return err
-			}
+	}
+	return tidy(tx, p)
+}
+
+// BeginInbound implements bot.Store in one write transaction.
+func (s *Store) BeginInbound(ctx context.Context, p string, lockTTL time.Duration, now time.Time) (bot.Begun, error) {
+	if err := checkPerson(p); err != nil {
+		return bot.Begun{}, err
+	}
+	if lockTTL <= 0 {
+		return bot.Begun{}, fmt.Errorf("%w: lock ttl %v", errInvalid, lockTTL)
+	}
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return bot.Begun{}, fmt.Errorf("embedded: lock token: %w", err)
+	}
+	var out bot.Begun
+	err := s.update(func(tx *bolt.Tx) error {
+		locks := tx.Bucket(bLocks)
+		if v := locks.Get([]byte(p)); v != nil && !expired(v[:8], now) {
+			return bot.ErrLocked
 		}
-		if len(c.Escalations) > 0 {
-			if err := index(tx, pb, p, "esc"); err != nil {
-				return err
-			}
+		tok := hex.EncodeToString(b[:])
+		if err := locks.Put([]byte(p), append(expiry(now.Add(lockTTL)), tok...)); err != nil {
+			return err
 		}
-		if out := pb.Bucket(lOut); out != nil && !empty(out) {
-			if err := schedule(tx, bot.QueueOutbound, p, now); err != nil {
-				return err
-			}
-		}
-		return tidy(tx, p)
+		var err error
+		out, err = begun(tx, p, now)
+		out.Token = tok
+		return err
 	})
+	return out, err
+}
+
+// Finish implements bot.Store in one write transaction.
+func (s *Store) Finish(ctx context.Context, p, token string, c bot.Commit, release *bot.Claim, now time.Time) (bot.Begun, error) {
+	if err := checkPerson(p); err != nil {
+		return bot.Begun{}, err
+	}
+	if err := checkItems(append(c.Outbox, c.Escalations...)...); err != nil {
+		return bot.Begun{}, err
+	}
+	var out bot.Begun
+	err := s.update(func(tx *bolt.Tx) error {
+		if err := s.commit(tx, p, token, c, now); err != nil {
+			return err
+		}
+		var err error
+		if out, err = begun(tx, p, now); err != nil {
+			return err
+		}
+		out.Token = token
+		if release == nil || out.Head.ID != "" {
+			return nil
+		}
+		if _, err := releaseQueued(tx, bot.QueueInbound, *release); err != nil {
+			return err
+		}
+		out.Token = ""
+		return tx.Bucket(bLocks).Delete([]byte(p))
+	})
+	return out, err
+}
+
+// begun reads the person's inbox head, session and flags inside tx.
+func begun(tx *bolt.Tx, p string, now time.Time) (bot.Begun, error) {
+	var out bot.Begun
+	out.Flags = []string{}
+	pb := person(tx, p)
+	if pb == nil {
+		return out, nil
+	}
+	if in := pb.Bucket(lIn); in != nil {
+		if _, v := in.Cursor().First(); v != nil {
+			it, err := decodeItem(v)
+			if err != nil {
+				return out, err
+			}
+			out.Head = it
+		}
+	}
+	if v := pb.Get(kSession); v != nil && !expired(v[:8], now) {
+		out.Session = bytes.Clone(v[8:])
+	}
+	set := map[string]bool{}
+	for _, n := range [][]byte{bFlags, bOptOut} {
+		if b := pb.Bucket(n); b != nil {
+			_ = b.ForEach(func(k, _ []byte) error {
+				set[string(k)] = true
+				return nil
+			})
+		}
+	}
+	if len(set) > 0 {
+		out.Flags = slices.Sorted(maps.Keys(set))
+	}
+	return out, nil
 }
 
 // putEscalations adds escalations to the person's; one whose ID is already
