@@ -45,8 +45,8 @@ func (c *roundTrips) count(f func() error) (int, error) {
 // person leaves every queue). Passes that claim nobody are the polling a
 // worker does whatever the load, not a message's cost, and are left out.
 const (
-	maxAcceptRoundTrips  = 4
-	maxMessageRoundTrips = 30
+	maxAcceptRoundTrips  = 1
+	maxMessageRoundTrips = 12
 )
 
 // TestRoundTripsPerMessage counts the Redis round trips of one inbound
