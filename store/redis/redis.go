@@ -30,7 +30,9 @@
 //	<prefix>:p:{<person>}:timers   hash timer id -> due time (ms), PX = R
 //
 // Every commit refreshes the person's in, out, esc, flags and timers to R.
-// Global keys, each changed by single-key commands only:
+// Global keys, changed by single-key commands, and on one Redis (not a
+// Cluster) also by the accept and finish scripts, in the same atomic step as
+// the person's keys (store/redis/begin.go):
 //
 //	<prefix>:q:in, <prefix>:q:out        zset person -> ready time (ms)
 //	<prefix>:q:out-<lane>                zset person -> ready time (ms), one per delivery lane
