@@ -23,5 +23,11 @@ redis-benchmark -p "$PORT" -t set -c "$C" -n 200000 -q
 echo "## shelter search over 100,000 places (p99 in the p99-ms column)"
 go test ./store/embedded -run '^$' -bench Places -benchtime=20000x -count=2
 REDIS_URL="redis://127.0.0.1:$PORT/0" go test ./store/redis -run '^$' -bench Places -benchtime=20000x -count=2
+echo "## typed towns with a typo (p50-ms, p99-ms)"
+go test ./places/gazetteer -run '^$' -bench FindTypos -benchtime 2000x -count 2
+echo "## first reply after start on the embedded store, 100,000 places"
+go test ./cmd/enlace -run '^$' -bench FirstReply -benchtime 3x -count 2
+echo "## embedded store: write transactions while idle and per message"
+go test ./store/embedded -run 'TestIdleWritesNothing|TestWritesPerMessage' -v -count 1 | grep -E 'write transactions|^(ok|FAIL|---)'
 echo "## tracing: matching one case against 100,000 (p99 in the p99-ms column)"
 go test ./tracing -run '^$' -bench 'Match100k|PINVerify' -benchtime 2000x -count 2

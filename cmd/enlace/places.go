@@ -126,12 +126,14 @@ func importPlaces(ctx context.Context, dir places.Store, name string, opt places
 
 // townLocator places a row without coordinates at its town's centre, from
 // the gazetteer (nil when the gazetteer cannot be read).
+// The gazetteer is loaded on the first row to place, not before: a directory
+// that needs no starter never waits for it.
 func townLocator() places.Locator {
-	g, err := gazetteer.Default()
-	if err != nil {
-		return nil
-	}
 	return func(city, admin1, country string) (float64, float64, bool) {
+		g, err := gazetteer.Default()
+		if err != nil {
+			return 0, 0, false
+		}
 		tw, ok := g.Locate(city, admin1, country)
 		return tw.Lat, tw.Lon, ok
 	}
@@ -163,12 +165,23 @@ func shelterFinder(ctx context.Context, st bot.Store, logger *slog.Logger) (flow
 	}
 	loadStarter(ctx, dir, logger)
 	d := &placeDirectory{f: places.Finder{Store: dir}, store: dir}
-	g, err := gazetteer.Default()
-	if err != nil {
+	go warmFinder(context.WithoutCancel(ctx), dir, logger)
+	return d, townFinder{}
+}
+
+// warmFinder loads the gazetteer and the directory's in-memory index (the
+// embedded store's: seconds for 100,000 places) in the background, so that
+// the first reply after start never waits for them. A finder query that
+// comes before they are ready waits for what it needs, and only it.
+func warmFinder(ctx context.Context, dir places.Store, logger *slog.Logger) {
+	if _, err := gazetteer.Default(); err != nil {
 		logger.Warn("shelter finder: no gazetteer, towns cannot be typed", "err", err)
-		return d, nil
 	}
-	return d, townFinder{g}
+	if l, ok := dir.(interface{ LoadPlaces(context.Context) error }); ok {
+		if err := l.LoadPlaces(ctx); err != nil {
+			logger.Warn("shelter finder: could not load the directory", "err", err)
+		}
+	}
 }
 
 // availableFor is how long placeDirectory trusts its last count of places, so
@@ -225,10 +238,16 @@ func verifiedDate(p places.Place) string {
 }
 
 // townFinder is the flows.Gazetteer over the GeoNames gazetteer.
-type townFinder struct{ g *gazetteer.Gazetteer }
+// townFinder is the flows.Gazetteer over gazetteer.Default, which the first
+// use waits for when warmFinder has not loaded it yet.
+type townFinder struct{}
 
-func (t townFinder) FindTown(text string) []flows.Town {
-	m := t.g.Find(text)
+func (townFinder) FindTown(text string) []flows.Town {
+	g, err := gazetteer.Default()
+	if err != nil {
+		return nil
+	}
+	m := g.Find(text)
 	out := make([]flows.Town, len(m.Towns))
 	for i, tw := range m.Towns {
 		out[i] = flows.Town{Name: tw.Name, Admin1: tw.Admin1, Country: tw.Country, Lat: tw.Lat, Lon: tw.Lon}
@@ -237,8 +256,12 @@ func (t townFinder) FindTown(text string) []flows.Town {
 }
 
 // Nearest implements flows.Gazetteer: the town nearest a shared location.
-func (t townFinder) Nearest(lat, lon float64) (flows.Town, bool) {
-	tw, ok := t.g.Nearest(lat, lon)
+func (townFinder) Nearest(lat, lon float64) (flows.Town, bool) {
+	g, err := gazetteer.Default()
+	if err != nil {
+		return flows.Town{}, false
+	}
+	tw, ok := g.Nearest(lat, lon)
 	if !ok {
 		return flows.Town{}, false
 	}

@@ -67,6 +67,7 @@ type Gazetteer struct {
 	names   map[string][]int32 // name and ASCII name -> towns
 	alts    map[string][]int32 // alternate names -> towns
 	byLen   map[int][]string   // names by length in runes, for typo matching
+	typos   *typoIndex         // the names' letter pairs, for typo matching
 	admin   map[string]string  // normalized state name -> Town.Admin1
 	country map[string]string  // normalized country name -> ISO code
 }
@@ -148,6 +149,7 @@ func Load(r io.Reader) (*Gazetteer, error) {
 	for _, ns := range g.byLen {
 		slices.Sort(ns)
 	}
+	g.typos = newTypoIndex(g.byLen)
 	return g, nil
 }
 
@@ -220,20 +222,17 @@ func (g *Gazetteer) find(q string, keep func(Town) bool) (Match, bool) {
 	if maxD == 0 {
 		return Match{}, false
 	}
-	qr := []rune(q)
 	var best []int32
 	bestD := maxD
-	for l := len(qr) - maxD; l <= len(qr)+maxD; l++ {
-		for _, n := range g.byLen[l] {
-			d := textmatch.Distance(q, n, bestD)
-			if d > bestD {
-				continue
-			}
-			if d < bestD {
-				best, bestD = nil, d
-			}
-			best = append(best, g.names[n]...)
+	for _, n := range g.typos.candidates(q, maxD, g.byLen) {
+		d := textmatch.Distance(q, n, bestD)
+		if d > bestD {
+			continue
 		}
+		if d < bestD {
+			best, bestD = nil, d
+		}
+		best = append(best, g.names[n]...)
 	}
 	if ts := g.pick(best, keep); len(ts) > 0 {
 		return Match{Towns: ts, Fuzzy: true}, true

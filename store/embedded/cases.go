@@ -116,7 +116,7 @@ func (s *Store) PutCase(ctx context.Context, rec tracing.Record, now time.Time) 
 	if err != nil {
 		return fmt.Errorf("embedded: encoding case: %w", err)
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error { return putCaseTx(tx, rec, enc, now) })
+	err = s.write(func(tx *bolt.Tx) error { return putCaseTx(tx, rec, enc, now) })
 	if errors.Is(err, tracing.ErrCodeTaken) {
 		return err
 	}
@@ -173,7 +173,7 @@ func (s *Store) ReplaceCase(ctx context.Context, rec tracing.Record, prev []byte
 	if err != nil {
 		return fmt.Errorf("embedded: encoding case: %w", err)
 	}
-	err = s.db.Update(func(tx *bolt.Tx) error {
+	err = s.write(func(tx *bolt.Tx) error {
 		cur, err := readCase(tx, rec.ID, now)
 		switch {
 		case err != nil:
@@ -320,7 +320,7 @@ func (s *Store) PINFailure(ctx context.Context, id string, now time.Time) (traci
 	}
 	var out tracing.PINOutcome
 	var p tracing.PINState
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		if r, err := readCase(tx, id, now); err != nil || r == nil {
 			return errors.Join(err, tracing.ErrNotFound)
 		}
@@ -353,7 +353,7 @@ func (s *Store) PINReset(ctx context.Context, id string, now time.Time) error {
 	if err := errors.Join(checkCaseID(id), ctx.Err()); err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.write(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bCasePIN)
 		if b == nil {
 			return nil
@@ -396,7 +396,7 @@ func (s *Store) EraseCase(ctx context.Context, id string) error {
 	if err := errors.Join(checkCaseID(id), ctx.Err()); err != nil {
 		return err
 	}
-	if err := s.db.Update(func(tx *bolt.Tx) error { return eraseCase(tx, id) }); err != nil {
+	if err := s.write(func(tx *bolt.Tx) error { return eraseCase(tx, id) }); err != nil {
 		return fmt.Errorf("embedded: erase case: %w", err)
 	}
 	return nil
@@ -443,7 +443,7 @@ func (s *Store) EraseEnquirer(ctx context.Context, enquirerKey string) ([]string
 		return nil, err
 	}
 	var ids []string
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		_, _, enq, _, err := caseBuckets(tx)
 		if err != nil {
 			return err
@@ -497,7 +497,7 @@ func sweepCases(tx *bolt.Tx, now time.Time) error {
 // ResealCases implements tracing.Store, in one transaction.
 func (s *Store) ResealCases(ctx context.Context, f func(id string, sealed []byte) ([]byte, error)) (int, error) {
 	n := 0
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.write(func(tx *bolt.Tx) error {
 		n = 0
 		b := tx.Bucket(bCases)
 		if b == nil {

@@ -519,9 +519,9 @@ func (s *Store) EraseConversations(ctx context.Context, person string, now time.
 // sweepConversations removes the conversations expired at now (from Sweep).
 func sweepConversations(tx *bolt.Tx, now time.Time) error {
 	{
-		convs, open, people, err := convBuckets(tx)
-		if err != nil {
-			return err
+		convs := tx.Bucket(bConvs)
+		if convs == nil {
+			return nil
 		}
 		var gone []convRecord
 		_ = convs.ForEach(func(k, _ []byte) error {
@@ -533,6 +533,13 @@ func sweepConversations(tx *bolt.Tx, now time.Time) error {
 			}
 			return nil
 		})
+		if len(gone) == 0 {
+			return nil // and a read-only sweep stays read-only
+		}
+		convs, open, people, err := convBuckets(tx)
+		if err != nil {
+			return err
+		}
 		for _, r := range gone {
 			if err := convs.DeleteBucket([]byte(r.ID)); err != nil {
 				return err

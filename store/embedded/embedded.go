@@ -41,6 +41,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -84,6 +85,8 @@ type Store struct {
 	// budgets pace delivery: one process owns the file, so they live in
 	// memory (and start full after a restart).
 	budgets store.MemoryBudgets
+	// writes counts committed write transactions (each one an fsync).
+	writes atomic.Int64
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -137,9 +140,23 @@ func (s *Store) Ping(ctx context.Context) error {
 	return s.view(func(*bolt.Tx) error { return nil })
 }
 
+// WriteTransactions is how many write transactions this Store has committed
+// since Open (each one writes and fsyncs the file), for tests and benchmarks
+// that count what the store costs.
+func (s *Store) WriteTransactions() int64 { return s.writes.Load() }
+
+// write runs fn in a write transaction and counts it when it commits.
+func (s *Store) write(fn func(tx *bolt.Tx) error) error {
+	if err := s.db.Update(fn); err != nil {
+		return err
+	}
+	s.writes.Add(1)
+	return nil
+}
+
 // update runs fn in a write transaction; errors from bot are returned as they are.
 func (s *Store) update(fn func(tx *bolt.Tx) error) error {
-	if err := s.db.Update(fn); err != nil {
+	if err := s.write(fn); err != nil {
 		return wrap(err)
 	}
 	return nil
@@ -277,8 +294,11 @@ func tidy(tx *bolt.Tx, p string) error {
 		if b != nil {
 			continue
 		}
-		if err := pb.Delete(expKey(name)); err != nil {
-			return err
+		// Deleted only when there, so that a read-only sweep stays read-only.
+		if pb.Get(expKey(name)) != nil {
+			if err := pb.Delete(expKey(name)); err != nil {
+				return err
+			}
 		}
 		if kind := string(name); bIdx[kind] != nil {
 			if err := unindex(tx, pb, kind); err != nil {
@@ -477,6 +497,10 @@ func (s *Store) Claim(ctx context.Context, q bot.Queue, now time.Time, lease tim
 	if n <= 0 {
 		return nil, nil
 	}
+	// Looking costs no write: an idle queue is read, never written.
+	if at, _ := queueBuckets(q); !s.due(at, now) {
+		return nil, nil
+	}
 	until := now.Add(lease)
 	var cs []bot.Claim
 	err := s.update(func(tx *bolt.Tx) error {
@@ -500,6 +524,23 @@ func (s *Store) Claim(ctx context.Context, q bot.Queue, now time.Time, lease tim
 		return nil, err
 	}
 	return cs, nil
+}
+
+// due reports, from a read-only transaction, whether the first member of the
+// queue bucket at is ready by now: claims look before they write, so polling
+// an idle queue writes nothing. A failed read says yes, and the claim's own
+// transaction reports the error.
+func (s *Store) due(at []byte, now time.Time) bool {
+	ready := true
+	_ = s.view(func(tx *bolt.Tx) error {
+		ready = false
+		if b := tx.Bucket(at); b != nil {
+			k, _ := b.Cursor().First()
+			ready = k != nil && bytes.Compare(k[:8], stamp(now)) <= 0
+		}
+		return nil
+	})
+	return ready
 }
 
 // Schedule implements bot.Store.
@@ -1148,38 +1189,54 @@ func (s *Store) CountDeadLetters(ctx context.Context) (int64, error) {
 // the index and due entries that go with it, identity links), and
 // the person buckets that leaves empty. A bucket written by an earlier version
 // without an expiry gets one, from now.
+//
+// A sweep reads the stored expiry times first, in a read-only transaction
+// where the first change it would make fails (bbolt's ErrTxNotWritable); only
+// then does it run again in a write transaction. A sweep that finds nothing
+// expired writes nothing, so an idle store is never written (every change in
+// sweep is therefore made only when there is something to change).
 func (s *Store) Sweep(ctx context.Context, now time.Time) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	return s.update(func(tx *bolt.Tx) error {
-		var people []string
-		_ = tx.Bucket(bPeople).ForEach(func(k, _ []byte) error {
-			people = append(people, string(k))
-			return nil
-		})
-		for _, p := range people {
-			if err := s.sweepPerson(tx, p, now); err != nil {
-				return err
-			}
+	err := s.db.View(func(tx *bolt.Tx) error { return s.sweep(tx, now) })
+	if !errors.Is(err, bolterrors.ErrTxNotWritable) {
+		if err != nil {
+			return wrap(err)
 		}
-		if err := sweepConversations(tx, now); err != nil {
-			return err
-		}
-		if err := sweepStaff(tx, now); err != nil {
-			return err
-		}
-		if err := sweepCases(tx, now); err != nil {
-			return err
-		}
-		if err := sweepExpired(tx.Bucket(bLocks), func(v []byte) []byte { return v[:8] }, now); err != nil {
-			return err
-		}
-		if err := sweepExpired(tx.Bucket(bCounters), counterExpiry, now); err != nil {
-			return err
-		}
-		return sweepExpired(tx.Bucket(bAliases), aliasExpiry, now)
+		return nil
+	}
+	return s.update(func(tx *bolt.Tx) error { return s.sweep(tx, now) })
+}
+
+// sweep is Sweep's work in tx.
+func (s *Store) sweep(tx *bolt.Tx, now time.Time) error {
+	var people []string
+	_ = tx.Bucket(bPeople).ForEach(func(k, _ []byte) error {
+		people = append(people, string(k))
+		return nil
 	})
+	for _, p := range people {
+		if err := s.sweepPerson(tx, p, now); err != nil {
+			return err
+		}
+	}
+	if err := sweepConversations(tx, now); err != nil {
+		return err
+	}
+	if err := sweepStaff(tx, now); err != nil {
+		return err
+	}
+	if err := sweepCases(tx, now); err != nil {
+		return err
+	}
+	if err := sweepExpired(tx.Bucket(bLocks), func(v []byte) []byte { return v[:8] }, now); err != nil {
+		return err
+	}
+	if err := sweepExpired(tx.Bucket(bCounters), counterExpiry, now); err != nil {
+		return err
+	}
+	return sweepExpired(tx.Bucket(bAliases), aliasExpiry, now)
 }
 
 // sweepPerson removes what of one person expired by now.

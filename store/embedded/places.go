@@ -2,19 +2,25 @@ package embedded
 
 // The directory of places (package places) lives in the bucket "places"
 // (id -> JSON), created on first write, and in an in-memory places.Index
-// loaded from it on first use and updated with every write, so a search
-// reads no file.
+// loaded from it on first use (or by LoadPlaces, which serve calls in the
+// background at start) and updated with every write, so a search reads no
+// file. Loading 100,000 places takes seconds: until it is done, CountPlaces
+// counts the file's keys instead of waiting, so the menu, which asks whether
+// the directory holds places, never waits for the index.
 
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+	bolterrors "go.etcd.io/bbolt/errors"
 
 	"github.com/enlace-rfl/enlace/places"
 )
@@ -27,8 +33,10 @@ var bPlaces = []byte("places")
 // Writers hold mu for the file write and the index update together, so the
 // two never disagree.
 type placeIndex struct {
-	mu     sync.RWMutex
-	loaded bool
+	mu sync.RWMutex
+	// loaded is set, under mu, once x holds the file's places; it is read
+	// without mu by CountPlaces, which does not wait for a load.
+	loaded atomic.Bool
 	x      *places.Index
 }
 
@@ -36,7 +44,7 @@ func (s *Store) placeIndex() *placeIndex { return &s.places }
 
 // load reads the bucket into the index once; the caller holds mu for writing.
 func (s *Store) loadPlaces(ix *placeIndex) error {
-	if ix.loaded {
+	if ix.loaded.Load() {
 		return nil
 	}
 	var ps []places.Place
@@ -57,7 +65,8 @@ func (s *Store) loadPlaces(ix *placeIndex) error {
 	if err != nil {
 		return err
 	}
-	ix.x, ix.loaded = places.NewIndex(ps), true
+	ix.x = places.NewIndex(ps)
+	ix.loaded.Store(true)
 	return nil
 }
 
@@ -68,7 +77,7 @@ func (s *Store) readIndex(ctx context.Context) (*placeIndex, error) {
 	}
 	ix := s.placeIndex()
 	ix.mu.RLock()
-	if ix.loaded {
+	if ix.loaded.Load() {
 		return ix, nil
 	}
 	ix.mu.RUnlock()
@@ -190,8 +199,39 @@ func (s *Store) AllPlaces(ctx context.Context) ([]places.Place, error) {
 	return ix.x.All(), nil
 }
 
-// CountPlaces returns how many places the directory holds.
+// LoadPlaces reads the directory into memory now, unless it is already, so
+// that the first search does not wait for it. serve calls it in the
+// background at start; a search that comes first waits for the load. A
+// store closed meanwhile has nothing to load: that is no error.
+func (s *Store) LoadPlaces(ctx context.Context) error {
+	ix, err := s.readIndex(ctx)
+	if errors.Is(err, bolterrors.ErrDatabaseNotOpen) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	ix.mu.RUnlock()
+	return nil
+}
+
+// CountPlaces returns how many places the directory holds. Before the index
+// is loaded it counts the keys of the file instead, without waiting for a
+// load in progress.
 func (s *Store) CountPlaces(ctx context.Context) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if !s.placeIndex().loaded.Load() {
+		n := 0
+		err := s.view(func(tx *bolt.Tx) error {
+			if b := tx.Bucket(bPlaces); b != nil {
+				n = b.Stats().KeyN
+			}
+			return nil
+		})
+		return n, err
+	}
 	ix, err := s.readIndex(ctx)
 	if err != nil {
 		return 0, err

@@ -92,6 +92,9 @@ func (s *Store) ClaimTimers(ctx context.Context, now time.Time, lease time.Durat
 	if n <= 0 {
 		return nil, nil
 	}
+	if !s.due(bQueueAt[queueTimers], now) {
+		return nil, nil
+	}
 	until := now.Add(lease)
 	var out []bot.TimerClaim
 	err := s.update(func(tx *bolt.Tx) error {
