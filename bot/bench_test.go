@@ -3,9 +3,12 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	goredis "github.com/redis/go-redis/v9"
 
 	redisstore "github.com/enlace-rfl/enlace/store/redis"
 	"github.com/enlace-rfl/enlace/store/redis/redistest"
@@ -56,4 +59,34 @@ func BenchmarkPipelineRedis(b *testing.B) {
 		b.Fatalf("delivered %d replies for %d messages", got, n.Load())
 	}
 	b.ReportMetric(float64(n.Load())/elapsed.Seconds(), "msg/s")
+}
+
+// BenchmarkRedisOneRoundTrip is the baseline BenchmarkPipelineRedis is read
+// against (issue 13): one go-redis script call (EVALSHA, one round trip) per
+// operation, from the same number of goroutines, on the same kind of server.
+// The pipeline's msg/s over this one's op/s is the share of Redis's ceiling
+// per round trip that a whole message reaches.
+func BenchmarkRedisOneRoundTrip(b *testing.B) {
+	srv := redistest.Start(b)
+	st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: srv.NewPrefix()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	script := goredis.NewScript(`redis.call('ZADD', KEYS[1], ARGV[1], ARGV[2]) return 1`)
+	key := srv.NewPrefix() + ":baseline"
+	var n atomic.Int64
+	b.SetParallelism(benchConcurrency() / max(1, runtimeProcs()))
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		ctx := context.Background()
+		for pb.Next() {
+			i := n.Add(1)
+			if err := script.Run(ctx, st.Client(), []string{key}, i, strconv.FormatInt(i, 10)).Err(); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "op/s")
 }

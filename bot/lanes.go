@@ -102,6 +102,27 @@ func (p *Pipeline) laneLocked(name string, pace Pace) *lane {
 	return l
 }
 
+// outboxLane is the queue of the lane an outbox item leaves from: its
+// channel's, or noLane's for one that cannot be read (dead-lettered there).
+func (p *Pipeline) outboxLane(person string, it Item) Queue {
+	r, err := p.openReply(person, it.Data)
+	if err != nil {
+		return p.laneOf("").queue
+	}
+	return p.laneOf(r.Channel).queue
+}
+
+// laneByQueue is the lane whose queue is q, if this process has it.
+func (p *Pipeline) laneByQueue(q Queue) *lane {
+	name, ok := q.Lane()
+	if !ok {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.lanes[name]
+}
+
 // allLanes lists the lanes of every configured channel, and noLane, by name.
 func (p *Pipeline) allLanes() []*lane {
 	p.mu.Lock()

@@ -349,20 +349,20 @@ func (p *Pipeline) setReachable(ctx context.Context, person, channel string, rea
 
 // heard makes an address that was marked unreachable on a channel reachable
 // again, as a message from it shows: a phone that was off (or a Telegram
-// user who had blocked the bot) is back. It reads before it writes, so the
-// usual message costs no write. An opt-out with the provider stays.
-func (p *Pipeline) heard(ctx context.Context, person, channel string) error {
-	flags, err := p.store.Flags(ctx, person)
-	if err != nil {
-		return fmt.Errorf("bot: reading reachability: %w", err)
-	}
-	if !slices.Contains(flags, unreachableFlag(channel)) {
+// user who had blocked the bot) is back. It is done as the message is
+// handled, from the flags read with the lock, so the usual message costs no
+// round trip for it. An opt-out with the provider stays.
+func (p *Pipeline) heard(ctx context.Context, h *handling, channel string) error {
+	flag := unreachableFlag(channel)
+	i := slices.Index(h.begun.Flags, flag)
+	if i < 0 {
 		return nil
 	}
-	if err := p.store.SetFlag(ctx, person, unreachableFlag(channel), false, p.now()); err != nil {
+	if err := p.store.SetFlag(ctx, h.claim.Person, flag, false, p.now()); err != nil {
 		return fmt.Errorf("bot: recording reachability: %w", err)
 	}
-	p.log.Info("address wrote again: reachable", "channel", channel, "person", logID(person))
+	h.begun.Flags = slices.Delete(slices.Clone(h.begun.Flags), i, i+1)
+	p.log.Info("address wrote again: reachable", "channel", channel, "person", logID(h.claim.Person))
 	return nil
 }
 
@@ -422,9 +422,6 @@ func (p *Pipeline) Accept(ctx context.Context, m Message) (bool, error) {
 	}
 	person, err := p.PersonOf(ctx, m.Channel, m.From)
 	if err != nil {
-		return false, err
-	}
-	if err := p.heard(ctx, person, m.Channel); err != nil {
 		return false, err
 	}
 	return p.accept(ctx, person, m, raw)
@@ -498,9 +495,6 @@ func (p *Pipeline) AcceptNotice(ctx context.Context, m Message, text flows.Text,
 	if err != nil {
 		return false, err
 	}
-	if err := p.heard(ctx, person, m.Channel); err != nil {
-		return false, err
-	}
 	return p.accept(ctx, person, m, raw)
 }
 
@@ -561,9 +555,21 @@ func (p *Pipeline) handleReady(ctx context.Context) (handled, claimed int, err e
 	return handled, len(claims), errors.Join(errs...)
 }
 
-// handlePerson handles one person's inbox, oldest message first, under their lock.
+// handling is one worker's hold on a person whose inbox it handles: the
+// claim, and what the store returned with the lock (BeginInbound) or with
+// the last commit (Finish).
+type handling struct {
+	claim Claim
+	begun Begun
+}
+
+// handlePerson handles one person's inbox, oldest message first, under their
+// lock. Taking the lock reads the first message, the session and the flags
+// (BeginInbound); each commit returns the next ones and, after the last
+// message, releases the person and the lock (Finish): two round trips for a
+// person with one message, on one Redis.
 func (p *Pipeline) handlePerson(ctx context.Context, c Claim) (int, error) {
-	token, err := p.store.Lock(ctx, c.Person, p.cfg.LockTTL, p.now())
+	b, err := p.store.BeginInbound(ctx, c.Person, p.cfg.LockTTL, p.now())
 	if errors.Is(err, ErrLocked) {
 		// Another worker is handling them. Its release may fail because this
 		// claim moved their ready time, so look again shortly rather than when
@@ -573,56 +579,59 @@ func (p *Pipeline) handlePerson(ctx context.Context, c Claim) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("bot: locking person: %w", err)
 	}
+	h := &handling{claim: c, begun: b}
+	token := b.Token
 	defer func() {
+		if h.begun.Token == "" {
+			return // released with the last commit
+		}
 		if err := p.store.Unlock(context.WithoutCancel(ctx), c.Person, token); err != nil {
 			p.log.Warn("unlock failed", "person", logID(c.Person), "err", err)
 		}
 	}()
 	n := 0
-	for {
-		item, err := p.store.NextInbound(ctx, c.Person)
-		if errors.Is(err, ErrNotFound) {
-			break
-		}
-		if err != nil {
-			return n, fmt.Errorf("bot: reading inbox: %w", err)
-		}
-		if err := p.handleOne(ctx, c.Person, token, item); err != nil {
+	for h.begun.Token != "" && h.begun.Head.ID != "" {
+		if err := p.handleOne(ctx, h); err != nil {
 			return n, err
 		}
 		n++
 	}
-	if _, err := p.store.Release(ctx, QueueInbound, c); err != nil {
-		return n, fmt.Errorf("bot: releasing claim: %w", err)
+	if h.begun.Token != "" {
+		if _, err := p.store.Release(ctx, QueueInbound, c); err != nil {
+			return n, fmt.Errorf("bot: releasing claim: %w", err)
+		}
 	}
 	return n, nil
 }
 
-// handleOne runs the engine on one inbound message and commits the new session
-// and the step's effects (bot/effects.go) in one atomic step.
-func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Item) error {
+// handleOne runs the engine on the person's next inbound message (h.begun)
+// and commits the new session and the step's effects (bot/effects.go) in
+// one atomic step, which also reads the next message.
+func (p *Pipeline) handleOne(ctx context.Context, h *handling) error {
 	start := p.now() // for the latency metric only
-	sessionRaw, err := p.loadSession(ctx, person)
-	if err != nil {
-		return err
-	}
+	person, item, sessionRaw := h.claim.Person, h.begun.Head, h.begun.Session
 	rec, err := p.openInbound(person, item.Data)
 	if err != nil {
 		// An unreadable message (a retired key, a corrupt record) must not block
 		// the person's later messages: drop it, keep the session as it was.
 		p.log.Error("dropping unreadable inbound message", "person", logID(person), "err", err)
-		return p.commit(ctx, person, token, Commit{InboundID: item.ID, Session: sessionRaw, SessionTTL: p.cfg.SessionTTL})
+		return p.commit(ctx, h, Commit{InboundID: item.ID, Session: sessionRaw, SessionTTL: p.cfg.SessionTTL}, nil)
 	}
 	sess := p.sessionOrNew(person, sessionRaw)
 	m := rec.Message
-	if rec.Notice != nil {
-		return p.handleNotice(ctx, person, token, item.ID, sessionRaw, sess, m, *rec.Notice)
-	}
 	event := m.Channel == timerChannel || m.Channel == receiptChannel || m.Channel == staffChannel
+	if !event {
+		if err := p.heard(ctx, h, m.Channel); err != nil {
+			return err
+		}
+	}
+	if rec.Notice != nil {
+		return p.handleNotice(ctx, h, item.ID, sessionRaw, sess, m, *rec.Notice)
+	}
 	if event && sessionRaw == nil {
 		// The person erased their data (or it expired) after this was
 		// recorded: there is nobody to tell, and nothing is written.
-		return p.commit(ctx, person, token, Commit{InboundID: item.ID})
+		return p.commit(ctx, h, Commit{InboundID: item.ID}, nil)
 	}
 	if event {
 		// Timers, receipts and staff speak to the person where they last wrote from.
@@ -634,10 +643,7 @@ func (p *Pipeline) handleOne(ctx context.Context, person, token string, item Ite
 		return err
 	}
 	p.crash("before-commit")
-	if err := p.commit(ctx, person, token, s.commit); err != nil {
-		return err
-	}
-	if err := runHooks(ctx, s.after); err != nil {
+	if err := p.commit(ctx, h, s.commit, s.after); err != nil {
 		return err
 	}
 	p.crash("after-commit")
@@ -672,7 +678,8 @@ func (p *Pipeline) sessionOrNew(person string, sealed []byte) flows.Session {
 }
 
 // handleNotice answers an inbound message with its notice, keeping the session.
-func (p *Pipeline) handleNotice(ctx context.Context, person, token, inboundID string, sessionRaw []byte, sess flows.Session, m Message, n notice) error {
+func (p *Pipeline) handleNotice(ctx context.Context, h *handling, inboundID string, sessionRaw []byte, sess flows.Session, m Message, n notice) error {
+	person := h.claim.Person
 	lang := sess.Lang
 	if lang == "" {
 		lang = flows.GuessLanguage(flows.Sender{Channel: m.Channel, Address: m.From, LangHint: m.LangHint})
@@ -684,19 +691,36 @@ func (p *Pipeline) handleNotice(ctx context.Context, person, token, inboundID st
 	if err != nil {
 		return err
 	}
-	return p.commit(ctx, person, token, Commit{
+	return p.commit(ctx, h, Commit{
 		InboundID: inboundID, Session: sessionRaw, SessionTTL: p.cfg.SessionTTL, Outbox: []Item{item},
-	})
+	}, nil)
 }
 
-func (p *Pipeline) commit(ctx context.Context, person, token string, c Commit) error {
-	if err := p.store.Commit(ctx, person, token, c, p.now()); err != nil {
+// commit applies the commit of one handled message and reads the person's
+// next message with it (Store.Finish). Its replies go straight into the lane
+// of the first one. When it is the last message, the same step releases the
+// person and their lock, unless after hooks must still run under the lock
+// (they run once the commit is written; an erase's clean-up, for one).
+func (p *Pipeline) commit(ctx context.Context, h *handling, c Commit, after []func(context.Context) error) error {
+	if len(c.Outbox) > 0 {
+		c.Lane = p.outboxLane(h.claim.Person, c.Outbox[0])
+	}
+	release := &h.claim
+	if len(after) > 0 {
+		release = nil
+	}
+	b, err := p.store.Finish(ctx, h.claim.Person, h.begun.Token, c, release, p.now())
+	if err != nil {
 		return fmt.Errorf("bot: committing: %w", err)
 	}
+	h.begun = b
 	if len(c.Outbox) > 0 {
 		p.notify()
+		if l := p.laneByQueue(c.Lane); l != nil {
+			l.notify()
+		}
 	}
-	return nil
+	return runHooks(ctx, after)
 }
 
 // route picks where a proactive message to a phone number goes: where that

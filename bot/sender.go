@@ -127,16 +127,17 @@ func (p *Pipeline) sendHead(ctx context.Context, l *lane, c Claim) (sent, next b
 	cancelSend()
 	ackCtx, cancelAck := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.AckTimeout)
 	defer cancelAck()
-	return p.sendOutcome(ackCtx, l, c.Person, item.ID, ch, r, sendErr)
+	return p.sendOutcome(ackCtx, l, c, item.ID, ch, r, sendErr)
 }
 
 // sendOutcome handles what a channel said about a reply: each outcome has
 // its function.
-func (p *Pipeline) sendOutcome(ctx context.Context, l *lane, person, id string, ch Channel, r Reply, sendErr error) (sent, next bool, err error) {
+func (p *Pipeline) sendOutcome(ctx context.Context, l *lane, c Claim, id string, ch Channel, r Reply, sendErr error) (sent, next bool, err error) {
+	person := c.Person
 	var throttled *ErrThrottled
 	switch {
 	case sendErr == nil:
-		return true, false, p.sent(ctx, l, person, id, ch, r)
+		return true, false, p.sent(ctx, l, c, id, ch, r)
 	case errors.As(sendErr, &throttled):
 		return false, false, p.throttled(ctx, l, person, id, r, throttled)
 	case errors.Is(sendErr, ErrUnreachable), errors.Is(sendErr, ErrRejected):
@@ -170,8 +171,11 @@ func (p *Pipeline) deadLetterUnreadable(ctx context.Context, person string, item
 }
 
 // sent acknowledges a delivered reply and schedules the person's next one:
-// now, or when the channel allows the next message to this chat.
-func (p *Pipeline) sent(ctx context.Context, l *lane, person, id string, ch Channel, r Reply) error {
+// now, or when the channel allows the next message to this chat. With
+// nothing left it releases the person from the lane at once, rather than
+// have a later pass claim them to find the outbox empty.
+func (p *Pipeline) sent(ctx context.Context, l *lane, c Claim, id string, ch Channel, r Reply) error {
+	person := c.Person
 	p.crash("after-send")
 	// Sending is delivery as far as a channel without delivery reports can
 	// tell; the receipt is recorded before the reply leaves the outbox, so a
@@ -190,10 +194,22 @@ func (p *Pipeline) sent(ctx context.Context, l *lane, person, id string, ch Chan
 	}
 	p.metrics.outbound(r.Channel, "sent")
 	p.delivered(ctx, r.Channel)
+	head, err := p.store.NextOutbound(ctx, person)
+	if errors.Is(err, ErrNotFound) {
+		// A reply committed meanwhile made the person ready again, so the
+		// release (only if their ready time is still the claim's) keeps them.
+		if _, err := p.store.Release(ctx, l.queue, c); err != nil {
+			return fmt.Errorf("bot: releasing claim: %w", err)
+		}
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bot: reading outbox: %w", err)
+	}
 	next := p.now()
 	if pacer, ok := ch.(Pacer); ok {
 		next = next.Add(pacer.MinInterval())
-		if err := p.holdNext(ctx, person, r, next); err != nil {
+		if err := p.holdNext(ctx, person, head, r, next); err != nil {
 			return err
 		}
 	}
@@ -324,16 +340,9 @@ func (p *Pipeline) rewrite(ctx context.Context, person, id string, r Reply) erro
 	return nil
 }
 
-// holdNext holds the reply now at the head of the outbox (the one after sent)
+// holdNext holds item, the reply now at the head of the outbox (the one after sent),
 // until at, when it goes to the same chat: the channel's pace per chat.
-func (p *Pipeline) holdNext(ctx context.Context, person string, sent Reply, at time.Time) error {
-	item, err := p.store.NextOutbound(ctx, person)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("bot: reading outbox: %w", err)
-	}
+func (p *Pipeline) holdNext(ctx context.Context, person string, item Item, sent Reply, at time.Time) error {
 	r, err := p.openReply(person, item.Data)
 	if err != nil || r.Channel != sent.Channel || r.To != sent.To || !r.NotBefore.Before(at) {
 		return nil // unreadable (the sender will dead-letter it), another chat, or held longer already

@@ -95,6 +95,24 @@ type Commit struct {
 	// them. Both are applied after Erase, with the rest of the commit.
 	SetTimers    []Timer
 	CancelTimers []string
+	// Lane is the delivery lane queue of Outbox[0]. When the outbox was empty
+	// before the commit, so that Outbox[0] becomes its head, the commit makes
+	// the person ready in Lane at now, not in QueueOutbound: no hop through
+	// the router. Empty (or an outbox already holding replies): QueueOutbound.
+	Lane Queue
+}
+
+// Begun is what a worker reads about a person it claimed in the same step
+// as it takes (or keeps) their lock: BeginInbound and Finish return it.
+type Begun struct {
+	// Token holds the person's lock; empty once Finish released the person.
+	Token string
+	// Head is the oldest message of the inbox; its ID is empty when there is none.
+	Head Item
+	// Session is the sealed session (nil when none, or expired by now).
+	Session []byte
+	// Flags are the person's flags, as Flags lists them.
+	Flags []string
 }
 
 // Timer is a durable one-shot timer of a person (a check-in reminder, a
@@ -236,6 +254,16 @@ type Store interface {
 	// that saves a session refreshes the retention of all the person's records
 	// (but dead letters and opt-outs).
 	Commit(ctx context.Context, person, token string, c Commit, now time.Time) error
+	// BeginInbound is Lock (ErrLocked when another worker holds it), then
+	// NextInbound, LoadSession and Flags, in one step.
+	BeginInbound(ctx context.Context, person string, lockTTL time.Duration, now time.Time) (Begun, error)
+	// Finish is Commit (the same errors; nothing is written on one), then,
+	// in the same atomic step, what handling the person needs next: their
+	// new inbox head, session and flags, under the lock still held. When
+	// release is not nil and the inbox is empty after the commit, it also
+	// does Release(QueueInbound, *release) and Unlock, and the returned
+	// Token is empty.
+	Finish(ctx context.Context, person, token string, c Commit, release *Claim, now time.Time) (Begun, error)
 
 	// Enqueue appends items to the person's outbox (proactive messages) and makes
 	// the person ready in QueueOutbound.

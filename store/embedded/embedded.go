@@ -603,40 +603,53 @@ func (s *Store) Schedule(ctx context.Context, q bot.Queue, p string, at time.Tim
 	return s.update(func(tx *bolt.Tx) error { return s.schedule(tx, q, p, at) })
 }
 
-// Release implements bot.Store: a claim that no longer stands (the person
-// got a new ready time, or another claim) costs no write.
+// Release implements bot.Store. A claim made by Claim is held in memory
+// (leaseTable); one that is not (made before a restart, or by a test that
+// scheduled the person at c.Until) stands while the person's ready time in
+// the file is c.Until, as before claims moved to memory. A claim that no
+// longer stands costs no write.
 func (s *Store) Release(ctx context.Context, q bot.Queue, c bot.Claim) (bool, error) {
 	if err := checkQueue(q); err != nil {
 		return false, err
 	}
 	if !s.leases.stands(q, c) {
-		return false, nil
+		var stored bool
+		err := s.view(func(tx *bolt.Tx) error {
+			_, who, _ := queue(tx, q)
+			stored = who != nil && bytes.Equal(who.Get([]byte(c.Person)), stamp(c.Until))
+			return nil
+		})
+		if err != nil || !stored {
+			return false, err
+		}
 	}
 	var ok bool
 	err := s.update(func(tx *bolt.Tx) error {
-		ok = false
-		if !s.leases.release(q, c) {
-			return nil
-		}
-		byAt, who, err := queue(tx, q)
-		if err != nil {
-			return err
-		}
-		ts := who.Get([]byte(c.Person))
-		if ts == nil {
-			return nil
-		}
-		ok = true
-		ts = bytes.Clone(ts)
-		if err := who.Delete([]byte(c.Person)); err != nil {
-			return err
-		}
-		return byAt.Delete(append(ts, c.Person...))
+		var err error
+		ok, err = s.releaseQueued(tx, q, c)
+		return err
 	})
 	return ok, err
 }
 
-// stands reports whether c is still the claim on its person in q.
+// releaseQueued is Release inside tx: it removes the person from q if c
+// still stands.
+func (s *Store) releaseQueued(tx *bolt.Tx, q bot.Queue, c bot.Claim) (bool, error) {
+	byAt, who, err := queue(tx, q)
+	if err != nil {
+		return false, err
+	}
+	ts := bytes.Clone(who.Get([]byte(c.Person)))
+	if ts == nil || !s.leases.release(q, c, ts) {
+		return false, nil
+	}
+	if err := who.Delete([]byte(c.Person)); err != nil {
+		return false, err
+	}
+	return true, byAt.Delete(append(ts, c.Person...))
+}
+
+// stands reports whether c is the claim held in memory on its person in q.
 func (l *leaseTable) stands(q bot.Queue, c bot.Claim) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -644,12 +657,18 @@ func (l *leaseTable) stands(q bot.Queue, c bot.Claim) bool {
 	return ok && u.Equal(c.Until)
 }
 
-// release ends c if it still stands, and reports whether it did.
-func (l *leaseTable) release(q bot.Queue, c bot.Claim) bool {
+// release ends c if it still stands, and reports whether it did: the claim
+// held in memory, or, when none is, the person's ready time in the file
+// (stored) is c.Until.
+func (l *leaseTable) release(q bot.Queue, c bot.Claim, stored []byte) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	k := leaseKey{q, c.Person}
-	if u, ok := l.m[k]; !ok || !u.Equal(c.Until) {
+	u, ok := l.m[k]
+	if !ok {
+		return bytes.Equal(stored, stamp(c.Until))
+	}
+	if !u.Equal(c.Until) {
 		return false
 	}
 	delete(l.m, k)
@@ -806,72 +825,181 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit, now t
 	}
 	s.locks.mu.Lock() // see lockTable
 	defer s.locks.mu.Unlock()
-	return s.update(func(tx *bolt.Tx) error {
-		if !s.locks.holds(p, token, now) {
-			return bot.ErrLockLost
+	return s.update(func(tx *bolt.Tx) error { return s.commit(tx, p, token, c, now) })
+}
+
+// commit is Commit inside tx; the caller holds s.locks.mu.
+func (s *Store) commit(tx *bolt.Tx, p, token string, c bot.Commit, now time.Time) error {
+	if !s.locks.holds(p, token, now) {
+		return bot.ErrLockLost
+	}
+	pb, err := createPerson(tx, p)
+	if err != nil {
+		return err
+	}
+	if c.InboundID != "" {
+		in := pb.Bucket(lIn)
+		if in == nil {
+			return fmt.Errorf("inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
 		}
-		pb, err := createPerson(tx, p)
-		if err != nil {
+		k, v := in.Cursor().First()
+		if k == nil || !hasID(v, c.InboundID) {
+			return fmt.Errorf("inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
+		}
+		if err := in.Delete(k); err != nil {
 			return err
 		}
-		if c.InboundID != "" {
-			in := pb.Bucket(lIn)
-			if in == nil {
-				return fmt.Errorf("inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
-			}
-			k, v := in.Cursor().First()
-			if k == nil || !hasID(v, c.InboundID) {
-				return fmt.Errorf("inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
-			}
-			if err := in.Delete(k); err != nil {
-				return err
-			}
-		}
-		if c.Erase {
-			if err := erase(tx, pb, p); err != nil {
-				return err
-			}
-		}
-		if c.Session == nil {
-			err = pb.Delete(kSession)
-		} else {
-			ttl := s.ret.Person
-			if c.SessionTTL > 0 {
-				ttl = c.SessionTTL
-			}
-			err = pb.Put(kSession, append(expiry(now.Add(ttl)), c.Session...))
-		}
-		if err != nil {
+	}
+	if c.Erase {
+		if err := erase(tx, pb, p); err != nil {
 			return err
 		}
-		if err := s.commitTimers(tx, pb, p, c.SetTimers, c.CancelTimers); err != nil {
+	}
+	if c.Session == nil {
+		err = pb.Delete(kSession)
+	} else {
+		ttl := s.ret.Person
+		if c.SessionTTL > 0 {
+			ttl = c.SessionTTL
+		}
+		err = pb.Put(kSession, append(expiry(now.Add(ttl)), c.Session...))
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.commitTimers(tx, pb, p, c.SetTimers, c.CancelTimers); err != nil {
+		return err
+	}
+	wasEmpty := pb.Bucket(lOut) == nil || empty(pb.Bucket(lOut))
+	if err := pushItems(pb, lOut, c.Outbox); err != nil {
+		return err
+	}
+	if err := putEscalations(pb, c.Escalations); err != nil {
+		return err
+	}
+	// The person's conversation moved: everything about them is kept
+	// for the retention from now.
+	for _, name := range [][]byte{lIn, lOut, lEsc, bFlags, bTimers} {
+		if err := keep(pb, name, now, s.ret.Person); err != nil {
 			return err
 		}
-		if err := pushItems(pb, lOut, c.Outbox); err != nil {
+	}
+	if len(c.Escalations) > 0 {
+		if err := index(tx, pb, p, "esc"); err != nil {
 			return err
 		}
-		if err := putEscalations(pb, c.Escalations); err != nil {
+	}
+	if out := pb.Bucket(lOut); out != nil && !empty(out) {
+		q := bot.QueueOutbound
+		if wasEmpty && len(c.Outbox) > 0 && c.Lane.Valid() && c.Lane != bot.QueueInbound {
+			q = c.Lane
+		}
+		if err := s.schedule(tx, q, p, now); err != nil {
 			return err
 		}
-		// The person's conversation moved: everything about them is kept
-		// for the retention from now.
-		for _, name := range [][]byte{lIn, lOut, lEsc, bFlags, bTimers} {
-			if err := keep(pb, name, now, s.ret.Person); err != nil {
-				return err
-			}
-		}
-		if len(c.Escalations) > 0 {
-			if err := index(tx, pb, p, "esc"); err != nil {
-				return err
-			}
-		}
-		if out := pb.Bucket(lOut); out != nil && !empty(out) {
-			if err := s.schedule(tx, bot.QueueOutbound, p, now); err != nil {
-				return err
-			}
-		}
-		return tidy(tx, p)
+	}
+	return tidy(tx, p)
+}
+
+// BeginInbound implements bot.Store: the lock is taken in memory (Lock) and
+// the rest read in a read-only transaction, so it writes nothing.
+func (s *Store) BeginInbound(ctx context.Context, p string, lockTTL time.Duration, now time.Time) (bot.Begun, error) {
+	tok, err := s.Lock(ctx, p, lockTTL, now)
+	if err != nil {
+		return bot.Begun{}, err
+	}
+	var out bot.Begun
+	err = s.view(func(tx *bolt.Tx) error {
+		var err error
+		out, err = begun(tx, p, now)
+		return err
 	})
+	if err != nil {
+		_ = s.Unlock(ctx, p, tok)
+		return bot.Begun{}, err
+	}
+	out.Token = tok
+	return out, nil
+}
+
+// Finish implements bot.Store in one write transaction; the lock, in
+// memory, is released once that transaction has committed.
+func (s *Store) Finish(ctx context.Context, p, token string, c bot.Commit, release *bot.Claim, now time.Time) (bot.Begun, error) {
+	if err := checkPerson(p); err != nil {
+		return bot.Begun{}, err
+	}
+	if err := checkItems(append(c.Outbox, c.Escalations...)...); err != nil {
+		return bot.Begun{}, err
+	}
+	l := &s.locks
+	l.mu.Lock() // see lockTable
+	defer l.mu.Unlock()
+	var out bot.Begun
+	var released bool
+	err := s.update(func(tx *bolt.Tx) error {
+		released = false
+		if err := s.commit(tx, p, token, c, now); err != nil {
+			return err
+		}
+		var err error
+		if out, err = begun(tx, p, now); err != nil {
+			return err
+		}
+		out.Token = token
+		if release == nil || out.Head.ID != "" {
+			return nil
+		}
+		if _, err := s.releaseQueued(tx, bot.QueueInbound, *release); err != nil {
+			return err
+		}
+		released = true
+		return nil
+	})
+	if err != nil {
+		return bot.Begun{}, err
+	}
+	if released {
+		out.Token = ""
+		if h, ok := l.m[p]; ok && h.token == token {
+			delete(l.m, p)
+		}
+	}
+	return out, nil
+}
+
+// begun reads the person's inbox head, session and flags inside tx.
+func begun(tx *bolt.Tx, p string, now time.Time) (bot.Begun, error) {
+	var out bot.Begun
+	out.Flags = []string{}
+	pb := person(tx, p)
+	if pb == nil {
+		return out, nil
+	}
+	if in := pb.Bucket(lIn); in != nil {
+		if _, v := in.Cursor().First(); v != nil {
+			it, err := decodeItem(v)
+			if err != nil {
+				return out, err
+			}
+			out.Head = it
+		}
+	}
+	if v := pb.Get(kSession); v != nil && !expired(v[:8], now) {
+		out.Session = bytes.Clone(v[8:])
+	}
+	set := map[string]bool{}
+	for _, n := range [][]byte{bFlags, bOptOut} {
+		if b := pb.Bucket(n); b != nil {
+			_ = b.ForEach(func(k, _ []byte) error {
+				set[string(k)] = true
+				return nil
+			})
+		}
+	}
+	if len(set) > 0 {
+		out.Flags = slices.Sorted(maps.Keys(set))
+	}
+	return out, nil
 }
 
 // putEscalations adds escalations to the person's; one whose ID is already

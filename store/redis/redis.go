@@ -30,7 +30,9 @@
 //	<prefix>:p:{<person>}:timers   hash timer id -> due time (ms), PX = R
 //
 // Every commit refreshes the person's in, out, esc, flags and timers to R.
-// Global keys, each changed by single-key commands only:
+// Global keys, changed by single-key commands, and on one Redis (not a
+// Cluster) also by the accept and finish scripts, in the same atomic step as
+// the person's keys (store/redis/begin.go):
 //
 //	<prefix>:q:in, <prefix>:q:out        zset person -> ready time (ms)
 //	<prefix>:q:out-<lane>                zset person -> ready time (ms), one per delivery lane
@@ -270,9 +272,12 @@ func newToken() (string, error) {
 }
 
 var acceptScript = goredis.NewScript(`
--- KEYS: seen, in, session. ARGV: dedupe key, now ms, expiry ms, encoded item,
--- inbox ttl ms, '1' to require a session. Returns 1, 0 (duplicate) or -1 (no session).
+-- KEYS: seen, in, session[, inbound queue]. ARGV: dedupe key, now ms, expiry ms,
+-- encoded item, inbox ttl ms, '1' to require a session[, person]. Returns 1, 0
+-- (duplicate) or -1 (no session). With the queue (one Redis, not a Cluster)
+-- it also makes the person ready there, in the same atomic step.
 if ARGV[6] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
+if KEYS[4] then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[7]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 local now, exp = tonumber(ARGV[2]), tonumber(ARGV[3])
@@ -299,6 +304,9 @@ func (s *Store) AcceptKnown(ctx context.Context, person, dedupeKey string, msg b
 	if err := checkPerson(person); err != nil {
 		return false, err
 	}
+	if !s.cluster() {
+		return s.accept(ctx, person, dedupeKey, msg, dedupeTTL, now, true) // the script looks
+	}
 	n, err := s.c.Exists(ctx, s.key(person, "session")).Result()
 	if err != nil {
 		return false, fmt.Errorf("redis: accept: %w", err)
@@ -320,12 +328,17 @@ func (s *Store) accept(ctx context.Context, person, dedupeKey string, msg bot.It
 	if err != nil {
 		return false, err
 	}
-	if err := s.Schedule(ctx, bot.QueueInbound, person, now); err != nil {
+	keys := []string{s.key(person, "seen"), s.key(person, "in"), s.key(person, "session")}
+	args := []any{dedupeKey, now.UnixMilli(), now.Add(dedupeTTL).UnixMilli(), enc, ms(s.ret.Person), flag(known)}
+	single := !s.cluster()
+	if single {
+		// One Redis: the script schedules too, in one round trip.
+		qk, _ := s.queueKey(bot.QueueInbound)
+		keys, args = append(keys, qk), append(args, person)
+	} else if err := s.Schedule(ctx, bot.QueueInbound, person, now); err != nil {
 		return false, err
 	}
-	keys := []string{s.key(person, "seen"), s.key(person, "in"), s.key(person, "session")}
-	n, err := acceptScript.Run(ctx, s.c, keys, dedupeKey, now.UnixMilli(), now.Add(dedupeTTL).UnixMilli(), enc,
-		ms(s.ret.Person), flag(known)).Int()
+	n, err := acceptScript.Run(ctx, s.c, keys, args...).Int()
 	if err != nil {
 		return false, fmt.Errorf("redis: accept: %w", err)
 	}
@@ -334,8 +347,10 @@ func (s *Store) accept(ctx context.Context, person, dedupeKey string, msg bot.It
 		// worker finds the inbox empty.
 		return false, bot.ErrNotFound
 	}
-	if err := s.Schedule(ctx, bot.QueueInbound, person, now); err != nil {
-		return false, err
+	if !single {
+		if err := s.Schedule(ctx, bot.QueueInbound, person, now); err != nil {
+			return false, err
+		}
 	}
 	return n == 1, nil
 }
@@ -562,16 +577,22 @@ return res`)
 // timers, and the dead letter and escalation index entries; the lock stays
 // until Unlock or its TTL.
 func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit, now time.Time) error {
+	_, err := s.commit(ctx, person, token, c, now)
+	return err
+}
+
+// commit is Commit, also returning the length of the outbox after it.
+func (s *Store) commit(ctx context.Context, person, token string, c bot.Commit, now time.Time) (int64, error) {
 	if err := checkPerson(person); err != nil {
-		return err
+		return 0, err
 	}
 	out, err := encodeItems(c.Outbox)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	esc, err := encodeItems(c.Escalations)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	inbound := ""
 	if c.InboundID != "" {
@@ -591,7 +612,7 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit, 
 	}
 	for _, t := range c.SetTimers {
 		if !validName(t.ID) {
-			return fmt.Errorf("redis: invalid timer id %q", t.ID)
+			return 0, fmt.Errorf("redis: invalid timer id %q", t.ID)
 		}
 	}
 	args := append([]any{token, inbound, erase, hasSession, session, ttl, len(out), len(esc), len(c.SetTimers), len(c.CancelTimers),
@@ -612,23 +633,23 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit, 
 	// entry with no timer, dropped when claimed) and again after it, so it can
 	// never be set without being due.
 	if err := s.addDue(ctx, person, c.SetTimers); err != nil {
-		return err
+		return 0, err
 	}
 
 	if len(out) > 0 {
 		if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	res, err := commitScript.Run(ctx, s.c, keys, args...).Slice()
 	if err != nil {
-		return fmt.Errorf("redis: commit: %w", err)
+		return 0, fmt.Errorf("redis: commit: %w", err)
 	}
 	switch res[0] {
 	case int64(-1):
-		return bot.ErrLockLost
+		return 0, bot.ErrLockLost
 	case int64(-2):
-		return fmt.Errorf("redis: commit: inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
+		return 0, fmt.Errorf("redis: commit: inbound %s is not the inbox head: %w", c.InboundID, bot.ErrNotFound)
 	}
 	outLen, deadLen, escLen := res[0].(int64), res[1].(int64), res[2].(int64)
 	var gone []string
@@ -637,28 +658,28 @@ func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit, 
 	}
 	gone = append(gone, c.CancelTimers...)
 	if err := s.removeDue(ctx, person, gone); err != nil {
-		return err
+		return 0, err
 	}
 	if err := s.addDue(ctx, person, c.SetTimers); err != nil {
-		return err
+		return 0, err
 	}
 	if outLen > 0 {
 		if err := s.Schedule(ctx, bot.QueueOutbound, person, now); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if c.Erase {
 		if err := s.c.ZRem(ctx, s.escIndex(), person).Err(); err != nil {
-			return fmt.Errorf("redis: commit: unindex escalations: %w", err)
+			return 0, fmt.Errorf("redis: commit: unindex escalations: %w", err)
 		}
 		if err := s.reindex(ctx, s.deadIndex(), person, "dead", deadLen, now); err != nil {
-			return err
+			return 0, err
 		}
 	}
 	if c.Erase || len(esc) > 0 {
-		return s.reindex(ctx, s.escIndex(), person, "esc", escLen, now)
+		return outLen, s.reindex(ctx, s.escIndex(), person, "esc", escLen, now)
 	}
-	return nil
+	return outLen, nil
 }
 
 // reindex brings the person's entry in idx in line with their list, which

@@ -63,6 +63,7 @@ func Run(t *testing.T, b Backend) {
 		{"Commit", testCommit},
 		{"CommitLockLost", testCommitLockLost},
 		{"CommitNotHead", testCommitNotHead},
+		{"BeginFinish", testBeginFinish},
 		{"Erase", testErase},
 		{"Outbound", testOutbound},
 		{"DeadLetters", testDeadLetters},
