@@ -58,7 +58,7 @@ func (p *Pipeline) applyOpenCase(s *step, e flows.OpenCase) error {
 			return err
 		}
 		p.log.Info("tracing case opened", "person", logID(s.person), "case", id)
-		return p.caseOpenedEvent(ctx, s.person, channel, address, s.replyTo, lang, id, code)
+		return p.caseOpenedEvent(ctx, s.person, channel, address, s.replyTo, lang, id, code, c.Kind)
 	})
 	return nil
 }
@@ -101,8 +101,8 @@ func (p *Pipeline) storeNewCase(ctx context.Context, c *tracing.Case, enquirer s
 
 // caseOpenedEvent tells the person's conversation the code of their new case,
 // once per case.
-func (p *Pipeline) caseOpenedEvent(ctx context.Context, person, channel, address, replyTo, lang, id string, code tracing.Code) error {
-	in := flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingOpened, Case: id, Text: string(code)}
+func (p *Pipeline) caseOpenedEvent(ctx context.Context, person, channel, address, replyTo, lang, id string, code tracing.Code, kind tracing.Kind) error {
+	in := flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingOpened, Case: id, Text: string(code), Outcome: string(kind)}
 	return p.caseEvent(ctx, person, "opened-"+id, Message{Channel: channel, From: address, ReplyTo: replyTo, LangHint: lang, Input: in})
 }
 
@@ -132,7 +132,7 @@ func (p *Pipeline) CaseOpened(ctx context.Context, c *tracing.Case) error {
 	if err != nil {
 		return err
 	}
-	return p.caseOpenedEvent(ctx, person, c.Reach.Channel, c.Reach.Address, "", c.Reach.Lang, c.ID, c.Code)
+	return p.caseOpenedEvent(ctx, person, c.Reach.Channel, c.Reach.Address, "", c.Reach.Lang, c.ID, c.Code, c.Kind)
 }
 
 func (p *Pipeline) applySetCasePIN(s *step, e flows.SetCasePIN) error {

@@ -783,3 +783,46 @@ func testConcurrent(t *testing.T, e *env) {
 		t.Errorf("%d notes kept, want 20", len(v.Case.Notes))
 	}
 }
+
+// TestFindableMatches: an Enlace user who said they are safe and agreed to
+// be found matches the request of a relative who looks for them, shown as
+// findable (the caseworker asks them before telling anyone where they are);
+// in the list it is marked findable too.
+func TestFindableMatches(t *testing.T) {
+	for name, open := range backends() {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, open)
+			cw := e.actor("carla", staff.RoleCaseworker)
+			me := tracing.Person{FullName: "José Luis Hernández García", BirthYear: 1992}
+			findable := &tracing.Case{ID: "kfindable1", Kind: tracing.KindFindable, Consent: tracing.Consent{Tracing: true},
+				Enquirer: me, Sought: tracing.Sought{Person: me}, Reach: tracing.Reach{Channel: "sms", Address: "+5215512345678", Lang: "es"}}
+			e.put(findable)
+			query := e.create(cw, interview("Jose Luis Hernandes", 1993)).Case.ID
+			if _, err := e.svc.Load(ctx); err != nil {
+				t.Fatal(err)
+			}
+			ms, err := e.svc.Matches(ctx, cw, query)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(ms) != 1 || ms[0].CaseID != findable.ID || !ms[0].Findable || ms[0].Score < tracing.MinScore {
+				t.Fatalf("matches %+v: want the findable person", ms)
+			}
+			list, err := e.svc.List(ctx, cw, casework.Filter{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, s := range list {
+				if s.ID == findable.ID {
+					found = s.Findable && s.Sought == me.FullName
+				} else if s.Findable {
+					t.Errorf("a request listed as findable: %+v", s)
+				}
+			}
+			if !found {
+				t.Errorf("the findable person is not listed as such: %+v", list)
+			}
+		})
+	}
+}

@@ -39,7 +39,10 @@ type Summary struct {
 	Waiting    time.Time
 	Created    time.Time
 	// Sought is the sought person's name; empty for a withdrawn case.
-	Sought    string
+	Sought string
+	// Findable: not a request but an Enlace user, safe, who agreed to be
+	// found; Sought is their own name.
+	Findable  bool
 	Withdrawn bool
 	// Unreadable: the case could not be opened (a key that is gone).
 	Unreadable bool
@@ -154,7 +157,7 @@ func (s *Service) List(ctx context.Context, by staff.Actor, f Filter) ([]Summary
 				sum.Closing = c.Closing
 				sum.Withdrawn = c.Erased || c.Closing == tracing.ClosedWithdrawn
 				if !sum.Withdrawn {
-					sum.Sought = c.Sought.FullName
+					sum.Sought, sum.Findable = c.Sought.FullName, c.Findable()
 				}
 			}
 			out = append(out, sum)

@@ -16,6 +16,9 @@ type MatchView struct {
 	tracing.Match
 	Status   tracing.Status
 	Decision *tracing.MatchDecision
+	// Findable: the other case is an Enlace user, safe, who agreed to be
+	// found (not a request): the match says someone sought may be them.
+	Findable bool
 }
 
 // Matches lists the cases that could be about the same people as case id,
@@ -54,7 +57,7 @@ func (s *Service) Matches(ctx context.Context, by staff.Actor, id string) ([]Mat
 			s.indexPut(other, orec.Updated) // changed elsewhere: the index drops it
 			continue
 		}
-		mv := MatchView{Match: m, Status: orec.Status}
+		mv := MatchView{Match: m, Status: orec.Status, Findable: other.Findable()}
 		if d, ok := c.DecisionOn(m.CaseID); ok {
 			mv.Decision = &d
 		}

@@ -46,6 +46,7 @@ type CaseSummary struct {
 	WaitingSeconds int64                 `json:"waiting_seconds"`
 	Created        time.Time             `json:"created"`
 	Sought         string                `json:"sought"`
+	Findable       bool                  `json:"findable,omitempty"`
 	Withdrawn      bool                  `json:"withdrawn"`
 	Unreadable     bool                  `json:"unreadable,omitempty"`
 }
@@ -74,6 +75,7 @@ type CaseItem struct {
 	Closed         *time.Time            `json:"closed,omitempty"`
 	Expires        time.Time             `json:"expires"`
 	Withdrawn      bool                  `json:"withdrawn"`
+	Findable       bool                  `json:"findable,omitempty"`
 	Summary        string                `json:"summary,omitempty"`
 	Enquirer       *tracing.Person       `json:"enquirer,omitempty"`
 	Reach          *tracing.Reach        `json:"reach,omitempty"`
@@ -133,6 +135,7 @@ type MatchItem struct {
 	Score    int               `json:"score"`
 	Reasons  []tracing.Reason  `json:"reasons"`
 	Status   tracing.Status    `json:"status"`
+	Findable bool              `json:"findable,omitempty"`
 	Decision *DecisionItem     `json:"decision,omitempty"`
 }
 
@@ -157,7 +160,7 @@ func (n *names) caseItem(v casework.View) CaseItem {
 		out.Summary = withdrawnText
 		return out
 	}
-	out.Code = c.Code.String()
+	out.Code, out.Findable = c.Code.String(), c.Findable()
 	out.Enquirer, out.Reach, out.Sought, out.Consent = &c.Enquirer, &c.Reach, &c.Sought, &c.Consent
 	for _, note := range c.Notes {
 		out.Notes = append(out.Notes, NoteItem{By: n.holder(note.By), Text: note.Text, At: note.At.UTC()})
@@ -256,7 +259,7 @@ func (s *Server) apiCases(w http.ResponseWriter, r *http.Request, a staff.Accoun
 	for _, c := range list {
 		out.Cases = append(out.Cases, CaseSummary{ID: c.ID, Status: c.Status, Closing: c.Closing, Caseworker: n.holder(c.Caseworker),
 			WaitingSince: c.Waiting.UTC(), WaitingSeconds: int64(max(now.Sub(c.Waiting), 0) / time.Second), Created: c.Created.UTC(),
-			Sought: c.Sought, Withdrawn: c.Withdrawn, Unreadable: c.Unreadable})
+			Sought: c.Sought, Findable: c.Findable, Withdrawn: c.Withdrawn, Unreadable: c.Unreadable})
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -407,7 +410,7 @@ func (s *Server) apiMatches(w http.ResponseWriter, r *http.Request, a staff.Acco
 	n := s.names(r.Context())
 	out := MatchList{Matches: make([]MatchItem, 0, len(ms))}
 	for _, m := range ms {
-		it := MatchItem{Case: m.CaseID, Kind: m.Kind, Score: m.Score, Reasons: m.Reasons, Status: m.Status}
+		it := MatchItem{Case: m.CaseID, Kind: m.Kind, Score: m.Score, Reasons: m.Reasons, Status: m.Status, Findable: m.Findable}
 		if it.Reasons == nil {
 			it.Reasons = []tracing.Reason{}
 		}

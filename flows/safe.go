@@ -297,6 +297,9 @@ func (e *Engine) sendSafe(t *turn) {
 			refs = append(refs, "safe:"+c.ID)
 		}
 		t.emit(Reply{Output: Output{Text: text("safe.sending", "Names", e.names(t.s.Lang, sent))}, Confirms: refs})
+		if e.offerFindable(t) { // once: may relatives who search find them? (flows/findable.go)
+			return
+		}
 	}
 	e.enter(t, StepMenu)
 }

@@ -70,20 +70,21 @@ var traceWhats = []tracing.Circumstance{
 
 // Draft keys of a tracing request.
 const (
-	draftTrNet     = "tr.net"
-	draftTrName    = "tr.name"
-	draftTrOther   = "tr.other"
-	draftTrSex     = "tr.sex"
-	draftTrYear    = "tr.year"
-	draftTrNat     = "tr.nat"
-	draftTrRel     = "tr.rel"
-	draftTrPlace   = "tr.place"
-	draftTrCountry = "tr.country"
-	draftTrWhen    = "tr.when" // "2026-03"
-	draftTrWhat    = "tr.what"
-	draftTrReach   = "tr.reach" // "here" or a safe contact's ID
-	draftTrCase    = "tr.case"  // the case whose PIN is chosen, or that the PIN opened
-	draftTrCode    = "tr.code"  // the code typed, until its PIN
+	draftTrNet      = "tr.net"
+	draftTrName     = "tr.name"
+	draftTrOther    = "tr.other"
+	draftTrSex      = "tr.sex"
+	draftTrYear     = "tr.year"
+	draftTrNat      = "tr.nat"
+	draftTrRel      = "tr.rel"
+	draftTrPlace    = "tr.place"
+	draftTrCountry  = "tr.country"
+	draftTrWhen     = "tr.when" // "2026-03"
+	draftTrWhat     = "tr.what"
+	draftTrReach    = "tr.reach"    // "here" or a safe contact's ID
+	draftTrCase     = "tr.case"     // the case whose PIN is chosen, or that the PIN opened
+	draftTrCode     = "tr.code"     // the code typed, until its PIN
+	draftTrFindable = "tr.findable" // the case whose PIN is chosen is the person's own findable one
 )
 
 // ReasonTracingLocked: three wrong PINs locked a tracing case.
@@ -125,6 +126,7 @@ func registerTracing(e *Engine) {
 		e.steps[name] = st
 	}
 	e.events[InputCase] = (*Engine).caseEvent
+	registerFindable(e)
 }
 
 // tracingOn says whether the service keeps tracing cases.
@@ -654,7 +656,12 @@ func (e *Engine) caseOpened(t *turn, in Input, from Sender) {
 	// Until the PIN is chosen the case cannot be read from any phone: the
 	// tracing menu asks for it again if the person leaves now.
 	t.s.Tracing = t.s.Tracing.with(func(ts *TracingState) { ts.NeedPIN = in.Case })
-	t.say("tracing.opened", "Code", code.String())
+	opened := "tracing.opened"
+	if in.Outcome == string(tracing.KindFindable) {
+		opened = "findable.opened"
+		t.s.Draft[draftTrFindable] = "1"
+	}
+	t.say(opened, "Code", code.String())
 	e.enter(t, StepTracePIN)
 }
 
@@ -681,11 +688,16 @@ func handleTracePIN(e *Engine, t *turn, in Input) bool {
 		return true
 	}
 	t.emit(SetCasePIN{Case: id, PIN: pin})
+	saved := "tracing.pin.saved"
+	if t.s.Draft[draftTrFindable] != "" {
+		saved = "findable.pin.saved" // nobody reviews anything: news comes only if someone searches
+	}
 	delete(t.s.Draft, draftTrCase)
+	delete(t.s.Draft, draftTrFindable)
 	if t.s.Tracing != nil && t.s.Tracing.NeedPIN == id {
 		t.s.Tracing = t.s.Tracing.with(func(ts *TracingState) { ts.NeedPIN = "" })
 	}
-	t.say("tracing.pin.saved")
+	t.say(saved)
 	e.enter(t, e.home(t))
 	return true
 }

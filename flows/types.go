@@ -52,7 +52,8 @@ type Input struct {
 	// Entry the update (tracing.Update.ID) a caseworker sent.
 	Case string `json:"case,omitempty"`
 	// Outcome and View, on InputCase: how the PIN check went (CaseOK...) and,
-	// when right, what the person may read of the case.
+	// when right, what the person may read of the case. On StaffTracingOpened,
+	// Outcome is the case's kind (tracing.Kind).
 	Outcome string    `json:"outcome,omitempty"`
 	View    *CaseView `json:"view,omitempty"`
 }
@@ -81,6 +82,9 @@ type TracingState struct {
 	Pending string `json:"pending,omitempty"`
 	// NeedPIN is the person's new case that has no PIN yet.
 	NeedPIN string `json:"need_pin,omitempty"`
+	// Offered: the person was asked once whether relatives who search may
+	// find them (after an "I am safe" message), whatever they answered.
+	Offered bool `json:"offered,omitempty"`
 }
 
 // Text is a translatable text: a message ID and its template data.

@@ -34,6 +34,7 @@ var choicesOf = map[string][]string{
 	"erase.confirm":    {"erase.yes", "erase.no"},
 	"stopall.confirm":  {"stopall.yes", "stopall.no"},
 	// Tracing requests (flows/tracing.go).
+	"findable.offer":           {"findable.yes", "findable.no"},
 	"tracing.menu":             {"tracing.new", "tracing.check", "help.menu"},
 	"tracing.network":          {"tracing.network.yes", "tracing.network.no"},
 	"tracing.other":            {"tracing.skip"},

@@ -159,7 +159,11 @@ type Consent struct {
 // Case is one tracing request: one enquirer looking for one person. An enquirer
 // looking for several people has several cases.
 type Case struct {
-	ID       string        `json:"id"` // opaque, assigned by the store
+	ID string `json:"id"` // opaque, assigned by the store
+	// Kind is KindRequest (someone looks for a relative) or KindFindable
+	// (someone who told Enlace they are safe agreed to be found by relatives
+	// who search: Sought and Enquirer are both that person).
+	Kind     Kind          `json:"kind,omitempty"`
 	Code     Code          `json:"code"`
 	Status   Status        `json:"status"`
 	Closing  ClosingReason `json:"closing,omitempty"`
@@ -226,6 +230,18 @@ func (c *Case) DecisionOn(other string) (MatchDecision, bool) {
 	}
 	return MatchDecision{}, false
 }
+
+// Kind says what a case is.
+type Kind string
+
+// The kinds of case.
+const (
+	KindRequest  Kind = ""         // a tracing request: an enquirer looks for the sought person
+	KindFindable Kind = "findable" // an Enlace user, safe, who agreed to be found (sought = enquirer)
+)
+
+// Findable reports whether the case is a person who agreed to be found.
+func (c *Case) Findable() bool { return c.Kind == KindFindable }
 
 // Matchable reports whether the case may be matched at all: only with tracing
 // consent, never once withdrawn or erased. The matcher enforces this on both sides.
