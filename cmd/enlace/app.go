@@ -135,6 +135,7 @@ func newApp(ctx context.Context, cfg config, st bot.Store, kind string, keys *ke
 	p := bot.New(bot.Options{
 		Config: bot.Config{
 			DedupeTTL: cfg.DedupeTTL, SessionTTL: cfg.SessionTTL, RetryFor: cfg.RetryFor, RetryForChannel: cfg.RetryForChannel, Workers: cfg.Workers,
+			LaneWorkers: cfg.LaneWorkers, SendTimeout: cfg.SendTimeout, AckTimeout: cfg.AckTimeout,
 			ClaimTimeout: cfg.ClaimTimeout, TranscriptTTL: cfg.TranscriptTTL, CaseRetention: cfg.CaseRetention,
 			NotifyChat: cfg.VolunteerChat, NotifyLang: cfg.VolunteerLang,
 		},

@@ -46,6 +46,9 @@ var options = []option{
 	{"ENLACE_RETRY_FOR_WHATSAPP", "", "`ENLACE_RETRY_FOR` for WhatsApp only (unset: `ENLACE_RETRY_FOR`)."},
 	{"ENLACE_RETRY_FOR_TELEGRAM", "", "`ENLACE_RETRY_FOR` for Telegram only (unset: `ENLACE_RETRY_FOR`)."},
 	{"ENLACE_WORKERS", "4", "Concurrent pipeline workers in `serve`."},
+	{"ENLACE_LANE_WORKERS", "8", "Concurrent delivery workers per lane (each sender: the Telegram bot, a Twilio number or Messaging Service) in `serve`; a provider call takes a round trip, so a lane of 30 messages a second needs several."},
+	{"ENLACE_SEND_TIMEOUT", "20s", "How long one call to a provider may take before it counts as failed and is retried (must be under the 30 s person lock)."},
+	{"ENLACE_ACK_TIMEOUT", "10s", "How long the store writes after a provider accepted a message may take, on a deadline of their own, so a slow provider never makes the acknowledgement fail and the message go twice."},
 	{"ENLACE_SHUTDOWN_TIMEOUT", "30s", "How long `serve` waits for in-flight work on SIGTERM or SIGINT."},
 	{"ENLACE_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON on stderr and never contain personal data."},
 	{"ENLACE_CHECKIN_GRACE", "1h", "How long after a missed check-in deadline the person's safe contacts are warned and an escalation is recorded."},
@@ -84,6 +87,9 @@ type config struct {
 	RetryFor        time.Duration
 	RetryForChannel map[string]time.Duration
 	Workers         int
+	LaneWorkers     int
+	SendTimeout     time.Duration
+	AckTimeout      time.Duration
 	ShutdownTimeout time.Duration
 	LogLevel        string
 	CheckinGrace    time.Duration
@@ -160,6 +166,12 @@ func loadConfig(getenv func(string) string) (config, error) {
 		errs = append(errs, "ENLACE_MAX_ATTEMPTS: no longer read; set ENLACE_RETRY_FOR, how long to retry (e.g. 12h)")
 	}
 	c.Workers = num("ENLACE_WORKERS")
+	c.LaneWorkers = num("ENLACE_LANE_WORKERS")
+	c.SendTimeout = dur("ENLACE_SEND_TIMEOUT")
+	c.AckTimeout = dur("ENLACE_ACK_TIMEOUT")
+	if c.SendTimeout >= 30*time.Second {
+		errs = append(errs, "ENLACE_SEND_TIMEOUT: want less than 30s, the person lock a delivery holds")
+	}
 	c.ShutdownTimeout = dur("ENLACE_SHUTDOWN_TIMEOUT")
 	c.LogLevel = get("ENLACE_LOG_LEVEL")
 	c.CheckinGrace = dur("ENLACE_CHECKIN_GRACE")

@@ -58,3 +58,18 @@ func TestTrustedProxiesConfig(t *testing.T) {
 		t.Fatalf("a host name: %v", err)
 	}
 }
+
+func TestDeliveryConfig(t *testing.T) {
+	c, err := loadConfig(func(k string) string {
+		return map[string]string{"ENLACE_LANE_WORKERS": "3", "ENLACE_SEND_TIMEOUT": "15s", "ENLACE_ACK_TIMEOUT": "5s"}[k]
+	})
+	if err != nil || c.LaneWorkers != 3 || c.SendTimeout != 15*time.Second || c.AckTimeout != 5*time.Second {
+		t.Fatalf("got %d %s %s, %v", c.LaneWorkers, c.SendTimeout, c.AckTimeout, err)
+	}
+	if d, err := loadConfig(func(string) string { return "" }); err != nil || d.LaneWorkers != 8 || d.SendTimeout != 20*time.Second || d.AckTimeout != 10*time.Second {
+		t.Fatalf("defaults: %d %s %s, %v", d.LaneWorkers, d.SendTimeout, d.AckTimeout, err)
+	}
+	if _, err := loadConfig(func(k string) string { return map[string]string{"ENLACE_SEND_TIMEOUT": "45s"}[k] }); err == nil || !strings.Contains(err.Error(), "ENLACE_SEND_TIMEOUT") {
+		t.Fatalf("a send timeout over the lock: %v", err)
+	}
+}
