@@ -69,3 +69,32 @@ func (m *Metrics) handled(channel string, d time.Duration) {
 		m.handleSeconds.WithLabelValues(channel).Observe(d.Seconds())
 	}
 }
+
+// laneCollector reports, at scrape time, how many people wait on each
+// delivery lane of the pipeline (for their budget, or their turn).
+type laneCollector struct {
+	p    *Pipeline
+	desc *prometheus.Desc
+}
+
+// LaneMetrics is a collector of the gauge enlace_lane_queue_people{lane}:
+// people whose next reply waits on each delivery lane. Register it once the
+// channels are added.
+func (p *Pipeline) LaneMetrics() prometheus.Collector {
+	return &laneCollector{p: p, desc: prometheus.NewDesc("enlace_lane_queue_people",
+		"People whose next reply waits on a delivery lane (one per sender), for its budget or its turn.", []string{"lane"}, nil)}
+}
+
+func (c *laneCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *laneCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	for _, l := range c.p.allLanes() {
+		n, err := c.p.store.Pending(ctx, l.queue)
+		if err != nil {
+			n = -1
+		}
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(n), l.name)
+	}
+}

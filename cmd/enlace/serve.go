@@ -217,6 +217,9 @@ func serveCmd(ctx context.Context, cfg config, args []string, stderr io.Writer) 
 		}
 		connected = append(connected, ch.name)
 	}
+	if err := reg.Register(a.pipeline.LaneMetrics()); err != nil {
+		return abort(fmt.Errorf("lane metrics: %w", err))
+	}
 	stopConsole, err := startConsole(work, cfg, a, keys, logger, &background, reg)
 	if err != nil {
 		return abort(err)

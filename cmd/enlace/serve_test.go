@@ -117,7 +117,7 @@ func TestServeHealthReadyMetricsAndShutdown(t *testing.T) {
 				t.Errorf("/readyz: got %d, want 200", code)
 			}
 			code, body := get(t, r.metrics+"/metrics")
-			for _, m := range []string{"enlace_inbound_queue_people", "enlace_outbound_queue_people", "enlace_dead_letters", "go_goroutines", `enlace_http_connections{listener="public"}`} {
+			for _, m := range []string{"enlace_inbound_queue_people", "enlace_outbound_queue_people", "enlace_dead_letters", `enlace_lane_queue_people{lane="none"}`, "go_goroutines", `enlace_http_connections{listener="public"}`} {
 				if code != 200 || !strings.Contains(body, m) {
 					t.Errorf("/metrics on ENLACE_METRICS_ADDR lacks %s (status %d)", m, code)
 				}
