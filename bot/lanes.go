@@ -24,6 +24,10 @@ type Pace struct {
 	// PerRecipient is the least time between two messages to one recipient
 	// (Telegram: a second per chat); 0 for none.
 	PerRecipient time.Duration
+	// Account groups the lanes of one provider account (a Twilio account's
+	// SMS and WhatsApp senders): a "slow down" for the account (a Twilio
+	// 429) holds every lane of it. Empty: the lane stands alone.
+	Account string
 }
 
 // Paced is implemented by channels whose sends are paced by a shared budget.
@@ -256,14 +260,34 @@ func (p *Pipeline) takeBudget(ctx context.Context, l *lane, ch Channel, r Reply)
 func (p *Pipeline) holdBudget(ctx context.Context, l *lane, r Reply, whole bool, at time.Time) error {
 	var b Bucket
 	switch {
+	case whole && l.pace.Account != "":
+		// The whole account: every lane of it, in every process (the budgets
+		// are in the store).
+		for _, o := range p.allLanes() {
+			if o.pace.Account == l.pace.Account {
+				if err := p.holdLane(ctx, o, at); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	case whole:
-		l.holdUntil(at)
-		b = Bucket{Name: laneBucket, Rate: max(l.pace.Rate, 1), Burst: l.pace.Burst}
+		return p.holdLane(ctx, l, at)
 	case l.pace.PerRecipient > 0:
 		b = p.recipientBucket(l, r)
 	default:
 		return nil
 	}
+	if err := p.store.HoldBudget(ctx, l.name, b, at, p.now()); err != nil {
+		return fmt.Errorf("bot: holding the %s budget: %w", l.name, err)
+	}
+	return nil
+}
+
+// holdLane holds a whole lane's budget until at.
+func (p *Pipeline) holdLane(ctx context.Context, l *lane, at time.Time) error {
+	l.holdUntil(at)
+	b := Bucket{Name: laneBucket, Rate: max(l.pace.Rate, 1), Burst: l.pace.Burst}
 	if err := p.store.HoldBudget(ctx, l.name, b, at, p.now()); err != nil {
 		return fmt.Errorf("bot: holding the %s budget: %w", l.name, err)
 	}

@@ -219,3 +219,48 @@ func TestAckHasItsOwnDeadline(t *testing.T) {
 		t.Fatalf("acknowledgements: %v, want one on a live context", as.errs)
 	}
 }
+
+// TestThrottleHoldsTheAccount: a 429 on one sender of an account (Twilio's
+// SMS number) holds its other lanes too (its WhatsApp sender), in the store;
+// a lane of another account goes on.
+func TestThrottleHoldsTheAccount(t *testing.T) {
+	b := backends(t)[1]
+	ctx := context.Background()
+	st := b.open(t)
+	defer st.Close()
+	clk := newClock()
+	start := clk.Now()
+	sms := newPaced("sms", clk, bot.Pace{Lane: "sms-1", Rate: 100, Burst: 1, Account: "twilio:AC1"})
+	wa := newPaced("whatsapp", clk, bot.Pace{Lane: "whatsapp-1", Rate: 100, Burst: 1, Account: "twilio:AC1"})
+	tg := newPaced("telegram", clk, bot.Pace{Lane: "telegram-1", Rate: 100, Burst: 1})
+	once := sync.Once{}
+	sms.fail = func(r bot.Reply, _ int) (err error) {
+		once.Do(func() { err = &bot.ErrThrottled{RetryAfter: 10 * time.Second, Lane: true} })
+		return err
+	}
+	p := newPipeline(t, st, clk.Now, sms, wa, tg)
+	accept(t, p, msg("+525520000001", "SM1", "hola"))
+	drain(t, p) // the SMS lane meets the 429: the account is held
+	for i, ch := range []string{"whatsapp", "telegram"} {
+		accept(t, p, bot.Message{Channel: ch, ID: fmt.Sprintf("X%d", i), From: fmt.Sprintf("+52552000010%d", i),
+			Input: flows.Input{Kind: flows.InputText, Text: "hola"}})
+	}
+	for clk.Now().Before(start.Add(30 * time.Second)) {
+		drain(t, p)
+		clk.Advance(100 * time.Millisecond)
+	}
+	for _, at := range wa.times() {
+		if at.Before(start.Add(10 * time.Second)) {
+			t.Errorf("WhatsApp sent at %s, inside its account's 10s hold", at.Sub(start))
+		}
+	}
+	if len(wa.times()) == 0 || len(tg.times()) == 0 {
+		t.Fatalf("sent: whatsapp %d, telegram %d; want both", len(wa.times()), len(tg.times()))
+	}
+	if at := tg.times()[0]; !at.Before(start.Add(10 * time.Second)) {
+		t.Errorf("Telegram (another account) waited until %s", at.Sub(start))
+	}
+	if w, _, err := st.TakeBudget(ctx, "whatsapp-1", []bot.Bucket{{Name: "lane", Rate: 100, Burst: 1}}, 1, start.Add(5*time.Second)); err != nil || w == 0 {
+		t.Errorf("another process on the WhatsApp lane inside the hold: wait %s, %v; want a wait", w, err)
+	}
+}

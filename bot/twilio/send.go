@@ -31,7 +31,7 @@ func (c *Channel) Name() string { return c.name }
 // Messaging Service, the WhatsApp number) at Config.Rate, one at a time, in
 // every process together.
 func (c *Channel) Pace() bot.Pace {
-	return bot.Pace{Lane: c.a.laneName(c.name), Rate: c.a.cfg.Rate, Burst: 1}
+	return bot.Pace{Lane: c.a.laneName(c.name), Rate: c.a.cfg.Rate, Burst: 1, Account: "twilio:" + c.a.cfg.AccountSID}
 }
 
 // Cost is how many Messages API calls r takes (one per part of a long text).
