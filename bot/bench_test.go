@@ -90,3 +90,52 @@ func BenchmarkRedisOneRoundTrip(b *testing.B) {
 	})
 	b.ReportMetric(float64(n.Load())/time.Since(start).Seconds(), "op/s")
 }
+
+// BenchmarkRedisMemoryPerPerson reports what Redis holds for an onboarded,
+// idle person (issue 13: at most 1 KiB, dedupe marks included): b.N people
+// each write "hola", choose Spanish and agree (three messages, three replies
+// delivered), then the memory of every key under the store's prefix
+// (MEMORY USAGE, the indexes shared by everyone included) is divided by the
+// number of people. The same Redis serves nothing else under that prefix.
+func BenchmarkRedisMemoryPerPerson(b *testing.B) {
+	srv := redistest.Start(b)
+	prefix := srv.NewPrefix()
+	st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: prefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	clk := newClock()
+	p := newPipeline(b, st, clk.Now, newRecorder("sms"))
+	people := max(b.N, 200)
+	for i := range people {
+		from := fmt.Sprintf("+52155%08d", i)
+		for j, text := range []string{"hola", "1", "1"} {
+			if _, err := p.Accept(ctx, msg(from, fmt.Sprintf("SM%d-%d", i, j), text)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if i%50 == 49 {
+			drain(b, p)
+		}
+	}
+	drain(b, p)
+	clk.Advance(time.Minute)
+	drain(b, p)
+	var total, keys int64
+	iter := st.Client().Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		n, err := st.Client().MemoryUsage(ctx, iter.Val()).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += n
+		keys++
+	}
+	if err := iter.Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(total)/float64(people), "bytes/person")
+	b.ReportMetric(float64(keys)/float64(people), "keys/person")
+}
