@@ -135,6 +135,20 @@ func (p *Pipeline) CaseOpened(ctx context.Context, c *tracing.Case) error {
 	return p.caseOpenedEvent(ctx, person, c.Reach.Channel, c.Reach.Address, "", c.Reach.Lang, c.ID, c.Code, c.Kind)
 }
 
+// CasePINReset tells the enquirer a caseworker cleared their PIN and asks
+// for a new one, on the case's channel, once per reset (id).
+func (p *Pipeline) CasePINReset(ctx context.Context, c *tracing.Case, id string) error {
+	if c.Reach.Channel == "" || c.Reach.Address == "" {
+		return errors.New("bot: the case has no channel to reach the enquirer")
+	}
+	person, err := p.PersonOf(ctx, c.Reach.Channel, c.Reach.Address)
+	if err != nil {
+		return err
+	}
+	in := flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingOpened, Case: c.ID, Text: string(c.Code), Outcome: flows.CasePINReset}
+	return p.caseEvent(ctx, person, id+"-"+c.ID, Message{Channel: c.Reach.Channel, From: c.Reach.Address, LangHint: c.Reach.Lang, Input: in})
+}
+
 func (p *Pipeline) applySetCasePIN(s *step, e flows.SetCasePIN) error {
 	if p.cases == nil {
 		return nil

@@ -112,6 +112,44 @@ func (s *Service) AddNote(ctx context.Context, by staff.Actor, id, text string) 
 	return note, nil
 }
 
+// ResetPIN clears the PIN of a case and its lock, for an enquirer who forgot
+// it and whom the caseworker has checked in person (at an assistance point):
+// their chat is asked for a new PIN at once. Audited.
+func (s *Service) ResetPIN(ctx context.Context, by staff.Actor, id string) (View, error) {
+	if err := allowed(by); err != nil {
+		return View{}, err
+	}
+	rec, c, err := s.change(ctx, id, func(rec *tracing.Record, c *tracing.Case, now time.Time) error {
+		c.PINHash, c.PIN = "", tracing.PINGuard{}
+		rec.Waiting = now
+		return nil
+	})
+	if err != nil {
+		return View{}, err
+	}
+	if err := s.cfg.Cases.PINClear(ctx, id); err != nil {
+		return View{}, fmt.Errorf("casework: clearing the PIN lock of %s: %w", id, err)
+	}
+	if err := s.cfg.Staff.Record(ctx, by, staff.ActionCasePINReset, id); err != nil {
+		return View{}, err
+	}
+	reset := "pin-reset-" + rec.Updated.UTC().Format("20060102T150405.000000000")
+	if cn, ok := s.cfg.Notifier.(CaseNotifier); ok {
+		err = cn.CasePINReset(ctx, c, reset)
+	} else {
+		var person string
+		if person, err = s.cfg.Notifier.PersonOf(ctx, c.Reach.Channel, c.Reach.Address); err == nil {
+			err = s.cfg.Notifier.StaffEvent(ctx, person, reset+"-"+c.ID, flows.Input{Action: flows.StaffTracingOpened,
+				Case: c.ID, Text: c.Code.String(), Outcome: flows.CasePINReset})
+		}
+	}
+	if err != nil {
+		s.log.Warn("PIN reset: the enquirer's chat was not asked for a new PIN", "case", id, "err", err)
+		return viewOf(rec, c), ErrNotNotified
+	}
+	return viewOf(rec, c), nil
+}
+
 // Notification is what a caseworker sends the enquirer: a template (with its
 // parameter), or their own short text. Entry is an id the caller makes once
 // per notification: sending the same entry again sends it once (empty: a

@@ -61,6 +61,9 @@ type CaseNotifier interface {
 	CaseOpened(ctx context.Context, c *tracing.Case) error
 	// CaseUpdateEvent brings them the teaser of update entry (flows.StaffTracingUpdate).
 	CaseUpdateEvent(ctx context.Context, c *tracing.Case, entry string) error
+	// CasePINReset tells them a caseworker cleared their PIN and asks for a
+	// new one, once per reset (id).
+	CasePINReset(ctx context.Context, c *tracing.Case, id string) error
 }
 
 // Config is what a Service is built from.

@@ -3,6 +3,7 @@ package casework_test
 import (
 	"context"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -120,4 +121,52 @@ func TestInterviewReachesThePhone(t *testing.T) {
 	if err != nil || len(ups) != 1 || ups[0].ID != u.ID || ups[0].Status() != tracing.DeliverySent {
 		t.Fatalf("updates %+v %v, want one sent", ups, err)
 	}
+
+	// Three wrong PINs lock it; the enquirer forgot the PIN and comes to an
+	// assistance point: the caseworker clears it, the chat asks for a new
+	// one, and the new one reads the case at once, lock gone.
+	n := 1
+	say := func(text string) []string {
+		t.Helper()
+		n++
+		if _, err := pipe.Accept(ctx, bot.Message{Channel: "sms", From: "+50499123456", ID: "SM" + strconv.Itoa(n), Input: flows.Input{Kind: flows.InputText, Text: text}}); err != nil {
+			t.Fatal(err)
+		}
+		return drain()
+	}
+	for _, pin := range []string{"1357", "2468", "9753"} {
+		say(code + " " + pin)
+	}
+	if got := strings.Join(say(code+" 4821"), "\n"); !strings.Contains(got, cat.Text("es", "tracing.locked", nil)) {
+		t.Fatalf("after three wrong PINs: %q, want locked", got)
+	}
+	if _, err := svc.ResetPIN(ctx, cw, created.Case.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(drain(), "\n"); !strings.Contains(got, cat.Text("es", "tracing.pin.reset", map[string]string{"Code": code})) ||
+		!strings.Contains(got, cat.Text("es", "tracing.pin.ask", nil)) {
+		t.Fatalf("after the reset the phone got %q, want to be asked for a new PIN", got)
+	}
+	say("6093")
+	if got := strings.Join(say(code+" 6093"), "\n"); !strings.Contains(got, code) || strings.Contains(got, cat.Text("es", "tracing.locked", nil)) {
+		t.Fatalf("the new PIN: %q, want the case", got)
+	}
+	if e := entriesOf(t, se, "case.pin_reset"); e != 1 {
+		t.Errorf("case.pin_reset audited %d times, want 1", e)
+	}
+}
+
+func entriesOf(t *testing.T, se *stafftest.Env, action string) int {
+	t.Helper()
+	entries, err := se.Service.AuditRecent(ctx, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if e.Action == action {
+			n++
+		}
+	}
+	return n
 }

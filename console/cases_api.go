@@ -28,6 +28,7 @@ func (s *Server) casesAPIRoutes() {
 	s.HandleAPI("POST /api/v1/cases/{id}/assign", p, s.apiAssignCase)
 	s.HandleAPI("POST /api/v1/cases/{id}/status", p, s.apiCaseStatus)
 	s.HandleAPI("POST /api/v1/cases/{id}/notes", p, s.apiCaseNote)
+	s.HandleAPI("POST /api/v1/cases/{id}/pin/reset", p, s.apiResetPIN)
 	s.HandleAPI("GET /api/v1/cases/{id}/updates", p, s.apiCaseUpdates)
 	s.HandleAPI("POST /api/v1/cases/{id}/updates", p, s.apiSendUpdate)
 	s.HandleAPI("GET /api/v1/cases/{id}/matches", p, s.apiMatches)
@@ -328,6 +329,11 @@ func (s *Server) apiAssignCase(w http.ResponseWriter, r *http.Request, a staff.A
 		return
 	}
 	v, err := s.cfg.Cases.Assign(r.Context(), s.actor(r, a), r.PathValue("id"), req.Staff)
+	s.caseAnswer(w, r, http.StatusOK, v, err)
+}
+
+func (s *Server) apiResetPIN(w http.ResponseWriter, r *http.Request, a staff.Account) {
+	v, err := s.cfg.Cases.ResetPIN(r.Context(), s.actor(r, a), r.PathValue("id"))
 	s.caseAnswer(w, r, http.StatusOK, v, err)
 }
 

@@ -566,3 +566,50 @@ func TestCasesAPIBadInput(t *testing.T) {
 		t.Errorf("interview, chat down: %d %+v", st, cc)
 	}
 }
+
+// TestCasesAPIResetPIN: a caseworker clears the PIN of a case (the chat is
+// asked for a new one, audited); a volunteer's token gets 403; an unknown
+// case is 404; every answer is as openapi.json says.
+func TestCasesAPIResetPIN(t *testing.T) {
+	for name, open := range caseBackends() {
+		t.Run(name, func(t *testing.T) {
+			s := newCasesSite(t, open)
+			cw := s.member("carla", staff.RoleCaseworker)
+			vol := s.member("victor", staff.RoleVolunteer)
+			var created struct{ Case apiCase }
+			if st, _ := s.call(t, cw, "POST", "/cases", interviewBody("José Luis Hernández García"), &created); st != 201 {
+				t.Fatalf("create: %d", st)
+			}
+			id := created.Case.ID
+			s.chat.take()
+			if st, _ := s.call(t, vol, "POST", "/cases/"+id+"/pin/reset", nil, nil); st != 403 {
+				t.Errorf("volunteer: %d, want 403", st)
+			}
+			if ev := s.chat.take(); len(ev) != 0 {
+				t.Errorf("a refused reset reached the chat: %+v", ev)
+			}
+			if st, _ := s.call(t, cw, "POST", "/cases/"+id+"/pin/reset", nil, nil); st != 200 {
+				t.Fatalf("reset: %d", st)
+			}
+			if ev := s.chat.take(); len(ev) != 1 || ev[0].Action != flows.StaffTracingOpened || ev[0].Outcome != flows.CasePINReset || ev[0].Case != id {
+				t.Errorf("the chat got %+v, want to be asked for a new PIN", ev)
+			}
+			if st, _ := s.call(t, cw, "POST", "/cases/kdoesnotexist0/pin/reset", nil, nil); st != 404 {
+				t.Errorf("unknown case: %d, want 404", st)
+			}
+			entries, err := s.env.Service.AuditRecent(ctx, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, e := range entries {
+				if e.Action == staff.ActionCasePINReset && e.Subject == id {
+					n++
+				}
+			}
+			if n != 1 {
+				t.Errorf("case.pin_reset audited %d times, want 1", n)
+			}
+		})
+	}
+}

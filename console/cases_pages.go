@@ -233,6 +233,8 @@ func (s *Server) casePage(w http.ResponseWriter, r *http.Request, a staff.Accoun
 		pv["Notice"] = "case.created_paper"
 	case q.Has("sent"):
 		pv["Notice"] = "case.sent_notice"
+	case q.Has("pinreset"):
+		pv["Notice"] = "case.pin_reset_notice"
 	}
 	s.render(w, r, http.StatusOK, "case", &a, pv)
 }
@@ -339,6 +341,9 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, a staff.Acco
 		_, err = s.cfg.Cases.SendUpdate(ctx, by, id, casework.Notification{Entry: f.Get("entry"),
 			Template: tracing.Template(f.Get("template")), Param: f.Get("param"), Text: f.Get("text")})
 		done = "sent=1"
+	case "pin-reset":
+		_, err = s.cfg.Cases.ResetPIN(ctx, by, id)
+		done = "pinreset=1"
 	case "confirm", "dismiss":
 		other := f.Get("other")
 		if r.PathValue("action") == "confirm" {

@@ -96,6 +96,9 @@ const (
 	CaseWrong     = "wrong"      // a wrong PIN, or no case has the code: answered alike
 	CaseLocked    = "locked"     // the case refuses PINs for now
 	CaseLockedNow = "locked_now" // this wrong PIN locked it
+	// CasePINReset, on StaffTracingOpened: a caseworker cleared the PIN; the
+	// person chooses a new one.
+	CasePINReset = "pin_reset"
 )
 
 func registerTracing(e *Engine) {
@@ -657,6 +660,9 @@ func (e *Engine) caseOpened(t *turn, in Input, from Sender) {
 	// tracing menu asks for it again if the person leaves now.
 	t.s.Tracing = t.s.Tracing.with(func(ts *TracingState) { ts.NeedPIN = in.Case })
 	opened := "tracing.opened"
+	if in.Outcome == CasePINReset {
+		opened = "tracing.pin.reset"
+	}
 	if in.Outcome == string(tracing.KindFindable) {
 		opened = "findable.opened"
 		t.s.Draft[draftTrFindable] = "1"

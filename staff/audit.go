@@ -42,6 +42,7 @@ const (
 	ActionCaseAssign   = "case.assign"
 	ActionCaseStatus   = "case.status"
 	ActionCaseNote     = "case.note"
+	ActionCasePINReset = "case.pin_reset"
 	ActionCaseNotify   = "case.notify"
 	ActionMatchList    = "match.list"
 	ActionMatchConfirm = "match.confirm"

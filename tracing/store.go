@@ -92,6 +92,9 @@ type Store interface {
 	PINFailure(ctx context.Context, id string, now time.Time) (PINOutcome, PINState, error)
 	// PINReset forgets the wrong PINs after a right one (not a lock).
 	PINReset(ctx context.Context, id string, now time.Time) error
+	// PINClear forgets the wrong PINs and the lock: a caseworker cleared the
+	// PIN of a person they checked in person, who chooses a new one.
+	PINClear(ctx context.Context, id string) error
 	// EraseCase removes a case and everything about it (code, indexes, PIN state).
 	EraseCase(ctx context.Context, id string) error
 	// CasesOf returns the ids of the enquirer's cases (sorted), without changing them.

@@ -348,6 +348,19 @@ func (s *Store) PINFailure(ctx context.Context, id string, now time.Time) (traci
 	return out, p, err
 }
 
+// PINClear implements tracing.Store.
+func (s *Store) PINClear(ctx context.Context, id string) error {
+	if err := errors.Join(checkCaseID(id), ctx.Err()); err != nil {
+		return err
+	}
+	return s.write(func(tx *bolt.Tx) error {
+		if b := tx.Bucket(bCasePIN); b != nil {
+			return b.Delete([]byte(id))
+		}
+		return nil
+	})
+}
+
 // PINReset implements tracing.Store.
 func (s *Store) PINReset(ctx context.Context, id string, now time.Time) error {
 	if err := errors.Join(checkCaseID(id), ctx.Err()); err != nil {

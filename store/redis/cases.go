@@ -377,6 +377,17 @@ func (s *Store) PINReset(ctx context.Context, id string, now time.Time) error {
 	return nil
 }
 
+// PINClear implements tracing.Store.
+func (s *Store) PINClear(ctx context.Context, id string) error {
+	if !store.ValidName(id) {
+		return caseInvalid("case id")
+	}
+	if err := s.c.Del(ctx, s.caseKey(id)+":pin").Err(); err != nil {
+		return fmt.Errorf("redis: clear PIN state: %w", err)
+	}
+	return nil
+}
+
 // EraseCase implements tracing.Store.
 func (s *Store) EraseCase(ctx context.Context, id string) error {
 	if !store.ValidName(id) {

@@ -43,6 +43,7 @@ func RunCases(t *testing.T, b CaseBackend) {
 		{"List", testCaseList},
 		{"PINConcurrent", testCasePINConcurrent},
 		{"PINReset", testCasePINReset},
+		{"PINClear", testCasePINClear},
 		{"PINLockExpiry", testCasePINLockExpiry},
 		{"Erase", testCaseErase},
 		{"EraseEnquirer", testCaseEraseEnquirer},
@@ -340,6 +341,30 @@ func testCasePINReset(t *testing.T, s tracing.Store, _ CaseBackend) {
 			t.Fatalf("after a right PIN: %+v, %v", st, err)
 		}
 		now = now.Add(time.Minute)
+	}
+}
+
+// testCasePINClear: a caseworker's clear forgets a lock too.
+func testCasePINClear(t *testing.T, s tracing.Store, _ CaseBackend) {
+	now := epoch
+	putCase(t, s, caseRecord("p1", tracing.StatusNew, now), now)
+	for range tracing.MaxPINFailures {
+		_, _, err := s.PINFailure(ctx, "p1", now)
+		must(t, err)
+	}
+	if st, err := s.PINState(ctx, "p1", now); err != nil || !st.Locked(now) {
+		t.Fatalf("after three wrong PINs: %+v, %v; want locked", st, err)
+	}
+	must(t, s.PINReset(ctx, "p1", now))
+	if st, _ := s.PINState(ctx, "p1", now); !st.Locked(now) {
+		t.Fatal("PINReset lifted a lock")
+	}
+	must(t, s.PINClear(ctx, "p1"))
+	if st, err := s.PINState(ctx, "p1", now); err != nil || st != (tracing.PINState{}) {
+		t.Fatalf("after PINClear: %+v, %v", st, err)
+	}
+	if out, _, err := s.PINFailure(ctx, "p1", now); err != nil || out != tracing.PINWrong {
+		t.Fatalf("a wrong PIN after the clear: %v, %v; want counted", out, err)
 	}
 }
 
