@@ -22,22 +22,8 @@ import (
 
 var ctx = context.Background()
 
-// caseStore is what both backends give: tracing cases and staff.
-type caseStore interface {
-	tracing.Store
-	staff.Store
-}
-
-func backends() map[string]func(t *testing.T) (caseStore, *stafftest.Env) {
-	out := map[string]func(t *testing.T) (caseStore, *stafftest.Env){}
-	for name, open := range teststores.Openers() {
-		out[name] = func(t *testing.T) (caseStore, *stafftest.Env) {
-			st := open(t)
-			return st, teststores.Staff(t, st)
-		}
-	}
-	return out
-}
+// caseStore is what each store opened for the tests gives.
+type caseStore = teststores.Store
 
 // event is one staff event the notifier was given.
 type event struct {
@@ -174,7 +160,7 @@ func (e *env) put(c *tracing.Case) {
 }
 
 func TestCasework(t *testing.T) {
-	for name, open := range backends() {
+	for name, open := range teststores.WithStaff() {
 		t.Run(name, func(t *testing.T) {
 			t.Run("forbidden", func(t *testing.T) { testForbidden(t, newEnv(t, open)) })
 			t.Run("interview", func(t *testing.T) { testInterview(t, newEnv(t, open)) })
@@ -789,7 +775,7 @@ func testConcurrent(t *testing.T, e *env) {
 // findable (the caseworker asks them before telling anyone where they are);
 // in the list it is marked findable too.
 func TestFindableMatches(t *testing.T) {
-	for name, open := range backends() {
+	for name, open := range teststores.WithStaff() {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, open)
 			cw := e.actor("carla", staff.RoleCaseworker)

@@ -23,22 +23,8 @@ import (
 	"github.com/enlace-rfl/enlace/tracing"
 )
 
-// caseStore is what both backends give the tracing API: cases and staff.
-type caseStore interface {
-	tracing.Store
-	staff.Store
-}
-
-func caseBackends() map[string]func(t *testing.T) (caseStore, *stafftest.Env) {
-	out := map[string]func(t *testing.T) (caseStore, *stafftest.Env){}
-	for name, open := range teststores.Openers() {
-		out[name] = func(t *testing.T) (caseStore, *stafftest.Env) {
-			st := open(t)
-			return st, teststores.Staff(t, st)
-		}
-	}
-	return out
-}
+// caseStore is what each store opened for the tests gives.
+type caseStore = teststores.Store
 
 // chatEvents records the staff events for the enquirers' chats (bot.Pipeline
 // in serve), and fails when told.
@@ -205,7 +191,7 @@ type apiError struct{ Error, Message string }
 // TestCasesAPIForbidden: a volunteer's (and an admin's) token gets 403 on
 // every tracing endpoint, and nothing is read, written or sent.
 func TestCasesAPIForbidden(t *testing.T) {
-	s := newCasesSite(t, caseBackends()["embedded"])
+	s := newCasesSite(t, teststores.WithStaff()["embedded"])
 	cw := s.member("carla", staff.RoleCaseworker)
 	var created struct{ Case apiCase }
 	if st, _ := s.call(t, cw, "POST", "/cases", interviewBody("José Luis Hernández García"), &created); st != 201 {
@@ -249,7 +235,7 @@ func TestCasesAPIForbidden(t *testing.T) {
 // the list, assign, status, notes, a notification and its delivery, matches
 // and the decision, export, and a case the person erased.
 func TestCasesAPI(t *testing.T) {
-	for name, open := range caseBackends() {
+	for name, open := range teststores.WithStaff() {
 		t.Run(name, func(t *testing.T) {
 			s := newCasesSite(t, open)
 			carla := s.member("carla", staff.RoleCaseworker)
@@ -454,7 +440,7 @@ func (s *casesSite) erase(id string) {
 // TestCasesAPIBadInput: every bad request gets a clear 4xx JSON error, never
 // a 500 or a panic, and nothing is stored or sent.
 func TestCasesAPIBadInput(t *testing.T) {
-	s := newCasesSite(t, caseBackends()["embedded"])
+	s := newCasesSite(t, teststores.WithStaff()["embedded"])
 	cw := s.member("carla", staff.RoleCaseworker)
 	vol := s.member("vera", staff.RoleVolunteer)
 	var created struct{ Case apiCase }
@@ -571,7 +557,7 @@ func TestCasesAPIBadInput(t *testing.T) {
 // asked for a new one, audited); a volunteer's token gets 403; an unknown
 // case is 404; every answer is as openapi.json says.
 func TestCasesAPIResetPIN(t *testing.T) {
-	for name, open := range caseBackends() {
+	for name, open := range teststores.WithStaff() {
 		t.Run(name, func(t *testing.T) {
 			s := newCasesSite(t, open)
 			cw := s.member("carla", staff.RoleCaseworker)

@@ -9,13 +9,14 @@ import (
 	"github.com/enlace-rfl/enlace/console/browsertest"
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/staff"
+	"github.com/enlace-rfl/enlace/store/teststores"
 )
 
 // TestBrowserCases drives the caseworkers' pages in headless Chromium on a
 // phone screen: a case taken in an interview (in Portuguese for the
 // caseworker), the case page, a notification, the list.
 func TestBrowserCases(t *testing.T) {
-	cs := newCasesSite(t, caseBackends()["embedded"])
+	cs := newCasesSite(t, teststores.WithStaff()["embedded"])
 	ctx := browsertest.New(t)
 	s := &site{Env: cs.env, srv: cs.srv}
 	lia := s.Enrol(t, "lia", staff.RoleCaseworker, "pt")

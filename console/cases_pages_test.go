@@ -8,6 +8,7 @@ import (
 
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/staff"
+	"github.com/enlace-rfl/enlace/store/teststores"
 )
 
 var caseLocation = regexp.MustCompile(`^/cases/([A-Za-z0-9_-]+)\?(created|paper)=1$`)
@@ -27,7 +28,7 @@ func interviewForm(name, birth, nationality string) url.Values {
 // second case matched and the match confirmed, and the export. A volunteer
 // reaches none of it.
 func TestCasePages(t *testing.T) {
-	for name, open := range caseBackends() {
+	for name, open := range teststores.WithStaff() {
 		t.Run(name, func(t *testing.T) {
 			cs := newCasesSite(t, open)
 			s := &site{Env: cs.env, srv: cs.srv}

@@ -8,13 +8,14 @@ import (
 	"github.com/enlace-rfl/enlace/console/browsertest"
 	"github.com/enlace-rfl/enlace/places"
 	"github.com/enlace-rfl/enlace/staff"
+	"github.com/enlace-rfl/enlace/store/teststores"
 )
 
 // TestBrowserDirectory: on a phone screen an admin searches the directory,
 // marks a Tapachula shelter full with one tap (no script on the page), and
 // the shelter finder's next answer by SMS says since when.
 func TestBrowserDirectory(t *testing.T) {
-	s := newInboxSite(t, inboxBackends()["embedded"])
+	s := newInboxSite(t, teststores.WithStaff()["embedded"])
 	ctxB := browsertest.New(t)
 	site := &site{Env: s.env, srv: s.srv}
 	p := s.loadStarter()

@@ -12,6 +12,7 @@ import (
 	"github.com/enlace-rfl/enlace/places"
 	"github.com/enlace-rfl/enlace/places/gazetteer"
 	"github.com/enlace-rfl/enlace/staff"
+	"github.com/enlace-rfl/enlace/store/teststores"
 )
 
 // storeDirectory is the shelter finder's flows.Directory over a
@@ -119,7 +120,7 @@ func fullSince(t time.Time) string {
 // volunteer gets 403 and changes nothing; bad input is told in the viewer's
 // language.
 func TestDirectoryPages(t *testing.T) {
-	s := newInboxSite(t, inboxBackends()["embedded"])
+	s := newInboxSite(t, teststores.WithStaff()["embedded"])
 	p := s.loadStarter()
 	site := &site{Env: s.env, srv: s.srv}
 	boss := site.signIn(t, s.env.Enrol(t, "boss", staff.RoleAdmin, "es"))
@@ -214,7 +215,7 @@ type apiPlaces struct {
 // stores, every answer checked against openapi.json; the right is the
 // directory permission's (admins); each change is audited.
 func TestDirectoryAPI(t *testing.T) {
-	for name, open := range inboxBackends() {
+	for name, open := range teststores.WithStaff() {
 		t.Run(name, func(t *testing.T) {
 			s := newInboxSite(t, open)
 			p := s.loadStarter()

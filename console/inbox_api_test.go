@@ -19,31 +19,13 @@ import (
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/inbox"
 	"github.com/enlace-rfl/enlace/locales"
-	"github.com/enlace-rfl/enlace/places"
 	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/staff/stafftest"
 	"github.com/enlace-rfl/enlace/store/teststores"
 )
 
-// inboxStore is what both backends give: the pipeline's, the inbox's,
-// staff's and the directory's.
-type inboxStore interface {
-	bot.Store
-	bot.Conversations
-	staff.Store
-	places.Store
-}
-
-func inboxBackends() map[string]func(t *testing.T) (inboxStore, *stafftest.Env) {
-	out := map[string]func(t *testing.T) (inboxStore, *stafftest.Env){}
-	for name, open := range teststores.Openers() {
-		out[name] = func(t *testing.T) (inboxStore, *stafftest.Env) {
-			st := open(t)
-			return st, teststores.Staff(t, st)
-		}
-	}
-	return out
-}
+// inboxStore is what each store opened for the tests gives.
+type inboxStore = teststores.Store
 
 // smsPhone records what reaches the person's phone.
 type smsPhone struct {
@@ -231,7 +213,7 @@ type apiConflict struct {
 // TestInboxAPIHandoff follows a Kreyòl SMS through the API: listed for a
 // Kreyòl volunteer, twenty concurrent claims, replies, close; on both stores.
 func TestInboxAPIHandoff(t *testing.T) {
-	for name, open := range inboxBackends() {
+	for name, open := range teststores.WithStaff() {
 		t.Run(name, func(t *testing.T) {
 			s := newInboxSite(t, open)
 			s.escalate(marie)
@@ -397,7 +379,7 @@ func (s *inboxSite) rawGet(t *testing.T, m member, path string) string {
 // TestInboxAPIRefuses: permissions and bad input get clear answers (400,
 // 401, 403, 404, 409), never a 500, each as openapi.json describes it.
 func TestInboxAPIRefuses(t *testing.T) {
-	for name, open := range inboxBackends() {
+	for name, open := range teststores.WithStaff() {
 		t.Run(name, func(t *testing.T) {
 			s := newInboxSite(t, open)
 			s.escalate(marie)
@@ -499,7 +481,7 @@ func TestInboxAPIRefuses(t *testing.T) {
 // TestInboxAPISession: the console session works as the token does; a
 // cross-site request is refused.
 func TestInboxAPISession(t *testing.T) {
-	s := newInboxSite(t, inboxBackends()["embedded"])
+	s := newInboxSite(t, teststores.WithStaff()["embedded"])
 	s.escalate(marie)
 	site := &site{Env: s.env, srv: s.srv}
 	vol := s.env.Enrol(t, "vol", staff.RoleVolunteer, "ht")

@@ -11,6 +11,7 @@ import (
 	"github.com/enlace-rfl/enlace/console/browsertest"
 	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/staff/stafftest"
+	"github.com/enlace-rfl/enlace/store/teststores"
 )
 
 // signInBrowser logs m in through the login form (TOTP from the fake clock).
@@ -41,7 +42,7 @@ func (b *browser) waitVisible(sel string) {
 // Bea's open inbox page drops it over Server-Sent Events when Anne claims;
 // Anne's reply (with its live SMS count) reaches the phone; Anne closes.
 func TestBrowserInbox(t *testing.T) {
-	s := newInboxSite(t, inboxBackends()["embedded"])
+	s := newInboxSite(t, teststores.WithStaff()["embedded"])
 	// After the site: the browsers (and Bea's event stream) end first.
 	ctxA := browsertest.New(t)
 	ctxB := browsertest.New(t)

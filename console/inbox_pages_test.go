@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/enlace-rfl/enlace/staff"
+	"github.com/enlace-rfl/enlace/store/teststores"
 )
 
 var convLink = regexp.MustCompile(`href="/inbox/([A-Za-z0-9_-]+)"`)
@@ -20,7 +21,7 @@ var entryField = regexp.MustCompile(`name="entry" value="([A-Za-z0-9_-]+)"`)
 // holds it, an empty reply refused in the viewer's language, a reply that
 // reaches the phone once even when the form is posted twice, and close.
 func TestInboxPages(t *testing.T) {
-	s := newInboxSite(t, inboxBackends()["embedded"])
+	s := newInboxSite(t, teststores.WithStaff()["embedded"])
 	s.escalate(marie)
 	site := &site{Env: s.env, srv: s.srv}
 	anne := s.env.Enrol(t, "anne", staff.RoleVolunteer, "ht")
@@ -128,7 +129,7 @@ func TestInboxPages(t *testing.T) {
 // person's language (Kreyòl), whatever the page's (French); without
 // JavaScript a link puts one in the box, and it goes to the phone as sent.
 func TestInboxCannedReplies(t *testing.T) {
-	s := newInboxSite(t, inboxBackends()["embedded"])
+	s := newInboxSite(t, teststores.WithStaff()["embedded"])
 	s.escalate(marie)
 	site := &site{Env: s.env, srv: s.srv}
 	jean := site.signIn(t, s.env.Enrol(t, "jean", staff.RoleVolunteer, "fr", "ht"))
@@ -171,7 +172,7 @@ func TestInboxCannedReplies(t *testing.T) {
 // speak it, or is disabled, is not offered and is refused; a volunteer
 // may not reassign.
 func TestInboxAdminReassign(t *testing.T) {
-	s := newInboxSite(t, inboxBackends()["embedded"])
+	s := newInboxSite(t, teststores.WithStaff()["embedded"])
 	s.escalate(marie)
 	s.write(marie, "Mwen nan Tapachula")
 	site := &site{Env: s.env, srv: s.srv}

@@ -35,6 +35,18 @@ func Openers() map[string]func(t *testing.T) Store {
 	return map[string]func(t *testing.T) Store{"embedded": Embedded, "redis": Redis}
 }
 
+// WithStaff is Openers with a staff service on each store opened.
+func WithStaff() map[string]func(t *testing.T) (Store, *stafftest.Env) {
+	out := map[string]func(t *testing.T) (Store, *stafftest.Env){}
+	for name, open := range Openers() {
+		out[name] = func(t *testing.T) (Store, *stafftest.Env) {
+			st := open(t)
+			return st, Staff(t, st)
+		}
+	}
+	return out
+}
+
 // Embedded opens a new bbolt store in t's temporary directory.
 func Embedded(t *testing.T) Store {
 	t.Helper()
