@@ -52,42 +52,7 @@ func testLanes(t *testing.T, s bot.Store) {
 
 // testLanesConcurrent: many workers claiming one lane get each person once.
 func testLanesConcurrent(t *testing.T, s bot.Store) {
-	q := bot.LaneQueue("sms")
-	const people = 30
-	for range people {
-		must(t, s.Schedule(ctx, q, person(t), epoch))
-	}
-	var mu sync.Mutex
-	got := map[string]int{}
-	var wg sync.WaitGroup
-	for range 6 {
-		wg.Go(func() {
-			for {
-				cs, err := s.Claim(ctx, q, epoch, time.Minute, 2)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if len(cs) == 0 {
-					return
-				}
-				mu.Lock()
-				for _, c := range cs {
-					got[c.Person]++
-				}
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(got) != people {
-		t.Fatalf("claimed %d people, want %d", len(got), people)
-	}
-	for p, n := range got {
-		if n != 1 {
-			t.Fatalf("%s claimed %d times", p, n)
-		}
-	}
+	claimedOnceEach(t, s, bot.LaneQueue("sms"), 30, 6, 2)
 }
 
 func take(t *testing.T, s bot.Budgets, lane string, bs []bot.Bucket, cost int, now time.Time) (time.Duration, int) {

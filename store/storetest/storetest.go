@@ -814,10 +814,16 @@ func testConcurrentAccept(t *testing.T, s bot.Store) {
 }
 
 func testConcurrentClaim(t *testing.T, s bot.Store) {
-	now := epoch
-	const people, workers = 40, 10
+	claimedOnceEach(t, s, bot.QueueInbound, 40, 10, 3)
+}
+
+// claimedOnceEach schedules people on q, has workers claim them at once in
+// batches until none is left, and checks each person was handed out exactly
+// once within one lease.
+func claimedOnceEach(t *testing.T, s bot.Store, q bot.Queue, people, workers, batch int) {
+	t.Helper()
 	for range people {
-		must(t, s.Schedule(ctx, bot.QueueInbound, person(t), now))
+		must(t, s.Schedule(ctx, q, person(t), epoch))
 	}
 	var (
 		wg  sync.WaitGroup
@@ -827,7 +833,7 @@ func testConcurrentClaim(t *testing.T, s bot.Store) {
 	for range workers {
 		wg.Go(func() {
 			for {
-				cs, err := s.Claim(ctx, bot.QueueInbound, now, time.Minute, 3)
+				cs, err := s.Claim(ctx, q, epoch, time.Minute, batch)
 				if err != nil {
 					t.Error(err)
 					return
