@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -121,14 +122,19 @@ func (p *Pipeline) caseEvent(ctx context.Context, person, id string, m Message) 
 	return nil
 }
 
+// enquirerOf is the person the case's contact stands for.
+func (p *Pipeline) enquirerOf(ctx context.Context, c *tracing.Case) (string, error) {
+	if c.Reach.Channel == "" || c.Reach.Address == "" {
+		return "", errors.New("bot: the case has no channel to reach the enquirer")
+	}
+	return p.PersonOf(ctx, c.Reach.Channel, c.Reach.Address)
+}
+
 // CaseOpened tells the enquirer of a case a caseworker took in an interview
 // its code and asks them for a PIN, on the channel and address they gave
 // (their first message from Enlace, maybe), in their language. Once per case.
 func (p *Pipeline) CaseOpened(ctx context.Context, c *tracing.Case) error {
-	if c.Reach.Channel == "" || c.Reach.Address == "" {
-		return errors.New("bot: the case has no channel to reach the enquirer")
-	}
-	person, err := p.PersonOf(ctx, c.Reach.Channel, c.Reach.Address)
+	person, err := p.enquirerOf(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -138,10 +144,7 @@ func (p *Pipeline) CaseOpened(ctx context.Context, c *tracing.Case) error {
 // CasePINReset tells the enquirer a caseworker cleared their PIN and asks
 // for a new one, on the case's channel, once per reset (id).
 func (p *Pipeline) CasePINReset(ctx context.Context, c *tracing.Case, id string) error {
-	if c.Reach.Channel == "" || c.Reach.Address == "" {
-		return errors.New("bot: the case has no channel to reach the enquirer")
-	}
-	person, err := p.PersonOf(ctx, c.Reach.Channel, c.Reach.Address)
+	person, err := p.enquirerOf(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -333,7 +336,7 @@ func (p *Pipeline) applyCaseRead(s *step, e flows.CaseRead) error {
 			now, changed := p.now(), false
 			for i := range c.Updates {
 				u := &c.Updates[i]
-				if u.Read.IsZero() && containsString(e.Updates, u.ID) {
+				if u.Read.IsZero() && slices.Contains(e.Updates, u.ID) {
 					u.Read = now
 					u.Delivery = append(u.Delivery, tracing.DeliveryStep{Channel: channel, Status: tracing.DeliveryRead, At: now})
 					changed = true
@@ -386,10 +389,7 @@ func (p *Pipeline) applyCaseReach(s *step, e flows.CaseReach) error {
 // the channel they last used, a linked Telegram or WhatsApp included), and to
 // the case's contact itself when Enlace has no session for them. Once per update.
 func (p *Pipeline) CaseUpdateEvent(ctx context.Context, c *tracing.Case, entry string) error {
-	if c.Reach.Channel == "" || c.Reach.Address == "" {
-		return errors.New("bot: the case has no channel to reach the enquirer")
-	}
-	person, err := p.PersonOf(ctx, c.Reach.Channel, c.Reach.Address)
+	person, err := p.enquirerOf(ctx, c)
 	if err != nil {
 		return err
 	}
@@ -420,15 +420,6 @@ func (p *Pipeline) caseDelivery(ctx context.Context, id, entry string, st tracin
 		}
 		return false, nil
 	})
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // Audit actions the pipeline records (by case id only).

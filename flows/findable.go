@@ -45,7 +45,7 @@ func (e *Engine) offerFindable(t *turn) bool {
 func promptFindOffer(e *Engine, t *turn) []Output {
 	return []Output{
 		{Text: text("findable.info", "Days", strconv.Itoa(e.cfg.CaseRetentionDays))},
-		{Text: text("findable.offer"), Choices: traceChoices("findable.yes", "findable.no")},
+		{Text: text("findable.offer"), Choices: choices("findable.yes", "findable.no")},
 	}
 }
 
@@ -86,7 +86,7 @@ func handleFindName(e *Engine, t *turn, in Input) bool {
 }
 
 func promptFindYear(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("findable.year"), Choices: traceChoices("tracing.skip")}}
+	return []Output{{Text: text("findable.year"), Choices: choices("tracing.skip")}}
 }
 
 func handleFindYear(e *Engine, t *turn, in Input) bool {

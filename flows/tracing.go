@@ -135,11 +135,8 @@ func registerTracing(e *Engine) {
 // tracingOn says whether the service keeps tracing cases.
 func (e *Engine) tracingOn() bool { return e.cfg.Tracing }
 
-// traceChoices returns the choices of a question.
-func traceChoices(ids ...string) []Choice { return choices(ids...) }
-
 func promptTraceMenu(e *Engine, t *turn) []Output {
-	outs := []Output{{Text: text("tracing.menu"), Choices: traceChoices("tracing.new", "tracing.check", "help.menu")}}
+	outs := []Output{{Text: text("tracing.menu"), Choices: choices("tracing.new", "tracing.check", "help.menu")}}
 	if t.s.Tracing != nil && t.s.Tracing.NeedPIN != "" {
 		outs = append([]Output{{Text: text("tracing.pin.missing")}}, outs...)
 	}
@@ -184,7 +181,7 @@ func promptTraceConsent(e *Engine, t *turn) []Output {
 	days := strconv.Itoa(e.cfg.CaseRetentionDays)
 	return []Output{
 		{Text: text("tracing.consent", "Days", days)},
-		{Text: text("consent.question"), Choices: traceChoices("tracing.agree", "tracing.decline")},
+		{Text: text("consent.question"), Choices: choices("tracing.agree", "tracing.decline")},
 	}
 }
 
@@ -206,7 +203,7 @@ func handleTraceConsent(e *Engine, t *turn, in Input) bool {
 }
 
 func promptTraceNetwork(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.network"), Choices: traceChoices("tracing.network.yes", "tracing.network.no")}}
+	return []Output{{Text: text("tracing.network"), Choices: choices("tracing.network.yes", "tracing.network.no")}}
 }
 
 func handleTraceNetwork(e *Engine, t *turn, in Input) bool {
@@ -238,7 +235,7 @@ func handleTraceName(e *Engine, t *turn, in Input) bool {
 }
 
 func promptTraceOther(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.other"), Choices: traceChoices("tracing.skip")}}
+	return []Output{{Text: text("tracing.other"), Choices: choices("tracing.skip")}}
 }
 
 func handleTraceOther(e *Engine, t *turn, in Input) bool {
@@ -259,7 +256,7 @@ func handleTraceOther(e *Engine, t *turn, in Input) bool {
 }
 
 func promptTraceSex(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.sex"), Choices: traceChoices("tracing.sex.female", "tracing.sex.male", "tracing.sex.unknown")}}
+	return []Output{{Text: text("tracing.sex"), Choices: choices("tracing.sex.female", "tracing.sex.male", "tracing.sex.unknown")}}
 }
 
 func handleTraceSex(e *Engine, t *turn, in Input) bool {
@@ -281,7 +278,7 @@ func handleTraceSex(e *Engine, t *turn, in Input) bool {
 }
 
 func promptTraceAge(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.age"), Choices: traceChoices("tracing.unknown")}}
+	return []Output{{Text: text("tracing.age"), Choices: choices("tracing.unknown")}}
 }
 
 func handleTraceAge(e *Engine, t *turn, in Input) bool {
@@ -324,7 +321,7 @@ func promptTraceNationality(e *Engine, t *turn) []Output {
 	for _, c := range traceNationalities {
 		ids = append(ids, "country."+c)
 	}
-	return []Output{{Text: text("tracing.nationality"), Choices: traceChoices(append(ids, "country.other", "tracing.unknown")...)}}
+	return []Output{{Text: text("tracing.nationality"), Choices: choices(append(ids, "country.other", "tracing.unknown")...)}}
 }
 
 func handleTraceNationality(e *Engine, t *turn, in Input) bool {
@@ -350,7 +347,7 @@ func promptTraceRelation(e *Engine, t *turn) []Output {
 	for _, r := range traceRelations {
 		ids = append(ids, "tracing.rel."+string(r))
 	}
-	return []Output{{Text: text("tracing.relation"), Choices: traceChoices(ids...)}}
+	return []Output{{Text: text("tracing.relation"), Choices: choices(ids...)}}
 }
 
 func handleTraceRelation(e *Engine, t *turn, in Input) bool {
@@ -364,7 +361,7 @@ func handleTraceRelation(e *Engine, t *turn, in Input) bool {
 }
 
 func promptTracePlace(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.place"), Choices: traceChoices("tracing.unknown")}}
+	return []Output{{Text: text("tracing.place"), Choices: choices("tracing.unknown")}}
 }
 
 func handleTracePlace(e *Engine, t *turn, in Input) bool {
@@ -393,7 +390,7 @@ func handleTracePlace(e *Engine, t *turn, in Input) bool {
 }
 
 func promptTraceWhen(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.when"), Choices: traceChoices("tracing.unknown")}}
+	return []Output{{Text: text("tracing.when"), Choices: choices("tracing.unknown")}}
 }
 
 func handleTraceWhen(e *Engine, t *turn, in Input) bool {
@@ -461,7 +458,7 @@ func promptTraceWhat(e *Engine, t *turn) []Output {
 	for _, w := range traceWhats {
 		ids = append(ids, "tracing.what."+string(w))
 	}
-	return []Output{{Text: text("tracing.what"), Choices: traceChoices(ids...)}}
+	return []Output{{Text: text("tracing.what"), Choices: choices(ids...)}}
 }
 
 func handleTraceWhat(e *Engine, t *turn, in Input) bool {
@@ -510,7 +507,7 @@ func contactByID(t *turn, id string) *Contact {
 func promptTraceSummary(e *Engine, t *turn) []Output {
 	return []Output{
 		{Text: text("tracing.summary", "Summary", e.traceSummary(t))},
-		{Text: text("tracing.summary.question"), Choices: traceChoices("tracing.send", "tracing.restart", "tracing.cancel")},
+		{Text: text("tracing.summary.question"), Choices: choices("tracing.send", "tracing.restart", "tracing.cancel")},
 	}
 }
 
@@ -628,7 +625,7 @@ func (e *Engine) draftCase(t *turn) tracing.Case {
 }
 
 func promptTraceWait(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.wait"), Choices: traceChoices("help.menu")}}
+	return []Output{{Text: text("tracing.wait"), Choices: choices("help.menu")}}
 }
 
 // handleTraceWait answers while the pipeline opens a case or checks a PIN:
@@ -709,7 +706,7 @@ func handleTracePIN(e *Engine, t *turn, in Input) bool {
 }
 
 func promptTraceCode(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.code.ask"), Choices: traceChoices("help.menu")}}
+	return []Output{{Text: text("tracing.code.ask"), Choices: choices("help.menu")}}
 }
 
 func handleTraceCode(e *Engine, t *turn, in Input) bool {
@@ -914,7 +911,7 @@ func updateText(u CaseUpdate) Text {
 }
 
 func promptTraceStatus(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.options"), Choices: traceChoices("tracing.reply", "tracing.here", "help.menu")}}
+	return []Output{{Text: text("tracing.options"), Choices: choices("tracing.reply", "tracing.here", "help.menu")}}
 }
 
 func handleTraceStatus(e *Engine, t *turn, in Input) bool {
@@ -940,7 +937,7 @@ func handleTraceStatus(e *Engine, t *turn, in Input) bool {
 }
 
 func promptTraceReply(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.reply.ask"), Choices: traceChoices("help.menu")}}
+	return []Output{{Text: text("tracing.reply.ask"), Choices: choices("help.menu")}}
 }
 
 func handleTraceReply(e *Engine, t *turn, in Input) bool {
@@ -962,7 +959,7 @@ func handleTraceReply(e *Engine, t *turn, in Input) bool {
 }
 
 func promptTraceReachUpdate(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("tracing.here.confirm"), Choices: traceChoices("tracing.here.yes", "tracing.here.no")}}
+	return []Output{{Text: text("tracing.here.confirm"), Choices: choices("tracing.here.yes", "tracing.here.no")}}
 }
 
 func handleTraceReachUpdate(e *Engine, t *turn, in Input) bool {
