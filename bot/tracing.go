@@ -174,45 +174,26 @@ func (p *Pipeline) applySetCasePIN(s *step, e flows.SetCasePIN) error {
 
 // updateCase changes a stored case with f (false: leave it) and stores it
 // again, with its assignment, waiting time and retention as they were, only
-// over the case f changed (tracing.Store.ReplaceCase): when a caseworker or
-// another process changed it meanwhile, f runs again on the fresh case, so
-// neither change is lost. A case that is gone stays gone.
+// over the case f changed (tracing.ChangeCase): when a caseworker or another
+// process changed it meanwhile, f runs again on the fresh case, so neither
+// change is lost. A case that is gone stays gone.
 func (p *Pipeline) updateCase(ctx context.Context, id string, f func(c *tracing.Case) (bool, error)) error {
-	for range 10 {
-		now := p.now()
-		rec, err := p.cases.GetCase(ctx, id, now)
-		if errors.Is(err, tracing.ErrNotFound) {
-			p.log.Warn("tracing case gone; nothing recorded", "case", id)
-			return nil
-		}
-		if err != nil {
-			return fmt.Errorf("bot: reading a case: %w", err)
-		}
-		c, err := tracing.OpenCase(p.keys, rec.ID, rec.Sealed)
-		if err != nil {
-			return fmt.Errorf("bot: opening a case: %w", err)
-		}
-		changed, err := f(c)
-		if err != nil || !changed {
+	_, _, err := tracing.ChangeCase(ctx, p.cases, p.keys, id, p.cfg.CaseRetention, p.now, 10,
+		func(_ *tracing.Record, c *tracing.Case, _ time.Time) error {
+			changed, err := f(c)
+			if err == nil && !changed {
+				return tracing.ErrUnchanged
+			}
 			return err
-		}
-		c.Updated = now
-		next, err := tracing.NewRecord(p.keys, c, rec.EnquirerKey, rec.Caseworker, rec.Waiting, p.cfg.CaseRetention)
-		if err != nil {
-			return fmt.Errorf("bot: sealing a case: %w", err)
-		}
-		err = p.cases.ReplaceCase(ctx, next, rec.Sealed, now)
-		switch {
-		case errors.Is(err, tracing.ErrChanged):
-			continue
-		case errors.Is(err, tracing.ErrNotFound):
-			return nil
-		case err != nil:
-			return fmt.Errorf("bot: storing a case: %w", err)
-		}
+		})
+	if errors.Is(err, tracing.ErrNotFound) {
+		p.log.Warn("tracing case gone; nothing recorded", "case", id)
 		return nil
 	}
-	return fmt.Errorf("bot: storing a case: %w (ten times in a row)", tracing.ErrChanged)
+	if err != nil {
+		return fmt.Errorf("bot: changing a case: %w", err)
+	}
+	return nil
 }
 
 func (p *Pipeline) applyCheckCasePIN(s *step, e flows.CheckCasePIN) error {

@@ -215,16 +215,16 @@ func (s *Service) read(ctx context.Context, id string, now time.Time) (tracing.R
 }
 
 // errUnchanged, from a change function, means there is nothing to write.
-var errUnchanged = errors.New("casework: unchanged")
+var errUnchanged = tracing.ErrUnchanged
 
 // change applies f to case id and stores the result, resealed, with its
 // expiry worked out again. f may change the record's Caseworker and Waiting
 // too. A withdrawn or erased case does not change (ErrWithdrawn).
 //
-// Changes are serialized in the process by the case's lock, and written with
-// tracing.Store.ReplaceCase over the sealed bytes f started from: a change
-// made meanwhile by another process or the chat is never overwritten (f runs
-// again on the fresh case), and a case erased meanwhile is not brought back.
+// Changes are serialized in the process by the case's lock, and written by
+// tracing.ChangeCase over the sealed bytes f started from: a change made
+// meanwhile by another process or the chat is never overwritten (f runs again
+// on the fresh case), and a case erased meanwhile is not brought back.
 func (s *Service) change(ctx context.Context, id string, f func(rec *tracing.Record, c *tracing.Case, now time.Time) error) (tracing.Record, *tracing.Case, error) {
 	if !validID(id) {
 		return tracing.Record{}, nil, ErrBadID
@@ -232,41 +232,33 @@ func (s *Service) change(ctx context.Context, id string, f func(rec *tracing.Rec
 	mu := s.lock(id)
 	mu.Lock()
 	defer mu.Unlock()
-	for range 50 { // optimistic: each lost race means another writer got through
-		now := s.now()
-		rec, c, err := s.read(ctx, id, now)
-		if err != nil {
-			return rec, nil, err
-		}
-		if c.Erased || c.Closing == tracing.ClosedWithdrawn {
-			return rec, c, ErrWithdrawn
-		}
-		origSealed := rec.Sealed
-		err = f(&rec, c, now)
-		if errors.Is(err, errUnchanged) {
-			return rec, c, nil
-		}
-		if err != nil {
-			return rec, c, err
-		}
-		c.Updated = now
-		next, err := tracing.NewRecord(s.cfg.Keys, c, rec.EnquirerKey, rec.Caseworker, rec.Waiting, s.cfg.Retention)
-		if err != nil {
-			return rec, c, fmt.Errorf("casework: sealing case %s: %w", id, err)
-		}
-		err = s.cfg.Cases.ReplaceCase(ctx, next, origSealed, now)
-		switch {
-		case errors.Is(err, tracing.ErrChanged):
-			continue // changed meanwhile (another process, the chat): make the change again on the fresh case
-		case errors.Is(err, tracing.ErrNotFound):
-			return rec, c, ErrNotFound
-		case err != nil:
-			return rec, c, fmt.Errorf("casework: writing case %s: %w", id, err)
-		}
-		s.indexPut(c, next.Updated)
-		return next, c, nil
+	written := false
+	// Optimistic: each lost race means another writer got through.
+	rec, c, err := tracing.ChangeCase(ctx, s.cfg.Cases, s.cfg.Keys, id, s.cfg.Retention, s.now, 50,
+		func(rec *tracing.Record, c *tracing.Case, now time.Time) error {
+			if c.Erased || c.Closing == tracing.ClosedWithdrawn {
+				return ErrWithdrawn
+			}
+			err := f(rec, c, now)
+			written = err == nil
+			return err
+		})
+	switch {
+	case errors.Is(err, tracing.ErrNotFound):
+		return rec, c, ErrNotFound
+	case errors.Is(err, tracing.ErrChanged):
+		return tracing.Record{}, nil, ErrConflict
+	case errors.Is(err, ErrWithdrawn):
+		return rec, c, ErrWithdrawn
+	case err != nil && (c == nil || written): // reading, sealing or writing, not f
+		return rec, c, fmt.Errorf("casework: case %s: %w", id, err)
+	case err != nil:
+		return rec, c, err
 	}
-	return tracing.Record{}, nil, ErrConflict
+	if written {
+		s.indexPut(c, rec.Updated)
+	}
+	return rec, c, nil
 }
 
 // indexPut files (or, when not matchable, removes) c in the match index.

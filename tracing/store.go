@@ -107,6 +107,52 @@ type Store interface {
 	ResealCases(ctx context.Context, f func(id string, sealed []byte) ([]byte, error)) (int, error)
 }
 
+// ErrUnchanged, from a ChangeCase function, means there is nothing to write.
+var ErrUnchanged = errors.New("tracing: case unchanged")
+
+// ChangeCase reads case id at now(), applies f to it and writes it back,
+// resealed with k and its expiry worked out again for retention, with
+// ReplaceCase over what it read: when another writer (another process, the
+// chat, a caseworker) changed the case meanwhile, it reads the case again and
+// applies f again, up to tries times (then ErrChanged), so neither change is
+// lost. f may change the record's Caseworker and Waiting too. It returns the
+// record written and the case; when f returns ErrUnchanged, the record read,
+// and nothing is written; any other error of f is returned as it is. A case
+// that is gone (erased, expired) gives ErrNotFound and is never brought back.
+func ChangeCase(ctx context.Context, st Store, k *keyring.Keyring, id string, retention time.Duration, now func() time.Time,
+	tries int, f func(rec *Record, c *Case, now time.Time) error) (Record, *Case, error) {
+	for range tries {
+		at := now()
+		rec, err := st.GetCase(ctx, id, at)
+		if err != nil {
+			return rec, nil, err
+		}
+		c, err := OpenCase(k, id, rec.Sealed)
+		if err != nil {
+			return rec, nil, err
+		}
+		read := rec.Sealed
+		if err := f(&rec, c, at); errors.Is(err, ErrUnchanged) {
+			return rec, c, nil
+		} else if err != nil {
+			return rec, c, err
+		}
+		c.Updated = at
+		next, err := NewRecord(k, c, rec.EnquirerKey, rec.Caseworker, rec.Waiting, retention)
+		if err != nil {
+			return rec, c, err
+		}
+		switch err := st.ReplaceCase(ctx, next, read, at); {
+		case errors.Is(err, ErrChanged):
+			continue
+		case err != nil:
+			return rec, c, err
+		}
+		return next, c, nil
+	}
+	return Record{}, nil, fmt.Errorf("%w (%d times in a row)", ErrChanged, tries)
+}
+
 // ResealReport says what ResealCases found and did.
 type ResealReport struct {
 	// Before counts the cases each key id had sealed before.
