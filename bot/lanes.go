@@ -198,29 +198,74 @@ func (p *Pipeline) dispatch(ctx context.Context, c Claim) error {
 
 // lanePass claims up to n people ready in the lane and delivers their outbox
 // heads. It counts the people it claimed as well as the replies it sent.
+// Claiming takes each one's outbox lock, reads the head and, for a head with
+// a ticket, draws its cost from the lane's budget, in one step
+// (ClaimOutbound): a reply that must wait for the budget is rescheduled by
+// the store, never tried.
 func (p *Pipeline) lanePass(ctx context.Context, l *lane, n int) (sent, claimed int, err error) {
 	if _, held := l.held(p.now()); held {
 		return 0, 0, nil
 	}
-	claims, err := p.store.Claim(ctx, l.queue, p.now(), p.cfg.Lease, n)
+	ds, err := p.store.ClaimOutbound(ctx, l.queue, p.now(), p.cfg.Lease, p.cfg.LockTTL, lockedRetry, n, p.laneBudget(l))
 	if err != nil {
 		return 0, 0, fmt.Errorf("bot: claiming %s deliveries: %w", l.name, err)
 	}
 	var errs []error
-	for _, c := range claims {
-		if until, held := l.held(p.now()); held {
-			// The lane's budget ran out during this batch: the rest wait
-			// for it, without an attempt.
-			errs = append(errs, p.store.Schedule(ctx, l.queue, c.Person, until))
+	for _, d := range ds {
+		switch {
+		case d.Locked:
+			continue // another sender has this outbox; the store looks again shortly
+		case d.Wait > 0:
+			if d.WholeLane {
+				l.holdUntil(p.now().Add(d.Wait))
+			}
+			p.metrics.outbound(l.name, "paced")
 			continue
 		}
-		ok, err := p.sendNext(ctx, l, c)
+		if until, held := l.held(p.now()); held && !d.Paid {
+			// The lane's budget ran out during this batch: the rest wait
+			// for it, without an attempt.
+			errs = append(errs, p.store.Schedule(ctx, l.queue, d.Person, until), p.unlockOutbox(ctx, d))
+			continue
+		}
+		ok, err := p.sendNext(ctx, l, d)
 		if ok {
 			sent++
 		}
 		errs = append(errs, err)
 	}
-	return sent, len(claims), errors.Join(errs...)
+	return sent, len(ds), errors.Join(errs...)
+}
+
+// laneBudget is the budget l's sends draw from, as ClaimOutbound takes it.
+func (p *Pipeline) laneBudget(l *lane) LaneBudget {
+	b := LaneBudget{Lane: l.name, Rate: l.pace.Rate, Burst: l.pace.Burst}
+	if d := l.pace.PerRecipient; d > 0 {
+		b.PerRecipient = 1 / d.Seconds()
+	}
+	return b
+}
+
+// ticket is the ID r's outbox item is stored under: r's own ID with a
+// ticket (TicketID) when its channel is paced, so that claiming it draws its
+// cost from its lane's budget.
+func (p *Pipeline) ticket(r Reply) string {
+	ch, ok := p.channel(r.Channel)
+	if !ok {
+		return r.ID
+	}
+	pc, ok := ch.(Paced)
+	if !ok {
+		return r.ID
+	}
+	l, recipient := p.laneOf(r.Channel), ""
+	if l.pace.Rate <= 0 && l.pace.PerRecipient <= 0 {
+		return r.ID
+	}
+	if l.pace.PerRecipient > 0 {
+		recipient = p.recipientBucket(l, r).Name
+	}
+	return TicketID(r.ID, pc.Cost(r), recipient)
 }
 
 // buckets are the budget buckets a reply on lane l draws from: the lane's,

@@ -186,11 +186,11 @@ type ackStore struct {
 	errs []error
 }
 
-func (s *ackStore) AckOutbound(ctx context.Context, person, id string) error {
+func (s *ackStore) FinishOutbound(ctx context.Context, person, token string, q bot.Queue, c bot.Claim, ack string, next, now time.Time) error {
 	s.mu.Lock()
 	s.errs = append(s.errs, ctx.Err())
 	s.mu.Unlock()
-	return s.Store.AckOutbound(ctx, person, id)
+	return s.Store.FinishOutbound(ctx, person, token, q, c, ack, next, now)
 }
 
 // TestAckHasItsOwnDeadline: a provider that takes its call's whole deadline

@@ -540,23 +540,27 @@ func (p *Pipeline) HandleReady(ctx context.Context) (int, error) {
 
 // handleReady is HandleReady, also saying how many people it claimed.
 func (p *Pipeline) handleReady(ctx context.Context) (handled, claimed int, err error) {
-	claims, err := p.store.Claim(ctx, QueueInbound, p.now(), p.cfg.Lease, p.cfg.Batch)
+	cs, err := p.store.ClaimInbound(ctx, p.now(), p.cfg.Lease, p.cfg.LockTTL, lockedRetry, p.cfg.Batch)
 	if err != nil {
 		return 0, 0, fmt.Errorf("bot: claiming inbound work: %w", err)
 	}
 	var errs []error
-	for _, c := range claims {
+	for _, c := range cs {
+		if c.Locked {
+			// Another worker is handling them; the store looks again shortly.
+			continue
+		}
 		n, err := p.handlePerson(ctx, c)
 		handled += n
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
-	return handled, len(claims), errors.Join(errs...)
+	return handled, len(cs), errors.Join(errs...)
 }
 
 // handling is one worker's hold on a person whose inbox it handles: the
-// claim, and what the store returned with the lock (BeginInbound) or with
+// claim, and what the store returned with the lock (ClaimInbound) or with
 // the last commit (Finish).
 type handling struct {
 	claim Claim
@@ -564,23 +568,13 @@ type handling struct {
 }
 
 // handlePerson handles one person's inbox, oldest message first, under their
-// lock. Taking the lock reads the first message, the session and the flags
-// (BeginInbound); each commit returns the next ones and, after the last
-// message, releases the person and the lock (Finish): two round trips for a
-// person with one message, on one Redis.
-func (p *Pipeline) handlePerson(ctx context.Context, c Claim) (int, error) {
-	b, err := p.store.BeginInbound(ctx, c.Person, p.cfg.LockTTL, p.now())
-	if errors.Is(err, ErrLocked) {
-		// Another worker is handling them. Its release may fail because this
-		// claim moved their ready time, so look again shortly rather than when
-		// the lease runs out.
-		return 0, p.store.Schedule(ctx, QueueInbound, c.Person, p.now().Add(lockedRetry))
-	}
-	if err != nil {
-		return 0, fmt.Errorf("bot: locking person: %w", err)
-	}
-	h := &handling{claim: c, begun: b}
-	token := b.Token
+// lock. Claiming them took the lock and read the first message, the session
+// and the flags (ClaimInbound); each commit returns the next ones and, after
+// the last message, releases the person and the lock (Finish): two round
+// trips for a person with one message, on one Redis.
+func (p *Pipeline) handlePerson(ctx context.Context, c Claimed) (int, error) {
+	h := &handling{claim: c.Claim, begun: c.Begun}
+	token := c.Begun.Token
 	defer func() {
 		if h.begun.Token == "" {
 			return // released with the last commit
@@ -597,7 +591,7 @@ func (p *Pipeline) handlePerson(ctx context.Context, c Claim) (int, error) {
 		n++
 	}
 	if h.begun.Token != "" {
-		if _, err := p.store.Release(ctx, QueueInbound, c); err != nil {
+		if _, err := p.store.Release(ctx, QueueInbound, c.Claim); err != nil {
 			return n, fmt.Errorf("bot: releasing claim: %w", err)
 		}
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	goredis "github.com/redis/go-redis/v9"
 
@@ -46,14 +47,28 @@ func (c *roundTrips) count(f func() error) (int, error) {
 // worker does whatever the load, not a message's cost, and are left out.
 const (
 	maxAcceptRoundTrips  = 1
-	maxMessageRoundTrips = 12
+	maxMessageRoundTrips = 5
 )
 
 // TestRoundTripsPerMessage counts the Redis round trips of one inbound
 // message, step by step: accept, handle (claim, lock, session, commit,
-// release), route to the lane, deliver (lane claim, send, acknowledge), and
-// what is left once the queues are found empty.
+// release), route to the lane, deliver (lane claim, budget, send,
+// acknowledge), and what is left once the queues are found empty; on a
+// channel without a budget, and on one paced as Telegram is (30 a second
+// for the sender, one a second per chat), whose budget is drawn too.
 func TestRoundTripsPerMessage(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		pace *bot.Pace
+	}{
+		{"unpaced", nil},
+		{"paced", &bot.Pace{Lane: "sms", Rate: 30, Burst: 1, PerRecipient: time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { roundTripsPerMessage(t, tc.pace) })
+	}
+}
+
+func roundTripsPerMessage(t *testing.T, pace *bot.Pace) {
 	srv := redistest.Start(t)
 	st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: srv.NewPrefix()})
 	if err != nil {
@@ -62,14 +77,20 @@ func TestRoundTripsPerMessage(t *testing.T) {
 	defer st.Close()
 	rt := &roundTrips{}
 	st.Client().AddHook(rt)
-	rec := newRecorder("sms")
 	clk := newClock()
-	p := newPipeline(t, st, clk.Now, rec)
+	rec := newRecorder("sms")
+	var ch bot.Channel = rec
+	if pace != nil {
+		pc := newPaced("sms", clk, *pace)
+		rec, ch = pc.recorder, pc
+	}
+	p := newPipeline(t, st, clk.Now, ch)
 	ctx := context.Background()
 
 	// The first message loads every script; the second is the one counted.
 	accept(t, p, msg("+5215500000001", "SM-warm", "hola"))
 	drain(t, p)
+	clk.Advance(time.Second) // the warm reply's budget is back
 
 	idle, err := rt.count(func() error { return p.Drain(ctx) })
 	if err != nil {

@@ -25,7 +25,7 @@ func (p *Pipeline) sealReply(person string, r Reply) (Item, error) {
 	if err != nil {
 		return Item{}, fmt.Errorf("bot: encoding reply: %w", err)
 	}
-	return Item{ID: r.ID, Data: p.keys.Seal(sealReply, person, raw)}, nil
+	return Item{ID: p.ticket(r), Data: p.keys.Seal(sealReply, person, raw)}, nil
 }
 
 // openReply opens an item of person's outbox (or dead letters) sealed by sealReply.

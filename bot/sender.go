@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 )
 
@@ -35,54 +36,47 @@ func (p *Pipeline) sendReady(ctx context.Context) (sent, claimed int, err error)
 	return sent, claimed, errors.Join(errs...)
 }
 
-// sendNext delivers the head of one person's outbox and schedules what follows.
-// The claim's lease alone is not exclusive (a new reply reschedules the person
-// while a send is in flight), so a lock of the outbox makes sure only one sender
-// ever holds its head.
-func (p *Pipeline) sendNext(ctx context.Context, l *lane, c Claim) (bool, error) {
-	lock := c.Person + outboxLockSuffix
-	token, err := p.store.Lock(ctx, lock, p.cfg.LockTTL, p.now())
-	if errors.Is(err, ErrLocked) {
-		// Another sender has this outbox; look again shortly rather than when
-		// this claim's lease runs out.
-		return false, p.store.Schedule(ctx, l.queue, c.Person, p.now().Add(lockedRetry))
+// sendNext tries the outbox head ClaimOutbound read under d's lock, and
+// ends with the lock released: by FinishOutbound with the acknowledgement,
+// or on its own. A head moved to dead letters without a try makes the person
+// ready again at once, for the reply after it.
+func (p *Pipeline) sendNext(ctx context.Context, l *lane, d Delivery) (bool, error) {
+	sent, next, finished, err := p.sendHead(ctx, l, d)
+	if !finished {
+		err = errors.Join(err, p.unlockOutbox(ctx, d))
 	}
-	if err != nil {
-		return false, fmt.Errorf("bot: locking outbox: %w", err)
+	if next && err == nil {
+		err = p.store.Schedule(ctx, l.queue, d.Person, p.now())
+		l.notify()
 	}
-	defer func() {
-		if err := p.store.Unlock(context.WithoutCancel(ctx), lock, token); err != nil {
-			p.log.Warn("unlock failed", "person", logID(c.Person), "err", err)
-		}
-	}()
-	for {
-		sent, next, err := p.sendHead(ctx, l, c)
-		if !next || err != nil {
-			return sent, err
-		}
+	return sent, err
+}
+
+// unlockOutbox releases the outbox lock d holds.
+func (p *Pipeline) unlockOutbox(ctx context.Context, d Delivery) error {
+	if d.Token == "" {
+		return nil
 	}
+	if err := p.store.Unlock(context.WithoutCancel(ctx), outboxLock(d.Person), d.Token); err != nil {
+		return fmt.Errorf("bot: unlocking outbox: %w", err)
+	}
+	return nil
 }
 
 // sendHead tries the head of the outbox once. next says the head was moved to
-// dead letters without a try, so the one after it may go now.
+// dead letters without a try, so the one after it may go now; finished says
+// the outbox lock was released with the acknowledgement.
 //
 // A reply that must wait (held back, or its lane's budget or its recipient's
 // spent) is scheduled for when it may go and left as it is: waiting is never
 // an attempt, and no worker sleeps on it. The provider call and the
 // acknowledgement after it have deadlines of their own, so a slow provider
 // can never leave a delivered reply unacknowledged (and sent again).
-func (p *Pipeline) sendHead(ctx context.Context, l *lane, c Claim) (sent, next bool, err error) {
-	item, err := p.store.NextOutbound(ctx, c.Person)
-	if errors.Is(err, ErrNotFound) {
-		_, err := p.store.Release(ctx, l.queue, c)
-		return false, false, err
-	}
-	if err != nil {
-		return false, false, fmt.Errorf("bot: reading outbox: %w", err)
-	}
+func (p *Pipeline) sendHead(ctx context.Context, l *lane, d Delivery) (sent, next, finished bool, err error) {
+	c, item := d.Claim, d.Head
 	r, err := p.openReply(c.Person, item.Data)
 	if err != nil {
-		return false, true, p.deadLetterUnreadable(ctx, c.Person, item, err)
+		return false, true, false, p.deadLetterUnreadable(ctx, c.Person, item, err)
 	}
 	now := p.now()
 	if dst := p.laneOf(r.Channel); dst != l {
@@ -93,33 +87,35 @@ func (p *Pipeline) sendHead(ctx context.Context, l *lane, c Claim) (sent, next b
 			at = r.NotBefore
 		}
 		if err := p.store.Schedule(ctx, dst.queue, c.Person, at); err != nil {
-			return false, false, fmt.Errorf("bot: scheduling delivery: %w", err)
+			return false, false, false, fmt.Errorf("bot: scheduling delivery: %w", err)
 		}
 		_, err := p.store.Release(ctx, l.queue, c)
 		dst.notify()
-		return false, false, err
+		return false, false, false, err
 	}
 	if r.NotBefore.After(now) {
 		// Held back (throttled, backing off, paced): come back then.
-		return false, false, p.store.Schedule(ctx, l.queue, c.Person, r.NotBefore)
+		return false, false, false, p.store.Schedule(ctx, l.queue, c.Person, r.NotBefore)
 	}
-	ch, reason, err := p.sendable(ctx, r)
+	ch, reason, err := p.sendable(ctx, d, r)
 	if err != nil {
-		return false, false, err
+		return false, false, false, err
 	}
 	if reason != "" {
-		return false, true, p.deadLetter(ctx, c.Person, item.ID, r, reason)
+		return false, true, false, p.deadLetter(ctx, c.Person, item.ID, r, reason)
 	}
-	wait, whole, err := p.takeBudget(ctx, l, ch, r)
-	if err != nil {
-		return false, false, err
-	}
-	if wait > 0 {
-		if whole {
-			l.holdUntil(now.Add(wait))
+	if !d.Paid {
+		wait, whole, err := p.takeBudget(ctx, l, ch, r)
+		if err != nil {
+			return false, false, false, err
 		}
-		p.metrics.outbound(r.Channel, "paced")
-		return false, false, p.store.Schedule(ctx, l.queue, c.Person, now.Add(wait))
+		if wait > 0 {
+			if whole {
+				l.holdUntil(now.Add(wait))
+			}
+			p.metrics.outbound(r.Channel, "paced")
+			return false, false, false, p.store.Schedule(ctx, l.queue, c.Person, now.Add(wait))
+		}
 	}
 	p.crash("before-send")
 	sendCtx, cancelSend := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.SendTimeout)
@@ -127,37 +123,61 @@ func (p *Pipeline) sendHead(ctx context.Context, l *lane, c Claim) (sent, next b
 	cancelSend()
 	ackCtx, cancelAck := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.AckTimeout)
 	defer cancelAck()
-	return p.sendOutcome(ackCtx, l, c, item.ID, ch, r, sendErr)
+	return p.sendOutcome(ackCtx, l, d, item.ID, ch, r, sendErr)
 }
 
 // sendOutcome handles what a channel said about a reply: each outcome has
 // its function.
-func (p *Pipeline) sendOutcome(ctx context.Context, l *lane, c Claim, id string, ch Channel, r Reply, sendErr error) (sent, next bool, err error) {
-	person := c.Person
+func (p *Pipeline) sendOutcome(ctx context.Context, l *lane, d Delivery, id string, ch Channel, r Reply, sendErr error) (sent, next, finished bool, err error) {
+	person := d.Person
 	var throttled *ErrThrottled
 	switch {
 	case sendErr == nil:
-		return true, false, p.sent(ctx, l, c, id, ch, r)
+		return true, false, true, p.sent(ctx, l, d, id, ch, r)
 	case errors.As(sendErr, &throttled):
-		return false, false, p.throttled(ctx, l, person, id, r, throttled)
+		return false, false, false, p.throttled(ctx, l, person, id, r, throttled)
 	case errors.Is(sendErr, ErrUnreachable), errors.Is(sendErr, ErrRejected):
-		return false, true, p.undeliverable(ctx, person, id, r, sendErr)
+		return false, true, false, p.undeliverable(ctx, person, id, r, sendErr)
 	}
-	return p.failed(ctx, l, person, id, r, sendErr)
+	sent, next, err = p.failed(ctx, l, person, id, r, sendErr)
+	return sent, next, false, err
 }
 
 // sendable returns the channel a reply goes on, or the reason it must not be
 // sent (no such channel, or its address opted out or cannot be reached).
-func (p *Pipeline) sendable(ctx context.Context, r Reply) (Channel, string, error) {
+func (p *Pipeline) sendable(ctx context.Context, d Delivery, r Reply) (Channel, string, error) {
 	ch, ok := p.channel(r.Channel)
 	if !ok {
 		return nil, "no channel configured", nil
 	}
-	reason, blocked, err := p.blocked(ctx, r)
-	if err != nil || blocked {
-		return nil, reason, err
+	flags, err := p.recipientFlags(ctx, d, r)
+	if err != nil {
+		return nil, "", err
+	}
+	if reason, blocked := blockedBy(flags, r); blocked {
+		return nil, reason, nil
 	}
 	return ch, "", nil
+}
+
+// recipientFlags are the flags of the person r goes to: the outbox owner's,
+// read with the claim, when r goes to the owner (their own identity, not an
+// alias of someone else's, or an identity that is their alias), or else
+// read now.
+func (p *Pipeline) recipientFlags(ctx context.Context, d Delivery, r Reply) ([]string, error) {
+	h := p.Person(r.Channel, r.To)
+	if h == d.Person && d.Alias == "" || slices.Contains(d.Flags, aliasFlag(h)) {
+		return d.Flags, nil
+	}
+	person, err := p.PersonOf(ctx, r.Channel, r.To)
+	if err != nil {
+		return nil, err
+	}
+	flags, err := p.store.Flags(ctx, person)
+	if err != nil {
+		return nil, fmt.Errorf("bot: reading recipient flags: %w", err)
+	}
+	return flags, nil
 }
 
 // deadLetterUnreadable moves a reply nobody can open to dead letters.
@@ -170,12 +190,13 @@ func (p *Pipeline) deadLetterUnreadable(ctx context.Context, person string, item
 	return nil
 }
 
-// sent acknowledges a delivered reply and schedules the person's next one:
-// now, or when the channel allows the next message to this chat. With
-// nothing left it releases the person from the lane at once, rather than
-// have a later pass claim them to find the outbox empty.
-func (p *Pipeline) sent(ctx context.Context, l *lane, c Claim, id string, ch Channel, r Reply) error {
-	person := c.Person
+// sent acknowledges a delivered reply and, in the same step, makes the
+// person ready for their next one (now, or when the channel allows the next
+// message to this chat), or, with nothing left, releases them from the lane
+// at once, rather than have a later pass claim them to find the outbox
+// empty; and unlocks the outbox (FinishOutbound).
+func (p *Pipeline) sent(ctx context.Context, l *lane, d Delivery, id string, ch Channel, r Reply) error {
+	person := d.Person
 	p.crash("after-send")
 	// Sending is delivery as far as a channel without delivery reports can
 	// tell; the receipt is recorded before the reply leaves the outbox, so a
@@ -183,39 +204,26 @@ func (p *Pipeline) sent(ctx context.Context, l *lane, c Claim, id string, ch Cha
 	// tell the person then.
 	if dr, ok := ch.(DeliveryReporter); !ok || !dr.ReportsDelivery() {
 		if err := p.receipt(ctx, r, true); err != nil {
-			return err
+			return errors.Join(err, p.unlockOutbox(ctx, d))
 		}
 	}
 	if err := p.entryStatus(ctx, person, r, EntryStatus{Status: sentStatus(ch)}); err != nil {
-		return err
+		return errors.Join(err, p.unlockOutbox(ctx, d))
 	}
-	if err := p.store.AckOutbound(ctx, person, id); err != nil && !errors.Is(err, ErrNotFound) {
+	next := p.now()
+	if pacer, ok := ch.(Pacer); ok {
+		// The recipient's bucket holds the next message to this chat back
+		// in every process; this spares a claim that would only wait.
+		next = next.Add(pacer.MinInterval())
+	}
+	// The next head is most likely on this lane too; one that is not is
+	// passed on when this lane meets it.
+	if err := p.store.FinishOutbound(context.WithoutCancel(ctx), person, d.Token, l.queue, d.Claim, id, next, p.now()); err != nil {
 		return fmt.Errorf("bot: acknowledging reply: %w", err)
 	}
 	p.metrics.outbound(r.Channel, "sent")
 	p.delivered(ctx, r.Channel)
-	head, err := p.store.NextOutbound(ctx, person)
-	if errors.Is(err, ErrNotFound) {
-		// A reply committed meanwhile made the person ready again, so the
-		// release (only if their ready time is still the claim's) keeps them.
-		if _, err := p.store.Release(ctx, l.queue, c); err != nil {
-			return fmt.Errorf("bot: releasing claim: %w", err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("bot: reading outbox: %w", err)
-	}
-	next := p.now()
-	if pacer, ok := ch.(Pacer); ok {
-		next = next.Add(pacer.MinInterval())
-		if err := p.holdNext(ctx, person, head, r, next); err != nil {
-			return err
-		}
-	}
-	// The next head is most likely on this lane too; one that is not is
-	// passed on when this lane meets it.
-	return p.store.Schedule(ctx, l.queue, person, next)
+	return nil
 }
 
 // throttled holds a reply for exactly as long as the provider asked, and
@@ -289,28 +297,21 @@ func (p *Pipeline) failed(ctx context.Context, l *lane, person, id string, r Rep
 	return false, false, p.store.Schedule(ctx, l.queue, person, r.NotBefore)
 }
 
-// blocked says whether a reply must not be sent: its address opted out of the
-// channel or cannot be reached there.
-func (p *Pipeline) blocked(ctx context.Context, r Reply) (string, bool, error) {
-	person, err := p.PersonOf(ctx, r.Channel, r.To)
-	if err != nil {
-		return "", false, err
-	}
-	flags, err := p.store.Flags(ctx, person)
-	if err != nil {
-		return "", false, fmt.Errorf("bot: reading recipient flags: %w", err)
-	}
+// blockedBy says whether a reply must not be sent, by the flags of the
+// person it goes to: its address opted out of the channel or cannot be
+// reached there.
+func blockedBy(flags []string, r Reply) (string, bool) {
 	for _, f := range flags {
 		switch {
 		case f == optOutFlag(r.Channel) && !r.OptOutNotice:
-			return "recipient opted out of " + r.Channel, true, nil
+			return "recipient opted out of " + r.Channel, true
 		case f == unreachableFlag(r.Channel):
-			return "recipient unreachable on " + r.Channel + " until they write again", true, nil
+			return "recipient unreachable on " + r.Channel + " until they write again", true
 		case f == stoppedFlag(r.Channel):
-			return "recipient unreachable on " + r.Channel + ": opted out with the provider until they send START", true, nil
+			return "recipient unreachable on " + r.Channel + ": opted out with the provider until they send START", true
 		}
 	}
-	return "", false, nil
+	return "", false
 }
 
 // phoneLike matches what could be a phone number or a chat id in a provider's
@@ -323,10 +324,6 @@ func redact(err error) string {
 	return phoneLike.ReplaceAllString(err.Error(), "[number]")
 }
 
-// outboxLockSuffix names the lock of a person's outbox, apart from the lock
-// held while their inbound messages are handled.
-const outboxLockSuffix = "_out"
-
 // rewrite stores a changed reply back at the head of the outbox.
 func (p *Pipeline) rewrite(ctx context.Context, person, id string, r Reply) error {
 	item, err := p.sealReply(person, r)
@@ -338,17 +335,6 @@ func (p *Pipeline) rewrite(ctx context.Context, person, id string, r Reply) erro
 		return fmt.Errorf("bot: recording attempt: %w", err)
 	}
 	return nil
-}
-
-// holdNext holds item, the reply now at the head of the outbox (the one after sent),
-// until at, when it goes to the same chat: the channel's pace per chat.
-func (p *Pipeline) holdNext(ctx context.Context, person string, item Item, sent Reply, at time.Time) error {
-	r, err := p.openReply(person, item.Data)
-	if err != nil || r.Channel != sent.Channel || r.To != sent.To || !r.NotBefore.Before(at) {
-		return nil // unreadable (the sender will dead-letter it), another chat, or held longer already
-	}
-	r.NotBefore = at
-	return p.rewrite(ctx, person, item.ID, r)
 }
 
 // backoff is the delay before retry number attempt: doubling from BackoffBase,

@@ -264,6 +264,25 @@ type Store interface {
 	// does Release(QueueInbound, *release) and Unlock, and the returned
 	// Token is empty.
 	Finish(ctx context.Context, person, token string, c Commit, release *Claim, now time.Time) (Begun, error)
+	// ClaimInbound is Claim on QueueInbound, then BeginInbound on each person
+	// claimed, in one step where the store can (one round trip on one
+	// Redis). A person another worker holds is made ready again at
+	// now+retry and comes back Locked. Steps.ClaimInbound is the same in steps.
+	ClaimInbound(ctx context.Context, now time.Time, lease, lockTTL, retry time.Duration, n int) ([]Claimed, error)
+	// ClaimOutbound is Claim on the lane queue q, then, for each person
+	// claimed, their outbox lock (OutboxLock, ttl lockTTL), outbox head,
+	// flags and alias, and, when the head has a ticket (TicketID), its cost
+	// drawn from budget (Delivery says how it went), in one step where the
+	// store can. A person whose outbox is empty is released and not
+	// returned; one whose outbox another sender holds is made ready again at
+	// now+retry and comes back Locked. Steps.ClaimOutbound is the same in steps.
+	ClaimOutbound(ctx context.Context, q Queue, now time.Time, lease, lockTTL, retry time.Duration, n int, budget LaneBudget) ([]Delivery, error)
+	// FinishOutbound ends a delivery: it removes the outbox head if its ID
+	// is ack (nothing when ack is empty or the head is another), then makes
+	// the person ready in q at next if the outbox still holds a reply, or
+	// else releases c from q (Release's rule), and unlocks the outbox lock
+	// token holds; in one step where the store can.
+	FinishOutbound(ctx context.Context, person, token string, q Queue, c Claim, ack string, next, now time.Time) error
 
 	// Enqueue appends items to the person's outbox (proactive messages) and makes
 	// the person ready in QueueOutbound.

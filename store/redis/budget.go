@@ -28,32 +28,41 @@ func checkBuckets(lane string, bs []bot.Bucket) error {
 	return nil
 }
 
-// budgetScript is store.BucketState's Refill and Wait, for every bucket at
-// once: all or nothing. Rates are per millisecond here.
-var budgetScript = goredis.NewScript(`
+// budgetLua is store.BucketState's Refill and Wait, for every bucket at
+// once: all or nothing. Rates are per millisecond here. take returns the wait
+// in milliseconds (0: taken) and the index (from 1) of the emptiest bucket.
+const budgetLua = `
+local function take(keys, now, cost, rates, bursts)
+  local wait, short = 0, 0
+  local st = {}
+  for i, k in ipairs(keys) do
+    local rate, burst = rates[i], bursts[i]
+    local v = redis.call('HMGET', k, 't', 'at', 'hold')
+    local t, at, hold = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]) or 0
+    if not t or not at then t, at = burst, now end
+    if now > at then t, at = math.min(burst, t + (now - at) * rate), now end
+    local w = 0
+    if hold > now then w = hold - now
+    elseif t < 1 then w = math.ceil((1 - t) / rate) end
+    if w > wait then wait, short = w, i end
+    st[i] = {t, at}
+  end
+  if wait > 0 then return wait, short end
+  for i, k in ipairs(keys) do
+    local t = st[i][1] - cost
+    redis.call('HSET', k, 't', tostring(t), 'at', st[i][2])
+    redis.call('PEXPIRE', k, math.ceil((bursts[i] - t) / rates[i]) + math.max(st[i][2] - now, 0) + 60000)
+  end
+  return 0, 0
+end
+`
+
+var budgetScript = goredis.NewScript(budgetLua + `
 -- KEYS: buckets. ARGV: now ms, cost, then per bucket rate (tokens/ms), burst.
-local now, cost = tonumber(ARGV[1]), tonumber(ARGV[2])
-local wait, short = 0, -1
-local st = {}
-for i, k in ipairs(KEYS) do
-  local rate, burst = tonumber(ARGV[1 + 2*i]), tonumber(ARGV[2 + 2*i])
-  local v = redis.call('HMGET', k, 't', 'at', 'hold')
-  local t, at, hold = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]) or 0
-  if not t or not at then t, at = burst, now end
-  if now > at then t, at = math.min(burst, t + (now - at) * rate), now end
-  local w = 0
-  if hold > now then w = hold - now
-  elseif t < 1 then w = math.ceil((1 - t) / rate) end
-  if w > wait then wait, short = w, i - 1 end
-  st[i] = {t, at, rate, burst}
-end
-if wait > 0 then return {wait, short} end
-for i, k in ipairs(KEYS) do
-  local t = st[i][1] - cost
-  redis.call('HSET', k, 't', tostring(t), 'at', st[i][2])
-  redis.call('PEXPIRE', k, math.ceil((st[i][4] - t) / st[i][3]) + math.max(st[i][2] - now, 0) + 60000)
-end
-return {0, -1}`)
+local rates, bursts = {}, {}
+for i = 1, #KEYS do rates[i], bursts[i] = tonumber(ARGV[1 + 2*i]), tonumber(ARGV[2 + 2*i]) end
+local wait, short = take(KEYS, tonumber(ARGV[1]), tonumber(ARGV[2]), rates, bursts)
+return {wait, short - 1}`)
 
 // TakeBudget implements bot.Budgets in one round trip.
 func (s *Store) TakeBudget(ctx context.Context, lane string, bs []bot.Bucket, cost int, now time.Time) (time.Duration, int, error) {
