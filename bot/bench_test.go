@@ -3,6 +3,7 @@ package bot_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"sync/atomic"
 	"testing"
@@ -138,4 +139,101 @@ func BenchmarkRedisMemoryPerPerson(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)/float64(people), "bytes/person")
 	b.ReportMetric(float64(keys)/float64(people), "keys/person")
+}
+
+// BenchmarkPipelineRedisRun is the pipeline as `enlace serve` runs it: its
+// handling and lane workers (Run) on a real Redis, while BENCH_CONCURRENCY
+// goroutines accept b.N messages from b.N new people as webhooks would. It
+// reports messages a second from the first accept until the channel has
+// every reply: what BenchmarkRedisOneRoundTrip's op/s is read against.
+func BenchmarkPipelineRedisRun(b *testing.B) {
+	srv := redistest.Start(b)
+	st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: srv.NewPrefix()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	rec := newRecorder("sms")
+	cfg := testConfig
+	cfg.Poll = 5 * time.Millisecond
+	p := newPipelineWith(b, st, time.Now, cfg, rec)
+	ctx, stop := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); p.Run(ctx) }()
+	defer func() { stop(); <-done }()
+	var n atomic.Int64
+	b.ReportAllocs()
+	b.SetParallelism(benchConcurrency() / max(1, runtimeProcs()))
+	start := time.Now()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			if _, err := p.Accept(ctx, msg(fmt.Sprintf("+52156%08d", i), fmt.Sprintf("SR%d", i), "hola")); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	// A failure timeout only: the figure is the time the replies took.
+	for deadline := time.Now().Add(time.Minute); rec.count() < int(n.Load()) && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	elapsed := time.Since(start)
+	if got := rec.count(); got != int(n.Load()) {
+		b.Fatalf("delivered %d replies for %d messages", got, n.Load())
+	}
+	b.ReportMetric(float64(n.Load())/elapsed.Seconds(), "msg/s")
+}
+
+// BenchmarkRedisMemoryActivePerson reports what Redis holds for a person
+// who wrote 500 messages within the dedupe window (48 h) and is then idle:
+// bounded (bot.DedupeMarks), where it grew with every message before. 20
+// people, memory of every key under the store's prefix divided by 20.
+func BenchmarkRedisMemoryActivePerson(b *testing.B) {
+	srv := redistest.Start(b)
+	prefix := srv.NewPrefix()
+	st, err := redisstore.Open(context.Background(), srv.URL, redisstore.Options{Prefix: prefix})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	clk := newClock()
+	p := newPipeline(b, st, clk.Now, newRecorder("sms"))
+	const people, messages = 20, 500
+	for i := range people {
+		from := fmt.Sprintf("+52157%08d", i)
+		for j := range messages {
+			text := "menu"
+			if j < 3 {
+				text = []string{"hola", "1", "1"}[j]
+			}
+			if _, err := p.Accept(ctx, msg(from, fmt.Sprintf("SA%d-%d", i, j), text)); err != nil {
+				b.Fatal(err)
+			}
+			if j%20 == 19 {
+				drain(b, p)
+				clk.Advance(time.Second)
+			}
+		}
+		drain(b, p)
+	}
+	clk.Advance(time.Minute)
+	drain(b, p)
+	var total int64
+	iter := st.Client().Scan(ctx, 0, prefix+"*", 1000).Iterator()
+	for iter.Next(ctx) {
+		n, err := st.Client().MemoryUsage(ctx, iter.Val()).Result()
+		if err != nil {
+			b.Fatal(err)
+		}
+		total += n
+		if os.Getenv("BENCH_MEMORY_KEYS") != "" {
+			b.Logf("%6d %s", n, iter.Val())
+		}
+	}
+	if err := iter.Err(); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(total)/people, "bytes/person")
 }

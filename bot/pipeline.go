@@ -441,7 +441,8 @@ func (p *Pipeline) acceptKnown(ctx context.Context, person string, m Message, ra
 type acceptFunc func(ctx context.Context, person, dedupeKey string, msg Item, dedupeTTL time.Duration, now time.Time) (bool, error)
 
 func (p *Pipeline) acceptWith(ctx context.Context, acc acceptFunc, person string, m Message, raw []byte) (bool, error) {
-	dedupe := p.keys.Hash("message", m.Channel+":"+m.ID)
+	// 64 bits of a keyed hash: ample among one person's DedupeMarks.
+	dedupe := p.keys.Hash("message", m.Channel+":"+m.ID)[:16]
 	item := Item{ID: newID(), Data: p.keys.Seal(sealInbound, person, raw)}
 	fresh, err := acc(ctx, person, dedupe, item, p.cfg.DedupeTTL, p.now())
 	outcome := "accepted"

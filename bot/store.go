@@ -57,6 +57,12 @@ var (
 	ErrNotFound = errors.New("not found")
 )
 
+// DedupeMarks is how many dedupe marks a store keeps per person at most
+// (Accept): a provider redelivers a message within minutes, long before a
+// person sends this many after it, and the bound keeps an active person's
+// marks small (in Redis, a compact sorted set of short members).
+const DedupeMarks = 128
+
 // Item is one opaque, already sealed record in a person's inbox, outbox, dead
 // letters or escalations. ID is random and carries no personal data.
 type Item struct {
@@ -218,6 +224,8 @@ type Store interface {
 	// accepted for that person within dedupeTTL, and makes the person ready in
 	// QueueInbound. It reports false for a duplicate (nothing appended; the
 	// person is still made ready, so a redelivery after a crash is not stranded).
+	// A person's dedupe marks are bounded: past DedupeMarks unexpired ones,
+	// accepting a new one forgets the oldest.
 	Accept(ctx context.Context, person, dedupeKey string, msg Item, dedupeTTL time.Duration, now time.Time) (bool, error)
 	// AcceptKnown is Accept for a person who has a session: when they have
 	// none (they erased their data, or it expired) it writes nothing at all

@@ -206,7 +206,8 @@ func New(cfg Config, cat Catalog) *Engine {
 func (e *Engine) Step(ctx context.Context, s Session, in Input, from Sender, now time.Time) Result {
 	t := &turn{ctx: ctx, s: s, sender: from, now: now}
 	if t.s.Version == 0 {
-		t.s = Session{Version: SessionVersion, Lang: GuessLanguage(from), Country: GuessCountry(from)}
+		country := GuessCountry(from) // parsing the number is the dearest part of a first step: once
+		t.s = Session{Version: SessionVersion, Lang: languageFor(from.LangHint, country), Country: country}
 	}
 	if t.s.Draft == nil {
 		t.s.Draft = map[string]string{}
@@ -614,10 +615,15 @@ func limit(s string, n int) string {
 // (Telegram's language_code) when it is one of ours, otherwise a guess from the
 // phone number's country, otherwise Spanish.
 func GuessLanguage(from Sender) string {
-	if l := languages.Match(from.LangHint); l != "" {
+	return languageFor(from.LangHint, GuessCountry(from))
+}
+
+// languageFor is GuessLanguage from the hint and the number's country.
+func languageFor(hint, country string) string {
+	if l := languages.Match(hint); l != "" {
 		return l
 	}
-	switch GuessCountry(from) {
+	switch country {
 	case "HT":
 		return "ht"
 	case "BR", "PT", "AO", "MZ":

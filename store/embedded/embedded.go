@@ -466,6 +466,9 @@ func (s *Store) accept(p, dedupeKey string, msg bot.Item, dedupeTTL time.Duratio
 				if err := seen.Put([]byte(dedupeKey), expiry(now.Add(dedupeTTL))); err != nil {
 					return err
 				}
+				if err := forgetOldest(seen, bot.DedupeMarks); err != nil {
+					return err
+				}
 			}
 			if err := push(pb, lIn, encodeItem(msg)); err != nil {
 				return err
@@ -477,6 +480,28 @@ func (s *Store) accept(p, dedupeKey string, msg bot.Item, dedupeTTL time.Duratio
 		return tidy(tx, p)
 	})
 	return fresh, err
+}
+
+// forgetOldest deletes the entries of b that expire first until at most
+// keep are left.
+func forgetOldest(b *bolt.Bucket, keep int) error {
+	for {
+		n := 0
+		var oldest, at []byte
+		_ = b.ForEach(func(k, v []byte) error {
+			n++
+			if v != nil && (oldest == nil || bytes.Compare(v, at) < 0) {
+				oldest, at = bytes.Clone(k), v
+			}
+			return nil
+		})
+		if n <= keep || oldest == nil {
+			return nil
+		}
+		if err := b.Delete(oldest); err != nil {
+			return err
+		}
+	}
 }
 
 // pruneExpired deletes the entries of b whose expiry has passed.

@@ -273,15 +273,19 @@ func newToken() (string, error) {
 
 var acceptScript = goredis.NewScript(`
 -- KEYS: seen, in, session[, inbound queue]. ARGV: dedupe key, now ms, expiry ms,
--- encoded item, inbox ttl ms, '1' to require a session[, person]. Returns 1, 0
+-- encoded item, inbox ttl ms, '1' to require a session, most marks kept[, person]. Returns 1, 0
 -- (duplicate) or -1 (no session). With the queue (one Redis, not a Cluster)
 -- it also makes the person ready there, in the same atomic step.
 if ARGV[6] == '1' and redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
-if KEYS[4] then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[7]) end
+if KEYS[4] then redis.call('ZADD', KEYS[4], ARGV[2], ARGV[8]) end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', ARGV[2])
 if redis.call('ZSCORE', KEYS[1], ARGV[1]) then return 0 end
 local now, exp = tonumber(ARGV[2]), tonumber(ARGV[3])
 if exp > now then
+  -- Forget the oldest before adding, so the set never outgrows Redis's
+  -- compact encoding (zset-max-listpack-entries, 128 by default).
+  local n, most = redis.call('ZCARD', KEYS[1]), tonumber(ARGV[7])
+  if n >= most then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - most) end
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
   local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
   redis.call('PEXPIRE', KEYS[1], tonumber(last[2]) - now)
@@ -329,7 +333,7 @@ func (s *Store) accept(ctx context.Context, person, dedupeKey string, msg bot.It
 		return false, err
 	}
 	keys := []string{s.key(person, "seen"), s.key(person, "in"), s.key(person, "session")}
-	args := []any{dedupeKey, now.UnixMilli(), now.Add(dedupeTTL).UnixMilli(), enc, ms(s.ret.Person), flag(known)}
+	args := []any{dedupeKey, now.UnixMilli(), now.Add(dedupeTTL).UnixMilli(), enc, ms(s.ret.Person), flag(known), bot.DedupeMarks}
 	single := !s.cluster()
 	if single {
 		// One Redis: the script schedules too, in one round trip.

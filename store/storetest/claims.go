@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -241,5 +242,27 @@ func testClaimOutboundConcurrent(t *testing.T, s bot.Store) {
 	slices.Sort(ids)
 	if !slices.Equal(all, ids) {
 		t.Errorf("delivered %d replies, want each of %d once", len(all), len(ids))
+	}
+}
+
+// testDedupeMarksBounded: a person's dedupe marks are bounded
+// (bot.DedupeMarks): past the bound the oldest is forgotten, the newest are
+// still recognised.
+func testDedupeMarksBounded(t *testing.T, s bot.Store) {
+	p := person(t)
+	now := epoch
+	for i := range bot.DedupeMarks + 2 {
+		now = now.Add(time.Second)
+		if fresh, err := s.Accept(ctx, p, fmt.Sprintf("mark%04d", i), item(fmt.Sprintf("m%d", i)), 48*time.Hour, now); err != nil || !fresh {
+			t.Fatalf("message %d: fresh %v, %v", i, fresh, err)
+		}
+	}
+	for i := bot.DedupeMarks + 1; i >= 2; i -= 31 {
+		if fresh, err := s.Accept(ctx, p, fmt.Sprintf("mark%04d", i), item("again"), 48*time.Hour, now); err != nil || fresh {
+			t.Fatalf("message %d again, among the last %d: fresh %v, %v; want a duplicate", i, bot.DedupeMarks, fresh, err)
+		}
+	}
+	if fresh, err := s.Accept(ctx, p, "mark0000", item("oldest"), 48*time.Hour, now); err != nil || !fresh {
+		t.Fatalf("the oldest mark, past the bound: fresh %v, %v; want it forgotten", fresh, err)
 	}
 }

@@ -67,6 +67,7 @@ func Run(t *testing.T, b Backend) {
 		{"ClaimInbound", testClaimInbound},
 		{"ClaimOutbound", testClaimOutbound},
 		{"ClaimOutboundConcurrent", testClaimOutboundConcurrent},
+		{"DedupeMarksBounded", testDedupeMarksBounded},
 		{"Erase", testErase},
 		{"Outbound", testOutbound},
 		{"DeadLetters", testDeadLetters},
