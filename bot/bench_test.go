@@ -153,6 +153,8 @@ func BenchmarkPipelineRedisRun(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer st.Close()
+	rt := &roundTrips{}
+	st.Client().AddHook(rt)
 	rec := newRecorder("sms")
 	cfg := testConfig
 	cfg.Poll = 5 * time.Millisecond
@@ -183,6 +185,7 @@ func BenchmarkPipelineRedisRun(b *testing.B) {
 		b.Fatalf("delivered %d replies for %d messages", got, n.Load())
 	}
 	b.ReportMetric(float64(n.Load())/elapsed.Seconds(), "msg/s")
+	b.ReportMetric(float64(rt.n.Load())/float64(n.Load()), "roundtrips/msg")
 }
 
 // BenchmarkRedisMemoryActivePerson reports what Redis holds for a person

@@ -300,6 +300,24 @@ func (p *Pipeline) takeBudget(ctx context.Context, l *lane, ch Channel, r Reply)
 	return wait, wait > 0 && bs[short].Name == laneBucket, nil
 }
 
+// TakeFrom draws what r costs on channel from that channel's lane budget,
+// for a channel that sends r from another channel's sender (a WhatsApp
+// message outside the 24-hour window goes by SMS). wait > 0 says not now:
+// the caller returns ErrThrottled with it, so the reply waits, untried.
+func (p *Pipeline) TakeFrom(ctx context.Context, channel string, r Reply) (time.Duration, error) {
+	ch, ok := p.channel(channel)
+	if !ok {
+		return 0, nil
+	}
+	l := p.laneOf(channel)
+	r.Channel = channel
+	wait, whole, err := p.takeBudget(ctx, l, ch, r)
+	if whole {
+		l.holdUntil(p.now().Add(wait))
+	}
+	return wait, err
+}
+
 // holdBudget makes everyone on the lane (whole), or r's recipient, wait
 // until at, as the provider asked, in every process.
 func (p *Pipeline) holdBudget(ctx context.Context, l *lane, r Reply, whole bool, at time.Time) error {

@@ -49,6 +49,16 @@ type recorder struct {
 	entries     []string // "person conv entry status via error"
 	lastInbound map[string]time.Time
 	err         error
+	budgetWait  time.Duration // what TakeFrom answers
+	takes       []string      // channel of each TakeFrom
+}
+
+// TakeFrom records that a send drew from another channel's budget.
+func (r *recorder) TakeFrom(ctx context.Context, channel string, rep bot.Reply) (time.Duration, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.takes = append(r.takes, channel)
+	return r.budgetWait, nil
 }
 
 // LastInbound: the recorder keeps no sessions; tests that need a durable

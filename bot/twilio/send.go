@@ -162,6 +162,15 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 				SetContentVariables(string(vars)).SetStatusCallback(a.statusCallback(r, sentAsTemplate))
 			return a.create(ctx, p)
 		case sentAsSMS:
+			// It leaves from the SMS sender, so it draws from that
+			// sender's budget (TWILIO_RATE), not only WhatsApp's.
+			wait, err := a.p.TakeFrom(ctx, "sms", r)
+			if err != nil {
+				return err
+			}
+			if wait > 0 {
+				return &bot.ErrThrottled{RetryAfter: wait}
+			}
 			return a.sendSMS(ctx, r, r.To)
 		}
 	}

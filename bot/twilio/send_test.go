@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -28,6 +29,8 @@ func TestSend(t *testing.T) {
 		cfg       func(*Config)
 		window    bool          // the person wrote on WhatsApp a minute ago
 		session   time.Duration // the person's session says they wrote on WhatsApp this long ago (0: no session)
+		smsWait   time.Duration // the SMS sender's budget is spent for this long
+		wantTakes []string      // the other channels' budgets the send drew from
 		reply     bot.Reply
 		answers   []twiliotest.Answer
 		wantForms []map[string]string // fields of each call ("" = must be absent)
@@ -59,7 +62,7 @@ func TestSend(t *testing.T) {
 		{name: "whatsapp template goes to the exact address", channel: "whatsapp", cfg: func(c *Config) { c.WhatsAppTemplate = testTmpl },
 			reply:     bot.Reply{To: to, Address: "+5215512349876", Lang: "es", Text: "Hola", Proactive: true},
 			wantForms: []map[string]string{{"To": "whatsapp:+5215512349876", "ContentSid": testTmpl}}},
-		{name: "whatsapp falling back to SMS goes to the number", channel: "whatsapp",
+		{name: "whatsapp falling back to SMS goes to the number", wantTakes: []string{"sms"}, channel: "whatsapp",
 			reply:     bot.Reply{To: to, Address: "+5215512349876", Lang: "es", Text: "Hola", Proactive: true},
 			wantForms: []map[string]string{{"To": to, "From": testFrom, "Body": "Hola"}}},
 		{name: "whatsapp reply after a restart (window unknown) is free-form", channel: "whatsapp",
@@ -69,9 +72,15 @@ func TestSend(t *testing.T) {
 			reply: bot.Reply{To: to, Lang: "es", Text: "Tu familiar\nte escribió", Proactive: true},
 			wantForms: []map[string]string{{"To": "whatsapp:" + to, "From": testWA, "ContentSid": testTmpl, "Body": "",
 				"ContentVariables": `{"1":"Tu familiar te escribió"}`}}},
-		{name: "whatsapp proactive outside the window without a template goes by SMS", channel: "whatsapp",
+		{name: "whatsapp proactive outside the window without a template goes by SMS", channel: "whatsapp", wantTakes: []string{"sms"},
 			reply:     bot.Reply{To: to, Lang: "es", Text: "Tu familiar te escribió", Proactive: true},
 			wantForms: []map[string]string{{"To": to, "From": testFrom, "Body": "Tu familiar te escribió", "ContentSid": ""}}},
+		{name: "by SMS it waits for the SMS sender's budget, untried", channel: "whatsapp", smsWait: 2 * time.Second, wantTakes: []string{"sms"},
+			reply: bot.Reply{To: to, Lang: "es", Text: "Hola", Proactive: true},
+			wantErr: func(err error) bool {
+				var th *bot.ErrThrottled
+				return errors.As(err, &th) && th.RetryAfter == 2*time.Second && !th.Lane
+			}},
 		{name: "whatsapp proactive after a restart: the session says the window is open", channel: "whatsapp", session: time.Hour, cfg: func(c *Config) { c.WhatsAppTemplate = testTmpl },
 			reply:     bot.Reply{To: to, Lang: "es", Text: "Hola", Proactive: true},
 			wantForms: []map[string]string{{"To": "whatsapp:" + to, "Body": "Hola", "ContentSid": ""}}},
@@ -104,6 +113,7 @@ func TestSend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			api := twiliotest.NewAPI(t, testSID, testToken)
 			rec := newRecorder()
+			rec.budgetWait = tt.smsWait
 			a := newAdapter(t, rec, func(c *Config) {
 				c.APIURL = api.URL
 				if tt.cfg != nil {
@@ -129,6 +139,9 @@ func TestSend(t *testing.T) {
 			}
 			if err != nil && strings.Contains(err.Error(), "5551234567") {
 				t.Errorf("error %q quotes the provider's text with a number", err)
+			}
+			if !slices.Equal(rec.takes, tt.wantTakes) {
+				t.Errorf("drew from the budgets of %v, want %v", rec.takes, tt.wantTakes)
 			}
 			calls := api.Calls()
 			if len(calls) != len(tt.wantForms) {

@@ -25,6 +25,7 @@ type Pipeline interface {
 	Receipt(ctx context.Context, person, id, ref string, delivered bool) error
 	EntryStatus(ctx context.Context, person, conv, entry string, st bot.EntryStatus) error
 	LastInbound(ctx context.Context, channel, address string) (time.Time, bool, error)
+	TakeFrom(ctx context.Context, channel string, r bot.Reply) (time.Duration, error)
 }
 
 var _ Pipeline = (*bot.Pipeline)(nil)
