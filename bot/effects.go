@@ -289,6 +289,9 @@ func (p *Pipeline) finish(ctx context.Context, s *step, sess flows.Session) erro
 		if err != nil {
 			return err
 		}
+		if len(s.commit.Outbox) == 0 {
+			s.commit.Lane = p.laneOf(r.Channel).queue // known here, not to be opened again
+		}
 		s.commit.Outbox = append(s.commit.Outbox, item)
 	}
 	return runHooks(ctx, s.before)

@@ -697,7 +697,7 @@ func (p *Pipeline) handleNotice(ctx context.Context, h *handling, inboundID stri
 // person and their lock, unless after hooks must still run under the lock
 // (they run once the commit is written; an erase's clean-up, for one).
 func (p *Pipeline) commit(ctx context.Context, h *handling, c Commit, after []func(context.Context) error) error {
-	if len(c.Outbox) > 0 {
+	if len(c.Outbox) > 0 && c.Lane == "" {
 		c.Lane = p.outboxLane(h.claim.Person, c.Outbox[0])
 	}
 	release := &h.claim
