@@ -15,7 +15,11 @@ echo "## machine"; echo "$(nproc) cores, $(go version), $(redis-server --version
 echo "## engine step"
 go test -run '^$' -bench 'BenchmarkStep$' -benchmem -count 3 ./flows/
 echo "## pipeline on Redis, concurrency $C"
-REDIS_URL="redis://127.0.0.1:$PORT/0" BENCH_CONCURRENCY=$C go test -run '^$' -bench 'BenchmarkPipelineRedis$|BenchmarkRedisOneRoundTrip$' -benchmem -benchtime 3000x -count 3 ./bot/
+REDIS_URL="redis://127.0.0.1:$PORT/0" BENCH_CONCURRENCY=$C go test -run '^$' -bench 'BenchmarkPipelineRedisRun$|BenchmarkPipelineRedis$|BenchmarkRedisOneRoundTrip$' -benchmem -benchtime 10000x -count 2 ./bot/
+echo "## Redis round trips per message (accept to reply acknowledged)"
+go test ./bot -run TestRoundTripsPerMessage -v -count 1 | grep -E 'accept|handle|deliver|total|^(ok|FAIL)'
+echo "## Redis memory: an idle onboarded person, and one who wrote 500 messages"
+go test ./bot -run '^$' -bench 'BenchmarkRedisMemory' -benchtime 1x -count 1 | grep -E '^Benchmark'
 echo "## delivery lanes: Telegram replies with an SMS backlog at TWILIO_RATE=1"
 go test -run '^$' -bench 'BenchmarkTelegramWithSMSBacklog' -benchtime 3x -count 2 ./bot/
 echo "## redis-benchmark SET, concurrency $C"
