@@ -178,7 +178,7 @@ func (p *Pipeline) applySetCasePIN(s *step, e flows.SetCasePIN) error {
 // process changed it meanwhile, f runs again on the fresh case, so neither
 // change is lost. A case that is gone stays gone.
 func (p *Pipeline) updateCase(ctx context.Context, id string, f func(c *tracing.Case) (bool, error)) error {
-	_, _, err := tracing.ChangeCase(ctx, p.cases, p.keys, id, p.cfg.CaseRetention, p.now, 10,
+	_, _, err := tracing.ChangeCase(ctx, p.cases, p.keys, id, p.cfg.CaseRetention, p.now, caseChangeTries,
 		func(_ *tracing.Record, c *tracing.Case, _ time.Time) error {
 			changed, err := f(c)
 			if err == nil && !changed {
@@ -487,36 +487,48 @@ func (p *Pipeline) withdrawCases(ctx context.Context, people []string) error {
 	return nil
 }
 
+// caseChangeTries is how often a change to a case that others keep
+// changing meanwhile is tried before it fails (and the step is retried).
+const caseChangeTries = 10
+
+// withdrawCase withdraws one case of a person who erased their data: its
+// details go, its PIN stops working, its enquirer is nobody. A case changed
+// meanwhile is read and withdrawn again; one that cannot be opened is
+// withdrawn all the same, with a code of its own.
 func (p *Pipeline) withdrawCase(ctx context.Context, id string, now time.Time) error {
-	rec, err := p.cases.GetCase(ctx, id, now)
-	if errors.Is(err, tracing.ErrNotFound) {
+	for range caseChangeTries {
+		rec, err := p.cases.GetCase(ctx, id, now)
+		if errors.Is(err, tracing.ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("bot: reading a case: %w", err)
+		}
+		c := &tracing.Case{ID: id, Created: rec.Created}
+		if old, err := tracing.OpenCase(p.keys, rec.ID, rec.Sealed); err == nil {
+			c = old
+		}
+		c.Withdraw(now)
+		if c.Code == "" { // unreadable before: a code of its own, so the record is whole
+			if c.Code, err = tracing.NewCode(); err != nil {
+				return fmt.Errorf("bot: drawing a case code: %w", err)
+			}
+		}
+		next, err := tracing.NewRecord(p.keys, c, withdrawnEnquirer, rec.Caseworker, rec.Waiting, p.cfg.CaseRetention)
+		if err != nil {
+			return fmt.Errorf("bot: sealing a withdrawn case: %w", err)
+		}
+		if err := p.cases.PINReset(ctx, id, now); err != nil {
+			return fmt.Errorf("bot: withdrawing a case: %w", err)
+		}
+		switch err := p.cases.ReplaceCase(ctx, next, rec.Sealed, now); {
+		case errors.Is(err, tracing.ErrChanged):
+			continue // changed meanwhile: withdraw what is there now
+		case err != nil && !errors.Is(err, tracing.ErrNotFound):
+			return fmt.Errorf("bot: withdrawing a case: %w", err)
+		}
+		p.log.Info("tracing case withdrawn: the person erased their data", "case", id)
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("bot: reading a case: %w", err)
-	}
-	c := &tracing.Case{ID: id, Created: rec.Created}
-	if old, err := tracing.OpenCase(p.keys, rec.ID, rec.Sealed); err == nil {
-		c = old
-	}
-	c.Withdraw(now)
-	if c.Code == "" { // unreadable before: a code of its own, so the record is whole
-		if c.Code, err = tracing.NewCode(); err != nil {
-			return fmt.Errorf("bot: drawing a case code: %w", err)
-		}
-	}
-	next, err := tracing.NewRecord(p.keys, c, withdrawnEnquirer, rec.Caseworker, rec.Waiting, p.cfg.CaseRetention)
-	if err != nil {
-		return fmt.Errorf("bot: sealing a withdrawn case: %w", err)
-	}
-	if err := p.cases.PINReset(ctx, id, now); err != nil {
-		return fmt.Errorf("bot: withdrawing a case: %w", err)
-	}
-	if err := p.cases.ReplaceCase(ctx, next, rec.Sealed, now); errors.Is(err, tracing.ErrChanged) {
-		return p.withdrawCase(ctx, id, now) // changed meanwhile: withdraw what is there now
-	} else if err != nil && !errors.Is(err, tracing.ErrNotFound) {
-		return fmt.Errorf("bot: withdrawing a case: %w", err)
-	}
-	p.log.Info("tracing case withdrawn: the person erased their data", "case", id)
-	return nil
+	return fmt.Errorf("bot: withdrawing a case: it changed %d times while being withdrawn", caseChangeTries)
 }
