@@ -49,10 +49,11 @@ const laneBucket = "lane"
 // own workers, so that a lane waiting for its budget never holds up another,
 // nor the handling of inbound messages.
 type lane struct {
-	name  string
-	queue Queue
-	pace  Pace
-	wake  chan struct{}
+	name    string
+	channel string // the channel whose replies leave from it (metrics)
+	queue   Queue
+	pace    Pace
+	wake    chan struct{}
 
 	mu   sync.Mutex
 	hold time.Time // the budget is spent until then: claim nothing before (a hint; the store decides)
@@ -93,15 +94,15 @@ func (p *Pipeline) laneOf(channel string) *lane {
 			name = pace.Lane
 		}
 	}
-	return p.laneLocked(name, pace)
+	return p.laneLocked(name, channel, pace)
 }
 
-func (p *Pipeline) laneLocked(name string, pace Pace) *lane {
+func (p *Pipeline) laneLocked(name, channel string, pace Pace) *lane {
 	if l, ok := p.lanes[name]; ok {
 		return l
 	}
 	pace.Burst = max(pace.Burst, 1)
-	l := &lane{name: name, queue: LaneQueue(name), pace: pace, wake: make(chan struct{}, 1)}
+	l := &lane{name: name, channel: channel, queue: LaneQueue(name), pace: pace, wake: make(chan struct{}, 1)}
 	p.lanes[name] = l
 	return l
 }
@@ -219,7 +220,7 @@ func (p *Pipeline) lanePass(ctx context.Context, l *lane, n int) (sent, claimed 
 			if d.WholeLane {
 				l.holdUntil(p.now().Add(d.Wait))
 			}
-			p.metrics.outbound(l.name, "paced")
+			p.metrics.outbound(l.channel, "paced")
 			continue
 		}
 		if until, held := l.held(p.now()); held && !d.Paid {
