@@ -167,11 +167,17 @@ func (s *Store) ClaimOutbound(ctx context.Context, q bot.Queue, now time.Time, l
 		return nil, err
 	}
 	until := now.Add(lease).UnixMilli()
-	v, err := claimOutboundScript.Run(ctx, s.c, []string{qk}, now.UnixMilli(), until, n, base+"-", ms(lockTTL),
+	cmd, unreplicated := s.replicated(ctx, claimOutboundScript, []string{qk}, now.UnixMilli(), until, n, base+"-", ms(lockTTL),
 		now.Add(retry).UnixMilli(), s.prefix, s.budgetKey(budget.Lane, ""),
-		max(budget.Rate, 0)/1000, max(budget.Burst, 1), max(budget.PerRecipient, 0)/1000).Slice()
+		max(budget.Rate, 0)/1000, max(budget.Burst, 1), max(budget.PerRecipient, 0)/1000)
+	v, err := cmd.Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis: claim %s: %w", q, err)
+	}
+	if unreplicated != nil {
+		// Not yet on the replicas: nothing is sent. The people claimed come
+		// back when their lease (and outbox lock) runs out.
+		return nil, fmt.Errorf("redis: claim %s: %w", q, unreplicated)
 	}
 	out := make([]bot.Delivery, 0, len(v))
 	for _, e := range v {

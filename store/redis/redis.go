@@ -6,10 +6,30 @@
 //	redis://[user:password@]host:6379[/db][?dial_timeout=3s&read_timeout=3s&...]
 //	rediss://...                                          (TLS)
 //	redis://[user:password@]host1:6379?addr=host2:6379&addr=host3:6379   (Cluster)
+//	redis://[user:password@]sentinel1:26379?master_name=mymaster&addr=sentinel2:26379&password=…
+//	                                                      (Sentinel: a primary and its replicas)
+//	…&wait_replicas=1                                     (any form: see below)
 //
-// A URL with one or more addr= query parameters is a Redis Cluster: the host and
-// every addr are seed nodes (goredis.ParseClusterURL); to reach a cluster through a
-// single seed, repeat it as addr=. Any other URL is one node (goredis.ParseURL).
+// A URL with master_name= reaches the primary that Sentinels monitor under that
+// name: the host and every addr are Sentinels, the user and password in the URL
+// are the Sentinels' and password= (and username=) the primary's
+// (goredis.ParseFailoverURL); after a failover the client follows the new
+// primary. Otherwise a URL with one or more addr= query parameters is a Redis
+// Cluster: the host and every addr are seed nodes (goredis.ParseClusterURL); to
+// reach a cluster through a single seed, repeat it as addr=. Any other URL is one
+// node (goredis.ParseURL).
+//
+// wait_replicas=N (Enlace's own parameter) makes the two writes that someone
+// outside depends on wait, in the same round trip, until N replicas have them
+// (WAIT): accepting a message (its webhook is answered only then) and claiming
+// a reply to send (sent only once the commit that wrote it is on the
+// replicas), so a failover to a replica neither loses an accepted message nor
+// has a reply sent twice. When fewer replicas confirm within a second, the
+// webhook gets an error (the provider delivers again) and the reply waits: with
+// fewer than N replicas alive Enlace accepts and sends nothing, like Redis's
+// min-replicas-to-write. Replication stays asynchronous otherwise (an
+// acknowledgement lost in a failover sends that reply again, as a crash
+// would). Not for a Cluster.
 //
 // Key layout (prefix defaults to "enlace"): everything about one person shares
 // the hash tag {person}, so Redis Cluster keeps it in one slot and every
@@ -62,6 +82,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -91,6 +112,11 @@ type Store struct {
 	c      goredis.UniversalClient
 	prefix string
 	ret    bot.Retention
+	// waitReplicas is the URL's wait_replicas: how many replicas a write a
+	// message depends on waits for (0: none).
+	waitReplicas int
+	unconfirmed  atomic.Int64 // writes fewer replicas confirmed, for the log
+	log          *slog.Logger
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -101,11 +127,16 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	if err := checkPrefix(opts.Prefix); err != nil {
 		return nil, err
 	}
+	rawURL, wait, err := cutWaitReplicas(rawURL)
+	if err != nil {
+		return nil, err
+	}
 	c, err := newClient(rawURL)
 	if err != nil {
 		return nil, err
 	}
 	s := New(c, opts)
+	s.waitReplicas = wait
 	if err := s.Ping(ctx); err != nil {
 		_ = c.Close()
 		return nil, err
@@ -150,10 +181,97 @@ func (s *Store) CheckEviction(ctx context.Context, logger *slog.Logger) error {
 
 // newClient builds a single-node or cluster client from a URL. Errors never
 // quote the URL: it may hold a password.
+// cutWaitReplicas takes Enlace's own wait_replicas parameter out of a
+// REDIS_URL, before go-redis (which refuses parameters it does not know)
+// reads the rest.
+func cutWaitReplicas(rawURL string) (string, int, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return "", 0, errors.New("redis: REDIS_URL is not a valid URL")
+	}
+	q := u.Query()
+	if !q.Has("wait_replicas") {
+		return rawURL, 0, nil
+	}
+	n, err := strconv.Atoi(q.Get("wait_replicas"))
+	if err != nil || n < 0 {
+		return "", 0, fmt.Errorf("redis: wait_replicas=%q in REDIS_URL is not a count of replicas", q.Get("wait_replicas"))
+	}
+	if q.Has("addr") && !q.Has("master_name") {
+		return "", 0, errors.New("redis: wait_replicas is not for a Redis Cluster")
+	}
+	q.Del("wait_replicas")
+	u.RawQuery = q.Encode()
+	return u.String(), n, nil
+}
+
+// waitTimeout bounds how long a write waits for its replicas.
+const waitTimeout = time.Second
+
+// ErrUnreplicated means a write is on the primary but fewer replicas than
+// wait_replicas confirmed it in time: a failover could still lose it, so
+// what depends on it must not happen yet (a webhook is answered with an
+// error, so the provider delivers again; a reply is not sent).
+var ErrUnreplicated = errors.New("redis: fewer replicas than wait_replicas confirmed the write")
+
+// replicated runs a script whose change an outside party will depend on:
+// accepting a message (the provider will not deliver it again) and claiming
+// a reply to send (what the person will read must survive a failover, or
+// they would read it twice). With wait_replicas it waits, in the same round
+// trip, until that many replicas have the change and everything before it
+// in the replication stream (the commit that wrote the reply, whatever
+// connection made it), and returns ErrUnreplicated when they did not in
+// time. Without wait_replicas, and on a Cluster, it is the script alone.
+func (s *Store) replicated(ctx context.Context, sc *goredis.Script, keys []string, args ...any) (*goredis.Cmd, error) {
+	if s.waitReplicas == 0 || s.cluster() {
+		return sc.Run(ctx, s.c, keys, args...), nil
+	}
+	cmd, wait := s.writeAndWait(ctx, sc, false, keys, args)
+	if err := cmd.Err(); err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
+		// A new primary after a failover may not have the script yet.
+		cmd, wait = s.writeAndWait(ctx, sc, true, keys, args)
+	}
+	if cmd.Err() != nil {
+		return cmd, nil
+	}
+	if n, err := wait.Int64(); err != nil || n < int64(s.waitReplicas) {
+		// Said on the first and every thousandth: a primary left without its
+		// replica (after a failover, until the old primary follows) would
+		// say it for every write.
+		if c := s.unconfirmed.Add(1); c == 1 || c%1000 == 0 {
+			s.log.Warn("redis: writes are on the primary but fewer replicas than wait_replicas confirmed them; holding what depends on them",
+				"replicas", n, "want", s.waitReplicas, "writes_so_far", c, "err", err)
+		}
+		return cmd, ErrUnreplicated
+	}
+	return cmd, nil
+}
+
+func (s *Store) writeAndWait(ctx context.Context, sc *goredis.Script, eval bool, keys []string, args []any) (*goredis.Cmd, *goredis.Cmd) {
+	pipe := s.c.Pipeline()
+	var cmd *goredis.Cmd
+	if eval {
+		cmd = sc.Eval(ctx, pipe, keys, args...)
+	} else {
+		cmd = sc.EvalSha(ctx, pipe, keys, args...)
+	}
+	wait := pipe.Do(ctx, "WAIT", s.waitReplicas, waitTimeout.Milliseconds())
+	_, _ = pipe.Exec(ctx) // each command holds its own outcome
+	return cmd, wait
+}
+
 func newClient(rawURL string) (goredis.UniversalClient, error) {
 	u, err := url.Parse(rawURL)
 	if err != nil {
 		return nil, errors.New("redis: REDIS_URL is not a valid URL")
+	}
+	if u.Query().Has("master_name") {
+		o, err := goredis.ParseFailoverURL(rawURL)
+		if err != nil {
+			return nil, fmt.Errorf("redis: parse Sentinel URL: %w", err)
+		}
+		o.ContextTimeoutEnabled = true
+		return goredis.NewFailoverClient(o), nil
 	}
 	if u.Query().Has("addr") {
 		o, err := goredis.ParseClusterURL(rawURL)
@@ -182,7 +300,11 @@ func New(c goredis.UniversalClient, opts Options) *Store {
 	if p == "" {
 		p = DefaultPrefix
 	}
-	return &Store{c: c, prefix: p, ret: opts.Retention.WithDefaults()}
+	logger := opts.Logger
+	if logger == nil {
+		logger = slog.Default()
+	}
+	return &Store{c: c, prefix: p, ret: opts.Retention.WithDefaults(), log: logger}
 }
 
 func checkPrefix(p string) error {
@@ -342,7 +464,13 @@ func (s *Store) accept(ctx context.Context, person, dedupeKey string, msg bot.It
 	} else if err := s.Schedule(ctx, bot.QueueInbound, person, now); err != nil {
 		return false, err
 	}
-	n, err := acceptScript.Run(ctx, s.c, keys, args...).Int()
+	cmd, unreplicated := s.replicated(ctx, acceptScript, keys, args...)
+	n, err := cmd.Int()
+	if err == nil && unreplicated != nil {
+		// On the primary only: answering an error has the provider deliver
+		// it again, and the dedupe mark makes that harmless.
+		err = unreplicated
+	}
 	if err != nil {
 		return false, fmt.Errorf("redis: accept: %w", err)
 	}
