@@ -1,8 +1,9 @@
 // Package telegramtest is a local stand-in for Telegram's Bot API server, for
-// tests. It records every call (method, parameters, files), answers as
-// Telegram does (a Message for sendMessage, true for answerCallbackQuery and
-// the webhook calls, queued updates for getUpdates, or any programmed error
-// body such as a 429 with retry_after), and fails the test on a method or a
+// tests and for `enlace loadtest` (it needs only TB, not package testing).
+// It records every call (method, parameters, files), answers as Telegram
+// does (a Message for sendMessage, true for answerCallbackQuery and the
+// webhook calls, queued updates for getUpdates, or any programmed error body
+// such as a 429 with retry_after), and fails the test on a method or a
 // parameter the real API does not have, checked against the Bot API spec in
 // testdata/bot-api-methods.json (reply_markup is checked field by field).
 package telegramtest
@@ -19,7 +20,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
 
@@ -49,6 +49,16 @@ var apiSpec = func() spec {
 	return s
 }()
 
+// TB is what the stand-in needs of a test: testing.TB has it, and so has
+// the load generator (loadtest), which runs the stand-in outside a test and
+// reports what it refused instead of failing.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // Call is one Bot API call as the server received it.
 type Call struct {
 	Method string
@@ -71,7 +81,7 @@ type Server struct {
 	URL   string
 	Token string
 
-	t    testing.TB
+	t    TB
 	srv  *httptest.Server
 	done chan struct{}
 
@@ -104,7 +114,7 @@ func (s *Server) now() time.Time {
 
 // New starts a stand-in for a bot with token. The test fails at its end if
 // the server received anything the real Bot API would not take.
-func New(t testing.TB, token string) *Server {
+func New(t TB, token string) *Server {
 	t.Helper()
 	s := &Server{Token: token, t: t, done: make(chan struct{}), wake: make(chan struct{})}
 	s.srv = httptest.NewServer(http.HandlerFunc(s.serve))
@@ -156,7 +166,7 @@ func (s *Server) Calls(method string) []Call {
 
 // WaitCalls waits until n calls of a method were received, and fails the test
 // if that takes longer than timeout. It returns all of them.
-func (s *Server) WaitCalls(t testing.TB, method string, n int, timeout time.Duration) []Call {
+func (s *Server) WaitCalls(t TB, method string, n int, timeout time.Duration) []Call {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {

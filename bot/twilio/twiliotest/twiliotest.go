@@ -1,4 +1,5 @@
-// Package twiliotest plays Twilio for tests: it signs webhook posts the way
+// Package twiliotest plays Twilio for tests and for `enlace loadtest` (it
+// needs only TB, not package testing): it signs webhook posts the way
 // Twilio does, independently of twilio-go, and runs a local Messages API
 // (POST /2010-04-01/Accounts/{Sid}/Messages.json) that checks every form field
 // against the real API's create schema and answers with real bodies.
@@ -21,9 +22,18 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"testing"
 	"time"
 )
+
+// TB is what the stand-in needs of a test: testing.TB has it, and so has
+// the load generator (loadtest), which runs the stand-in outside a test and
+// reports what it refused instead of failing.
+type TB interface {
+	Helper()
+	Cleanup(func())
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
 
 // Sign returns the X-Twilio-Signature of a POST to fullURL with form:
 // base64(HMAC-SHA1(authToken, fullURL + every parameter name followed by its
@@ -53,11 +63,11 @@ func Sign(authToken, fullURL string, form url.Values) string {
 // Post sends form to target (the server's address and path) with a signature
 // (see Sign), and returns the status and body. An empty signature is sent as
 // no header at all.
-func Post(tb testing.TB, target, signature string, form url.Values) (int, string) {
+func Post(tb TB, target, signature string, form url.Values) (int, string) {
 	tb.Helper()
 	req, err := http.NewRequest(http.MethodPost, target, strings.NewReader(form.Encode()))
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("twiliotest: %v", err)
 	}
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	if signature != "" {
@@ -65,12 +75,12 @@ func Post(tb testing.TB, target, signature string, form url.Values) (int, string
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("twiliotest: %v", err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		tb.Fatal(err)
+		tb.Fatalf("twiliotest: %v", err)
 	}
 	return resp.StatusCode, string(body)
 }
@@ -94,6 +104,18 @@ var createSchema = func() (s struct {
 		panic("twiliotest: messages_create.json: " + err.Error())
 	}
 	return s
+}()
+
+// patterns are the schema's patterns, compiled once: the stand-in answers
+// every message of a load test.
+var patterns = func() map[string]*regexp.Regexp {
+	m := map[string]*regexp.Regexp{createSchema.AccountSid.Pattern: regexp.MustCompile(createSchema.AccountSid.Pattern)}
+	for _, f := range createSchema.Properties {
+		if f.Pattern != "" {
+			m[f.Pattern] = regexp.MustCompile(f.Pattern)
+		}
+	}
+	return m
 }()
 
 // Call is one Messages create request the stand-in received.
@@ -130,7 +152,7 @@ var (
 type API struct {
 	URL string // base URL, for TWILIO_API_URL
 
-	tb         testing.TB
+	tb         TB
 	accountSid string
 	authToken  string
 	srv        *httptest.Server
@@ -151,7 +173,7 @@ func (a *API) FailWhile(down func() bool, ans Answer) {
 }
 
 // NewAPI starts a Messages API for one account; it stops when the test ends.
-func NewAPI(tb testing.TB, accountSid, authToken string) *API {
+func NewAPI(tb TB, accountSid, authToken string) *API {
 	a := &API{tb: tb, accountSid: accountSid, authToken: authToken, answers: map[string][]Answer{}}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
 	a.URL = a.srv.URL
@@ -222,7 +244,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, 404, "unexpected request %s %s", r.Method, r.URL.Path)
 		return
 	}
-	if !regexp.MustCompile(createSchema.AccountSid.Pattern).MatchString(m[1]) {
+	if !patterns[createSchema.AccountSid.Pattern].MatchString(m[1]) {
 		a.fail(w, 404, "account sid %q does not match %s", m[1], createSchema.AccountSid.Pattern)
 		return
 	}
@@ -254,7 +276,7 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		for _, v := range vs {
-			if f.Pattern != "" && !regexp.MustCompile(f.Pattern).MatchString(v) {
+			if f.Pattern != "" && !patterns[f.Pattern].MatchString(v) {
 				a.fail(w, 400, "field %q = %q does not match %s", name, v, f.Pattern)
 				return
 			}
