@@ -12,6 +12,8 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+
+	"github.com/enlace-rfl/enlace/loadtest"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -22,6 +24,7 @@ const usage = `enlace: messaging for restoring family links
 usage:
   enlace chat [--channel telegram|sms|whatsapp] [--from ADDRESS] [--lang CODE] [--json] [--data DIR]
   enlace serve [--data DIR]
+  enlace loadtest [-people N] [-messages N] [-rate R] [-serves N] [-json] ...
   enlace healthcheck [--addr ADDRESS] [--timeout 5s]
   enlace places import [--skip-invalid] [--replace] FILE | export [FILE] | set-status ID open|full|closed
   enlace deadletters [list | replay PERSON ID] [--data DIR]
@@ -46,6 +49,8 @@ func commandUsage(name string) (string, bool) {
 		return serveUsage, true
 	case "healthcheck":
 		return healthcheckUsage, true
+	case "loadtest":
+		return loadtest.Usage, true
 	case "places":
 		return placesUsage, true
 	case "deadletters":
@@ -129,6 +134,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return keygen(stdout)
 	case "healthcheck":
 		return healthcheckCmd(ctx, args[1:], stdout, getenv)
+	case "loadtest":
+		return loadtestCmd(ctx, args[1:], stdout, stderr, getenv)
 	}
 	cfg, err := loadConfig(getenv)
 	if err != nil {

@@ -1,0 +1,120 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/enlace-rfl/enlace/loadtest"
+	"github.com/enlace-rfl/enlace/store/redis/redistest"
+)
+
+// asEnlace makes the test binary run as enlace itself, so tests can start
+// real serve processes of this very code (and SIGKILL them).
+const asEnlace = "ENLACE_TEST_AS_ENLACE"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(asEnlace) == "1" {
+		main()
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// runLoadtest runs `enlace loadtest` with args, serve being this test binary
+// as enlace, and returns its report.
+func runLoadtest(t *testing.T, ctx context.Context, env map[string]string, args ...string) (loadtest.Report, error) {
+	t.Helper()
+	loadtestServe, loadtestEnv = []string{os.Args[0]}, []string{asEnlace + "=1"}
+	t.Cleanup(func() { loadtestServe, loadtestEnv = nil, nil })
+	var stdout, stderr bytes.Buffer
+	err := run(ctx, append([]string{"loadtest", "-json"}, args...), strings.NewReader(""), &stdout, &stderr, func(k string) string { return env[k] })
+	var rep loadtest.Report
+	if jerr := json.Unmarshal(stdout.Bytes(), &rep); jerr != nil && err == nil {
+		t.Fatalf("loadtest printed no report: %v\nstdout: %s\nstderr: %s", jerr, stdout.String(), stderr.String())
+	}
+	t.Logf("loadtest: %s", stdout.String())
+	return rep, err
+}
+
+// checkCounts fails the test unless every accepted message got exactly one
+// reply, in order, and the stand-ins refused nothing. Counts only, never
+// times.
+func checkCounts(t *testing.T, rep loadtest.Report, messages int) {
+	t.Helper()
+	if rep.Accepted != messages || rep.Expected < messages || rep.Replied != rep.Expected {
+		t.Errorf("accepted %d messages, want %d; got %d replies of %d expected (at least one a message)", rep.Accepted, messages, rep.Replied, rep.Expected)
+	}
+	if rep.Lost != 0 || rep.Doubled != 0 || rep.OutOfOrder != 0 || rep.Unmatched != 0 || rep.Strangers != 0 {
+		t.Errorf("lost %d, doubled %d, out of order %d, unmatched %d, to strangers %d; want 0 each", rep.Lost, rep.Doubled, rep.OutOfOrder, rep.Unmatched, rep.Strangers)
+	}
+	if len(rep.Problems) > 0 {
+		t.Errorf("problems: %q", rep.Problems)
+	}
+	if rep.TelegramMaxPerSecond > 30 {
+		t.Errorf("Telegram: %d sends in one second at the stand-in, want at most 30", rep.TelegramMaxPerSecond)
+	}
+}
+
+// TestLoadtestCountsEveryReply runs `enlace loadtest` briefly against a real
+// serve on each store (a real redis-server, the embedded store): every
+// message, SMS, WhatsApp and Telegram, is answered once and in order at the
+// stand-ins.
+func TestLoadtestCountsEveryReply(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts serve processes")
+	}
+	for _, store := range []string{"redis", "embedded"} {
+		t.Run(store, func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(t.Context(), 5*time.Minute) // a guard against a hang
+			defer cancel()
+			env := map[string]string{}
+			if store == "redis" {
+				env["REDIS_URL"] = redistest.Start(t).URL
+			}
+			rep, err := runLoadtest(t, ctx, env, "-people", "20", "-messages", "130", "-telegram", "0.25", "-whatsapp", "0.25", "-rate", "200")
+			if err != nil {
+				t.Fatalf("loadtest: %v", err)
+			}
+			checkCounts(t, rep, 130)
+			if rep.Channels["sms"] != 10 || rep.Channels["whatsapp"] != 5 || rep.Channels["telegram"] != 5 {
+				t.Errorf("people per channel: got %v, want sms 10, whatsapp 5, telegram 5", rep.Channels)
+			}
+		})
+	}
+}
+
+// TestLoadtestBadFlags: a wrong flag is a usage error (exit status 2) that
+// says what is wrong, and nothing is started.
+func TestLoadtestBadFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-people", "0"}, "-people"},
+		{[]string{"-people", "10", "-messages", "5"}, "at least one per person"},
+		{[]string{"-rate", "-1"}, "-rate"},
+		{[]string{"-telegram", "0.7", "-whatsapp", "0.5"}, "together at most 1"},
+		{[]string{"-kill-after", "5000"}, "-kill-after"},
+		{[]string{"-wait", "soon"}, "invalid value"},
+		{[]string{"-bogus"}, "-bogus"},
+		{[]string{"extra"}, "takes no arguments"},
+		{[]string{"-serves", "2"}, "needs REDIS_URL"},
+	} {
+		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
+			err := run(t.Context(), append([]string{"loadtest"}, tc.args...), strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{}, func(string) string { return "" })
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("got %v, want an error naming %q", err, tc.want)
+			}
+			var u usageError
+			if !errors.As(err, &u) {
+				t.Errorf("got %T, want a usage error (exit status 2)", err)
+			}
+		})
+	}
+}
