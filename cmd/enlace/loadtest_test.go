@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -117,4 +118,46 @@ func TestLoadtestBadFlags(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestThreeServesOnClusterWithKill is issue 13's scale-out test, for real:
+// three `enlace serve` processes (this binary as enlace) on a three-master
+// Redis Cluster share the webhooks of many people (SMS and Telegram); once
+// half the messages are accepted the first process is SIGKILLed and started
+// again. Every message must be answered exactly once and in order at the
+// stand-ins, and Telegram's shared pace must never pass 30 sends in one
+// second there. The size is modest by default; ENLACE_SCALE_MESSAGES and
+// ENLACE_SCALE_PEOPLE run the issue's 50,000 messages from 5,000 people.
+func TestThreeServesOnClusterWithKill(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Redis Cluster and serve processes")
+	}
+	messages, people := scaleFromEnv(t, "ENLACE_SCALE_MESSAGES", 3000), scaleFromEnv(t, "ENLACE_SCALE_PEOPLE", 300)
+	c := redistest.StartCluster(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Minute) // a guard against a hang
+	defer cancel()
+	rep, err := runLoadtest(t, ctx, map[string]string{"REDIS_URL": c.URL},
+		"-serves", "3", "-people", strconv.Itoa(people), "-messages", strconv.Itoa(messages),
+		"-telegram", "0.1", "-kill-after", strconv.Itoa(messages/2), "-wait", "30m")
+	if err != nil && !errors.Is(err, errLoadtestFailed) {
+		t.Fatalf("loadtest: %v", err)
+	}
+	checkCounts(t, rep, messages)
+	if rep.Killed != 1 {
+		t.Errorf("%d serve processes were killed, want 1", rep.Killed)
+	}
+}
+
+// scaleFromEnv reads a positive count from the environment, or def.
+func scaleFromEnv(t *testing.T, name string, def int) int {
+	t.Helper()
+	v := os.Getenv(name)
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n <= 0 {
+		t.Fatalf("%s=%q is not a positive count", name, v)
+	}
+	return n
 }
