@@ -45,6 +45,11 @@ type Config struct {
 	// KillAfter, when positive, SIGKILLs the first serve once that many
 	// messages were accepted, and starts it again.
 	KillAfter int
+	// Act, when set, runs once ActAfter messages were accepted, beside the
+	// posting (a test fails Redis over there); its error is in the report's
+	// Problems.
+	Act      func() error
+	ActAfter int
 	// Wait is how long to wait, after the last message was accepted, for
 	// every reply before counting the missing ones as lost.
 	Wait time.Duration

@@ -103,6 +103,7 @@ type runner struct {
 	killMu  sync.Mutex
 	killAt  []time.Time
 	killErr error
+	actErr  error // what Act returned
 	killing sync.WaitGroup
 	nextN   atomic.Int64 // numbers the serves started
 }
@@ -246,6 +247,9 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	}
 	rep := r.report(t, pace, allAt)
 	rep.Problems = problems
+	if r.actErr != nil {
+		rep.Problems = append(rep.Problems, "the action during the run: "+r.actErr.Error())
+	}
 	if stopErr != nil {
 		rep.Problems = append(rep.Problems, stopErr.Error())
 	}
@@ -354,8 +358,18 @@ func (r *runner) accept(p *person, m message, lat time.Duration) {
 	r.latencies = append(r.latencies, lat)
 	r.lastOK = time.Now()
 	r.acceptMu.Unlock()
-	if n := r.nAccepted.Add(1); r.cfg.KillAfter > 0 && n == int64(r.cfg.KillAfter) {
+	n := r.nAccepted.Add(1)
+	if r.cfg.KillAfter > 0 && n == int64(r.cfg.KillAfter) {
 		r.killing.Go(r.killOne)
+	}
+	if r.cfg.Act != nil && n == int64(max(1, r.cfg.ActAfter)) {
+		r.killing.Go(func() {
+			if err := r.cfg.Act(); err != nil {
+				r.killMu.Lock()
+				r.actErr = err
+				r.killMu.Unlock()
+			}
+		})
 	}
 }
 

@@ -32,6 +32,9 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, g
 	cfg.Command = loadtestServe
 	cfg.Env = append(cfg.Env, loadtestEnv...)
 	cfg.Progress = stderr
+	if loadtestAct != nil {
+		cfg.Act, cfg.ActAfter = loadtestAct(cfg)
+	}
 	rep, err := loadtest.Run(ctx, cfg)
 	if err != nil {
 		return err
@@ -49,3 +52,7 @@ func loadtestCmd(ctx context.Context, args []string, stdout, stderr io.Writer, g
 // else serve's environment holds: nil, this binary as it is (a test runs its
 // own binary as enlace instead, see TestMain).
 var loadtestServe, loadtestEnv []string
+
+// loadtestAct, set by a test, gives what to do during the run and after how
+// many accepted messages (a Redis failover).
+var loadtestAct func(loadtest.Config) (func() error, int)

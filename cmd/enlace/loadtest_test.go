@@ -52,7 +52,8 @@ func checkCounts(t *testing.T, rep loadtest.Report, messages int) {
 		t.Errorf("accepted %d messages, want %d; got %d replies of %d expected (at least one a message)", rep.Accepted, messages, rep.Replied, rep.Expected)
 	}
 	if rep.Lost != 0 || rep.Doubled != 0 || rep.OutOfOrder != 0 || rep.Unmatched != 0 || rep.Strangers != 0 {
-		t.Errorf("lost %d, doubled %d, out of order %d, unmatched %d, to strangers %d; want 0 each", rep.Lost, rep.Doubled, rep.OutOfOrder, rep.Unmatched, rep.Strangers)
+		t.Errorf("lost %d, doubled %d (%d of them across a kill: sent by the killed process, then again), out of order %d, unmatched %d, to strangers %d; want 0 each",
+			rep.Lost, rep.Doubled, rep.DoubledAcrossKill, rep.OutOfOrder, rep.Unmatched, rep.Strangers)
 	}
 	if len(rep.Problems) > 0 {
 		t.Errorf("problems: %q", rep.Problems)
@@ -120,7 +121,7 @@ func TestLoadtestBadFlags(t *testing.T) {
 	}
 }
 
-// TestThreeServesOnClusterWithKill is issue 13's scale-out test, for real:
+// TestScaleThreeServesOnClusterWithKill is issue 13's scale-out test, for real:
 // three `enlace serve` processes (this binary as enlace) on a three-master
 // Redis Cluster share the webhooks of many people (SMS and Telegram); once
 // half the messages are accepted the first process is SIGKILLed and started
@@ -128,7 +129,7 @@ func TestLoadtestBadFlags(t *testing.T) {
 // stand-ins, and Telegram's shared pace must never pass 30 sends in one
 // second there. The size is modest by default; ENLACE_SCALE_MESSAGES and
 // ENLACE_SCALE_PEOPLE run the issue's 50,000 messages from 5,000 people.
-func TestThreeServesOnClusterWithKill(t *testing.T) {
+func TestScaleThreeServesOnClusterWithKill(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Redis Cluster and serve processes")
 	}
@@ -145,6 +146,40 @@ func TestThreeServesOnClusterWithKill(t *testing.T) {
 	checkCounts(t, rep, messages)
 	if rep.Killed != 1 {
 		t.Errorf("%d serve processes were killed, want 1", rep.Killed)
+	}
+}
+
+// TestScaleThreeServesOnSentinelWithFailover: the same on a Sentinel-managed
+// primary with one replica (REDIS_URL's Sentinel form, wait_replicas=1):
+// once half the messages are accepted the Sentinel fails the primary over to
+// the replica while the three serves go on. Every message must be answered
+// exactly once and in order.
+func TestScaleThreeServesOnSentinelWithFailover(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a Sentinel-managed Redis and serve processes")
+	}
+	messages, people := scaleFromEnv(t, "ENLACE_SCALE_MESSAGES", 3000), scaleFromEnv(t, "ENLACE_SCALE_PEOPLE", 300)
+	sen := redistest.StartSentinel(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Minute) // a guard against a hang
+	defer cancel()
+	var promoted string
+	loadtestAct = func(cfg loadtest.Config) (func() error, int) {
+		return func() error {
+			var err error
+			promoted, err = sen.Failover(ctx)
+			return err
+		}, cfg.Messages / 2
+	}
+	t.Cleanup(func() { loadtestAct = nil })
+	rep, err := runLoadtest(t, ctx, map[string]string{"REDIS_URL": sen.URL + "&wait_replicas=1"},
+		"-serves", "3", "-people", strconv.Itoa(people), "-messages", strconv.Itoa(messages),
+		"-telegram", "0.1", "-wait", "30m")
+	if err != nil && !errors.Is(err, errLoadtestFailed) {
+		t.Fatalf("loadtest: %v", err)
+	}
+	checkCounts(t, rep, messages)
+	if promoted == "" {
+		t.Error("no failover happened during the run")
 	}
 }
 
