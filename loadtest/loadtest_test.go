@@ -58,7 +58,7 @@ func TestTallyCounts(t *testing.T) {
 			if tc.kill > 0 {
 				kills = append(kills, at(tc.kill))
 			}
-			c := tl.count(accepted, kills)
+			c := tl.count(accepted, kills, t0)
 			if c.lost != tc.lost || c.unanswered != tc.unanswered || c.doubled != tc.doubled || c.acrossKill != tc.acrossKill ||
 				tl.outOfOrder != tc.outOfOrder || tl.unmatched != tc.unmatch || tl.strangers != 1 {
 				t.Errorf("lost %d, unanswered %d, doubled %d (across kill %d), out of order %d, unmatched %d, strangers %d; want %d, %d, %d (%d), %d, %d, 1",

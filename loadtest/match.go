@@ -76,6 +76,20 @@ func (t *tally) add(addr, text string, at time.Time) {
 type counts struct {
 	expected, replied, lost, unanswered, doubled, acrossKill int
 	last                                                     time.Time // when the latest part arrived
+	copies                                                   []Copy
+}
+
+// Copy is one reply a stand-in received again, told by where it stands in
+// the run (never by an address or a text).
+type Copy struct {
+	Channel string `json:"channel"`
+	Person  int    `json:"person"`  // the person's number in the run
+	Message int    `json:"message"` // the message of their script it answers, from 0
+	Part    int    `json:"part"`    // which of the person's expected replies, from 0
+	// First and Again are when the first copy and this one reached the
+	// stand-in, in seconds from the first post.
+	First float64 `json:"first_s"`
+	Again float64 `json:"again_s"`
 }
 
 // count sums the tally over the parts of the accepted messages. A copy
@@ -83,7 +97,7 @@ type counts struct {
 // stand-in before the kill and this one after it: a provider call the killed
 // process made and never recorded as done (the at-least-once boundary of
 // README, Known limits).
-func (t *tally) count(accepted [][]bool, killAt []time.Time) counts {
+func (t *tally) count(accepted [][]bool, killAt []time.Time, start time.Time) counts {
 	var c counts
 	for i := range t.people {
 		answered := map[int]bool{}
@@ -106,6 +120,8 @@ func (t *tally) count(accepted [][]bool, killAt []time.Time) counts {
 			}
 			for _, at := range t.again[i][j] {
 				c.doubled++
+				c.copies = append(c.copies, Copy{Channel: t.people[i].channel, Person: t.people[i].index, Message: e.message, Part: j,
+					First: t.at[i][j].Sub(start).Seconds(), Again: at.Sub(start).Seconds()})
 				for _, kill := range killAt {
 					if t.at[i][j].Before(kill) && at.After(kill) {
 						c.acrossKill++

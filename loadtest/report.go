@@ -48,8 +48,13 @@ type Report struct {
 	TelegramMaxPerChat   int `json:"telegram_max_per_chat_per_second"`
 	TwilioSent           int `json:"twilio_sent"`
 
-	Killed   int      `json:"killed"`   // serves SIGKILLed (and started again)
-	Problems []string `json:"problems"` // what the stand-ins refused; a serve that did not stop well
+	Killed   int       `json:"killed"`    // serves SIGKILLed (and started again)
+	KilledAt []float64 `json:"killed_at"` // when, in seconds from the first post
+	// ActFrom and ActTo are when Config.Act ran, in seconds from the first post.
+	ActFrom  float64  `json:"act_from_s,omitempty"`
+	ActTo    float64  `json:"act_to_s,omitempty"`
+	Copies   []Copy   `json:"copies,omitempty"` // every reply counted in Doubled
+	Problems []string `json:"problems"`         // what the stand-ins refused; a serve that did not stop well
 }
 
 // OK tells whether every accepted message got exactly one reply, each
@@ -74,7 +79,14 @@ func (r *runner) report(t *tally, p *pace, allAt time.Time) Report {
 	slices.Sort(lat)
 	rep.LatencyP50ms = ms(percentile(lat, 0.50))
 	rep.LatencyP99ms = ms(percentile(lat, 0.99))
-	c := t.count(r.accepted, r.killAt)
+	c := t.count(r.accepted, r.killAt, r.firstPost)
+	rep.Copies = c.copies
+	if !r.actStart.IsZero() {
+		rep.ActFrom, rep.ActTo = r.actStart.Sub(r.firstPost).Seconds(), r.actEnd.Sub(r.firstPost).Seconds()
+	}
+	for _, k := range r.killAt {
+		rep.KilledAt = append(rep.KilledAt, k.Sub(r.firstPost).Seconds())
+	}
 	rep.Expected, rep.Replied, rep.Lost, rep.Unanswered = c.expected, c.replied, c.lost, c.unanswered
 	rep.Doubled, rep.DoubledAcrossKill = c.doubled, c.acrossKill
 	if c.lost == 0 && !allAt.IsZero() {

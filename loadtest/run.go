@@ -100,12 +100,13 @@ type runner struct {
 	firstPost time.Time
 	lastOK    time.Time
 
-	killMu  sync.Mutex
-	killAt  []time.Time
-	killErr error
-	actErr  error // what Act returned
-	killing sync.WaitGroup
-	nextN   atomic.Int64 // numbers the serves started
+	killMu           sync.Mutex
+	killAt           []time.Time
+	killErr          error
+	actErr           error // what Act returned
+	actStart, actEnd time.Time
+	killing          sync.WaitGroup
+	nextN            atomic.Int64 // numbers the serves started
 }
 
 func randomHex(n int) string {
@@ -364,11 +365,11 @@ func (r *runner) accept(p *person, m message, lat time.Duration) {
 	}
 	if r.cfg.Act != nil && n == int64(max(1, r.cfg.ActAfter)) {
 		r.killing.Go(func() {
-			if err := r.cfg.Act(); err != nil {
-				r.killMu.Lock()
-				r.actErr = err
-				r.killMu.Unlock()
-			}
+			start := time.Now()
+			err := r.cfg.Act()
+			r.killMu.Lock()
+			r.actErr, r.actStart, r.actEnd = err, start, time.Now()
+			r.killMu.Unlock()
 		})
 	}
 }
@@ -477,7 +478,7 @@ func (r *runner) await(ctx context.Context, t *tally, ingest func()) time.Time {
 		case <-tick.C:
 		}
 		ingest()
-		c := t.count(r.accepted, nil)
+		c := t.count(r.accepted, nil, r.firstPost)
 		if r.cfg.Progress != nil && time.Since(lastNote) >= 5*time.Second {
 			fmt.Fprintf(r.cfg.Progress, "loadtest: %d of %d replies at the stand-ins\n", c.replied, c.expected)
 			lastNote = time.Now()
