@@ -2,7 +2,9 @@ package bot_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -180,43 +182,70 @@ func (s slowProvider) Send(ctx context.Context, r bot.Reply) error {
 }
 
 // ackStore records whether the acknowledgement's context was still alive.
+// Its first fail acknowledgements fail as in a failover: refused, or, with
+// applied, written but answered with an error (the answer lost).
 type ackStore struct {
 	bot.Store
-	mu   sync.Mutex
-	errs []error
+	mu      sync.Mutex
+	errs    []error
+	fail    int
+	applied bool
 }
 
 func (s *ackStore) FinishOutbound(ctx context.Context, person, token string, q bot.Queue, c bot.Claim, ack string, next, now time.Time) error {
 	s.mu.Lock()
 	s.errs = append(s.errs, ctx.Err())
+	fail := len(s.errs) <= s.fail
 	s.mu.Unlock()
-	return s.Store.FinishOutbound(ctx, person, token, q, c, ack, next, now)
+	if !fail {
+		return s.Store.FinishOutbound(ctx, person, token, q, c, ack, next, now)
+	}
+	if s.applied {
+		if err := s.Store.FinishOutbound(ctx, person, token, q, c, ack, next, now); err != nil {
+			return err
+		}
+	}
+	return errors.New("READONLY You can't write against a read only replica.")
 }
 
-// TestAckHasItsOwnDeadline: a provider that takes its call's whole deadline
-// and then accepts leaves the acknowledgement a deadline of its own, so the
-// reply leaves the outbox and is never sent twice.
-func TestAckHasItsOwnDeadline(t *testing.T) {
-	st, err := embedded.Open(t.TempDir()+"/enlace.db", embedded.Options{})
-	if err != nil {
-		t.Fatal(err)
+// TestAckRetriedAfterFailedWrite: an acknowledgement that fails after the
+// provider accepted a reply (a Redis failover: refused, or written with the
+// answer lost) is tried again until it succeeds, within its own deadline,
+// so the reply leaves the outbox and is sent once, and the next one follows.
+func TestAckRetriedAfterFailedWrite(t *testing.T) {
+	run := func(t *testing.T, fail int, applied bool) []string {
+		st, err := embedded.Open(t.TempDir()+"/enlace.db", embedded.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		as := &ackStore{Store: st, fail: fail, applied: applied}
+		clk := newClock()
+		rec := newRecorder("sms")
+		p := newPipelineWith(t, as, clk.Now, testConfig, rec)
+		accept(t, p, msg("+525530000001", "SM1", "hola"))
+		drain(t, p)
+		if got := rec.count(); got != 1 {
+			t.Fatalf("after the first pass: sent %d, want 1", got)
+		}
+		if want := fail + 1; len(as.errs) != want {
+			t.Fatalf("acknowledgements tried %d times, want %d failed and 1 that held", len(as.errs), fail)
+		}
+		clk.Advance(time.Hour)
+		drain(t, p)
+		accept(t, p, msg("+525530000001", "SM2", "ayuda"))
+		drain(t, p)
+		clk.Advance(time.Hour)
+		drain(t, p)
+		return rec.texts("+525530000001")
 	}
-	defer st.Close()
-	as := &ackStore{Store: st}
-	clk := newClock()
-	slow := slowProvider{newRecorder("sms")}
-	cfg := testConfig
-	cfg.SendTimeout = 20 * time.Millisecond
-	p := newPipelineWith(t, as, clk.Now, cfg, slow)
-	accept(t, p, msg("+525530000001", "SM1", "hola"))
-	drain(t, p)
-	clk.Advance(time.Minute)
-	drain(t, p)
-	if got := slow.count(); got != 1 {
-		t.Fatalf("sent %d times, want once", got)
-	}
-	if len(as.errs) != 1 || as.errs[0] != nil {
-		t.Fatalf("acknowledgements: %v, want one on a live context", as.errs)
+	want := run(t, 0, false)
+	for _, applied := range []bool{false, true} {
+		t.Run(fmt.Sprintf("applied=%v", applied), func(t *testing.T) {
+			if got := run(t, 3, applied); !slices.Equal(got, want) {
+				t.Fatalf("sent %q\nwant %q (as with no failure: once each)", got, want)
+			}
+		})
 	}
 }
 

@@ -203,11 +203,13 @@ func (p *Pipeline) sent(ctx context.Context, l *lane, d Delivery, id string, ch 
 	// crash in between repeats neither. Channels that report delivery later
 	// tell the person then.
 	if dr, ok := ch.(DeliveryReporter); !ok || !dr.ReportsDelivery() {
-		if err := p.receipt(ctx, r, true); err != nil {
+		if err := afterSend(ctx, func(ctx context.Context) error { return p.receipt(ctx, r, true) }); err != nil {
 			return errors.Join(err, p.unlockOutbox(ctx, d))
 		}
 	}
-	if err := p.entryStatus(ctx, person, r, EntryStatus{Status: sentStatus(ch)}); err != nil {
+	if err := afterSend(ctx, func(ctx context.Context) error {
+		return p.entryStatus(ctx, person, r, EntryStatus{Status: sentStatus(ch)})
+	}); err != nil {
 		return errors.Join(err, p.unlockOutbox(ctx, d))
 	}
 	next := p.now()
@@ -218,12 +220,43 @@ func (p *Pipeline) sent(ctx context.Context, l *lane, d Delivery, id string, ch 
 	}
 	// The next head is most likely on this lane too; one that is not is
 	// passed on when this lane meets it.
-	if err := p.store.FinishOutbound(context.WithoutCancel(ctx), person, d.Token, l.queue, d.Claim, id, next, p.now()); err != nil {
+	if err := afterSend(ctx, func(ctx context.Context) error {
+		return p.store.FinishOutbound(ctx, person, d.Token, l.queue, d.Claim, id, next, p.now())
+	}); err != nil {
 		return fmt.Errorf("bot: acknowledging reply: %w", err)
 	}
 	p.metrics.outbound(r.Channel, "sent")
 	p.delivered(ctx, r.Channel)
 	return nil
+}
+
+// Retrying the writes after a send. Once a provider has accepted a reply,
+// a write that fails (a Redis failover under way, a connection reset, a
+// write the new primary never saw) would leave the reply at the head of the
+// outbox, to be sent again when the claim runs out. Every one of those writes
+// is idempotent (the receipt is deduplicated by the reply's ID, a status is
+// set, FinishOutbound removes the head only if it is still this reply), so
+// each is tried again until it succeeds or the acknowledgement's own deadline
+// (Config.AckTimeout) passes.
+const (
+	afterSendFirstRetry = 50 * time.Millisecond
+	afterSendMaxRetry   = time.Second
+)
+
+// afterSend runs write until it succeeds or ctx is done, waiting a little
+// longer after each failure, and returns the last error.
+func afterSend(ctx context.Context, write func(context.Context) error) error {
+	wait := afterSendFirstRetry
+	for {
+		err := write(ctx)
+		if err == nil {
+			return nil
+		}
+		if Sleep(ctx, wait) != nil {
+			return err
+		}
+		wait = min(2*wait, afterSendMaxRetry)
+	}
 }
 
 // throttled holds a reply for exactly as long as the provider asked, and

@@ -154,18 +154,13 @@ func TestScaleThreeServesOnClusterWithKill(t *testing.T) {
 // primary with one replica (REDIS_URL's Sentinel form, wait_replicas=1):
 // once half the messages are accepted the Sentinel fails the primary over to
 // the replica while the three serves go on. Every message must be answered
-// exactly once and in order.
-//
-// It fails today (2026-12-03, two runs of 3,000 messages: 9 and 8 replies
-// doubled, none lost): replies first sent while the failover ran are sent
-// again about 30 s later, when their claim runs out (README, Known limits).
-// Until store/redis fixes that, it runs only with ENLACE_SCALE_SENTINEL=1.
+// exactly once and in order. Before the acknowledgement after a send waited
+// for the replica and was tried again when it failed, 8-9 replies of 5,400
+// were sent twice per run: first during the failover, again when their
+// claim ran out.
 func TestScaleThreeServesOnSentinelWithFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a Sentinel-managed Redis and serve processes")
-	}
-	if os.Getenv("ENLACE_SCALE_SENTINEL") != "1" {
-		t.Skip("KNOWN BUG: a Sentinel failover under load sends a few replies twice (README, Known limits); ENLACE_SCALE_SENTINEL=1 runs this test")
 	}
 	messages, people := scaleFromEnv(t, "ENLACE_SCALE_MESSAGES", 3000), scaleFromEnv(t, "ENLACE_SCALE_PEOPLE", 300)
 	sen := redistest.StartSentinel(t)

@@ -261,8 +261,16 @@ func (s *Store) FinishOutbound(ctx context.Context, person, token string, q bot.
 		prefix = headPrefix(ack)
 	}
 	keys := []string{s.key(person, "out"), s.key(bot.OutboxLock(person), "lock"), qk}
-	if err := finishOutboundScript.Run(ctx, s.c, keys, prefix, token, person, c.Until.UnixMilli(), next.UnixMilli()).Err(); err != nil {
+	// With wait_replicas, the acknowledgement too waits for the replicas: one
+	// that only the old primary saw before a failover would be lost, and the
+	// reply sent again. The script is idempotent, so the pipeline runs it
+	// again until a replica confirms it.
+	cmd, unreplicated := s.replicated(ctx, finishOutboundScript, keys, prefix, token, person, c.Until.UnixMilli(), next.UnixMilli())
+	if err := cmd.Err(); err != nil {
 		return fmt.Errorf("redis: finish outbound: %w", err)
+	}
+	if unreplicated != nil {
+		return fmt.Errorf("redis: finish outbound: %w", unreplicated)
 	}
 	return nil
 }

@@ -57,7 +57,8 @@ func TestSentinelConformance(t *testing.T) {
 // TestWaitReplicasRefusesWithoutReplicas: with wait_replicas above the
 // replicas there are, accepting fails with ErrUnreplicated (the webhook is
 // answered with an error and the provider delivers again) and nothing is
-// claimed to be sent; a bad wait_replicas is refused when the store opens.
+// claimed to be sent; the acknowledgement after a send fails the same way;
+// a bad wait_replicas is refused when the store opens.
 func TestWaitReplicasRefusesWithoutReplicas(t *testing.T) {
 	srv := redistest.Start(t)
 	if !strings.HasPrefix(srv.URL, "redis://127.0.0.1") {
@@ -81,6 +82,18 @@ func TestWaitReplicasRefusesWithoutReplicas(t *testing.T) {
 	}
 	if ds, err := st.ClaimOutbound(ctx, bot.LaneQueue("sms"), now, time.Minute, time.Minute, time.Second, 4, bot.LaneBudget{Lane: "sms"}); !errors.Is(err, redisstore.ErrUnreplicated) || len(ds) != 0 {
 		t.Fatalf("ClaimOutbound with no replica: %v, %v; want nothing to send and ErrUnreplicated", ds, err)
+	}
+	// The acknowledgement after a send says so too (the pipeline runs it
+	// again, and it is idempotent), though the primary has it.
+	claim := bot.Claim{Person: "p1", Until: now.Add(time.Minute)}
+	if err := st.FinishOutbound(ctx, "p1", "tok", bot.LaneQueue("sms"), claim, "o1", now, now); !errors.Is(err, redisstore.ErrUnreplicated) {
+		t.Fatalf("FinishOutbound with no replica: %v, want ErrUnreplicated", err)
+	}
+	if h, err := st.NextOutbound(ctx, "p1"); !errors.Is(err, bot.ErrNotFound) {
+		t.Fatalf("after FinishOutbound with no replica: head %q, %v; want it removed on the primary", h.ID, err)
+	}
+	if err := st.FinishOutbound(ctx, "p1", "tok", bot.LaneQueue("sms"), claim, "o1", now, now); !errors.Is(err, redisstore.ErrUnreplicated) {
+		t.Fatalf("FinishOutbound again: %v, want ErrUnreplicated and nothing else", err)
 	}
 	for _, bad := range []string{"?wait_replicas=two", "?wait_replicas=-1", "?addr=127.0.0.1:1&wait_replicas=1"} {
 		if st, err := redisstore.Open(ctx, srv.URL+bad, redisstore.Options{}); err == nil {
