@@ -44,6 +44,12 @@ type Config struct {
 	SendTimeout time.Duration
 	AckTimeout  time.Duration
 	Poll        time.Duration // how often Run looks for work when not notified (250ms)
+	// HandleOnArrival, on a HandlingStore (the embedded store), has Accept
+	// handle a message at once when nothing of its person is waiting or
+	// being handled: its commit, which also marks it seen, is its record,
+	// written before the webhook is answered. A message that finds its
+	// person busy is recorded and handled in turn, as without it.
+	HandleOnArrival bool
 	// ClaimTimeout is how long a volunteer's claim of a conversation lasts
 	// without a reply before it returns to the queue (15m); TranscriptTTL is
 	// how long a closed conversation is kept (30 days).
@@ -411,7 +417,9 @@ func newID() string {
 // Accept records an inbound message once. It returns false for a message the
 // channel delivered before. When it returns an error the message was not
 // recorded and the channel must ask the provider to deliver it again (answer
-// non-2xx), so nothing is lost.
+// non-2xx), so nothing is lost. With Config.HandleOnArrival on a
+// HandlingStore, a message whose person is free is handled before Accept
+// returns, and its commit is its record.
 func (p *Pipeline) Accept(ctx context.Context, m Message) (bool, error) {
 	if m.Received.IsZero() {
 		m.Received = p.now()
@@ -424,7 +432,58 @@ func (p *Pipeline) Accept(ctx context.Context, m Message) (bool, error) {
 	if err != nil {
 		return false, err
 	}
+	if hs, ok := p.store.(HandlingStore); ok && p.cfg.HandleOnArrival {
+		if fresh, done, err := p.handleOnArrival(ctx, hs, person, m, raw); done {
+			return fresh, err
+		}
+	}
 	return p.accept(ctx, person, m, raw)
+}
+
+// dedupeKey is the mark that says a channel's message was recorded: 64 bits
+// of a keyed hash, ample among one person's DedupeMarks.
+func (p *Pipeline) dedupeKey(m Message) string {
+	return p.keys.Hash("message", m.Channel+":"+m.ID)[:16]
+}
+
+// inboundID is the ID of the inbound message a dedupe mark marks: the same
+// for every delivery of one message, so what handling it writes outside its
+// commit (a volunteer conversation's entry, say) is keyed the same however
+// often it is handled, and nothing of the message is in it.
+func inboundID(dedupe string) string { return "in" + dedupe }
+
+// handleOnArrival handles m as it arrives (Config.HandleOnArrival): done is
+// false, with nothing written, when its person has messages waiting or is
+// being handled, and m must be recorded to wait its turn.
+func (p *Pipeline) handleOnArrival(ctx context.Context, hs HandlingStore, person string, m Message, raw []byte) (fresh, done bool, err error) {
+	dedupe := p.dedupeKey(m)
+	b, seen, ok, err := hs.BeginArrival(ctx, person, dedupe, p.cfg.LockTTL, p.now())
+	switch {
+	case err != nil:
+		p.metrics.inbound(m.Channel, "error")
+		return false, true, fmt.Errorf("bot: accepting message: %w", err)
+	case seen:
+		p.metrics.inbound(m.Channel, "duplicate")
+		return false, true, nil
+	case !ok:
+		return false, false, nil
+	}
+	b.Head = Item{ID: inboundID(dedupe), Data: p.keys.Seal(sealInbound, person, raw)}
+	h := &handling{claim: Claim{Person: person}, begun: b, mark: &Mark{Key: dedupe, TTL: p.cfg.DedupeTTL}}
+	_, err = p.handleHeld(ctx, h)
+	switch {
+	case errors.Is(err, ErrDuplicate):
+		// The same message was recorded meanwhile (a provider delivering
+		// twice at once): that copy is handled in turn.
+		p.metrics.inbound(m.Channel, "duplicate")
+		return false, true, nil
+	case err != nil:
+		p.metrics.inbound(m.Channel, "error")
+		return false, true, fmt.Errorf("bot: accepting message: %w", err)
+	}
+	p.metrics.inbound(m.Channel, "accepted")
+	p.log.Debug("inbound", "channel", m.Channel, "person", logID(person), "outcome", "handled on arrival")
+	return true, true, nil
 }
 
 // accept records a message for a person once (see Accept).
@@ -441,9 +500,8 @@ func (p *Pipeline) acceptKnown(ctx context.Context, person string, m Message, ra
 type acceptFunc func(ctx context.Context, person, dedupeKey string, msg Item, dedupeTTL time.Duration, now time.Time) (bool, error)
 
 func (p *Pipeline) acceptWith(ctx context.Context, acc acceptFunc, person string, m Message, raw []byte) (bool, error) {
-	// 64 bits of a keyed hash: ample among one person's DedupeMarks.
-	dedupe := p.keys.Hash("message", m.Channel+":"+m.ID)[:16]
-	item := Item{ID: newID(), Data: p.keys.Seal(sealInbound, person, raw)}
+	dedupe := p.dedupeKey(m)
+	item := Item{ID: inboundID(dedupe), Data: p.keys.Seal(sealInbound, person, raw)}
 	fresh, err := acc(ctx, person, dedupe, item, p.cfg.DedupeTTL, p.now())
 	outcome := "accepted"
 	switch {
@@ -566,6 +624,9 @@ func (p *Pipeline) handleReady(ctx context.Context) (handled, claimed int, err e
 type handling struct {
 	claim Claim
 	begun Begun
+	// mark is the dedupe mark of a message handled as it arrived, for its
+	// commit to write (Commit.Mark); nil once written.
+	mark *Mark
 }
 
 // handlePerson handles one person's inbox, oldest message first, under their
@@ -574,14 +635,19 @@ type handling struct {
 // the last message, releases the person and the lock (Finish): two round
 // trips for a person with one message, on one Redis.
 func (p *Pipeline) handlePerson(ctx context.Context, c Claimed) (int, error) {
-	h := &handling{claim: c.Claim, begun: c.Begun}
-	token := c.Begun.Token
+	return p.handleHeld(ctx, &handling{claim: c.Claim, begun: c.Begun})
+}
+
+// handleHeld is handlePerson from the lock on: it handles h's head and
+// whatever follows it in the inbox, then releases the person and the lock.
+func (p *Pipeline) handleHeld(ctx context.Context, h *handling) (int, error) {
+	person, token, claim := h.claim.Person, h.begun.Token, h.claim
 	defer func() {
 		if h.begun.Token == "" {
 			return // released with the last commit
 		}
-		if err := p.store.Unlock(context.WithoutCancel(ctx), c.Person, token); err != nil {
-			p.log.Warn("unlock failed", "person", logID(c.Person), "err", err)
+		if err := p.store.Unlock(context.WithoutCancel(ctx), person, token); err != nil {
+			p.log.Warn("unlock failed", "person", logID(person), "err", err)
 		}
 	}()
 	n := 0
@@ -592,7 +658,7 @@ func (p *Pipeline) handlePerson(ctx context.Context, c Claimed) (int, error) {
 		n++
 	}
 	if h.begun.Token != "" {
-		if _, err := p.store.Release(ctx, QueueInbound, c.Claim); err != nil {
+		if _, err := p.store.Release(ctx, QueueInbound, claim); err != nil {
 			return n, fmt.Errorf("bot: releasing claim: %w", err)
 		}
 	}
@@ -700,6 +766,11 @@ func (p *Pipeline) commit(ctx context.Context, h *handling, c Commit, after []fu
 	if len(c.Outbox) > 0 && c.Lane == "" {
 		c.Lane = p.outboxLane(h.claim.Person, c.Outbox[0])
 	}
+	if h.mark != nil {
+		// A message handled as it arrived is not in the inbox: its commit
+		// marks it seen instead of removing it.
+		c.Mark, c.InboundID = h.mark, ""
+	}
 	release := &h.claim
 	if len(after) > 0 {
 		release = nil
@@ -708,7 +779,7 @@ func (p *Pipeline) commit(ctx context.Context, h *handling, c Commit, after []fu
 	if err != nil {
 		return fmt.Errorf("bot: committing: %w", err)
 	}
-	h.begun = b
+	h.begun, h.mark = b, nil
 	if len(c.Outbox) > 0 {
 		p.notify()
 		if l := p.laneByQueue(c.Lane); l != nil {

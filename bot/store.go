@@ -55,6 +55,9 @@ var (
 	ErrLockLost = errors.New("lock lost before commit")
 	// ErrNotFound means the addressed item does not exist (or is no longer at the head).
 	ErrNotFound = errors.New("not found")
+	// ErrDuplicate means a commit's Mark was already there: the message was
+	// recorded before, and nothing was written.
+	ErrDuplicate = errors.New("message already recorded")
 )
 
 // DedupeMarks is how many dedupe marks a store keeps per person at most
@@ -64,7 +67,8 @@ var (
 const DedupeMarks = 128
 
 // Item is one opaque, already sealed record in a person's inbox, outbox, dead
-// letters or escalations. ID is random and carries no personal data.
+// letters or escalations. ID carries no personal data: it is random, or, for
+// an inbound message, made from its dedupe mark (the same for every delivery).
 type Item struct {
 	ID   string
 	Data []byte
@@ -101,11 +105,35 @@ type Commit struct {
 	// them. Both are applied after Erase, with the rest of the commit.
 	SetTimers    []Timer
 	CancelTimers []string
+	// Mark, for a message handled as it arrived (HandlingStore) and never
+	// kept in the inbox, is its dedupe mark, written as Accept writes it,
+	// before Erase. When the person already has it, the commit writes
+	// nothing and fails with ErrDuplicate. InboundID is then empty.
+	Mark *Mark
 	// Lane is the delivery lane queue of Outbox[0]. When the outbox was empty
 	// before the commit, so that Outbox[0] becomes its head, the commit makes
 	// the person ready in Lane at now, not in QueueOutbound: no hop through
 	// the router. Empty (or an outbox already holding replies): QueueOutbound.
 	Lane Queue
+}
+
+// Mark is a message's dedupe mark (Accept's dedupeKey) and how long it is kept.
+type Mark struct {
+	Key string
+	TTL time.Duration
+}
+
+// HandlingStore is a store on which a message may be handled as it arrives,
+// before the webhook is answered, so that its commit is also its record: one
+// write instead of accepting it and committing it apart. The embedded store
+// is one (one process owns the file, and every write is an fsync); Redis is
+// not, since accepting there must stay one round trip.
+type HandlingStore interface {
+	// BeginArrival takes the person's lock (ttl lockTTL) and reads their
+	// session and flags, as BeginInbound does, when nobody holds the lock,
+	// their inbox is empty and dedupeKey is not among their marks; ok is
+	// false otherwise, with nothing taken, and seen says the mark is there.
+	BeginArrival(ctx context.Context, person, dedupeKey string, lockTTL time.Duration, now time.Time) (b Begun, seen, ok bool, err error)
 }
 
 // Begun is what a worker reads about a person it claimed in the same step

@@ -138,6 +138,9 @@ func newApp(ctx context.Context, cfg config, st bot.Store, kind string, keys *ke
 			LaneWorkers: cfg.LaneWorkers, SendTimeout: cfg.SendTimeout, AckTimeout: cfg.AckTimeout,
 			ClaimTimeout: cfg.ClaimTimeout, TranscriptTTL: cfg.TranscriptTTL, CaseRetention: cfg.CaseRetention,
 			NotifyChat: cfg.VolunteerChat, NotifyLang: cfg.VolunteerLang,
+			// On the embedded store a message whose person is free is handled
+			// before its webhook is answered, one write fewer; Redis ignores it.
+			HandleOnArrival: true,
 		},
 		Store: st, Conversations: conversationsOf(st), Cases: casesOf(st), Audit: pipelineAudit(cfg, st, keys), Keys: keys, Engine: engine, Catalog: cat, Channels: channels, Logger: logger, Metrics: m,
 	})

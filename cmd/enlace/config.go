@@ -48,7 +48,7 @@ var options = []option{
 	{"ENLACE_WORKERS", "4", "Concurrent pipeline workers in `serve`."},
 	{"ENLACE_LANE_WORKERS", "8", "Concurrent delivery workers per lane (each sender: the Telegram bot, a Twilio number or Messaging Service) in `serve`; a provider call takes a round trip, so a lane of 30 messages a second needs several."},
 	{"ENLACE_SEND_TIMEOUT", "20s", "How long one call to a provider may take before it counts as failed and is retried (must be under the 30 s person lock)."},
-	{"ENLACE_ACK_TIMEOUT", "10s", "How long the store writes after a provider accepted a message may take, on a deadline of their own, so a slow provider never makes the acknowledgement fail and the message go twice."},
+	{"ENLACE_ACK_TIMEOUT", "10s", "How long the store writes after a provider accepted a message may take, on a deadline of their own and each tried again until then if it fails (a Redis failover), so a slow provider never makes the acknowledgement fail and the message go twice."},
 	{"ENLACE_SHUTDOWN_TIMEOUT", "30s", "How long `serve` waits for in-flight work on SIGTERM or SIGINT."},
 	{"ENLACE_LOG_LEVEL", "info", "Log level: debug, info, warn or error. Logs are JSON on stderr and never contain personal data."},
 	{"ENLACE_CHECKIN_GRACE", "1h", "How long after a missed check-in deadline the person's safe contacts are warned and an escalation is recorded."},

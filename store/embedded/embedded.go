@@ -453,23 +453,10 @@ func (s *Store) accept(p, dedupeKey string, msg bot.Item, dedupeTTL time.Duratio
 		if err != nil {
 			return err
 		}
-		seen, err := pb.CreateBucketIfNotExists(lSeen)
-		if err != nil {
+		if fresh, err = markSeen(pb, dedupeKey, dedupeTTL, now); err != nil {
 			return err
 		}
-		if err := pruneExpired(seen, now); err != nil {
-			return err
-		}
-		if seen.Get([]byte(dedupeKey)) == nil {
-			fresh = true
-			if dedupeTTL > 0 {
-				if err := seen.Put([]byte(dedupeKey), expiry(now.Add(dedupeTTL))); err != nil {
-					return err
-				}
-				if err := forgetOldest(seen, bot.DedupeMarks); err != nil {
-					return err
-				}
-			}
+		if fresh {
 			if err := push(pb, lIn, encodeItem(msg)); err != nil {
 				return err
 			}
@@ -480,6 +467,31 @@ func (s *Store) accept(p, dedupeKey string, msg bot.Item, dedupeTTL time.Duratio
 		return tidy(tx, p)
 	})
 	return fresh, err
+}
+
+// markSeen records dedupeKey among the person's marks for ttl (none when
+// ttl is 0), forgetting expired ones and the oldest past bot.DedupeMarks;
+// fresh is false, and nothing is changed, when the mark is already there.
+func markSeen(pb *bolt.Bucket, dedupeKey string, ttl time.Duration, now time.Time) (fresh bool, err error) {
+	seen, err := pb.CreateBucketIfNotExists(lSeen)
+	if err != nil {
+		return false, err
+	}
+	if err := pruneExpired(seen, now); err != nil {
+		return false, err
+	}
+	if seen.Get([]byte(dedupeKey)) != nil {
+		return false, nil
+	}
+	if ttl > 0 {
+		if err := seen.Put([]byte(dedupeKey), expiry(now.Add(ttl))); err != nil {
+			return false, err
+		}
+		if err := forgetOldest(seen, bot.DedupeMarks); err != nil {
+			return false, err
+		}
+	}
+	return true, nil
 }
 
 // forgetOldest deletes the entries of b that expire first until at most
@@ -717,24 +729,53 @@ func (s *Store) Pending(ctx context.Context, q bot.Queue) (int64, error) {
 
 // lockTable holds the people's locks (Lock). One process owns the file, so
 // they live in memory and cost no write: a process that dies holds nothing
-// after a restart, which is all a lock's expiry in the file stood for. Commit
-// holds mu for its whole transaction, so a lock cannot change hands between
-// the commit's check and its write (the order locks in the file gave).
+// after a restart, which is all a lock's expiry in the file stood for. A
+// commit pins the lock it holds for its whole transaction, so the lock cannot
+// expire or change hands between the commit's check and its write (the order
+// locks in the file gave), while mu itself is held only for moments: taking
+// another person's lock never waits for a commit's fsync.
 type lockTable struct {
 	mu sync.Mutex
 	m  map[string]heldLock
 }
 
 type heldLock struct {
-	until time.Time
-	token string
+	until  time.Time
+	token  string
+	pinned bool // a commit under this lock is being written
 }
 
-// holds reports whether token holds the person's lock, unexpired at now; the
-// caller holds mu.
-func (l *lockTable) holds(p, token string, now time.Time) bool {
+// taken reports whether h holds its person's lock at now.
+func (h heldLock) taken(now time.Time) bool { return h.pinned || now.Before(h.until) }
+
+// pin checks that token holds the person's lock, unexpired at now, and keeps
+// it held until unpin, expired or not.
+func (l *lockTable) pin(p, token string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	h, ok := l.m[p]
-	return ok && now.Before(h.until) && h.token == token
+	if !ok || !now.Before(h.until) || h.token != token {
+		return false
+	}
+	h.pinned = true
+	l.m[p] = h
+	return true
+}
+
+// unpin ends pin; with release, it also lets the lock go.
+func (l *lockTable) unpin(p, token string, release bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h, ok := l.m[p]
+	if !ok || h.token != token {
+		return
+	}
+	if release {
+		delete(l.m, p)
+		return
+	}
+	h.pinned = false
+	l.m[p] = h
 }
 
 // prune forgets the locks expired by now (of holders that never unlocked).
@@ -742,7 +783,7 @@ func (l *lockTable) prune(now time.Time) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for p, h := range l.m {
-		if !now.Before(h.until) {
+		if !h.taken(now) {
 			delete(l.m, p)
 		}
 	}
@@ -767,7 +808,7 @@ func (s *Store) Lock(ctx context.Context, p string, ttl time.Duration, now time.
 	l := &s.locks
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	if h, ok := l.m[p]; ok && now.Before(h.until) {
+	if h, ok := l.m[p]; ok && h.taken(now) {
 		return "", bot.ErrLocked
 	}
 	if l.m == nil {
@@ -848,19 +889,30 @@ func (s *Store) Commit(ctx context.Context, p, token string, c bot.Commit, now t
 	if err := checkItems(append(c.Outbox, c.Escalations...)...); err != nil {
 		return err
 	}
-	s.locks.mu.Lock() // see lockTable
-	defer s.locks.mu.Unlock()
-	return s.update(func(tx *bolt.Tx) error { return s.commit(tx, p, token, c, now) })
-}
-
-// commit is Commit inside tx; the caller holds s.locks.mu.
-func (s *Store) commit(tx *bolt.Tx, p, token string, c bot.Commit, now time.Time) error {
-	if !s.locks.holds(p, token, now) {
+	if !s.locks.pin(p, token, now) { // see lockTable
 		return bot.ErrLockLost
 	}
+	defer s.locks.unpin(p, token, false)
+	return s.update(func(tx *bolt.Tx) error { return s.commit(tx, p, c, now) })
+}
+
+// commit is Commit inside tx; the caller pinned the person's lock.
+func (s *Store) commit(tx *bolt.Tx, p string, c bot.Commit, now time.Time) error {
 	pb, err := createPerson(tx, p)
 	if err != nil {
 		return err
+	}
+	if c.Mark != nil {
+		if c.Mark.Key == "" || c.InboundID != "" {
+			return fmt.Errorf("%w: a commit's mark needs a key and no inbound ID", errInvalid)
+		}
+		fresh, err := markSeen(pb, c.Mark.Key, c.Mark.TTL, now)
+		if err != nil {
+			return err
+		}
+		if !fresh {
+			return bot.ErrDuplicate
+		}
 	}
 	if c.InboundID != "" {
 		in := pb.Bucket(lIn)
@@ -947,6 +999,40 @@ func (s *Store) BeginInbound(ctx context.Context, p string, lockTTL time.Duratio
 	return out, nil
 }
 
+// BeginArrival implements bot.HandlingStore: the lock is in memory and the
+// reads are a read-only transaction, so it writes nothing.
+func (s *Store) BeginArrival(ctx context.Context, p, dedupeKey string, lockTTL time.Duration, now time.Time) (b bot.Begun, seen, ok bool, err error) {
+	if err := checkPerson(p); err != nil {
+		return bot.Begun{}, false, false, err
+	}
+	tok, err := s.Lock(ctx, p, lockTTL, now)
+	if errors.Is(err, bot.ErrLocked) {
+		return bot.Begun{}, false, false, nil
+	}
+	if err != nil {
+		return bot.Begun{}, false, false, err
+	}
+	err = s.view(func(tx *bolt.Tx) error {
+		if pb := person(tx, p); pb != nil {
+			if sb := pb.Bucket(lSeen); sb != nil {
+				if v := sb.Get([]byte(dedupeKey)); v != nil && !expired(v, now) {
+					seen = true
+					return nil
+				}
+			}
+		}
+		var err error
+		b, err = begun(tx, p, now)
+		return err
+	})
+	if err != nil || seen || b.Head.ID != "" {
+		_ = s.Unlock(ctx, p, tok)
+		return bot.Begun{}, seen, false, err
+	}
+	b.Token = tok
+	return b, false, true, nil
+}
+
 // Finish implements bot.Store in one write transaction; the lock, in
 // memory, is released once that transaction has committed.
 func (s *Store) Finish(ctx context.Context, p, token string, c bot.Commit, release *bot.Claim, now time.Time) (bot.Begun, error) {
@@ -956,14 +1042,15 @@ func (s *Store) Finish(ctx context.Context, p, token string, c bot.Commit, relea
 	if err := checkItems(append(c.Outbox, c.Escalations...)...); err != nil {
 		return bot.Begun{}, err
 	}
-	l := &s.locks
-	l.mu.Lock() // see lockTable
-	defer l.mu.Unlock()
+	if !s.locks.pin(p, token, now) { // see lockTable
+		return bot.Begun{}, bot.ErrLockLost
+	}
 	var out bot.Begun
 	var released bool
+	defer func() { s.locks.unpin(p, token, released) }()
 	err := s.update(func(tx *bolt.Tx) error {
 		released = false
-		if err := s.commit(tx, p, token, c, now); err != nil {
+		if err := s.commit(tx, p, c, now); err != nil {
 			return err
 		}
 		var err error
@@ -981,13 +1068,11 @@ func (s *Store) Finish(ctx context.Context, p, token string, c bot.Commit, relea
 		return nil
 	})
 	if err != nil {
+		released = false
 		return bot.Begun{}, err
 	}
 	if released {
 		out.Token = ""
-		if h, ok := l.m[p]; ok && h.token == token {
-			delete(l.m, p)
-		}
 	}
 	return out, nil
 }

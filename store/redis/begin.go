@@ -130,12 +130,20 @@ if not head and ARGV[9] == '1' then
 end
 return {locked, head or false, redis.call('GET', KEYS[2]) or false, redis.call('SUNION', KEYS[6], KEYS[8])}`)
 
+// errMarkedCommit refuses a commit with a dedupe mark: only a
+// bot.HandlingStore takes one, and this store is not one (accepting a message
+// stays one round trip).
+var errMarkedCommit = errors.New("redis: a commit with a dedupe mark (bot.Commit.Mark) is for a store that handles messages as they arrive")
+
 // Finish implements bot.Store. On one Redis, a commit that erases nothing
 // and sets no timer or escalation (the usual message) is one round trip that
 // also schedules the new replies straight into their lane and releases the
 // person; anything else, and on a Cluster, is Commit followed by the reads
 // and the release.
 func (s *Store) Finish(ctx context.Context, person, token string, c bot.Commit, release *bot.Claim, now time.Time) (bot.Begun, error) {
+	if c.Mark != nil {
+		return bot.Begun{}, errMarkedCommit
+	}
 	if err := checkPerson(person); err != nil {
 		return bot.Begun{}, err
 	}

@@ -709,6 +709,9 @@ return res`)
 // timers, and the dead letter and escalation index entries; the lock stays
 // until Unlock or its TTL.
 func (s *Store) Commit(ctx context.Context, person, token string, c bot.Commit, now time.Time) error {
+	if c.Mark != nil {
+		return errMarkedCommit
+	}
 	_, err := s.commit(ctx, person, token, c, now)
 	return err
 }
