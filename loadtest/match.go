@@ -1,6 +1,7 @@
 package loadtest
 
 import (
+	"slices"
 	"time"
 )
 
@@ -41,8 +42,11 @@ func newTally(people []*person, expected [][]part) *tally {
 }
 
 // add counts one message a stand-in received for an address at a time. It
-// is the first part not yet arrived with that very text; when every part
-// with that text already arrived, it is a copy of the latest of them
+// is the first part not yet arrived with that very text, unless a part of
+// that text already arrived and a part between the two has not: replies
+// come in order, so it is then a copy of the one that arrived (a menu sent
+// again after a kill, say, is not the next menu come early). When every
+// part with that text already arrived, it is a copy of the latest of them
 // (doubled); a text no part has is unmatched.
 func (t *tally) add(addr, text string, at time.Time) {
 	i, ok := t.byAddr[addr]
@@ -56,6 +60,9 @@ func (t *tally) add(addr, text string, at time.Time) {
 			continue
 		}
 		if !t.matched[i][j] {
+			if copyOf >= 0 && slices.Contains(t.matched[i][copyOf+1:j], false) {
+				break
+			}
 			t.matched[i][j], t.at[i][j] = true, at
 			if j < t.maxPart[i] {
 				t.outOfOrder++
