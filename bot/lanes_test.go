@@ -249,6 +249,33 @@ func TestAckRetriedAfterFailedWrite(t *testing.T) {
 	}
 }
 
+// TestAckHasItsOwnDeadline: a provider that takes its call's whole deadline
+// and then accepts leaves the acknowledgement a deadline of its own, so the
+// reply leaves the outbox and is never sent twice.
+func TestAckHasItsOwnDeadline(t *testing.T) {
+	st, err := embedded.Open(t.TempDir()+"/enlace.db", embedded.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	as := &ackStore{Store: st}
+	clk := newClock()
+	slow := slowProvider{newRecorder("sms")}
+	cfg := testConfig
+	cfg.SendTimeout = 20 * time.Millisecond
+	p := newPipelineWith(t, as, clk.Now, cfg, slow)
+	accept(t, p, msg("+525530000001", "SM1", "hola"))
+	drain(t, p)
+	clk.Advance(time.Minute)
+	drain(t, p)
+	if got := slow.count(); got != 1 {
+		t.Fatalf("sent %d times, want once", got)
+	}
+	if len(as.errs) != 1 || as.errs[0] != nil {
+		t.Fatalf("acknowledgements: %v, want one on a live context", as.errs)
+	}
+}
+
 // TestThrottleHoldsTheAccount: a 429 on one sender of an account (Twilio's
 // SMS number) holds its other lanes too (its WhatsApp sender), in the store;
 // a lane of another account goes on.
