@@ -36,7 +36,8 @@ func openEmbedded(t *testing.T) *embedded.Store {
 // in order; a message delivered again is not handled again, nor is one
 // delivered twice at once; a message whose person has one waiting is
 // recorded and handled after it; a crash before the commit leaves nothing,
-// and the provider's redelivery is handled once.
+// and the provider's redelivery is handled once; a provider that hangs up
+// does not stop a message being handled.
 func TestHandleOnArrival(t *testing.T) {
 	script := []string{"hola", "1", "1", "menu", "ayuda"}
 	want := referenceTexts(t, script)
@@ -140,6 +141,20 @@ func TestHandleOnArrival(t *testing.T) {
 			}
 			if !accept(t, p, m) { // the provider delivers it again
 				t.Errorf("message %d redelivered after the crash: a duplicate, want it handled", j)
+			}
+			drain(t, p)
+		}
+		equal(t, "replies", rec.texts(from), want)
+	})
+
+	t.Run("the provider hangs up", func(t *testing.T) {
+		st, rec, clk := openEmbedded(t), newRecorder("sms"), newClock()
+		p := arrivalPipeline(t, st, clk, rec)
+		for j, text := range script {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // gone before the message is handled
+			if fresh, err := p.Accept(ctx, msg(from, fmt.Sprintf("AR%d", j), text)); err != nil || !fresh {
+				t.Fatalf("message %d, its request gone: fresh=%v %v; want it handled all the same", j, fresh, err)
 			}
 			drain(t, p)
 		}

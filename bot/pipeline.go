@@ -456,6 +456,11 @@ func inboundID(dedupe string) string { return "in" + dedupe }
 // false, with nothing written, when its person has messages waiting or is
 // being handled, and m must be recorded to wait its turn.
 func (p *Pipeline) handleOnArrival(ctx context.Context, hs HandlingStore, person string, m Message, raw []byte) (fresh, done bool, err error) {
+	// A provider that hangs up meanwhile does not stop what was begun: it is
+	// finished within the lock's time, durable and deduplicated, so the
+	// provider's redelivery, if any, is a duplicate.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.LockTTL)
+	defer cancel()
 	dedupe := p.dedupeKey(m)
 	b, seen, ok, err := hs.BeginArrival(ctx, person, dedupe, p.cfg.LockTTL, p.now())
 	switch {
