@@ -105,6 +105,26 @@ func ParseTicket(id string) (cost int, recipient string, ok bool) {
 // same outcome.
 type Steps struct{ Store Store }
 
+// Deferrer is a store whose claims on queues live in memory (the embedded
+// store, which one process owns). Defer makes its claim c on a person in q
+// last until at, when c still stands, and reports whether it did: a person
+// who must wait (for the lane's budget, for another sender) then waits
+// without a write, where Schedule would write their new ready time. A
+// restart forgets it, and the person is ready at once: the budget and the
+// reply's own not-before time still decide when it goes.
+type Deferrer interface {
+	Defer(q Queue, c Claim, at time.Time) bool
+}
+
+// later makes the person of c ready in q again at at: in memory where the
+// store keeps its claims there, else by Schedule.
+func (s Steps) later(ctx context.Context, q Queue, c Claim, at time.Time) error {
+	if d, ok := s.Store.(Deferrer); ok && d.Defer(q, c, at) {
+		return nil
+	}
+	return s.Store.Schedule(ctx, q, c.Person, at)
+}
+
 // ClaimInbound is Store.ClaimInbound in steps: Claim, then BeginInbound for
 // each person claimed.
 func (s Steps) ClaimInbound(ctx context.Context, now time.Time, lease, lockTTL, retry time.Duration, n int) ([]Claimed, error) {
@@ -164,7 +184,7 @@ func (s Steps) claimOne(ctx context.Context, q Queue, c Claim, now time.Time, lo
 	tok, err := s.Store.Lock(ctx, lock, lockTTL, now)
 	if errors.Is(err, ErrLocked) {
 		d.Locked = true
-		return d, true, s.Store.Schedule(ctx, q, c.Person, now.Add(retry))
+		return d, true, s.later(ctx, q, c, now.Add(retry))
 	}
 	if err != nil {
 		return d, false, err
@@ -189,7 +209,7 @@ func (s Steps) claimOne(ctx context.Context, q Queue, c Claim, now time.Time, lo
 			}
 			if wait > 0 {
 				d.Wait, d.WholeLane = wait, bs[short].Name == laneBucket
-				if err := s.Store.Schedule(ctx, q, c.Person, now.Add(wait)); err != nil {
+				if err := s.later(ctx, q, c, now.Add(wait)); err != nil {
 					return d, false, errors.Join(err, unlock())
 				}
 				return d, true, unlock()

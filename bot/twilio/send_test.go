@@ -222,6 +222,20 @@ func TestSendNeverWaitsForTheRate(t *testing.T) {
 	}
 }
 
+// TestPaceBurst: a sender's budget holds a tenth of a second of its rate,
+// at least one message, so a worker a moment late loses none of it; at 10 a
+// second or less messages go one at a time.
+func TestPaceBurst(t *testing.T) {
+	for _, tc := range []struct{ rate, burst float64 }{
+		{0.001, 1}, {1, 1}, {10, 1}, {19, 1}, {30, 3}, {200, 20}, {1000, 100},
+	} {
+		a := newAdapter(t, newRecorder(), func(c *Config) { c.Rate = tc.rate })
+		if p := channel(t, a, "sms").(bot.Paced).Pace(); p.Rate != tc.rate || p.Burst != tc.burst {
+			t.Errorf("rate %v: Pace %+v, want burst %v", tc.rate, p, tc.burst)
+		}
+	}
+}
+
 // TestThrottledHoldsTheLane: a 429 holds the whole sender, not one recipient.
 func TestThrottledHoldsTheLane(t *testing.T) {
 	var th *bot.ErrThrottled

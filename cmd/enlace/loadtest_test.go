@@ -46,14 +46,32 @@ func runLoadtest(t *testing.T, ctx context.Context, env map[string]string, args 
 
 // checkCounts fails the test unless every accepted message got exactly one
 // reply, in order, and the stand-ins refused nothing. Counts only, never
-// times.
+// times. The one exception is the provider boundary's at-least-once: a
+// SIGKILL between a provider taking a reply and the acknowledgement reaching
+// the store sends that reply again, and neither Telegram nor Twilio takes an
+// idempotency key to stop it. So a run with kills may double replies first
+// sent by the killed process before its kill and sent again after it, at
+// most one per send it can have had in flight (its lane workers, on each
+// lane); any other copy fails.
 func checkCounts(t *testing.T, rep loadtest.Report, messages int) {
 	t.Helper()
 	if rep.Accepted != messages || rep.Expected < messages || rep.Replied != rep.Expected {
 		t.Errorf("accepted %d messages, want %d; got %d replies of %d expected (at least one a message)", rep.Accepted, messages, rep.Replied, rep.Expected)
 	}
-	if rep.Lost != 0 || rep.Doubled != 0 || rep.OutOfOrder != 0 || rep.Unmatched != 0 || rep.Strangers != 0 {
-		t.Errorf("lost %d, doubled %d (%d of them across a kill: sent by the killed process, then again), out of order %d, unmatched %d, to strangers %d; want 0 each",
+	defaults, err := loadConfig(func(string) string { return "" }) // serve's, as the load test starts it
+	if err != nil {
+		t.Fatal(err)
+	}
+	inFlight := rep.Killed * defaults.LaneWorkers * len(rep.Channels)
+	if rep.DoubledAcrossKill > 0 {
+		t.Logf("%d replies in flight at the kill sent again (at-least-once at the provider boundary; at most %d)", rep.DoubledAcrossKill, inFlight)
+	}
+	doubled := rep.Doubled
+	if rep.DoubledAcrossKill <= inFlight {
+		doubled -= rep.DoubledAcrossKill
+	}
+	if rep.Lost != 0 || doubled != 0 || rep.OutOfOrder != 0 || rep.Unmatched != 0 || rep.Strangers != 0 {
+		t.Errorf("lost %d, doubled %d (%d of them across a kill: sent by the killed process, then again), out of order %d, unmatched %d, to strangers %d; want 0 each but what was in flight at a kill",
 			rep.Lost, rep.Doubled, rep.DoubledAcrossKill, rep.OutOfOrder, rep.Unmatched, rep.Strangers)
 	}
 	if len(rep.Problems) > 0 {
@@ -127,8 +145,9 @@ func TestLoadtestBadFlags(t *testing.T) {
 // Redis Cluster share the webhooks of many people (SMS and Telegram); once
 // half the messages are accepted the first process is SIGKILLed and started
 // again. Every message must be answered exactly once and in order at the
-// stand-ins, and Telegram's shared pace must never pass 30 sends in one
-// second there. The size is modest by default; ENLACE_SCALE_MESSAGES and
+// stand-ins, but for the replies the killed process had in flight (sent
+// again: checkCounts), and Telegram's shared pace must never pass 30 sends
+// in one second there. The size is modest by default; ENLACE_SCALE_MESSAGES and
 // ENLACE_SCALE_PEOPLE run the 50,000 messages from 5,000 people.
 func TestScaleThreeServesOnClusterWithKill(t *testing.T) {
 	if testing.Short() {

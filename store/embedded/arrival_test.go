@@ -71,3 +71,57 @@ func TestBeginArrival(t *testing.T) {
 		t.Error("Finish with a mark and an inbound ID: no error")
 	}
 }
+
+// TestPacedClaimWritesNothing: a person whose reply must wait for the lane's
+// budget waits in memory (bot.Deferrer), not by a write: claims that find
+// the budget spent cost no write transaction, the person is not claimed
+// again before the wait ends, and is when it has.
+func TestPacedClaimWritesNothing(t *testing.T) {
+	ctx := context.Background()
+	st := open(t, filepath.Join(t.TempDir(), "enlace.db"))
+	now := time.Date(2031, 3, 1, 12, 0, 0, 0, time.UTC)
+	lane := bot.LaneQueue("sms-1")
+	budget := bot.LaneBudget{Lane: "sms-1", Rate: 1, Burst: 1}
+	for _, p := range []string{"p1", "p2"} {
+		if err := st.Enqueue(ctx, p, []bot.Item{{ID: bot.TicketID("r"+p, 1, ""), Data: []byte("x")}}, now); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Schedule(ctx, lane, p, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	claim := func(at time.Time) (paid, waiting int) {
+		t.Helper()
+		ds, err := st.ClaimOutbound(ctx, lane, at, time.Minute, time.Minute, time.Second, 2, budget)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, d := range ds {
+			switch {
+			case d.Paid:
+				paid++
+				if err := st.Unlock(ctx, bot.OutboxLock(d.Person), d.Token); err != nil {
+					t.Fatal(err)
+				}
+			case d.Wait > 0:
+				waiting++
+			}
+		}
+		return paid, waiting
+	}
+	if paid, waiting := claim(now); paid != 1 || waiting != 1 {
+		t.Fatalf("first claim: %d paid, %d waiting; want one of each (a budget of one)", paid, waiting)
+	}
+	writes := st.WriteTransactions()
+	for i := range 10 {
+		if paid, waiting := claim(now.Add(time.Duration(i*50) * time.Millisecond)); paid+waiting != 0 {
+			t.Fatalf("claim %d within the wait: %d paid, %d waiting; want nobody claimed", i, paid, waiting)
+		}
+	}
+	if got := st.WriteTransactions() - writes; got != 0 {
+		t.Errorf("%d write transactions while the budget was spent, want none", got)
+	}
+	if paid, _ := claim(now.Add(1100 * time.Millisecond)); paid != 1 {
+		t.Errorf("after the wait: %d paid, want the person who waited", paid)
+	}
+}

@@ -551,6 +551,19 @@ type leaseKey struct {
 	member string
 }
 
+// Defer implements bot.Deferrer: the claim, in memory, lasts until at.
+func (s *Store) Defer(q bot.Queue, c bot.Claim, at time.Time) bool {
+	l := &s.leases
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	k := leaseKey{q, c.Person}
+	if u, ok := l.m[k]; !ok || !u.Equal(c.Until) {
+		return false
+	}
+	l.m[k] = at
+	return true
+}
+
 // end ends the claim on member in q, if any.
 func (l *leaseTable) end(q bot.Queue, member string) {
 	l.mu.Lock()
