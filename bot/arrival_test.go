@@ -34,8 +34,8 @@ func openEmbedded(t *testing.T) *embedded.Store {
 // TestHandleOnArrival: handled as they arrive, messages give a person
 // exactly what recording them and handling them in turn gives, once each,
 // in order; a message delivered again is not handled again, nor is one
-// delivered twice at once; a message whose person has one waiting is
-// recorded and handled after it; a crash before the commit leaves nothing,
+// delivered twice at once; a message whose person has one waiting, or is
+// being handled, is recorded and handled after it by the workers; a crash before the commit leaves nothing,
 // and the provider's redelivery is handled once; a provider that hangs up
 // does not stop a message being handled.
 func TestHandleOnArrival(t *testing.T) {
@@ -117,6 +117,35 @@ func TestHandleOnArrival(t *testing.T) {
 			}
 		}
 		drain(t, p)
+		equal(t, "replies", rec.texts(from), want)
+	})
+
+	t.Run("one that comes meanwhile is left to the workers", func(t *testing.T) {
+		st, rec, clk := openEmbedded(t), newRecorder("sms"), newClock()
+		p := arrivalPipeline(t, st, clk, rec)
+		for j := 0; j < len(script); j += 2 {
+			first := msg(from, fmt.Sprintf("AR%d", j), script[j])
+			var second *bot.Message
+			if j+1 < len(script) {
+				m := msg(from, fmt.Sprintf("AR%d", j+1), script[j+1])
+				second = &m
+			}
+			bot.SetCrashHook(p, func(step string) {
+				if step == "before-commit" && second != nil {
+					m := *second
+					second = nil
+					accept(t, p, m) // arrives while the first is handled: stored
+				}
+			})
+			accept(t, p, first)
+			bot.SetCrashHook(p, nil)
+			if j+1 < len(script) {
+				if _, err := st.NextInbound(context.Background(), p.Person("sms", from)); err != nil {
+					t.Fatalf("message %d, come meanwhile: %v; want it in the inbox for the workers", j+1, err)
+				}
+			}
+			drain(t, p)
+		}
 		equal(t, "replies", rec.texts(from), want)
 	})
 

@@ -475,7 +475,17 @@ func (p *Pipeline) handleOnArrival(ctx context.Context, hs HandlingStore, person
 	}
 	b.Head = Item{ID: inboundID(dedupe), Data: p.keys.Seal(sealInbound, person, raw)}
 	h := &handling{claim: Claim{Person: person}, begun: b, mark: &Mark{Key: dedupe, TTL: p.cfg.DedupeTTL}}
-	_, err = p.handleHeld(ctx, h)
+	defer func() {
+		if h.begun.Token == "" {
+			return // released with the commit
+		}
+		// Messages that came meanwhile were stored and queued: the workers
+		// handle them, and the webhook is answered now.
+		if err := p.store.Unlock(context.WithoutCancel(ctx), person, b.Token); err != nil {
+			p.log.Warn("unlock failed", "person", logID(person), "err", err)
+		}
+	}()
+	err = p.handleOne(ctx, h)
 	switch {
 	case errors.Is(err, ErrDuplicate):
 		// The same message was recorded meanwhile (a provider delivering
