@@ -36,19 +36,12 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	var ps []*bot.Pipeline
-	var first bot.Store
-	for range processes {
-		st, err := redisstore.Open(context.Background(), sen.URL+"&wait_replicas=1", redisstore.Options{Prefix: sen.Prefix})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if first == nil {
-			first = st
-		}
+	stores := processStores(t, sen.URL+"&wait_replicas=1", sen.Prefix, processes)
+	first := stores[0]
+	for _, st := range stores {
 		p := newPipelineWith(t, st, time.Now, cfg, rec)
 		ps = append(ps, p)
 		wg.Go(func() { p.Run(ctx) })
-		t.Cleanup(func() { _ = st.Close() })
 	}
 	defer func() { stop(); wg.Wait() }()
 
@@ -109,6 +102,22 @@ func TestSentinelFailoverUnderLoad(t *testing.T) {
 		doubled += max(0, len(got)-len(want))
 	}
 	t.Logf("%d people, %d messages, %d replies over 3 pipelines with a failover: %d lost, %d doubled", people, total, rec.count(), lost, doubled)
+}
+
+// processStores opens n stores on the Redis at url, each with a client of
+// its own as n serve processes would have, closed when the test ends.
+func processStores(t *testing.T, url, prefix string, n int) []bot.Store {
+	t.Helper()
+	var out []bot.Store
+	for range n {
+		st, err := redisstore.Open(context.Background(), url, redisstore.Options{Prefix: prefix})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = st.Close() })
+		out = append(out, st)
+	}
+	return out
 }
 
 // referenceTexts is what one person who writes script gets from a pipeline

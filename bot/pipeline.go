@@ -475,16 +475,9 @@ func (p *Pipeline) handleOnArrival(ctx context.Context, hs HandlingStore, person
 	}
 	b.Head = Item{ID: inboundID(dedupe), Data: p.keys.Seal(sealInbound, person, raw)}
 	h := &handling{claim: Claim{Person: person}, begun: b, mark: &Mark{Key: dedupe, TTL: p.cfg.DedupeTTL}}
-	defer func() {
-		if h.begun.Token == "" {
-			return // released with the commit
-		}
-		// Messages that came meanwhile were stored and queued: the workers
-		// handle them, and the webhook is answered now.
-		if err := p.store.Unlock(context.WithoutCancel(ctx), person, b.Token); err != nil {
-			p.log.Warn("unlock failed", "person", logID(person), "err", err)
-		}
-	}()
+	// Messages that came meanwhile were stored and queued: the workers handle
+	// them, and the webhook is answered after its own.
+	defer p.unlockHeld(ctx, h, b.Token)
 	err = p.handleOne(ctx, h)
 	switch {
 	case errors.Is(err, ErrDuplicate):
@@ -650,21 +643,8 @@ type handling struct {
 // the last message, releases the person and the lock (Finish): two round
 // trips for a person with one message, on one Redis.
 func (p *Pipeline) handlePerson(ctx context.Context, c Claimed) (int, error) {
-	return p.handleHeld(ctx, &handling{claim: c.Claim, begun: c.Begun})
-}
-
-// handleHeld is handlePerson from the lock on: it handles h's head and
-// whatever follows it in the inbox, then releases the person and the lock.
-func (p *Pipeline) handleHeld(ctx context.Context, h *handling) (int, error) {
-	person, token, claim := h.claim.Person, h.begun.Token, h.claim
-	defer func() {
-		if h.begun.Token == "" {
-			return // released with the last commit
-		}
-		if err := p.store.Unlock(context.WithoutCancel(ctx), person, token); err != nil {
-			p.log.Warn("unlock failed", "person", logID(person), "err", err)
-		}
-	}()
+	h := &handling{claim: c.Claim, begun: c.Begun}
+	defer p.unlockHeld(ctx, h, c.Begun.Token)
 	n := 0
 	for h.begun.Token != "" && h.begun.Head.ID != "" {
 		if err := p.handleOne(ctx, h); err != nil {
@@ -673,11 +653,22 @@ func (p *Pipeline) handleHeld(ctx context.Context, h *handling) (int, error) {
 		n++
 	}
 	if h.begun.Token != "" {
-		if _, err := p.store.Release(ctx, QueueInbound, claim); err != nil {
+		if _, err := p.store.Release(ctx, QueueInbound, c.Claim); err != nil {
 			return n, fmt.Errorf("bot: releasing claim: %w", err)
 		}
 	}
 	return n, nil
+}
+
+// unlockHeld lets go of the lock token took on h's person, unless the last
+// commit released it with the person.
+func (p *Pipeline) unlockHeld(ctx context.Context, h *handling, token string) {
+	if h.begun.Token == "" {
+		return
+	}
+	if err := p.store.Unlock(context.WithoutCancel(ctx), h.claim.Person, token); err != nil {
+		p.log.Warn("unlock failed", "person", logID(h.claim.Person), "err", err)
+	}
 }
 
 // handleOne runs the engine on the person's next inbound message (h.begun)

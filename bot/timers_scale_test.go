@@ -9,7 +9,6 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
-	redisstore "github.com/enlace-rfl/enlace/store/redis"
 	"github.com/enlace-rfl/enlace/store/redis/redistest"
 )
 
@@ -47,16 +46,9 @@ func TestTimersFireOnceAcrossThreeProcesses(t *testing.T) {
 			rec := newRecorder("sms")
 			clk := newClock()
 			var ps []*bot.Pipeline
-			var first bot.Store
-			for range processes {
-				st, err := redisstore.Open(context.Background(), url, redisstore.Options{Prefix: prefix})
-				if err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { _ = st.Close() })
-				if first == nil {
-					first = st
-				}
+			stores := processStores(t, url, prefix, processes)
+			first := stores[0]
+			for _, st := range stores {
 				cfg := testConfig
 				cfg.Batch = 2 // each pass fires a few, so the passes interleave with the failover
 				ps = append(ps, pipelineOf(t, st, clk.Now, cfg, remindingEngine{flows.New(flows.Config{}, catalog)}, rec))
