@@ -116,9 +116,20 @@ type Deferrer interface {
 	Defer(q Queue, c Claim, at time.Time) bool
 }
 
+// LapseKeeper is implemented by stores that can tell a claim ran out
+// (Claim.Lapsed): LaterLapsed makes c's person ready in q again by at, and
+// their next claim says the same Lapsed, as nothing was tried in between.
+type LapseKeeper interface {
+	LaterLapsed(ctx context.Context, q Queue, c Claim, at time.Time) error
+}
+
 // later makes the person of c ready in q again at at: in memory where the
-// store keeps its claims there, else by Schedule.
+// store keeps its claims there, else by Schedule; a lapsed claim stays lapsed
+// (LapseKeeper).
 func (s Steps) later(ctx context.Context, q Queue, c Claim, at time.Time) error {
+	if k, ok := s.Store.(LapseKeeper); ok && !c.Lapsed.IsZero() {
+		return k.LaterLapsed(ctx, q, c, at)
+	}
 	if d, ok := s.Store.(Deferrer); ok && d.Defer(q, c, at) {
 		return nil
 	}

@@ -14,13 +14,17 @@ import (
 )
 
 // TestCrashBetweenSteps kills a real process between two pipeline steps and
-// shows that a new process on the same store delivers the reply exactly once.
+// shows that a new process on the same store delivers the reply exactly once
+// (after-send: once more, as the killed process's send left no trace here).
+// A reply whose claim the killed process held goes again unsure
+// (Reply.Unsure, from when it was made), so that a channel that can ask its
+// provider does; one the killed process never claimed does not.
 func TestCrashBetweenSteps(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts child processes")
 	}
 	for _, b := range backends(t) {
-		for _, step := range []string{"before-commit", "after-commit", "before-send"} {
+		for _, step := range []string{"before-commit", "after-commit", "before-send", "after-send"} {
 			t.Run(b.name+"/"+step, func(t *testing.T) {
 				child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.v")
 				child.Env = append(os.Environ(), append(b.env, "TEST_CRASH_STEP="+step, "TEST_CRASH_FROM="+alice+step)...)
@@ -42,6 +46,15 @@ func TestCrashBetweenSteps(t *testing.T) {
 				p := newPipeline(t, st, clk.Now, rec)
 				drain(t, p)
 				equal(t, "replies after restart", rec.texts(alice+step), want("es", "language.prompt"))
+				got := rec.replies()
+				switch r := got[len(got)-1]; {
+				case step == "before-send" || step == "after-send":
+					if r.Unsure.IsZero() || r.Unsure.Before(r.Created) {
+						t.Errorf("reply sent after the kill: unsure %v (made %v), want unsure since it was made", r.Unsure, r.Created)
+					}
+				case step == "before-commit" && !r.Unsure.IsZero():
+					t.Errorf("reply the killed process never had: unsure %v, want not", r.Unsure)
+				}
 			})
 		}
 	}

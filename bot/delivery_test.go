@@ -301,3 +301,47 @@ func TestReplayedMessageTellsTheSenderItArrived(t *testing.T) {
 		t.Errorf("dead letters at the end: %+v, want none", letters)
 	}
 }
+
+// TestFailedSendIsUnsure: a send that failed without saying whether the
+// provider took it (a timeout, a 5xx) is tried again unsure from when the
+// failed attempt began (Reply.Unsure, kept in the store with the reply), so
+// a channel that can ask its provider does before sending; a throttle says
+// the provider took nothing, so the retry is not unsure.
+func TestFailedSendIsUnsure(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		err        error
+		wantUnsure bool
+	}{
+		{"transient", errFlaky, true},
+		{"throttled", &bot.ErrThrottled{RetryAfter: time.Second}, false},
+	} {
+		for _, b := range backends(t) {
+			t.Run(tc.name+"/"+b.name, func(t *testing.T) {
+				st := b.open(t)
+				defer st.Close()
+				rec := newRecorder("sms")
+				rec.fail = func(r bot.Reply, attempt int) error {
+					if attempt == 1 {
+						return tc.err
+					}
+					return nil
+				}
+				clk := newClock()
+				p := newPipeline(t, st, clk.Now, rec)
+				accept(t, p, msg(alice, "SM1", "hola"))
+				firstTry := clk.Now()
+				drain(t, p)
+				clk.Advance(time.Minute)
+				drain(t, p)
+				got := rec.replies()
+				if len(got) != 1 {
+					t.Fatalf("delivered %d replies, want 1", len(got))
+				}
+				if r := got[0]; tc.wantUnsure != !r.Unsure.IsZero() || tc.wantUnsure && !r.Unsure.Equal(firstTry) {
+					t.Errorf("retry after a %s failure: unsure %v, want unsure since %v: %v", tc.name, r.Unsure, firstTry, tc.wantUnsure)
+				}
+			})
+		}
+	}
+}

@@ -126,6 +126,13 @@ func (r *recorder) count() int {
 	return len(r.sent)
 }
 
+// replies are the replies delivered so far, in order.
+func (r *recorder) replies() []bot.Reply {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.sent)
+}
+
 var catalog = func() *locales.Catalog {
 	c, err := locales.Load()
 	if err != nil {

@@ -58,6 +58,13 @@ type Reply struct {
 	FailingSince time.Time `json:"failing_since,omitzero"`
 	// LastError is the reason of the last failed attempt (no personal data).
 	LastError string `json:"last_error,omitempty"`
+	// Unsure, when not zero, is when an attempt began that may have reached
+	// the provider without its outcome being known: its claim ran out (a
+	// crash) or the call failed in a way that does not say (a timeout, a
+	// reset, a 5xx). A channel that can ask its provider what it sent
+	// (Twilio's message list) sends only what did not leave since then; the
+	// others send again (at least once).
+	Unsure time.Time `json:"unsure,omitzero"`
 	// GaveUp marks a dead letter whose retry time ran out on transient
 	// failures: it is replayed once its channel delivers again. AutoReplayed
 	// marks one that was, so it is replayed automatically only once.

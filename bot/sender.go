@@ -117,10 +117,20 @@ func (p *Pipeline) sendHead(ctx context.Context, l *lane, d Delivery) (sent, nex
 			return false, false, false, p.store.Schedule(ctx, l.queue, c.Person, now.Add(wait))
 		}
 	}
+	if !d.Lapsed.IsZero() && r.Unsure.IsZero() {
+		// The claim before this one ran out: it may have sent the reply
+		// since it began (and no earlier than the reply was made). The reply
+		// before it to this person was acknowledged before that claim.
+		r.Unsure = later(d.Lapsed.Add(-p.cfg.Lease), r.Created)
+	}
+	started := p.now()
 	p.crash("before-send")
 	sendCtx, cancelSend := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.SendTimeout)
 	sendErr := ch.Send(sendCtx, r)
 	cancelSend()
+	if unsureOutcome(sendErr) && r.Unsure.IsZero() {
+		r.Unsure = started // kept by the retry's rewrite
+	}
 	ackCtx, cancelAck := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.AckTimeout)
 	defer cancelAck()
 	return p.sendOutcome(ackCtx, l, d, item.ID, ch, r, sendErr)
@@ -141,6 +151,21 @@ func (p *Pipeline) sendOutcome(ctx context.Context, l *lane, d Delivery, id stri
 	}
 	sent, next, err = p.failed(ctx, l, person, id, r, sendErr)
 	return sent, next, false, err
+}
+
+// later is the later of two times.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// unsureOutcome says whether a failed send may still have reached the
+// provider: any failure but a throttle or a refusal, which say it did not.
+func unsureOutcome(err error) bool {
+	var throttled *ErrThrottled
+	return err != nil && !errors.As(err, &throttled) && !errors.Is(err, ErrUnreachable) && !errors.Is(err, ErrRejected)
 }
 
 // sendable returns the channel a reply goes on, or the reason it must not be

@@ -76,9 +76,17 @@ type Item struct {
 
 // Claim is a lease on one person in a queue. Until is the lease deadline; the
 // store uses it as the claim's token when the claim is released.
+//
+// Lapsed, when not zero, says that an earlier claim of the person ran out
+// without being released or rescheduled (its process died, most likely),
+// and is when it ran out: that claim began a lease before (or, where the
+// store cannot tell, the person was ready then). On a delivery lane it
+// means the outbox head may have reached the provider since: the sender
+// asks a provider that can tell before sending it again (Reply.Unsure).
 type Claim struct {
 	Person string
 	Until  time.Time
+	Lapsed time.Time
 }
 
 // Commit is everything one handled inbound message changes, applied atomically.

@@ -112,16 +112,24 @@ func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply, to string) error {
 	if !a.hasSMS() {
 		return fmt.Errorf("%w: %w", errNoSender, bot.ErrRejected)
 	}
-	for _, part := range a.layer.Texts("sms", r) {
+	from := sender{from: a.cfg.From}
+	if a.cfg.MessagingServiceSID != "" {
+		from = sender{service: a.cfg.MessagingServiceSID}
+	}
+	parts, err := a.unsent(ctx, r.Unsure, to, from, a.layer.Texts("sms", r))
+	if err != nil {
+		return err
+	}
+	for _, part := range parts {
 		p := &api.CreateMessageParams{}
 		p.SetTo(to).SetBody(part).SetStatusCallback(a.statusCallback(r, sentAsSMS))
-		if a.cfg.MessagingServiceSID != "" {
-			p.SetMessagingServiceSid(a.cfg.MessagingServiceSID)
+		if from.service != "" {
+			p.SetMessagingServiceSid(from.service)
 		} else {
-			p.SetFrom(a.cfg.From)
+			p.SetFrom(from.from)
 		}
-		// A part that failed is sent again with the parts before it: texts are
-		// written to fit one message, so this is rare and only repeats.
+		// A part that failed is sent again with the parts after it; the
+		// reply is then unsure, and the parts before it are not sent again.
 		if err := a.create(ctx, p); err != nil {
 			return err
 		}
@@ -184,9 +192,14 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 			return a.sendSMS(ctx, r, r.To)
 		}
 	}
-	for _, part := range a.layer.Texts("whatsapp", r) {
+	to := "whatsapp:" + r.Destination()
+	parts, err := a.unsent(ctx, r.Unsure, to, sender{from: a.cfg.WhatsAppFrom}, a.layer.Texts("whatsapp", r))
+	if err != nil {
+		return err
+	}
+	for _, part := range parts {
 		p := &api.CreateMessageParams{}
-		p.SetTo("whatsapp:" + r.Destination()).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r, sentAsFreeform))
+		p.SetTo(to).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r, sentAsFreeform))
 		if err := a.create(ctx, p); err != nil {
 			return err
 		}
@@ -212,10 +225,17 @@ const defaultRetryAfter = 2 * time.Second
 // transient error. It never waits for a rate: the pipeline took the reply's
 // cost from the sender's shared budget before it called Send.
 func (a *Adapter) create(ctx context.Context, p *api.CreateMessageParams) error {
-	// twilio-go takes no context: a client per call carries ctx (and the
-	// call's deadline) into every request it makes.
-	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
+	svc, tr, cancel := a.service(ctx)
 	defer cancel()
+	_, err := svc.CreateMessage(p)
+	return classify(err, tr.status, tr.retryAfter)
+}
+
+// service is a Messages API client for one call. twilio-go takes no
+// context: a client per call carries ctx (and the call's deadline) into
+// every request it makes, and its transport keeps what the call answered.
+func (a *Adapter) service(ctx context.Context) (*api.ApiService, *callTransport, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(ctx, a.cfg.Timeout)
 	tr := &callTransport{ctx: ctx, base: a.apiBase, next: a.cfg.Transport}
 	c := &twclient.Client{
 		Credentials: twclient.NewCredentials(a.cfg.AccountSID, a.cfg.AuthToken),
@@ -224,8 +244,7 @@ func (a *Adapter) create(ctx context.Context, p *api.CreateMessageParams) error 
 		}},
 	}
 	c.SetAccountSid(a.cfg.AccountSID)
-	_, err := api.NewApiServiceWithClient(c).CreateMessage(p)
-	return classify(err, tr.status, tr.retryAfter)
+	return api.NewApiServiceWithClient(c), tr, cancel
 }
 
 // classify maps a twilio-go error to the pipeline's outcomes. Its messages

@@ -87,6 +87,8 @@ type Adapter struct {
 
 	statusTotal *prometheus.CounterVec
 	windowTotal *prometheus.CounterVec
+	// reconciled counts unsure parts found already sent (reconcile.go).
+	reconciled prometheus.Counter
 }
 
 // New checks cfg and builds an adapter that records messages in p.
@@ -148,6 +150,10 @@ func New(cfg Config, p Pipeline) (*Adapter, error) {
 			Name: "enlace_twilio_whatsapp_outside_window_total",
 			Help: "WhatsApp messages due outside the 24-hour window, by how they were sent (template, sms, freeform).",
 		}, []string{"sent_as"}),
+		reconciled: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "enlace_twilio_already_sent_total",
+			Help: "Message parts not sent again because Twilio's message list showed that an earlier, interrupted attempt had sent them.",
+		}),
 	}
 	if a.log == nil {
 		a.log = slog.Default()
@@ -190,7 +196,7 @@ func (a *Adapter) Register(mux *http.ServeMux) {
 
 // Collectors are the adapter's Prometheus metrics, for the caller to register.
 func (a *Adapter) Collectors() []prometheus.Collector {
-	return []prometheus.Collector{a.statusTotal, a.windowTotal}
+	return []prometheus.Collector{a.statusTotal, a.windowTotal, a.reconciled}
 }
 
 // logID is how a number appears in logs: the start of its person's keyed hash.

@@ -90,6 +90,9 @@ type Store struct {
 	budgets store.MemoryBudgets
 	locks   lockTable
 	leases  leaseTable
+	// suspects are the people in a delivery lane when the file was opened
+	// after a kill (lapsed.go).
+	suspects lapsedTable
 	// writes counts committed write transactions (each one an fsync).
 	writes atomic.Int64
 }
@@ -108,7 +111,12 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
+	var suspects map[leaseKey]suspect
 	err = db.Update(func(tx *bolt.Tx) error {
+		var err error
+		if suspects, err = openMark(tx); err != nil {
+			return err
+		}
 		names := [][]byte{bPeople, bLocks, bIdx["dead"], bIdx["esc"], bAliases, bCounters}
 		for _, q := range []bot.Queue{bot.QueueInbound, bot.QueueOutbound, queueTimers} {
 			names = append(names, bQueueAt[q], bQueueBy[q])
@@ -124,13 +132,14 @@ func Open(path string, opts Options) (*Store, error) {
 		_ = db.Close()
 		return nil, fmt.Errorf("embedded: create buckets: %w", err)
 	}
-	return &Store{db: db, ret: opts.Retention.WithDefaults()}, nil
+	return &Store{db: db, ret: opts.Retention.WithDefaults(), suspects: lapsedTable{m: suspects}}, nil
 }
 
-// Close closes the file. It may be called more than once.
+// Close marks the file closed (lapsed.go) and closes it. It may be called
+// more than once.
 func (s *Store) Close() error {
 	var err error
-	s.once.Do(func() { err = s.db.Close() })
+	s.once.Do(func() { err = errors.Join(s.closeMark(), s.db.Close()) })
 	return err
 }
 
@@ -609,7 +618,7 @@ func (s *Store) Claim(ctx context.Context, q bot.Queue, now time.Time, lease tim
 			if u, ok := l.m[leaseKey{q, p}]; ok && now.Before(u) {
 				continue // claimed already
 			}
-			cs = append(cs, bot.Claim{Person: p, Until: until})
+			cs = append(cs, bot.Claim{Person: p, Until: until, Lapsed: s.lapsed(q, p, lease)})
 		}
 		return nil
 	})

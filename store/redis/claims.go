@@ -88,24 +88,25 @@ func (s *Store) ClaimInbound(ctx context.Context, now time.Time, lease, lockTTL,
 	return out, nil
 }
 
-var claimOutboundScript = goredis.NewScript(budgetLua + `
+var claimOutboundScript = goredis.NewScript(budgetLua + leaseLua + `
 -- KEYS: lane queue. ARGV: now ms, lease end ms, n, token base, lock ttl ms,
 -- retry at ms, key prefix, the lane's budget key prefix, lane rate (tokens/ms,
 -- 0: none), lane burst, recipient rate (tokens/ms, 0: none). Returns per
 -- person {person, 0} (outbox locked by another), {person, 1, wait ms, whole
 -- lane 1/0} (budget short: rescheduled, unlocked) or {person, 2, token,
--- outbox head, flags, alias or false, paid 1/0}. People with an empty outbox
--- are released and left out.
+-- outbox head, flags, alias or false, paid 1/0, the lease end ms of a claim
+-- that ran out or 0}. People with an empty outbox are released and left out.
 local now = tonumber(ARGV[1])
 local laneRate, laneBurst, recRate = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-local ps = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3])
+local ps = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3], 'WITHSCORES')
 local out = {}
-for i, p in ipairs(ps) do
+for j = 1, #ps, 2 do
+  local i, p, ran = (j + 1) / 2, ps[j], lapsed(ps[j + 1])
   local k = ARGV[7] .. ':p:{' .. p .. '}:'
   local lock = ARGV[7] .. ':p:{' .. p .. '_out}:lock'
   local tok = ARGV[4] .. i
   if not redis.call('SET', lock, tok, 'NX', 'PX', ARGV[5]) then
-    redis.call('ZADD', KEYS[1], 'XX', ARGV[6], p)
+    redis.call('ZADD', KEYS[1], 'XX', still(tonumber(ARGV[6]), ran), p)
     out[#out + 1] = {p, 0}
   else
     local head = redis.call('LINDEX', k .. 'out', 0)
@@ -129,13 +130,13 @@ for i, p in ipairs(ps) do
         end
       end
       if wait > 0 then
-        redis.call('ZADD', KEYS[1], 'XX', now + wait, p)
+        redis.call('ZADD', KEYS[1], 'XX', still(now + wait, ran), p)
         redis.call('DEL', lock)
         out[#out + 1] = {p, 1, wait, whole}
       else
-        redis.call('ZADD', KEYS[1], 'XX', ARGV[2], p)
+        redis.call('ZADD', KEYS[1], 'XX', leased(ARGV[2]), p)
         out[#out + 1] = {p, 2, tok, head, redis.call('SUNION', k .. 'flags', k .. 'optout'),
-          redis.call('GET', ARGV[7] .. ':alias:{' .. p .. '}') or false, paid}
+          redis.call('GET', ARGV[7] .. ':alias:{' .. p .. '}') or false, paid, ran}
       end
     end
   end
@@ -206,7 +207,7 @@ func delivery(e any, until time.Time) (bot.Delivery, error) {
 		wait, _ := row[2].(int64)
 		whole, _ := row[3].(int64)
 		d.Wait, d.WholeLane = time.Duration(wait)*time.Millisecond, whole == 1
-	case kind == 2 && len(row) == 7:
+	case kind == 2 && len(row) == 8:
 		d.Token, _ = row[2].(string)
 		h, _ := row[3].(string)
 		head, err := decodeItem(h)
@@ -222,6 +223,8 @@ func delivery(e any, until time.Time) (bot.Delivery, error) {
 		d.Alias, _ = row[5].(string)
 		paid, _ := row[6].(int64)
 		d.Paid = paid == 1
+		end, _ := row[7].(int64)
+		d.Lapsed = lapsedAt(end)
 	default:
 		return bot.Delivery{}, bad
 	}
@@ -239,7 +242,7 @@ if redis.call('LLEN', KEYS[1]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
 else
   local sc = redis.call('ZSCORE', KEYS[3], ARGV[3])
-  if sc and tonumber(sc) == tonumber(ARGV[4]) then redis.call('ZREM', KEYS[3], ARGV[3]) end
+  if sc and math.floor(tonumber(sc)) == tonumber(ARGV[4]) then redis.call('ZREM', KEYS[3], ARGV[3]) end
 end
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 return 0`)

@@ -61,6 +61,7 @@ func TestClusterConformance(t *testing.T) {
 			t.Cleanup(func() { _ = st.Close() })
 			return st
 		},
+		Lapses: true,
 	})
 	storetest.RunPlaces(t, func(t *testing.T) places.Store { return open(t, bot.Retention{}) })
 	t.Run("Staff", func(t *testing.T) {

@@ -50,7 +50,8 @@ func TestSentinelConformance(t *testing.T) {
 		Contents: func(t *testing.T, s bot.Store) []string {
 			return redistest.Contents(t, s.(*redisstore.Store).Client(), prefixOf(s))
 		},
-		Share: func(t *testing.T, s bot.Store) bot.Store { return open(t, bot.Retention{}, prefixOf(s)) },
+		Share:  func(t *testing.T, s bot.Store) bot.Store { return open(t, bot.Retention{}, prefixOf(s)) },
+		Lapses: true,
 	})
 }
 

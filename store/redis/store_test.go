@@ -54,7 +54,8 @@ func TestConformance(t *testing.T) {
 		Contents: func(t *testing.T, s bot.Store) []string {
 			return redistest.Contents(t, s.(*redis.Store).Client(), prefixOf(s))
 		},
-		Share: func(t *testing.T, s bot.Store) bot.Store { return openWith(t, srv, prefixOf(s), bot.Retention{}) },
+		Share:  func(t *testing.T, s bot.Store) bot.Store { return openWith(t, srv, prefixOf(s), bot.Retention{}) },
+		Lapses: true,
 	})
 }
 

@@ -266,3 +266,99 @@ func testDedupeMarksBounded(t *testing.T, s bot.Store) {
 		t.Fatalf("the oldest mark, past the bound: fresh %v, %v; want it forgotten", fresh, err)
 	}
 }
+
+// testClaimLapsed: a claim that ran out without a release or a new time (its
+// claimant died) says so to the next claim (Claim.Lapsed), on a lane's
+// delivery claims and on plain claims, until something is tried: a claim
+// that finds the outbox locked or the budget spent leaves it lapsed; an
+// acknowledgement or a release ends it. Only for a store that tells
+// (Backend.Lapses).
+func testClaimLapsed(t *testing.T, s bot.Store, b Backend) {
+	if !b.Lapses {
+		t.Skip("the store tells lapsed claims only after a restart (its own test)")
+	}
+	lane := bot.LaneQueue("sms")
+	budget := bot.LaneBudget{Lane: "sms", Rate: 1, Burst: 1}
+	a, other := person(t), person(t)
+	first, second := bot.TicketID("r1", 1, ""), bot.TicketID("r2", 1, "")
+	must(t, s.Enqueue(ctx, a, []bot.Item{item(first), item(second)}, epoch))
+	must(t, s.Schedule(ctx, lane, a, epoch))
+	claim := func(at time.Time, n int) bot.Delivery {
+		t.Helper()
+		ds, err := s.ClaimOutbound(ctx, lane, at, time.Minute, time.Minute, time.Second, n, budget)
+		must(t, err)
+		if len(ds) != 1 {
+			t.Fatalf("claimed %+v at %v, want one person", ds, at)
+		}
+		return ds[0]
+	}
+	dies := func(at time.Time) time.Time { // the claimant dies: lease and lock run out
+		t.Helper()
+		if b.Elapse != nil {
+			b.Elapse(t, s, 2*time.Minute)
+		}
+		return at.Add(2 * time.Minute)
+	}
+	if d := claim(epoch, 10); !d.Lapsed.IsZero() || !d.Paid || d.Head.ID != first {
+		t.Fatalf("first claim: %+v, want a paid head, not lapsed", d)
+	}
+	at := dies(epoch)
+
+	tok, err := s.Lock(ctx, bot.OutboxLock(a), time.Minute, at)
+	must(t, err)
+	if d := claim(at, 10); !d.Locked {
+		t.Fatalf("with the outbox held by another: %+v, want Locked", d)
+	}
+	must(t, s.Unlock(ctx, bot.OutboxLock(a), tok))
+	at = at.Add(time.Second)
+	d := claim(at, 10)
+	if !d.Lapsed.Equal(epoch.Add(time.Minute)) || !d.Paid || d.Head.ID != first {
+		t.Fatalf("after the claim ran out (and one that found the outbox locked): %+v, want the head lapsed at the first lease's end", d)
+	}
+	ranOut := d.Until
+	at = dies(at)
+
+	// The lane's budget is spent by another's reply: the claim waits, lapsed still.
+	must(t, s.Enqueue(ctx, other, []bot.Item{item(bot.TicketID("o1", 1, ""))}, epoch))
+	must(t, s.Schedule(ctx, lane, other, epoch))
+	if d := claim(at, 1); d.Person != other || !d.Paid {
+		t.Fatalf("the other's claim: %+v, want it paid", d)
+	}
+	d = claim(at, 10)
+	if d.Person != a || d.Wait <= 0 {
+		t.Fatalf("with the budget spent: %+v, want a waiting", d)
+	}
+	at = at.Add(d.Wait)
+	d = claim(at, 10)
+	if !d.Lapsed.Equal(ranOut) || !d.Paid {
+		t.Fatalf("after waiting for the budget: %+v, want the head lapsed at %v still", d, ranOut)
+	}
+	next := at.Add(time.Second)
+	must(t, s.FinishOutbound(ctx, a, d.Token, lane, d.Claim, first, next, at))
+	if d := claim(next, 10); !d.Lapsed.IsZero() || d.Head.ID != second {
+		t.Fatalf("after the acknowledgement: %+v, want the next head, not lapsed", d)
+	}
+
+	// Plain claims (bot.Steps on a cluster) tell the same.
+	q, p := bot.LaneQueue("telegram"), person(t)
+	must(t, s.Schedule(ctx, q, p, epoch))
+	cs, err := s.Claim(ctx, q, epoch, time.Minute, 10)
+	must(t, err)
+	if len(cs) != 1 || !cs[0].Lapsed.IsZero() {
+		t.Fatalf("first plain claim: %+v, want one, not lapsed", cs)
+	}
+	cs, err = s.Claim(ctx, q, epoch.Add(2*time.Minute), time.Minute, 10)
+	must(t, err)
+	if len(cs) != 1 || cs[0].Lapsed.IsZero() {
+		t.Fatalf("plain claim after one ran out: %+v, want it lapsed", cs)
+	}
+	if ok, err := s.Release(ctx, q, cs[0]); err != nil || !ok {
+		t.Fatalf("releasing the lapsed claim: %v, %v", ok, err)
+	}
+	must(t, s.Schedule(ctx, q, p, epoch.Add(3*time.Minute)))
+	cs, err = s.Claim(ctx, q, epoch.Add(3*time.Minute), time.Minute, 10)
+	must(t, err)
+	if len(cs) != 1 || !cs[0].Lapsed.IsZero() {
+		t.Fatalf("claim after a release: %+v, want it not lapsed", cs)
+	}
+}

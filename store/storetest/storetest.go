@@ -38,6 +38,10 @@ type Backend struct {
 	// open it, for the tests of what processes share (delivery budgets). Nil
 	// for a store one process owns.
 	Share func(t *testing.T, s bot.Store) bot.Store
+	// Lapses says the store tells a claim that an earlier one ran out
+	// (bot.Claim.Lapsed) within one process; a store that tells only after
+	// a restart tests that itself.
+	Lapses bool
 }
 
 // epoch is the fake clock's start. Nothing depends on it being near the wall
@@ -88,6 +92,7 @@ func Run(t *testing.T, b Backend) {
 		{"Retention", func(t *testing.T, s bot.Store) { testRetentionHolds(t, s, b) }},
 		{"AliasRefreshedByUse", func(t *testing.T, s bot.Store) { testAliasRefresh(t, s, b) }},
 		{"Counter", func(t *testing.T, s bot.Store) { testCounter(t, s, b) }},
+		{"ClaimLapsed", func(t *testing.T, s bot.Store) { testClaimLapsed(t, s, b) }},
 		{"Lanes", testLanes},
 		{"LanesConcurrentClaim", testLanesConcurrent},
 		{"Budget", testBudget},

@@ -2,7 +2,9 @@
 // needs only TB, not package testing): it signs webhook posts the way
 // Twilio does, independently of twilio-go, and runs a local Messages API
 // (POST /2010-04-01/Accounts/{Sid}/Messages.json) that checks every form field
-// against the real API's create schema and answers with real bodies.
+// against the real API's create schema and answers with real bodies, and
+// lists what it created (GET …/Messages.json, by To and From, newest first)
+// as the real list does.
 package twiliotest
 
 import (
@@ -13,6 +15,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -123,7 +126,8 @@ type Call struct {
 	AccountSid string
 	Form       url.Values
 	At         time.Time
-	Status     int // the HTTP status it was answered with
+	Status     int    // the HTTP status it was answered with
+	Sid        string // the message's, when one was created
 }
 
 // Answer is what the stand-in replies to one call.
@@ -159,9 +163,39 @@ type API struct {
 
 	mu      sync.Mutex
 	calls   []Call
+	created []map[string]any    // the messages created, as the API lists them
+	lookups int                 // list requests
 	answers map[string][]Answer // by To: answers to give before succeeding
 	down    func() bool         // FailWhile
 	downAns Answer
+	now     func() time.Time
+}
+
+// SetClock sets the clock the stand-in dates messages by (the wall clock by
+// default), so that a test's fake clock and the messages' dates agree.
+func (a *API) SetClock(now func() time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.now = now
+}
+
+// Lookups is how many list requests the stand-in answered.
+func (a *API) Lookups() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.lookups
+}
+
+// SetStatus sets the status a created message is listed with ("failed",
+// "delivered", …), as Twilio's own records change (sid: Call.Sid).
+func (a *API) SetStatus(sid, status string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, m := range a.created {
+		if m["sid"] == sid {
+			m["status"] = status
+		}
+	}
 }
 
 // FailWhile answers every call with ans while down returns true (an outage,
@@ -174,7 +208,7 @@ func (a *API) FailWhile(down func() bool, ans Answer) {
 
 // NewAPI starts a Messages API for one account; it stops when the test ends.
 func NewAPI(tb TB, accountSid, authToken string) *API {
-	a := &API{tb: tb, accountSid: accountSid, authToken: authToken, answers: map[string][]Answer{}}
+	a := &API{tb: tb, accountSid: accountSid, authToken: authToken, answers: map[string][]Answer{}, now: time.Now}
 	a.srv = httptest.NewServer(http.HandlerFunc(a.serve))
 	a.URL = a.srv.URL
 	tb.Cleanup(a.srv.Close)
@@ -240,7 +274,7 @@ func (a *API) fail(w http.ResponseWriter, status int, format string, args ...any
 
 func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	m := messagesPath.FindStringSubmatch(r.URL.Path)
-	if r.Method != http.MethodPost || m == nil {
+	if r.Method != http.MethodPost && r.Method != http.MethodGet || m == nil {
 		a.fail(w, 404, "unexpected request %s %s", r.Method, r.URL.Path)
 		return
 	}
@@ -254,6 +288,10 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(401)
 		w.Write([]byte(`{"code": 20003, "detail": "Your AccountSid or AuthToken was incorrect.", "message": "Authentication Error - invalid username", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401}`))
 		a.tb.Errorf("twiliotest: bad credentials")
+		return
+	}
+	if r.Method == http.MethodGet {
+		a.list(w, r, m[1])
 		return
 	}
 	if ct := r.Header.Get("Content-Type"); !strings.HasPrefix(ct, "application/x-www-form-urlencoded") {
@@ -339,44 +377,123 @@ func (a *API) serve(w http.ResponseWriter, r *http.Request) {
 	if ans != nil {
 		status = ans.Status
 	}
-	a.calls = append(a.calls, Call{AccountSid: m[1], Form: form, At: time.Now(), Status: status})
-	n := len(a.calls)
+	call := Call{AccountSid: m[1], Form: form, At: time.Now(), Status: status}
+	var created map[string]any
+	if ans == nil {
+		call.Sid = fmt.Sprintf("SM%032x", len(a.calls)+1)
+		created = message(m[1], call.Sid, form, a.now())
+		a.created = append(a.created, created)
+	}
+	a.calls = append(a.calls, call)
 	a.mu.Unlock()
 
 	if ans != nil {
-		for k, v := range ans.Header {
-			w.Header().Set(k, v)
-		}
-		if strings.HasPrefix(ans.Body, "{") {
-			w.Header().Set("Content-Type", "application/json")
-		} else {
-			w.Header().Set("Content-Type", "text/html")
-		}
-		w.WriteHeader(ans.Status)
-		w.Write([]byte(ans.Body))
+		a.answer(w, *ans)
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(http.StatusCreated)
-	w.Write(successBody(m[1], fmt.Sprintf("SM%032x", n), form))
+	b, _ := json.Marshal(created)
+	w.Write(b)
 }
 
-// successBody is the documented 201 example with this message's values.
-func successBody(account, sid string, form url.Values) []byte {
+// answer writes a queued or outage answer.
+func (a *API) answer(w http.ResponseWriter, ans Answer) {
+	for k, v := range ans.Header {
+		w.Header().Set(k, v)
+	}
+	if strings.HasPrefix(ans.Body, "{") {
+		w.Header().Set("Content-Type", "application/json")
+	} else {
+		w.Header().Set("Content-Type", "text/html")
+	}
+	w.WriteHeader(ans.Status)
+	w.Write([]byte(ans.Body))
+}
+
+// message is the documented 201 example with this message's values, as
+// created at now. A Messaging Service send is listed from one of its
+// numbers: the stand-in's is listFrom.
+func message(account, sid string, form url.Values, now time.Time) map[string]any {
 	body := map[string]any{}
 	for k, v := range createSchema.Example {
 		body[k] = v
 	}
-	now := time.Now().UTC().Format(time.RFC1123Z)
+	at := now.UTC().Format(time.RFC1123Z)
 	body["account_sid"], body["sid"], body["status"] = account, sid, "queued"
 	body["to"], body["from"], body["body"] = form.Get("To"), form.Get("From"), form.Get("Body")
 	body["messaging_service_sid"] = nil
 	if s := form.Get("MessagingServiceSid"); s != "" {
 		body["messaging_service_sid"] = s
+		if form.Get("From") == "" {
+			body["from"] = serviceFrom
+		}
 	}
-	body["date_created"], body["date_updated"], body["date_sent"] = now, now, nil
+	body["direction"] = "outbound-api"
+	body["date_created"], body["date_updated"], body["date_sent"] = at, at, nil
 	body["uri"] = "/2010-04-01/Accounts/" + account + "/Messages/" + sid + ".json"
 	body["subresource_uris"] = map[string]string{"media": "/2010-04-01/Accounts/" + account + "/Messages/" + sid + "/Media.json"}
-	b, _ := json.Marshal(body)
-	return b
+	return body
+}
+
+// serviceFrom is the number a Messaging Service send goes from at the stand-in.
+const serviceFrom = "+15005550009"
+
+// listParams are the query parameters the list takes (the API's read
+// operation): anything else is refused, as a mistake would be.
+var listParams = map[string]bool{"To": true, "From": true, "DateSent": true, "DateSent<": true, "DateSent>": true,
+	"PageSize": true, "Page": true, "PageToken": true}
+
+// list answers a read of the Messages list: the messages created, filtered
+// by To and From, newest first, one page of PageSize (50 by default, at
+// most 1,000), in the list envelope. Date filters are refused: nothing here
+// sends, so no message has a sent date to filter on.
+func (a *API) list(w http.ResponseWriter, r *http.Request, account string) {
+	q := r.URL.Query()
+	for name := range q {
+		if !listParams[name] {
+			a.fail(w, 400, "unknown query parameter %q", name)
+			return
+		}
+		if strings.HasPrefix(name, "DateSent") {
+			a.fail(w, 400, "the stand-in does not filter by %s", name)
+			return
+		}
+	}
+	size := 50
+	if v := q.Get("PageSize"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 1000 {
+			a.fail(w, 400, "PageSize %q is not 1 to 1000", v)
+			return
+		}
+		size = n
+	}
+	a.mu.Lock()
+	a.lookups++
+	if a.down != nil && a.down() {
+		ans := a.downAns
+		a.mu.Unlock()
+		a.answer(w, ans)
+		return
+	}
+	var page []map[string]any
+	for i := len(a.created) - 1; i >= 0 && len(page) < size; i-- {
+		m := a.created[i]
+		if to := q.Get("To"); to != "" && m["to"] != to {
+			continue
+		}
+		if from := q.Get("From"); from != "" && m["from"] != from {
+			continue
+		}
+		page = append(page, maps.Clone(m))
+	}
+	a.mu.Unlock()
+	uri := "/2010-04-01/Accounts/" + account + "/Messages.json?" + q.Encode()
+	b, _ := json.Marshal(map[string]any{
+		"messages": page, "page": 0, "page_size": size, "start": 0, "end": max(len(page)-1, 0),
+		"uri": uri, "first_page_uri": uri, "next_page_uri": nil, "previous_page_uri": nil,
+	})
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b)
 }

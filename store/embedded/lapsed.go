@@ -1,0 +1,128 @@
+package embedded
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/enlace-rfl/enlace/bot"
+)
+
+// Claims that ran out. The store keeps its claims in memory (leaseTable),
+// so a process that dies takes them with it and the file cannot say which
+// replies were on their way to a provider. Close leaves a mark in the file;
+// an Open that finds none (the process before was killed, or crashed) takes
+// every person waiting in a delivery lane as a suspect, and their first claim
+// says Lapsed, so that a provider that can tell is asked before a reply goes
+// again (bot.Reply.Unsure).
+
+var (
+	bMeta       = []byte("meta")
+	kClosedWell = []byte("closed")
+)
+
+// lapsedTable is the people whose next claim on a lane is Lapsed.
+type lapsedTable struct {
+	m map[leaseKey]suspect // guarded by leaseTable.mu
+}
+
+// suspect is what a lapsed claim says: after a kill, the time the person was
+// ready in the file, as if claimed then and for the claim's lease (the
+// claims themselves died with the process); after LaterLapsed, the Lapsed
+// of the claim before.
+type suspect struct {
+	ready, lapsed time.Time
+}
+
+// openMark reads and removes the closing mark in Open's transaction, and
+// returns the suspects when there was none.
+func openMark(tx *bolt.Tx) (map[leaseKey]suspect, error) {
+	meta, err := tx.CreateBucketIfNotExists(bMeta)
+	if err != nil {
+		return nil, err
+	}
+	if meta.Get(kClosedWell) != nil {
+		return nil, meta.Delete(kClosedWell)
+	}
+	suspects := map[leaseKey]suspect{}
+	err = tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+		q, ok := laneQueueOf(name)
+		if !ok {
+			return nil
+		}
+		return b.ForEach(func(k, _ []byte) error {
+			if len(k) > 8 {
+				suspects[leaseKey{q, string(k[8:])}] = suspect{ready: unstamp(k[:8])}
+			}
+			return nil
+		})
+	})
+	return suspects, err
+}
+
+// laneQueueOf is the lane queue whose by-time bucket is named name.
+func laneQueueOf(name []byte) (bot.Queue, bool) {
+	rest, ok := bytes.CutPrefix(name, []byte("q:"))
+	if !ok {
+		return "", false
+	}
+	rest, ok = bytes.CutSuffix(rest, []byte(":at"))
+	if !ok {
+		return "", false
+	}
+	q := bot.Queue(rest)
+	if _, lane := q.Lane(); !lane {
+		return "", false
+	}
+	return q, true
+}
+
+// closeMark records that the store was closed, not killed.
+func (s *Store) closeMark() error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		meta, err := tx.CreateBucketIfNotExists(bMeta)
+		if err != nil {
+			return err
+		}
+		return meta.Put(kClosedWell, []byte{1})
+	})
+}
+
+// lapsed is the Lapsed of a claim of member in q with lease: zero unless it
+// is the first since a restart after a kill, which it forgets. Called with
+// leaseTable.mu held.
+func (s *Store) lapsed(q bot.Queue, member string, lease time.Duration) time.Time {
+	k := leaseKey{q, member}
+	sus, ok := s.suspects.m[k]
+	if !ok {
+		return time.Time{}
+	}
+	delete(s.suspects.m, k)
+	if !sus.lapsed.IsZero() {
+		return sus.lapsed
+	}
+	return sus.ready.Add(lease)
+}
+
+// unstamp decodes stamp.
+func unstamp(b []byte) time.Time {
+	return time.Unix(0, int64(binary.BigEndian.Uint64(b)^1<<63))
+}
+
+// LaterLapsed implements bot.LapseKeeper: c's person is ready again at at,
+// and their next claim is Lapsed the same.
+func (s *Store) LaterLapsed(ctx context.Context, q bot.Queue, c bot.Claim, at time.Time) error {
+	s.leases.mu.Lock()
+	if s.suspects.m == nil {
+		s.suspects.m = map[leaseKey]suspect{}
+	}
+	s.suspects.m[leaseKey{q, c.Person}] = suspect{lapsed: c.Lapsed}
+	s.leases.mu.Unlock()
+	if s.Defer(q, c, at) {
+		return nil
+	}
+	return s.Schedule(ctx, q, c.Person, at)
+}
