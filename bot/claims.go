@@ -116,6 +116,17 @@ type Deferrer interface {
 	Defer(q Queue, c Claim, at time.Time) bool
 }
 
+// SendMarker is implemented by stores that mark each try of an outbox head
+// in the person's own keys (Redis): MarkSending marks a try of headID
+// beginning at now, and returns when an earlier try of the same head began
+// that never finished (zero when none): its mark is still there. The steps
+// that remove the head (AckOutbound, DeadLetter, FinishOutbound) or rewrite
+// it after a try (UpdateOutbound: the reply then says itself whether it is
+// unsure) remove the mark.
+type SendMarker interface {
+	MarkSending(ctx context.Context, person, headID string, now time.Time) (time.Time, error)
+}
+
 // LapseKeeper is implemented by stores that can tell a claim ran out
 // (Claim.Lapsed): LaterLapsed makes c's person ready in q again by at, and
 // their next claim says the same Lapsed, as nothing was tried in between.
@@ -236,6 +247,11 @@ func (s Steps) claimOne(ctx context.Context, q Queue, c Claim, now time.Time, lo
 		d.Alias = ""
 	case err != nil:
 		return d, false, errors.Join(err, unlock())
+	}
+	if m, ok := s.Store.(SendMarker); ok {
+		if d.Lapsed, err = m.MarkSending(ctx, c.Person, head.ID, now); err != nil {
+			return d, false, errors.Join(err, unlock())
+		}
 	}
 	d.Token = tok
 	return d, true, nil

@@ -118,10 +118,9 @@ func (p *Pipeline) sendHead(ctx context.Context, l *lane, d Delivery) (sent, nex
 		}
 	}
 	if !d.Lapsed.IsZero() && r.Unsure.IsZero() {
-		// The claim before this one ran out: it may have sent the reply
-		// since it began (and no earlier than the reply was made). The reply
-		// before it to this person was acknowledged before that claim.
-		r.Unsure = later(d.Lapsed.Add(-p.cfg.Lease), r.Created)
+		// An earlier try never finished: it may have sent the reply since it
+		// began (and no earlier than the reply was made).
+		r.Unsure = later(d.Lapsed, r.Created)
 	}
 	started := p.now()
 	p.crash("before-send")

@@ -77,12 +77,14 @@ type Item struct {
 // Claim is a lease on one person in a queue. Until is the lease deadline; the
 // store uses it as the claim's token when the claim is released.
 //
-// Lapsed, when not zero, says that an earlier claim of the person ran out
-// without being released or rescheduled (its process died, most likely),
-// and is when it ran out: that claim began a lease before (or, where the
-// store cannot tell, the person was ready then). On a delivery lane it
-// means the outbox head may have reached the provider since: the sender
-// asks a provider that can tell before sending it again (Reply.Unsure).
+// Lapsed, on a delivery lane, when not zero, says that an earlier try of the
+// outbox head never finished (its process died, most likely) and is when
+// that try began, or the earliest it could have: the head may have reached
+// the provider since, and the sender asks a provider that can tell before
+// sending it again (Reply.Unsure). A Redis store marks each try in the
+// person's keys (SendMarker); the embedded store, which keeps its claims in
+// memory, takes everyone waiting in a lane when the process before was
+// killed, from when they were ready.
 type Claim struct {
 	Person string
 	Until  time.Time

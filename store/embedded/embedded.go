@@ -618,7 +618,7 @@ func (s *Store) Claim(ctx context.Context, q bot.Queue, now time.Time, lease tim
 			if u, ok := l.m[leaseKey{q, p}]; ok && now.Before(u) {
 				continue // claimed already
 			}
-			cs = append(cs, bot.Claim{Person: p, Until: until, Lapsed: s.lapsed(q, p, lease)})
+			cs = append(cs, bot.Claim{Person: p, Until: until, Lapsed: s.lapsed(q, p)})
 		}
 		return nil
 	})

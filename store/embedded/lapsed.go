@@ -30,9 +30,8 @@ type lapsedTable struct {
 }
 
 // suspect is what a lapsed claim says: after a kill, the time the person was
-// ready in the file, as if claimed then and for the claim's lease (the
-// claims themselves died with the process); after LaterLapsed, the Lapsed
-// of the claim before.
+// ready in the file, the earliest a try could have begun (the claims died
+// with the process); after LaterLapsed, the Lapsed of the claim before.
 type suspect struct {
 	ready, lapsed time.Time
 }
@@ -91,10 +90,10 @@ func (s *Store) closeMark() error {
 	})
 }
 
-// lapsed is the Lapsed of a claim of member in q with lease: zero unless it
-// is the first since a restart after a kill, which it forgets. Called with
+// lapsed is the Lapsed of a claim of member in q: zero unless it is the
+// first since a restart after a kill, which it forgets. Called with
 // leaseTable.mu held.
-func (s *Store) lapsed(q bot.Queue, member string, lease time.Duration) time.Time {
+func (s *Store) lapsed(q bot.Queue, member string) time.Time {
 	k := leaseKey{q, member}
 	sus, ok := s.suspects.m[k]
 	if !ok {
@@ -104,7 +103,7 @@ func (s *Store) lapsed(q bot.Queue, member string, lease time.Duration) time.Tim
 	if !sus.lapsed.IsZero() {
 		return sus.lapsed
 	}
-	return sus.ready.Add(lease)
+	return sus.ready
 }
 
 // unstamp decodes stamp.

@@ -124,7 +124,7 @@ local head = redis.call('LINDEX', KEYS[3], 0)
 local locked = 1
 if not head and ARGV[9] == '1' then
   local sc = redis.call('ZSCORE', KEYS[9], ARGV[7])
-  if sc and math.floor(tonumber(sc)) == tonumber(ARGV[10]) then redis.call('ZREM', KEYS[9], ARGV[7]) end
+  if sc and tonumber(sc) == tonumber(ARGV[10]) then redis.call('ZREM', KEYS[9], ARGV[7]) end
   redis.call('DEL', KEYS[1])
   locked = 0
 end

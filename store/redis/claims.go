@@ -88,25 +88,46 @@ func (s *Store) ClaimInbound(ctx context.Context, now time.Time, lease, lockTTL,
 	return out, nil
 }
 
-var claimOutboundScript = goredis.NewScript(budgetLua + leaseLua + `
+// Sending marks. A claim that will try an outbox head marks it, in the
+// person's slot ("sending": the head's ID and when the try began, kept from
+// the first try while the head is the same), and the acknowledgement that
+// removes the head removes the mark. A mark for the same head at the next
+// claim means an earlier try did not finish: its process died (or the try
+// failed), and the reply may have reached the provider (bot.Claim.Lapsed).
+// The mark lives by the person's key, not the lane's score, which a commit
+// for the person rewrites at any time.
+const markLua = `
+local function mark(k, head, now, ttl)
+  local sep = string.find(head, '\0', 1, true) or (#head + 1)
+  local id = string.sub(head, 1, sep - 1)
+  local prev = redis.call('GET', k)
+  if prev and string.sub(prev, 1, #id + 1) == id .. '|' then
+    return tonumber(string.sub(prev, #id + 2))
+  end
+  redis.call('SET', k, id .. '|' .. now, 'PX', ttl)
+  return 0
+end
+`
+
+var claimOutboundScript = goredis.NewScript(budgetLua + markLua + `
 -- KEYS: lane queue. ARGV: now ms, lease end ms, n, token base, lock ttl ms,
 -- retry at ms, key prefix, the lane's budget key prefix, lane rate (tokens/ms,
 -- 0: none), lane burst, recipient rate (tokens/ms, 0: none). Returns per
 -- person {person, 0} (outbox locked by another), {person, 1, wait ms, whole
 -- lane 1/0} (budget short: rescheduled, unlocked) or {person, 2, token,
--- outbox head, flags, alias or false, paid 1/0, the lease end ms of a claim
--- that ran out or 0}. People with an empty outbox are released and left out.
+-- outbox head, flags, alias or false, paid 1/0, when an earlier try of the
+-- head began (ms) or 0}. People with an empty outbox are released and left
+-- out. ARGV[12] is how long a sending mark lasts (ms): see markLua.
 local now = tonumber(ARGV[1])
 local laneRate, laneBurst, recRate = tonumber(ARGV[9]), tonumber(ARGV[10]), tonumber(ARGV[11])
-local ps = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3], 'WITHSCORES')
+local ps = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3])
 local out = {}
-for j = 1, #ps, 2 do
-  local i, p, ran = (j + 1) / 2, ps[j], lapsed(ps[j + 1])
+for i, p in ipairs(ps) do
   local k = ARGV[7] .. ':p:{' .. p .. '}:'
   local lock = ARGV[7] .. ':p:{' .. p .. '_out}:lock'
   local tok = ARGV[4] .. i
   if not redis.call('SET', lock, tok, 'NX', 'PX', ARGV[5]) then
-    redis.call('ZADD', KEYS[1], 'XX', still(tonumber(ARGV[6]), ran), p)
+    redis.call('ZADD', KEYS[1], 'XX', ARGV[6], p)
     out[#out + 1] = {p, 0}
   else
     local head = redis.call('LINDEX', k .. 'out', 0)
@@ -130,13 +151,14 @@ for j = 1, #ps, 2 do
         end
       end
       if wait > 0 then
-        redis.call('ZADD', KEYS[1], 'XX', still(now + wait, ran), p)
+        redis.call('ZADD', KEYS[1], 'XX', now + wait, p)
         redis.call('DEL', lock)
         out[#out + 1] = {p, 1, wait, whole}
       else
-        redis.call('ZADD', KEYS[1], 'XX', leased(ARGV[2]), p)
+        redis.call('ZADD', KEYS[1], 'XX', ARGV[2], p)
+        local began = mark(k .. 'sending', head, ARGV[1], ARGV[12])
         out[#out + 1] = {p, 2, tok, head, redis.call('SUNION', k .. 'flags', k .. 'optout'),
-          redis.call('GET', ARGV[7] .. ':alias:{' .. p .. '}') or false, paid, ran}
+          redis.call('GET', ARGV[7] .. ':alias:{' .. p .. '}') or false, paid, began}
       end
     end
   end
@@ -170,7 +192,7 @@ func (s *Store) ClaimOutbound(ctx context.Context, q bot.Queue, now time.Time, l
 	until := now.Add(lease).UnixMilli()
 	cmd, unreplicated := s.replicated(ctx, claimOutboundScript, []string{qk}, now.UnixMilli(), until, n, base+"-", ms(lockTTL),
 		now.Add(retry).UnixMilli(), s.prefix, s.budgetKey(budget.Lane, ""),
-		max(budget.Rate, 0)/1000, max(budget.Burst, 1), max(budget.PerRecipient, 0)/1000)
+		max(budget.Rate, 0)/1000, max(budget.Burst, 1), max(budget.PerRecipient, 0)/1000, ms(markTTL))
 	v, err := cmd.Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis: claim %s: %w", q, err)
@@ -223,8 +245,8 @@ func delivery(e any, until time.Time) (bot.Delivery, error) {
 		d.Alias, _ = row[5].(string)
 		paid, _ := row[6].(int64)
 		d.Paid = paid == 1
-		end, _ := row[7].(int64)
-		d.Lapsed = lapsedAt(end)
+		began, _ := row[7].(int64)
+		d.Lapsed = lapsedAt(began)
 	default:
 		return bot.Delivery{}, bad
 	}
@@ -232,17 +254,20 @@ func delivery(e any, until time.Time) (bot.Delivery, error) {
 }
 
 var finishOutboundScript = goredis.NewScript(`
--- KEYS: out, outbox lock, lane queue. ARGV: head prefix or '', token, person,
--- claim lease end ms, next ms.
+-- KEYS: out, outbox lock, lane queue, sending mark. ARGV: head prefix or '',
+-- token, person, claim lease end ms, next ms.
 if ARGV[1] ~= '' then
   local head = redis.call('LINDEX', KEYS[1], 0)
-  if head and string.sub(head, 1, #ARGV[1]) == ARGV[1] then redis.call('LPOP', KEYS[1]) end
+  if head and string.sub(head, 1, #ARGV[1]) == ARGV[1] then
+    redis.call('LPOP', KEYS[1])
+    redis.call('DEL', KEYS[4])
+  end
 end
 if redis.call('LLEN', KEYS[1]) > 0 then
   redis.call('ZADD', KEYS[3], ARGV[5], ARGV[3])
 else
   local sc = redis.call('ZSCORE', KEYS[3], ARGV[3])
-  if sc and math.floor(tonumber(sc)) == tonumber(ARGV[4]) then redis.call('ZREM', KEYS[3], ARGV[3]) end
+  if sc and tonumber(sc) == tonumber(ARGV[4]) then redis.call('ZREM', KEYS[3], ARGV[3]) end
 end
 if redis.call('GET', KEYS[2]) == ARGV[2] then redis.call('DEL', KEYS[2]) end
 return 0`)
@@ -263,7 +288,7 @@ func (s *Store) FinishOutbound(ctx context.Context, person, token string, q bot.
 	if ack != "" {
 		prefix = headPrefix(ack)
 	}
-	keys := []string{s.key(person, "out"), s.key(bot.OutboxLock(person), "lock"), qk}
+	keys := []string{s.key(person, "out"), s.key(bot.OutboxLock(person), "lock"), qk, s.key(person, "sending")}
 	// With wait_replicas, the acknowledgement too waits for the replicas: one
 	// that only the old primary saw before a failover would be lost, and the
 	// reply sent again. The script is idempotent, so the pipeline runs it
@@ -276,4 +301,33 @@ func (s *Store) FinishOutbound(ctx context.Context, person, token string, q bot.
 		return fmt.Errorf("redis: finish outbound: %w", unreplicated)
 	}
 	return nil
+}
+
+// markTTL is how long a sending mark outlives a try that never finished: far
+// longer than the lease after which another process takes the person.
+const markTTL = time.Hour
+
+// lapsedAt is the time of a mark (ms), zero for none.
+func lapsedAt(ms int64) time.Time {
+	if ms == 0 {
+		return time.Time{}
+	}
+	return time.UnixMilli(ms)
+}
+
+var markScript = goredis.NewScript(markLua + `
+-- KEYS: sending mark. ARGV: head, now ms, ttl ms.
+return mark(KEYS[1], ARGV[1], ARGV[2], ARGV[3])`)
+
+// MarkSending implements bot.SendMarker, for bot.Steps on a Redis Cluster:
+// the head's mark, in the person's slot (markLua).
+func (s *Store) MarkSending(ctx context.Context, person, headID string, now time.Time) (time.Time, error) {
+	if err := checkPerson(person); err != nil {
+		return time.Time{}, err
+	}
+	began, err := markScript.Run(ctx, s.c, []string{s.key(person, "sending")}, headID, now.UnixMilli(), ms(markTTL)).Int64()
+	if err != nil {
+		return time.Time{}, fmt.Errorf("redis: marking a send: %w", err)
+	}
+	return lapsedAt(began), nil
 }

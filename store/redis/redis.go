@@ -487,101 +487,32 @@ func (s *Store) accept(ctx context.Context, person, dedupeKey string, msg bot.It
 	return n == 1, nil
 }
 
-// Lease ends. A claim stores its lease end in the queue as the millisecond
-// and a half (leaseLua), which no schedule makes: a member that comes due
-// with a half on its score is a claim that ran out without a release or a
-// new time (bot.Claim.Lapsed). Whatever compares a lease end rounds the
-// score down (math.floor), so a person scheduled at a claim's exact Until
-// still counts as that claim.
-const leaseLua = `
-local function leased(at) return at .. '.5' end
-local function lapsed(score)
-  local s = tonumber(score)
-  if s ~= math.floor(s) then return math.floor(s) end
-  return 0
-end
--- still is the new ready time at, or, when the claim had run out (ran ~= 0,
--- its lease end) and nothing was tried, that lease end as it was: the
--- person is ready at once and the next claim is lapsed the same.
-local function still(at, ran)
-  if ran ~= 0 then return ran .. '.5' end
-  return at
-end
-`
-
-var claimScript = goredis.NewScript(leaseLua + `
--- KEYS: queue. ARGV: now ms, until ms, n. Returns per person {person, the
--- lease end ms of a claim that ran out, or 0}.
-local ps = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3], 'WITHSCORES')
-local out = {}
-for i = 1, #ps, 2 do
-  redis.call('ZADD', KEYS[1], 'XX', leased(ARGV[2]), ps[i])
-  out[#out + 1] = {ps[i], lapsed(ps[i + 1])}
-end
-return out`)
+var claimScript = goredis.NewScript(`
+-- KEYS: queue. ARGV: now ms, until ms, n.
+local ps = redis.call('ZRANGE', KEYS[1], '-inf', ARGV[1], 'BYSCORE', 'LIMIT', 0, ARGV[3])
+for _, p in ipairs(ps) do redis.call('ZADD', KEYS[1], 'XX', ARGV[2], p) end
+return ps`)
 
 // Claim implements bot.Store. Times are kept to the millisecond; the returned
-// Until is the stored lease end, as Release expects it.
+// Until is the stored lease end, exactly as Release expects it.
 func (s *Store) Claim(ctx context.Context, q bot.Queue, now time.Time, lease time.Duration, n int) ([]bot.Claim, error) {
 	qk, err := s.queueKey(q)
 	if err != nil {
 		return nil, err
 	}
-	cs, err := s.claimIn(ctx, qk, now, lease, n)
-	if err != nil {
-		return nil, fmt.Errorf("redis: claim %s: %w", q, err)
-	}
-	return cs, nil
-}
-
-// claimIn claims up to n members due by now in the sorted set key.
-func (s *Store) claimIn(ctx context.Context, key string, now time.Time, lease time.Duration, n int) ([]bot.Claim, error) {
 	if n <= 0 {
 		return nil, nil
 	}
 	until := now.Add(lease).UnixMilli()
-	v, err := claimScript.Run(ctx, s.c, []string{key}, now.UnixMilli(), until, n).Slice()
+	ps, err := claimScript.Run(ctx, s.c, []string{qk}, now.UnixMilli(), until, n).StringSlice()
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("redis: claim %s: %w", q, err)
 	}
-	cs := make([]bot.Claim, len(v))
-	for i, e := range v {
-		row, _ := e.([]any)
-		if len(row) != 2 {
-			return nil, errors.New("unexpected reply")
-		}
-		p, _ := row[0].(string)
-		end, _ := row[1].(int64)
-		cs[i] = bot.Claim{Person: p, Until: time.UnixMilli(until), Lapsed: lapsedAt(end)}
+	cs := make([]bot.Claim, len(ps))
+	for i, p := range ps {
+		cs[i] = bot.Claim{Person: p, Until: time.UnixMilli(until)}
 	}
 	return cs, nil
-}
-
-// lapsedAt is the lease end a claim ran out at (ms), zero for none.
-func lapsedAt(end int64) time.Time {
-	if end == 0 {
-		return time.Time{}
-	}
-	return time.UnixMilli(end)
-}
-
-// LaterLapsed implements bot.LapseKeeper: the person's score is the lease
-// end that ran out again (leaseLua), so they are ready at once (by at) and
-// their next claim is lapsed the same. A lapsed reply that waits for its
-// budget is claimed again on every pass until it goes; only the replies of
-// a process that died are ever lapsed.
-func (s *Store) LaterLapsed(ctx context.Context, q bot.Queue, c bot.Claim, at time.Time) error {
-	qk, err := s.queueKey(q)
-	if err != nil {
-		return err
-	}
-	if err := checkPerson(c.Person); err != nil {
-		return err
-	}
-	if err := s.c.ZAdd(ctx, qk, goredis.Z{Score: float64(c.Lapsed.UnixMilli()) + 0.5, Member: c.Person}).Err(); err != nil {
-		return fmt.Errorf("redis: schedule %s: %w", q, err)
-	}
-	return nil
 }
 
 // Schedule implements bot.Store.
@@ -602,7 +533,7 @@ func (s *Store) Schedule(ctx context.Context, q bot.Queue, person string, at tim
 var releaseScript = goredis.NewScript(`
 -- KEYS: queue. ARGV: person, lease end ms.
 local s = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if s and math.floor(tonumber(s)) == tonumber(ARGV[2]) then
+if s and tonumber(s) == tonumber(ARGV[2]) then
   redis.call('ZREM', KEYS[1], ARGV[1])
   return 1
 end
@@ -948,11 +879,14 @@ func (s *Store) NextOutbound(ctx context.Context, person string) (bot.Item, erro
 	return s.head(ctx, person, "out")
 }
 
+// A head rewritten after a try says itself what came of it (bot.Reply.Unsure),
+// so its sending mark goes.
 var updateHeadScript = goredis.NewScript(`
--- KEYS: out. ARGV: head prefix, new encoded item.
+-- KEYS: out, sending mark. ARGV: head prefix, new encoded item.
 local head = redis.call('LINDEX', KEYS[1], 0)
 if not head or string.sub(head, 1, #ARGV[1]) ~= ARGV[1] then return -1 end
 redis.call('LSET', KEYS[1], 0, ARGV[2])
+redis.call('DEL', KEYS[2])
 return 0`)
 
 // UpdateOutbound implements bot.Store.
@@ -964,7 +898,7 @@ func (s *Store) UpdateOutbound(ctx context.Context, person string, item bot.Item
 	if err != nil {
 		return err
 	}
-	n, err := updateHeadScript.Run(ctx, s.c, []string{s.key(person, "out")}, headPrefix(item.ID), enc).Int()
+	n, err := updateHeadScript.Run(ctx, s.c, []string{s.key(person, "out"), s.key(person, "sending")}, headPrefix(item.ID), enc).Int()
 	if err != nil {
 		return fmt.Errorf("redis: update outbound: %w", err)
 	}
@@ -975,13 +909,15 @@ func (s *Store) UpdateOutbound(ctx context.Context, person string, item bot.Item
 }
 
 var popHeadScript = goredis.NewScript(`
--- KEYS: out[, dead]. ARGV: head prefix[, encoded item for dead, dead ttl ms].
+-- KEYS: out, sending mark[, dead]. ARGV: head prefix[, encoded item for
+-- dead, dead ttl ms].
 local head = redis.call('LINDEX', KEYS[1], 0)
 if not head or string.sub(head, 1, #ARGV[1]) ~= ARGV[1] then return -1 end
 redis.call('LPOP', KEYS[1])
-if KEYS[2] then
-  local n = redis.call('RPUSH', KEYS[2], ARGV[2])
-  redis.call('PEXPIRE', KEYS[2], ARGV[3])
+redis.call('DEL', KEYS[2])
+if KEYS[3] then
+  local n = redis.call('RPUSH', KEYS[3], ARGV[2])
+  redis.call('PEXPIRE', KEYS[3], ARGV[3])
   return n
 end
 return 0`)
@@ -991,7 +927,7 @@ func (s *Store) AckOutbound(ctx context.Context, person, id string) error {
 	if err := checkPerson(person); err != nil {
 		return err
 	}
-	n, err := popHeadScript.Run(ctx, s.c, []string{s.key(person, "out")}, headPrefix(id)).Int()
+	n, err := popHeadScript.Run(ctx, s.c, []string{s.key(person, "out"), s.key(person, "sending")}, headPrefix(id)).Int()
 	if err != nil {
 		return fmt.Errorf("redis: ack outbound: %w", err)
 	}
@@ -1011,7 +947,7 @@ func (s *Store) DeadLetter(ctx context.Context, person string, item bot.Item, no
 	if err != nil {
 		return err
 	}
-	keys := []string{s.key(person, "out"), s.key(person, "dead")}
+	keys := []string{s.key(person, "out"), s.key(person, "sending"), s.key(person, "dead")}
 	n, err := popHeadScript.Run(ctx, s.c, keys, headPrefix(item.ID), enc, ms(s.ret.DeadLetters)).Int64()
 	if err != nil {
 		return fmt.Errorf("redis: dead letter: %w", err)
@@ -1238,13 +1174,13 @@ func (s *Store) ClaimTimers(ctx context.Context, now time.Time, lease time.Durat
 		return nil, nil
 	}
 	until := now.Add(lease).UnixMilli()
-	cs, err := s.claimIn(ctx, s.dueKey(), now, lease, n)
+	ms, err := claimScript.Run(ctx, s.c, []string{s.dueKey()}, now.UnixMilli(), until, n).StringSlice()
 	if err != nil {
 		return nil, fmt.Errorf("redis: claim timers: %w", err)
 	}
 	var out []bot.TimerClaim
-	for _, cl := range cs {
-		person, id, ok := strings.Cut(cl.Person, "/")
+	for _, m := range ms {
+		person, id, ok := strings.Cut(m, "/")
 		c := bot.TimerClaim{Person: person, ID: id, Until: time.UnixMilli(until)}
 		at, err := s.c.HGet(ctx, s.key(person, "timers"), id).Int64()
 		if !ok || errors.Is(err, goredis.Nil) {
@@ -1265,7 +1201,7 @@ func (s *Store) ClaimTimers(ctx context.Context, now time.Time, lease time.Durat
 
 var finishTimerScript = goredis.NewScript(`
 local score = redis.call('ZSCORE', KEYS[1], ARGV[1])
-if score and math.floor(tonumber(score)) == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[1], ARGV[1]) end
+if score and tonumber(score) == tonumber(ARGV[2]) then redis.call('ZREM', KEYS[1], ARGV[1]) end
 return 0`)
 
 // FinishTimer implements bot.Store.
