@@ -304,8 +304,9 @@ func (s *Store) FinishOutbound(ctx context.Context, person, token string, q bot.
 }
 
 // markTTL is how long a sending mark outlives a try that never finished: far
-// longer than the lease after which another process takes the person.
-const markTTL = time.Hour
+// longer than the lease after which another process takes the person, and
+// than most times every process could be down.
+const markTTL = 24 * time.Hour
 
 // lapsedAt is the time of a mark (ms), zero for none.
 func lapsedAt(ms int64) time.Time {

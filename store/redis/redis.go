@@ -48,6 +48,9 @@
 //	<prefix>:p:{<person>}:flags    set of flags ("unreachable:telegram", "stopped:sms", "alias:…"), PX = R
 //	<prefix>:p:{<person>}:optout   set of "optout:<channel>" flags, PX = Retention.OptOut; kept by erase
 //	<prefix>:p:{<person>}:timers   hash timer id -> due time (ms), PX = R
+//	<prefix>:p:{<person>}:sending  string "<outbox head id>|<ms>": a try of the head under way or
+//	                               cut short (store/redis/claims.go), removed with the head or
+//	                               when it is rewritten after a try; PX = 24 h. No personal data.
 //
 // Every commit refreshes the person's in, out, esc, flags and timers to R.
 // Global keys, changed by single-key commands, and on one Redis (not a
