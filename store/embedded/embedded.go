@@ -111,7 +111,7 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("embedded: open %s: %w", path, err)
 	}
-	var suspects map[leaseKey]suspect
+	var suspects map[leaseKey]time.Time
 	err = db.Update(func(tx *bolt.Tx) error {
 		var err error
 		if suspects, err = openMark(tx); err != nil {

@@ -24,21 +24,19 @@ var (
 	kClosedWell = []byte("closed")
 )
 
-// lapsedTable is the people whose next claim on a lane is Lapsed.
+// lapsedTable is the people whose next claim on a lane is Lapsed, with what
+// it says: after a kill, when the person was ready in the file, as near as
+// the file knows to when a try began (the claims died with the process; a
+// commit for the person may have moved that time after the try began, which
+// matters only when it crosses a second, the lookup's grain); after
+// LaterLapsed, the Lapsed of the claim before.
 type lapsedTable struct {
-	m map[leaseKey]suspect // guarded by leaseTable.mu
-}
-
-// suspect is what a lapsed claim says: after a kill, the time the person was
-// ready in the file, the earliest a try could have begun (the claims died
-// with the process); after LaterLapsed, the Lapsed of the claim before.
-type suspect struct {
-	ready, lapsed time.Time
+	m map[leaseKey]time.Time // guarded by leaseTable.mu
 }
 
 // openMark reads and removes the closing mark in Open's transaction, and
 // returns the suspects when there was none.
-func openMark(tx *bolt.Tx) (map[leaseKey]suspect, error) {
+func openMark(tx *bolt.Tx) (map[leaseKey]time.Time, error) {
 	meta, err := tx.CreateBucketIfNotExists(bMeta)
 	if err != nil {
 		return nil, err
@@ -46,7 +44,7 @@ func openMark(tx *bolt.Tx) (map[leaseKey]suspect, error) {
 	if meta.Get(kClosedWell) != nil {
 		return nil, meta.Delete(kClosedWell)
 	}
-	suspects := map[leaseKey]suspect{}
+	suspects := map[leaseKey]time.Time{}
 	err = tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 		q, ok := laneQueueOf(name)
 		if !ok {
@@ -54,7 +52,7 @@ func openMark(tx *bolt.Tx) (map[leaseKey]suspect, error) {
 		}
 		return b.ForEach(func(k, _ []byte) error {
 			if len(k) > 8 {
-				suspects[leaseKey{q, string(k[8:])}] = suspect{ready: unstamp(k[:8])}
+				suspects[leaseKey{q, string(k[8:])}] = unstamp(k[:8])
 			}
 			return nil
 		})
@@ -95,15 +93,12 @@ func (s *Store) closeMark() error {
 // leaseTable.mu held.
 func (s *Store) lapsed(q bot.Queue, member string) time.Time {
 	k := leaseKey{q, member}
-	sus, ok := s.suspects.m[k]
+	at, ok := s.suspects.m[k]
 	if !ok {
 		return time.Time{}
 	}
 	delete(s.suspects.m, k)
-	if !sus.lapsed.IsZero() {
-		return sus.lapsed
-	}
-	return sus.ready
+	return at
 }
 
 // unstamp decodes stamp.
@@ -116,9 +111,9 @@ func unstamp(b []byte) time.Time {
 func (s *Store) LaterLapsed(ctx context.Context, q bot.Queue, c bot.Claim, at time.Time) error {
 	s.leases.mu.Lock()
 	if s.suspects.m == nil {
-		s.suspects.m = map[leaseKey]suspect{}
+		s.suspects.m = map[leaseKey]time.Time{}
 	}
-	s.suspects.m[leaseKey{q, c.Person}] = suspect{lapsed: c.Lapsed}
+	s.suspects.m[leaseKey{q, c.Person}] = c.Lapsed
 	s.leases.mu.Unlock()
 	if s.Defer(q, c, at) {
 		return nil
