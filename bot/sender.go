@@ -14,9 +14,12 @@ import (
 // so that each recipient is paced, and returns how many replies it delivered.
 //
 // Delivery is at least once at the provider boundary: a crash after the
-// provider accepted a reply and before the outbox head was removed sends that
-// one reply again after restart. Every step before it (commit, claim, retry,
-// dead letter) is idempotent, so no other crash duplicates or loses a reply.
+// provider accepted a reply and before the outbox head was removed leaves
+// the head to be tried again after restart. That try is unsure
+// (Reply.Unsure), and a channel that can ask its provider what it sent
+// (Twilio) sends only what did not go; others (Telegram) send that one reply
+// again. Every step before it (commit, claim, retry, dead letter) is
+// idempotent, so no other crash duplicates or loses a reply.
 func (p *Pipeline) SendReady(ctx context.Context) (int, error) {
 	sent, _, err := p.sendReady(ctx)
 	return sent, err
