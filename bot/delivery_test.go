@@ -315,6 +315,7 @@ func TestFailedSendIsUnsure(t *testing.T) {
 	}{
 		{"transient", errFlaky, true},
 		{"throttled", &bot.ErrThrottled{RetryAfter: time.Second}, false},
+		{"throttled after a part went", &bot.ErrThrottled{RetryAfter: time.Second, Partial: true}, true},
 	} {
 		for _, b := range backends(t) {
 			t.Run(tc.name+"/"+b.name, func(t *testing.T) {

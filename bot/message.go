@@ -132,6 +132,9 @@ type ErrThrottled struct {
 	// Lane says the provider throttled the sender, not one recipient (a
 	// Twilio 429 counts the whole account): everyone on the lane waits.
 	Lane bool
+	// Partial says parts of the reply went before the provider throttled a
+	// later one: the retry is unsure (Reply.Unsure).
+	Partial bool
 }
 
 func (e *ErrThrottled) Error() string { return fmt.Sprintf("throttled: retry after %s", e.RetryAfter) }

@@ -164,10 +164,14 @@ func later(a, b time.Time) time.Time {
 }
 
 // unsureOutcome says whether a failed send may still have reached the
-// provider: any failure but a throttle or a refusal, which say it did not.
+// provider: any failure but a refusal or a throttle of the whole reply,
+// which say it did not.
 func unsureOutcome(err error) bool {
 	var throttled *ErrThrottled
-	return err != nil && !errors.As(err, &throttled) && !errors.Is(err, ErrUnreachable) && !errors.Is(err, ErrRejected)
+	if errors.As(err, &throttled) {
+		return throttled.Partial
+	}
+	return err != nil && !errors.Is(err, ErrUnreachable) && !errors.Is(err, ErrRejected)
 }
 
 // sendable returns the channel a reply goes on, or the reason it must not be

@@ -2,6 +2,7 @@ package twilio
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -123,5 +124,32 @@ func TestSendNotUnsureLooksNothingUp(t *testing.T) {
 	}
 	if n, l := len(api.Calls()), api.Lookups(); n != 2 || l != 0 {
 		t.Errorf("%d messages created and %d list reads, want 2 and 0", n, l)
+	}
+}
+
+// TestThrottleAfterAPartIsPartial: a 429 for a later part of a long text
+// says parts went (bot.ErrThrottled.Partial), so the retry looks them up; a
+// 429 for the first part says nothing went.
+func TestThrottleAfterAPartIsPartial(t *testing.T) {
+	long := strings.TrimSpace(strings.Repeat("Él está aquí y allá. ", 25)) // three parts
+	for _, tc := range []struct {
+		name        string
+		okFirst     int // parts created before the 429
+		wantPartial bool
+	}{
+		{"at the first part", 0, false},
+		{"at the second part", 1, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := twiliotest.NewAPI(t, testSID, testToken)
+			n := 0
+			api.FailWhile(func() bool { n++; return n > tc.okFirst }, twiliotest.TooManyRequests)
+			a := newAdapter(t, newRecorder(), func(c *Config) { c.APIURL = api.URL })
+			err := channel(t, a, "sms").Send(context.Background(), bot.Reply{Channel: "sms", To: to, Lang: "es", Text: long})
+			var th *bot.ErrThrottled
+			if !errors.As(err, &th) || th.Partial != tc.wantPartial || !th.Lane {
+				t.Fatalf("Send: %v (%+v), want a throttle of the lane, partial %v", err, th, tc.wantPartial)
+			}
+		})
 	}
 }

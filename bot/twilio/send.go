@@ -120,7 +120,7 @@ func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply, to string) error {
 	if err != nil {
 		return err
 	}
-	for _, part := range parts {
+	for i, part := range parts {
 		p := &api.CreateMessageParams{}
 		p.SetTo(to).SetBody(part).SetStatusCallback(a.statusCallback(r, sentAsSMS))
 		if from.service != "" {
@@ -131,10 +131,21 @@ func (a *Adapter) sendSMS(ctx context.Context, r bot.Reply, to string) error {
 		// A part that failed is sent again with the parts after it; the
 		// reply is then unsure, and the parts before it are not sent again.
 		if err := a.create(ctx, p); err != nil {
-			return err
+			return partly(err, i)
 		}
 	}
 	return nil
+}
+
+// partly marks a throttle that came after sent parts (i of them) as partial,
+// so that the retry looks them up (bot.ErrThrottled.Partial); other failures
+// make the retry unsure by themselves.
+func partly(err error, sent int) error {
+	var t *bot.ErrThrottled
+	if sent > 0 && errors.As(err, &t) {
+		t.Partial = true
+	}
+	return err
 }
 
 // Ways a WhatsApp message outside the 24-hour window goes.
@@ -197,11 +208,11 @@ func (a *Adapter) sendWhatsApp(ctx context.Context, r bot.Reply) error {
 	if err != nil {
 		return err
 	}
-	for _, part := range parts {
+	for i, part := range parts {
 		p := &api.CreateMessageParams{}
 		p.SetTo(to).SetFrom(a.cfg.WhatsAppFrom).SetBody(part).SetStatusCallback(a.statusCallback(r, sentAsFreeform))
 		if err := a.create(ctx, p); err != nil {
-			return err
+			return partly(err, i)
 		}
 	}
 	return nil
