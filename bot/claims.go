@@ -127,11 +127,11 @@ type SendMarker interface {
 	MarkSending(ctx context.Context, person, headID string, now time.Time) (time.Time, error)
 }
 
-// LapseKeeper is implemented by stores that can tell a claim ran out
-// (Claim.Lapsed): LaterLapsed makes c's person ready in q again by at, and
-// their next claim says the same Lapsed, as nothing was tried in between.
+// LapseKeeper is implemented by stores whose claim tells Lapsed only once
+// (the embedded store after a kill): KeepLapsed has the next claim of c's
+// person in q say c's Lapsed again, as nothing was tried in between.
 type LapseKeeper interface {
-	LaterLapsed(ctx context.Context, q Queue, c Claim, at time.Time) error
+	KeepLapsed(q Queue, c Claim)
 }
 
 // later makes the person of c ready in q again at at: in memory where the
@@ -139,7 +139,7 @@ type LapseKeeper interface {
 // (LapseKeeper).
 func (s Steps) later(ctx context.Context, q Queue, c Claim, at time.Time) error {
 	if k, ok := s.Store.(LapseKeeper); ok && !c.Lapsed.IsZero() {
-		return k.LaterLapsed(ctx, q, c, at)
+		k.KeepLapsed(q, c)
 	}
 	if d, ok := s.Store.(Deferrer); ok && d.Defer(q, c, at) {
 		return nil

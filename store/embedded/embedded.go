@@ -236,6 +236,9 @@ func u64(n uint64) []byte { return binary.BigEndian.AppendUint64(nil, n) }
 // stamp encodes t so that byte order is time order, before 1970 included.
 func stamp(t time.Time) []byte { return u64(uint64(t.UnixNano()) ^ 1<<63) }
 
+// unstamp decodes stamp.
+func unstamp(b []byte) time.Time { return time.Unix(0, int64(binary.BigEndian.Uint64(b)^1<<63)) }
+
 // expiry encodes an expiry time, zero meaning none.
 func expiry(t time.Time) []byte {
 	if t.IsZero() {

@@ -2,8 +2,6 @@ package embedded
 
 import (
 	"bytes"
-	"context"
-	"encoding/binary"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -29,7 +27,7 @@ var (
 // the file knows to when a try began (the claims died with the process; a
 // commit for the person may have moved that time after the try began, which
 // matters only when it crosses a second, the lookup's grain); after
-// LaterLapsed, the Lapsed of the claim before.
+// KeepLapsed, the Lapsed of the claim before.
 type lapsedTable struct {
 	m map[leaseKey]time.Time // guarded by leaseTable.mu
 }
@@ -101,22 +99,13 @@ func (s *Store) lapsed(q bot.Queue, member string) time.Time {
 	return at
 }
 
-// unstamp decodes stamp.
-func unstamp(b []byte) time.Time {
-	return time.Unix(0, int64(binary.BigEndian.Uint64(b)^1<<63))
-}
-
-// LaterLapsed implements bot.LapseKeeper: c's person is ready again at at,
-// and their next claim is Lapsed the same.
-func (s *Store) LaterLapsed(ctx context.Context, q bot.Queue, c bot.Claim, at time.Time) error {
+// KeepLapsed implements bot.LapseKeeper: the next claim of c's person in q
+// is Lapsed the same.
+func (s *Store) KeepLapsed(q bot.Queue, c bot.Claim) {
 	s.leases.mu.Lock()
+	defer s.leases.mu.Unlock()
 	if s.suspects.m == nil {
 		s.suspects.m = map[leaseKey]time.Time{}
 	}
 	s.suspects.m[leaseKey{q, c.Person}] = c.Lapsed
-	s.leases.mu.Unlock()
-	if s.Defer(q, c, at) {
-		return nil
-	}
-	return s.Schedule(ctx, q, c.Person, at)
 }
