@@ -125,13 +125,12 @@ func (p *Pipeline) sendHead(ctx context.Context, l *lane, d Delivery) (sent, nex
 		// began (and no earlier than the reply was made).
 		r.Unsure = later(d.Lapsed, r.Created)
 	}
-	started := p.now()
 	p.crash("before-send")
 	sendCtx, cancelSend := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.SendTimeout)
 	sendErr := ch.Send(sendCtx, r)
 	cancelSend()
 	if unsureOutcome(sendErr) && r.Unsure.IsZero() {
-		r.Unsure = started // kept by the retry's rewrite
+		r.Unsure = now // the try began after it; kept by the retry's rewrite
 	}
 	ackCtx, cancelAck := context.WithTimeout(context.WithoutCancel(ctx), p.cfg.AckTimeout)
 	defer cancelAck()

@@ -413,7 +413,7 @@ func (a *API) answer(w http.ResponseWriter, ans Answer) {
 
 // message is the documented 201 example with this message's values, as
 // created at now. A Messaging Service send is listed from one of its
-// numbers: the stand-in's is listFrom.
+// numbers: the stand-in's is serviceFrom.
 func message(account, sid string, form url.Values, now time.Time) map[string]any {
 	body := map[string]any{}
 	for k, v := range createSchema.Example {
