@@ -68,6 +68,15 @@ func TestTallyCounts(t *testing.T) {
 					c.lost, c.unanswered, c.doubled, c.acrossKill, tl.outOfOrder, tl.unmatched, tl.strangers,
 					tc.lost, tc.unanswered, tc.doubled, tc.acrossKill, tc.outOfOrder, tc.unmatch)
 			}
+			marked := 0
+			for _, cp := range c.copies {
+				if cp.AcrossKill {
+					marked++
+				}
+			}
+			if marked != c.acrossKill {
+				t.Errorf("%d copies marked across a kill, want %d", marked, c.acrossKill)
+			}
 			if c.replied+c.lost != c.expected {
 				t.Errorf("replied %d + lost %d != expected %d", c.replied, c.lost, c.expected)
 			}

@@ -97,6 +97,8 @@ type Copy struct {
 	// stand-in, in seconds from the first post.
 	First float64 `json:"first_s"`
 	Again float64 `json:"again_s"`
+	// AcrossKill says the first copy came before a kill and this one after.
+	AcrossKill bool `json:"across_kill,omitempty"`
 }
 
 // count sums the tally over the parts of the accepted messages. A copy
@@ -127,14 +129,16 @@ func (t *tally) count(accepted [][]bool, killAt []time.Time, start time.Time) co
 			}
 			for _, at := range t.again[i][j] {
 				c.doubled++
-				c.copies = append(c.copies, Copy{Channel: t.people[i].channel, Person: t.people[i].index, Message: e.message, Part: j,
-					First: t.at[i][j].Sub(start).Seconds(), Again: at.Sub(start).Seconds()})
+				cp := Copy{Channel: t.people[i].channel, Person: t.people[i].index, Message: e.message, Part: j,
+					First: t.at[i][j].Sub(start).Seconds(), Again: at.Sub(start).Seconds()}
 				for _, kill := range killAt {
 					if t.at[i][j].Before(kill) && at.After(kill) {
 						c.acrossKill++
+						cp.AcrossKill = true
 						break
 					}
 				}
+				c.copies = append(c.copies, cp)
 			}
 		}
 		for _, ok := range answered {
