@@ -99,7 +99,8 @@ var finishScript = goredis.NewScript(`
 --       session ttl ms, retention ms, person, now ms, release '1'/'0',
 --       claim lease end ms, outbox items...
 -- Returns {-1} (lock lost), {-2} (not the inbox head), or
--- {still locked 1/0, inbox head, session, flags}.
+-- {still locked 1/0, inbox head, false, flags}: the session is the one just
+-- written, which the caller has.
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
 if ARGV[2] ~= '' then
   local head = redis.call('LINDEX', KEYS[3], 0)
@@ -128,7 +129,7 @@ if not head and ARGV[9] == '1' then
   redis.call('DEL', KEYS[1])
   locked = 0
 end
-return {locked, head or false, redis.call('GET', KEYS[2]) or false, redis.call('SUNION', KEYS[6], KEYS[8])}`)
+return {locked, head or false, false, redis.call('SUNION', KEYS[6], KEYS[8])}`)
 
 // errMarkedCommit refuses a commit with a dedupe mark: only a
 // bot.HandlingStore takes one, and this store is not one (accepting a message
@@ -184,7 +185,7 @@ func (s *Store) Finish(ctx context.Context, person, token string, c bot.Commit, 
 	}
 	args := append([]any{token, inbound, hasSession, session, ttl, ms(s.ret.Person), person, now.UnixMilli(),
 		flag(release != nil), until}, out...)
-	res, err := finishScript.Run(ctx, s.c, keys, args...).Slice()
+	res, err := s.run(ctx, finishScript, keys, args...).Slice()
 	if err != nil {
 		return bot.Begun{}, fmt.Errorf("redis: finish: %w", err)
 	}
@@ -197,6 +198,9 @@ func (s *Store) Finish(ctx context.Context, person, token string, c bot.Commit, 
 	b, err := begun(res[1:])
 	if err != nil {
 		return bot.Begun{}, err
+	}
+	if c.Session != nil {
+		b.Session = c.Session // as written, not read back
 	}
 	if res[0] == int64(1) {
 		b.Token = token

@@ -56,7 +56,7 @@ func (s *Store) ClaimInbound(ctx context.Context, now time.Time, lease, lockTTL,
 		return nil, err
 	}
 	until := now.Add(lease).UnixMilli()
-	v, err := claimInboundScript.Run(ctx, s.c, []string{qk}, now.UnixMilli(), until, n, base+"-", ms(lockTTL),
+	v, err := s.run(ctx, claimInboundScript, []string{qk}, now.UnixMilli(), until, n, base+"-", ms(lockTTL),
 		now.Add(retry).UnixMilli(), s.prefix).Slice()
 	if err != nil {
 		return nil, fmt.Errorf("redis: claim inbound: %w", err)

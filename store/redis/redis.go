@@ -120,6 +120,7 @@ type Store struct {
 	waitReplicas int
 	unconfirmed  atomic.Int64 // writes fewer replicas confirmed, for the log
 	log          *slog.Logger
+	batch        *batcher // nil on a Cluster
 }
 
 var _ bot.Store = (*Store)(nil)
@@ -140,6 +141,9 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	}
 	s := New(c, opts)
 	s.waitReplicas = wait
+	if s.batch != nil {
+		s.batch.replicas = wait
+	}
 	if err := s.Ping(ctx); err != nil {
 		_ = c.Close()
 		return nil, err
@@ -208,16 +212,13 @@ func cutWaitReplicas(rawURL string) (string, int, error) {
 	return u.String(), n, nil
 }
 
-// waitTimeout bounds how long a write waits for its replicas.
-const waitTimeout = time.Second
-
 // ErrUnreplicated means a write is on the primary but fewer replicas than
 // wait_replicas confirmed it in time: a failover could still lose it, so
 // what depends on it must not happen yet (a webhook is answered with an
 // error, so the provider delivers again; a reply is not sent).
 var ErrUnreplicated = errors.New("redis: fewer replicas than wait_replicas confirmed the write")
 
-// replicated runs a script whose change an outside party will depend on:
+// replicated runs a script (batched: batcher) whose change an outside party will depend on:
 // accepting a message (the provider will not deliver it again) and claiming
 // a reply to send (what the person will read must survive a failover, or
 // they would read it twice). With wait_replicas it waits, in the same round
@@ -227,13 +228,9 @@ var ErrUnreplicated = errors.New("redis: fewer replicas than wait_replicas confi
 // time. Without wait_replicas, and on a Cluster, it is the script alone.
 func (s *Store) replicated(ctx context.Context, sc *goredis.Script, keys []string, args ...any) (*goredis.Cmd, error) {
 	if s.waitReplicas == 0 || s.cluster() {
-		return sc.Run(ctx, s.c, keys, args...), nil
+		return s.run(ctx, sc, keys, args...), nil
 	}
-	cmd, wait := s.writeAndWait(ctx, sc, false, keys, args)
-	if err := cmd.Err(); err != nil && goredis.HasErrorPrefix(err, "NOSCRIPT") {
-		// A new primary after a failover may not have the script yet.
-		cmd, wait = s.writeAndWait(ctx, sc, true, keys, args)
-	}
+	cmd, wait := s.batch.runWait(ctx, sc, keys, args...)
 	if cmd.Err() != nil {
 		return cmd, nil
 	}
@@ -248,19 +245,6 @@ func (s *Store) replicated(ctx context.Context, sc *goredis.Script, keys []strin
 		return cmd, ErrUnreplicated
 	}
 	return cmd, nil
-}
-
-func (s *Store) writeAndWait(ctx context.Context, sc *goredis.Script, eval bool, keys []string, args []any) (*goredis.Cmd, *goredis.Cmd) {
-	pipe := s.c.Pipeline()
-	var cmd *goredis.Cmd
-	if eval {
-		cmd = sc.Eval(ctx, pipe, keys, args...)
-	} else {
-		cmd = sc.EvalSha(ctx, pipe, keys, args...)
-	}
-	wait := pipe.Do(ctx, "WAIT", s.waitReplicas, waitTimeout.Milliseconds())
-	_, _ = pipe.Exec(ctx) // each command holds its own outcome
-	return cmd, wait
 }
 
 func newClient(rawURL string) (goredis.UniversalClient, error) {
@@ -307,7 +291,20 @@ func New(c goredis.UniversalClient, opts Options) *Store {
 	if logger == nil {
 		logger = slog.Default()
 	}
-	return &Store{c: c, prefix: p, ret: opts.Retention.WithDefaults(), log: logger}
+	s := &Store{c: c, prefix: p, ret: opts.Retention.WithDefaults(), log: logger}
+	if _, ok := c.(*goredis.ClusterClient); !ok {
+		s.batch = &batcher{c: c, turns: batchTurns}
+	}
+	return s
+}
+
+// run runs sc, batched with the scripts other callers run at the same time
+// (batcher) on one Redis.
+func (s *Store) run(ctx context.Context, sc *goredis.Script, keys []string, args ...any) *goredis.Cmd {
+	if s.batch == nil {
+		return sc.Run(ctx, s.c, keys, args...)
+	}
+	return s.batch.run(ctx, sc, keys, args...)
 }
 
 func checkPrefix(p string) error {
