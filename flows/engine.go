@@ -643,11 +643,48 @@ func GuessCountry(from Sender) string {
 	if !strings.HasPrefix(addr, "+") {
 		return ""
 	}
+	if region, ok := soleRegion(addr); ok {
+		return region
+	}
 	num, err := phonenumbers.Parse(addr, "")
 	if err != nil {
 		return ""
 	}
 	return phonenumbers.GetRegionCodeForNumber(num)
+}
+
+// soleRegion is GuessCountry without parsing, for the usual address: "+"
+// and 6 to 15 digits whose country calling code belongs to one region only
+// (Mexico's, Guatemala's, Haiti's…), where the parser too answers that
+// region whatever the rest of the number. Calling codes are prefix-free, so
+// the first of 1, 2 or 3 digits that is one is the number's. ok is false for
+// anything else (+1 and the other shared codes, odd lengths, other
+// characters), which the parser decides.
+func soleRegion(addr string) (region string, ok bool) {
+	digits := addr[1:]
+	if len(digits) < 6 || len(digits) > 15 {
+		return "", false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return "", false
+		}
+	}
+	for n := 1; n <= 3; n++ {
+		code, err := strconv.Atoi(digits[:n])
+		if err != nil || code == 0 {
+			return "", false
+		}
+		switch regions := phonenumbers.GetRegionCodesForCountryCode(code); len(regions) {
+		case 0:
+			continue
+		case 1:
+			return regions[0], true
+		default:
+			return "", false
+		}
+	}
+	return "", false
 }
 
 // withReplyTo records where replies to a sender go on its channel: the exact
