@@ -71,6 +71,10 @@
 // An item is stored as its ID, a NUL byte, then its data. Updates that span a
 // person's keys and a global key are ordered so a crash between the two steps
 // leaves a harmless extra queue or index entry, never a stranded record.
+//
+// On one Redis (not a Cluster) the scripts of a message's path (accept, the
+// claims, the commit, the acknowledgement) that callers run at the same time
+// go to Redis together, as one pipeline (store/redis/batch.go: group commit).
 package redis
 
 import (
