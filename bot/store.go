@@ -305,7 +305,7 @@ type Store interface {
 	BeginInbound(ctx context.Context, person string, lockTTL time.Duration, now time.Time) (Begun, error)
 	// Finish is Commit (the same errors; nothing is written on one), then,
 	// in the same atomic step, what handling the person needs next: their
-	// new inbox head, session and flags, under the lock still held. When
+	// new inbox head, session and (with a head) flags, under the lock still held. When
 	// release is not nil and the inbox is empty after the commit, it also
 	// does Release(QueueInbound, *release) and Unlock, and the returned
 	// Token is empty.

@@ -100,20 +100,30 @@ var finishScript = goredis.NewScript(`
 --       claim lease end ms, outbox items...
 -- Returns {-1} (lock lost), {-2} (not the inbox head), or
 -- {still locked 1/0, inbox head, false, flags}: the session is the one just
--- written, which the caller has.
+-- written, which the caller has, and the flags are read only for a next
+-- message (none is handled without one).
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {-1} end
 if ARGV[2] ~= '' then
-  local head = redis.call('LINDEX', KEYS[3], 0)
-  if not head or string.sub(head, 1, #ARGV[2]) ~= ARGV[2] then return {-2} end
-  redis.call('LPOP', KEYS[3])
+  local head = redis.call('LPOP', KEYS[3])
+  if not head or string.sub(head, 1, #ARGV[2]) ~= ARGV[2] then
+    -- Not this message: put it back as it was (a list LPOP emptied is gone: it gets the retention again).
+    if head then
+      if redis.call('LPUSH', KEYS[3], head) == 1 then redis.call('PEXPIRE', KEYS[3], ARGV[6]) end
+    end
+    return {-2}
+  end
 end
 if ARGV[3] == '1' then
   redis.call('SET', KEYS[2], ARGV[4], 'PX', ARGV[5])
 else
   redis.call('DEL', KEYS[2])
 end
-local before = redis.call('LLEN', KEYS[4])
-for i = 11, #ARGV do redis.call('RPUSH', KEYS[4], ARGV[i]) end
+local before
+if #ARGV >= 11 then
+  before = redis.call('RPUSH', KEYS[4], unpack(ARGV, 11)) - (#ARGV - 10)
+else
+  before = redis.call('LLEN', KEYS[4])
+end
 -- The person's conversation moved: everything about them is kept for the retention from now.
 for _, k in ipairs({KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7]}) do redis.call('PEXPIRE', k, ARGV[6]) end
 if #ARGV >= 11 and before == 0 then
@@ -129,7 +139,8 @@ if not head and ARGV[9] == '1' then
   redis.call('DEL', KEYS[1])
   locked = 0
 end
-return {locked, head or false, false, redis.call('SUNION', KEYS[6], KEYS[8])}`)
+if not head then return {locked, false, false, {}} end
+return {locked, head, false, redis.call('SUNION', KEYS[6], KEYS[8])}`)
 
 // errMarkedCommit refuses a commit with a dedupe mark: only a
 // bot.HandlingStore takes one, and this store is not one (accepting a message

@@ -100,11 +100,12 @@ const markLua = `
 local function mark(k, head, now, ttl)
   local sep = string.find(head, '\0', 1, true) or (#head + 1)
   local id = string.sub(head, 1, sep - 1)
-  local prev = redis.call('GET', k)
-  if prev and string.sub(prev, 1, #id + 1) == id .. '|' then
+  local prev = redis.call('SET', k, id .. '|' .. now, 'NX', 'PX', ttl, 'GET')
+  if not prev then return 0 end
+  if string.sub(prev, 1, #id + 1) == id .. '|' then
     return tonumber(string.sub(prev, #id + 2))
   end
-  redis.call('SET', k, id .. '|' .. now, 'PX', ttl)
+  redis.call('SET', k, id .. '|' .. now, 'PX', ttl) -- an older head's mark
   return 0
 end
 `
@@ -255,12 +256,14 @@ func delivery(e any, until time.Time) (bot.Delivery, error) {
 
 var finishOutboundScript = goredis.NewScript(`
 -- KEYS: out, outbox lock, lane queue, sending mark. ARGV: head prefix or '',
--- token, person, claim lease end ms, next ms.
+-- token, person, claim lease end ms, next ms, outbox ttl ms.
 if ARGV[1] ~= '' then
-  local head = redis.call('LINDEX', KEYS[1], 0)
+  local head = redis.call('LPOP', KEYS[1])
   if head and string.sub(head, 1, #ARGV[1]) == ARGV[1] then
-    redis.call('LPOP', KEYS[1])
     redis.call('DEL', KEYS[4])
+  elseif head then
+    -- Another reply: put it back as it was (a list LPOP emptied is gone: it gets the retention again).
+    if redis.call('LPUSH', KEYS[1], head) == 1 then redis.call('PEXPIRE', KEYS[1], ARGV[6]) end
   end
 end
 if redis.call('LLEN', KEYS[1]) > 0 then
@@ -293,7 +296,7 @@ func (s *Store) FinishOutbound(ctx context.Context, person, token string, q bot.
 	// that only the old primary saw before a failover would be lost, and the
 	// reply sent again. The script is idempotent, so the pipeline runs it
 	// again until a replica confirms it.
-	cmd, unreplicated := s.replicated(ctx, finishOutboundScript, keys, prefix, token, person, c.Until.UnixMilli(), next.UnixMilli())
+	cmd, unreplicated := s.replicated(ctx, finishOutboundScript, keys, prefix, token, person, c.Until.UnixMilli(), next.UnixMilli(), ms(s.ret.Person))
 	if err := cmd.Err(); err != nil {
 		return fmt.Errorf("redis: finish outbound: %w", err)
 	}

@@ -413,8 +413,12 @@ if exp > now then
   local n, most = redis.call('ZCARD', KEYS[1]), tonumber(ARGV[7])
   if n >= most then redis.call('ZREMRANGEBYRANK', KEYS[1], 0, n - most) end
   redis.call('ZADD', KEYS[1], ARGV[3], ARGV[1])
-  local last = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-  redis.call('PEXPIRE', KEYS[1], tonumber(last[2]) - now)
+  -- The set lives as long as its latest mark: this one, unless a mark from a
+  -- clock ahead of this one is later still (GT keeps the later expiry). A
+  -- set just made has no expiry yet, which GT would never replace.
+  if n == 0 or redis.call('PEXPIRE', KEYS[1], exp - now, 'GT') == 0 and redis.call('PTTL', KEYS[1]) == -1 then
+    redis.call('PEXPIRE', KEYS[1], exp - now)
+  end
 end
 redis.call('RPUSH', KEYS[2], ARGV[4])
 redis.call('PEXPIRE', KEYS[2], ARGV[5])
