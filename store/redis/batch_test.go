@@ -90,87 +90,108 @@ func waitQueued(t *testing.T, b *batcher, n int) {
 	t.Fatalf("never saw %d calls queued", n)
 }
 
+// heldBatch is a batcher with one turn, taken by a first call that the
+// gate holds in flight until release, which waits for its answer.
+type heldBatch struct {
+	c      goredis.UniversalClient
+	prefix string
+	g      *gate
+	b      *batcher
+	first  chan error
+}
+
+func holdFirstBatch(t *testing.T) *heldBatch {
+	t.Helper()
+	c, prefix := newBatchClient(t)
+	h := &heldBatch{c: c, prefix: prefix, g: newGate(), b: &batcher{c: c, turns: 1}, first: make(chan error, 1)}
+	c.AddHook(h.g)
+	go func() {
+		got, err := h.b.run(context.Background(), echoScript, []string{prefix + ":first"}, "first").Text()
+		if err == nil && got != "first" {
+			err = fmt.Errorf("answered %q", got)
+		}
+		h.first <- err
+	}()
+	<-h.g.held
+	return h
+}
+
+func (h *heldBatch) release(t *testing.T) {
+	t.Helper()
+	close(h.g.open)
+	if err := <-h.first; err != nil {
+		t.Errorf("the first call: %v", err)
+	}
+}
+
+// runs is how many times the calls on key ran.
+func (h *heldBatch) runs(t *testing.T, key string) int {
+	t.Helper()
+	n, err := h.c.Get(context.Background(), h.prefix+key).Int()
+	if err != nil && !errors.Is(err, goredis.Nil) {
+		t.Fatal(err)
+	}
+	return n
+}
+
 // TestBatchSendsTheQueueTogether: calls that arrive while a batch is in
 // flight go together, as one pipeline, each with its own answer, each run
 // once.
 func TestBatchSendsTheQueueTogether(t *testing.T) {
-	c, prefix := newBatchClient(t)
+	h := holdFirstBatch(t)
 	ctx := context.Background()
-	if err := echoScript.Load(ctx, c).Err(); err != nil {
-		t.Fatal(err)
-	}
-	g := newGate()
-	c.AddHook(g)
-	b := &batcher{c: c, turns: 1}
 	const queued = 12
-	answers := make([]string, queued+1)
-	errs := make([]error, queued+1)
+	answers := make([]string, queued)
+	errs := make([]error, queued)
 	var wg sync.WaitGroup
-	call := func(i int) {
-		defer wg.Done()
-		answers[i], errs[i] = b.run(ctx, echoScript, []string{fmt.Sprintf("%s:n:%d", prefix, i)}, "answer-"+strconv.Itoa(i)).Text()
+	for i := range queued {
+		wg.Go(func() {
+			answers[i], errs[i] = h.b.run(ctx, echoScript, []string{fmt.Sprintf("%s:n:%d", h.prefix, i)}, "answer-"+strconv.Itoa(i)).Text()
+		})
 	}
-	wg.Add(1)
-	go call(0)
-	<-g.held // the first batch, alone, is in flight
-	for i := 1; i <= queued; i++ {
-		wg.Add(1)
-		go call(i)
-	}
-	waitQueued(t, b, queued)
-	close(g.open)
+	waitQueued(t, h.b, queued)
+	h.release(t)
 	wg.Wait()
 	for i := range answers {
 		if errs[i] != nil || answers[i] != "answer-"+strconv.Itoa(i) {
 			t.Errorf("call %d: %q, %v", i, answers[i], errs[i])
 		}
-		if n, err := c.Get(ctx, fmt.Sprintf("%s:n:%d", prefix, i)).Int(); err != nil || n != 1 {
-			t.Errorf("call %d ran %d times (%v)", i, n, err)
+		if n := h.runs(t, fmt.Sprintf(":n:%d", i)); n != 1 {
+			t.Errorf("call %d ran %d times", i, n)
 		}
 	}
-	if p, n := g.pipelines.Load(), g.piped.Load(); p != 1 || n != queued {
+	if p, n := h.g.pipelines.Load(), h.g.piped.Load(); p != 1 || n != queued {
 		t.Errorf("%d pipelines of %d commands, want 1 of %d", p, n, queued)
 	}
-	if b.inFlight != 0 || len(b.queue) != 0 {
-		t.Errorf("left %d in flight, %d queued", b.inFlight, len(b.queue))
+	if h.b.inFlight != 0 || len(h.b.queue) != 0 {
+		t.Errorf("left %d in flight, %d queued", h.b.inFlight, len(h.b.queue))
 	}
 }
 
 // TestBatchCancelledWhileQueued: a call whose context ends while it waits
 // for a turn is taken out of the queue and never runs; the others do.
 func TestBatchCancelledWhileQueued(t *testing.T) {
-	c, prefix := newBatchClient(t)
+	h := holdFirstBatch(t)
 	ctx := context.Background()
-	g := newGate()
-	c.AddHook(g)
-	b := &batcher{c: c, turns: 1}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		_ = b.run(ctx, echoScript, []string{prefix + ":first"}, "x").Err()
-	}()
-	<-g.held
 	cctx, cancel := context.WithCancel(ctx)
 	gone := make(chan error, 1)
-	go func() { gone <- b.run(cctx, echoScript, []string{prefix + ":cancelled"}, "x").Err() }()
+	go func() { gone <- h.b.run(cctx, echoScript, []string{h.prefix + ":cancelled"}, "x").Err() }()
 	kept := make(chan error, 1)
-	go func() { kept <- b.run(ctx, echoScript, []string{prefix + ":kept"}, "x").Err() }()
-	waitQueued(t, b, 2)
+	go func() { kept <- h.b.run(ctx, echoScript, []string{h.prefix + ":kept"}, "x").Err() }()
+	waitQueued(t, h.b, 2)
 	cancel()
 	if err := <-gone; !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled call: %v, want context.Canceled", err)
 	}
-	waitQueued(t, b, 1)
-	close(g.open)
-	wg.Wait()
+	waitQueued(t, h.b, 1)
+	h.release(t)
 	if err := <-kept; err != nil {
 		t.Errorf("kept call: %v", err)
 	}
-	if n, _ := c.Exists(ctx, prefix+":cancelled").Result(); n != 0 {
-		t.Error("the cancelled call ran")
+	if n := h.runs(t, ":cancelled"); n != 0 {
+		t.Errorf("the cancelled call ran %d times", n)
 	}
-	if n, _ := c.Get(ctx, prefix+":kept").Int(); n != 1 {
+	if n := h.runs(t, ":kept"); n != 1 {
 		t.Errorf("kept call ran %d times", n)
 	}
 }
@@ -179,39 +200,28 @@ func TestBatchCancelledWhileQueued(t *testing.T) {
 // have (never loaded, or forgotten by a restart or a failover) still runs
 // every call, once.
 func TestBatchLoadsScriptsRedisForgot(t *testing.T) {
-	c, prefix := newBatchClient(t)
+	h := holdFirstBatch(t)
 	ctx := context.Background()
-	g := newGate()
-	c.AddHook(g)
-	b := &batcher{c: c, turns: 1}
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		if err := b.run(ctx, echoScript, []string{prefix + ":first"}, "x").Err(); err != nil {
-			t.Error(err)
-		}
-	})
-	<-g.held
 	unseen := goredis.NewScript(`redis.call('INCR', KEYS[1]) return 'unseen'`)
 	const queued = 5
 	errs := make(chan error, queued)
 	for i := range queued {
-		go func() { errs <- b.run(ctx, unseen, []string{fmt.Sprintf("%s:f:%d", prefix, i)}).Err() }()
+		go func() { errs <- h.b.run(ctx, unseen, []string{fmt.Sprintf("%s:f:%d", h.prefix, i)}).Err() }()
 	}
-	waitQueued(t, b, queued)
-	close(g.open)
-	wg.Wait()
+	waitQueued(t, h.b, queued)
+	h.release(t)
 	for range queued {
 		if err := <-errs; err != nil {
 			t.Errorf("a script Redis did not have: %v", err)
 		}
 	}
 	for i := range queued {
-		if n, _ := c.Get(ctx, fmt.Sprintf("%s:f:%d", prefix, i)).Int(); n != 1 {
+		if n := h.runs(t, fmt.Sprintf(":f:%d", i)); n != 1 {
 			t.Errorf("call %d ran %d times", i, n)
 		}
 	}
 	// One batch of EVALSHA, refused, then one of EVAL.
-	if p, n := g.pipelines.Load(), g.piped.Load(); p != 2 || n != 2*queued {
+	if p, n := h.g.pipelines.Load(), h.g.piped.Load(); p != 2 || n != 2*queued {
 		t.Errorf("%d pipelines of %d scripts, want 2 of %d", p, n, 2*queued)
 	}
 }
