@@ -665,10 +665,8 @@ func soleRegion(addr string) (region string, ok bool) {
 	if len(digits) < 6 || len(digits) > 15 {
 		return "", false
 	}
-	for i := 0; i < len(digits); i++ {
-		if digits[i] < '0' || digits[i] > '9' {
-			return "", false
-		}
+	if onlyDigits(digits) != digits {
+		return "", false
 	}
 	for n := 1; n <= 3; n++ {
 		code, err := strconv.Atoi(digits[:n])

@@ -22,8 +22,6 @@ type batcher struct {
 	c goredis.UniversalClient
 	// turns is how many batches may be in flight at once (batchTurns).
 	turns int
-	// replicas is the URL's wait_replicas (0: no WAIT).
-	replicas int
 
 	mu       sync.Mutex
 	inFlight int
@@ -40,12 +38,13 @@ type call struct {
 	sc   *goredis.Script
 	keys []string
 	args []any
-	// wait asks for a WAIT after the script (replicated).
-	wait bool
+	// replicas asks for a WAIT for that many replicas after the script
+	// (replicated); 0 for none.
+	replicas int
 
 	// Set by the batch that ran the call, before it wakes the caller.
 	cmd    *goredis.Cmd
-	waited *goredis.Cmd // the batch's WAIT, when wait
+	waited *goredis.Cmd // the batch's WAIT, when replicas > 0
 
 	// Under batcher.mu. sent: the call is in a batch on its way. batch: the
 	// batch this call must send itself (the queue when a turn came free).
@@ -60,10 +59,10 @@ func (b *batcher) run(ctx context.Context, sc *goredis.Script, keys []string, ar
 	return c.cmd
 }
 
-// runWait runs sc in the next batch, followed there by a WAIT for the
-// store's replicas, and returns both outcomes.
-func (b *batcher) runWait(ctx context.Context, sc *goredis.Script, keys []string, args ...any) (cmd, waited *goredis.Cmd) {
-	c := b.do(ctx, &call{sc: sc, keys: keys, args: args, wait: true})
+// runWait runs sc in the next batch, followed there by a WAIT for that
+// many replicas, and returns both outcomes.
+func (b *batcher) runWait(ctx context.Context, replicas int, sc *goredis.Script, keys []string, args ...any) (cmd, waited *goredis.Cmd) {
+	c := b.do(ctx, &call{sc: sc, keys: keys, args: args, replicas: replicas})
 	return c.cmd, c.waited
 }
 
@@ -152,14 +151,14 @@ func (b *batcher) send(ctx context.Context, batch []*call) {
 }
 
 // exec runs the calls' scripts in one round trip (EVAL, which loads them,
-// when eval), with one WAIT after them if any call asks for it. Each call
-// holds its own outcome.
+// when eval), with one WAIT after them for the most replicas any call asks
+// for. Each call holds its own outcome.
 func (b *batcher) exec(ctx context.Context, batch []*call, eval bool) {
-	wait := false
+	replicas := 0
 	for _, c := range batch {
-		wait = wait || c.wait
+		replicas = max(replicas, c.replicas)
 	}
-	if len(batch) == 1 && !wait && !eval {
+	if len(batch) == 1 && replicas == 0 && !eval {
 		c := batch[0]
 		c.cmd = c.sc.Run(ctx, b.c, c.keys, c.args...)
 		return
@@ -173,12 +172,12 @@ func (b *batcher) exec(ctx context.Context, batch []*call, eval bool) {
 		}
 	}
 	var waited *goredis.Cmd
-	if wait {
-		waited = pipe.Do(ctx, "WAIT", b.replicas, waitTimeout.Milliseconds())
+	if replicas > 0 {
+		waited = pipe.Do(ctx, "WAIT", replicas, waitTimeout.Milliseconds())
 	}
 	_, _ = pipe.Exec(ctx) // each command holds its own outcome
 	for _, c := range batch {
-		if c.wait {
+		if c.replicas > 0 {
 			c.waited = waited
 		}
 	}

@@ -145,9 +145,6 @@ func Open(ctx context.Context, rawURL string, opts Options) (*Store, error) {
 	}
 	s := New(c, opts)
 	s.waitReplicas = wait
-	if s.batch != nil {
-		s.batch.replicas = wait
-	}
 	if err := s.Ping(ctx); err != nil {
 		_ = c.Close()
 		return nil, err
@@ -234,7 +231,7 @@ func (s *Store) replicated(ctx context.Context, sc *goredis.Script, keys []strin
 	if s.waitReplicas == 0 || s.cluster() {
 		return s.run(ctx, sc, keys, args...), nil
 	}
-	cmd, wait := s.batch.runWait(ctx, sc, keys, args...)
+	cmd, wait := s.batch.runWait(ctx, s.waitReplicas, sc, keys, args...)
 	if cmd.Err() != nil {
 		return cmd, nil
 	}
