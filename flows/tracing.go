@@ -815,7 +815,7 @@ func (e *Engine) teaserPIN(t *turn, in Input) bool {
 		return false
 	}
 	pin := tracing.NormalizePIN(in.Text)
-	if !isPINShape(pin) || numericSteps[t.s.Step] {
+	if !isPINShape(pin) || typedSteps[t.s.Step] {
 		return false
 	}
 	t.emit(CheckCasePIN{Case: t.s.Tracing.Pending, PIN: pin})
@@ -836,16 +836,24 @@ func (e *Engine) secretInput(t *turn, in Input) bool {
 		return true
 	case t.s.Step == StepTracePIN || t.s.Step == StepTraceCheckPIN:
 		return true
-	case t.s.Tracing != nil && t.s.Tracing.Pending != "" && !numericSteps[t.s.Step]:
+	case t.s.Tracing != nil && t.s.Tracing.Pending != "" && !typedSteps[t.s.Step]:
 		return isPINShape(tracing.NormalizePIN(in.Text))
 	}
 	return false
 }
 
-// numericSteps ask for a number: four to six digits there are an answer, not a PIN.
-var numericSteps = map[string]bool{
-	StepContactPhone: true, StepCheckinEvery: true, StepCheckinWhen: true, StepTraceAge: true,
-	StepTraceWhen: true, StepTracePIN: true, StepTraceCheckPIN: true, StepTraceCode: true,
+// typedSteps ask for something typed (a number, a year, a name, a code word,
+// a town, a message): four to six digits there are the answer, not the PIN
+// of a teaser. Every step that reads typed text belongs here
+// (TestTeaserPINOnlyWhereNothingIsTyped).
+var typedSteps = map[string]bool{
+	StepContactName: true, StepContactPhone: true, StepContactCountry: true,
+	StepProfileName: true, StepProfileCode: true, StepSafeText: true,
+	StepCheckinEvery: true, StepCheckinWhen: true, StepCheckinMsg: true, StepCheckinOwn: true, StepCheckinWhere: true,
+	StepFindName: true, StepFindYear: true, StepShelters: true, StepShelterTown: true,
+	StepTraceName: true, StepTraceOther: true, StepTraceAge: true, StepTraceNationality: true,
+	StepTracePlace: true, StepTraceWhen: true, StepTraceWhat: true, StepTraceReply: true,
+	StepTracePIN: true, StepTraceCheckPIN: true, StepTraceCode: true,
 }
 
 // caseEvent is the pipeline's answer to a CheckCasePIN.

@@ -287,3 +287,45 @@ func TestTracingSecretsNeverReachVolunteers(t *testing.T) {
 		t.Errorf("an ordinary message: transcript %+v", tr)
 	}
 }
+
+// TestTeaserPINOnlyWhereNothingIsTyped: while a teaser waits for its PIN,
+// four to six digits are taken for the PIN only at a step that asks for
+// nothing typed; where a year, a number, a code word, a town or a message is
+// asked for, they are that answer (a birth year at "find me" once locked a
+// person out, counted as a wrong PIN).
+func TestTeaserPINOnlyWhereNothingIsTyped(t *testing.T) {
+	e := tracingEngine(t)
+	mx := flows.Sender{Channel: "sms", Address: "+5215512345678"}
+	for _, tc := range []struct {
+		step, typed string
+		isPIN       bool
+	}{
+		{flows.StepMenu, "4821", true},
+		{flows.StepTraceMenu, "4821", true},
+		{flows.StepFindYear, "2008", false},
+		{flows.StepFindName, "2008", false},
+		{flows.StepProfileCode, "1985", false},
+		{flows.StepTraceAge, "1990", false},
+		{flows.StepTraceWhen, "2026", false},
+		{flows.StepTraceOther, "2008", false},
+		{flows.StepTraceWhat, "1234", false},
+		{flows.StepTraceReply, "1234", false},
+		{flows.StepShelters, "30700", false},
+		{flows.StepShelterTown, "30700", false},
+		{flows.StepContactPhone, "55123", false},
+		{flows.StepCheckinEvery, "1200", false},
+		{flows.StepCheckinWhen, "2130", false},
+		{flows.StepCheckinMsg, "2130", false},
+		{flows.StepSafeText, "2130", false},
+	} {
+		t.Run(tc.step, func(t *testing.T) {
+			s := flows.Session{Version: 1, Lang: "es", Consent: flows.ConsentAccepted, Step: tc.step, Updated: t0,
+				Channel: mx.Channel, Address: mx.Address, Tracing: &flows.TracingState{Pending: "k1"}}
+			r := e.Step(context.Background(), s, text(tc.typed), mx, t0.Add(time.Minute))
+			got := len(flows.EffectsOf[flows.CheckCasePIN](r.Effects)) == 1
+			if got != tc.isPIN {
+				t.Errorf("%q at %s taken for the teaser's PIN: %v, want %v (replies %v)", tc.typed, tc.step, got, tc.isPIN, ids(r))
+			}
+		})
+	}
+}
