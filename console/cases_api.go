@@ -84,8 +84,16 @@ type CaseItem struct {
 	Consent        *tracing.Consent      `json:"consent,omitempty"`
 	Notes          []NoteItem            `json:"notes"`
 	Updates        []UpdateItem          `json:"updates"`
-	Replies        []tracing.Message     `json:"replies"`
+	Replies        []ReplyItem           `json:"replies"`
 	MatchDecisions []DecisionItem        `json:"match_decisions"`
+}
+
+// ReplyItem is what the enquirer wrote back. The inbound message's ID, which
+// keeps a repeated step from keeping it twice, is the store's business only.
+type ReplyItem struct {
+	Text    string    `json:"text"`
+	Channel string    `json:"channel"`
+	At      time.Time `json:"at"`
 }
 
 // NoteItem is a caseworker's note.
@@ -156,7 +164,7 @@ func (n *names) caseItem(v casework.View) CaseItem {
 	out := CaseItem{ID: c.ID, Status: c.Status, Closing: c.Closing, Caseworker: n.holder(v.Caseworker),
 		WaitingSince: v.Waiting.UTC(), Created: c.Created.UTC(), Updated: c.Updated.UTC(), Closed: timePtr(c.Closed),
 		Expires: v.Expires.UTC(), Withdrawn: v.Withdrawn(),
-		Notes: []NoteItem{}, Updates: []UpdateItem{}, Replies: []tracing.Message{}, MatchDecisions: []DecisionItem{}}
+		Notes: []NoteItem{}, Updates: []UpdateItem{}, Replies: []ReplyItem{}, MatchDecisions: []DecisionItem{}}
 	if c.Erased {
 		out.Summary = withdrawnText
 		return out
@@ -169,7 +177,9 @@ func (n *names) caseItem(v casework.View) CaseItem {
 	for _, u := range c.Updates {
 		out.Updates = append(out.Updates, n.update(u))
 	}
-	out.Replies = append(out.Replies, c.Replies...)
+	for _, r := range c.Replies {
+		out.Replies = append(out.Replies, ReplyItem{Text: r.Text, Channel: r.Channel, At: r.At.UTC()})
+	}
 	for _, d := range c.MatchDecisions {
 		out.MatchDecisions = append(out.MatchDecisions, n.decision(c.ID, d))
 	}

@@ -349,6 +349,15 @@ func TestCasesAPI(t *testing.T) {
 				t.Errorf("the other side's matches: %d %+v", st, ms)
 			}
 
+			// What the enquirer wrote back shows as written, without the
+			// inbound message's ID (the store's, to keep it once).
+			s.rewrite(query, func(c *tracing.Case) {
+				c.Replies = append(c.Replies, tracing.Message{ID: "SMc0ffee", Text: "Gracias, llamo mañana", Channel: "sms", At: s.env.Clock.Now()})
+			})
+			if raw := s.raw(t, carla, "/cases/"+query); !strings.Contains(raw, "Gracias, llamo mañana") || strings.Contains(raw, "SMc0ffee") {
+				t.Errorf("a reply: %s", raw)
+			}
+
 			// Export: the whole case as a file; audited.
 			var exp struct {
 				Exported time.Time
