@@ -391,7 +391,7 @@ func (p *Pipeline) caseDelivery(ctx context.Context, id, entry string, st tracin
 	if p.cases == nil {
 		return nil
 	}
-	st.At = p.now()
+	st.At, st.Status = p.now(), tracing.DeliveryOf(st.Status)
 	return p.updateCase(ctx, id, func(c *tracing.Case) (bool, error) {
 		for i := range c.Updates {
 			if c.Updates[i].ID == entry {

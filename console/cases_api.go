@@ -188,9 +188,10 @@ func (n *names) caseItem(v casework.View) CaseItem {
 
 func (n *names) update(u tracing.Update) UpdateItem {
 	out := UpdateItem{ID: u.ID, Template: u.Template, Param: u.Param, Text: u.Text, By: n.holder(u.By),
-		Created: u.Created.UTC(), Read: timePtr(u.Read), Status: u.Status(), Delivery: u.Delivery}
-	if out.Delivery == nil {
-		out.Delivery = []tracing.DeliveryStep{}
+		Created: u.Created.UTC(), Read: timePtr(u.Read), Status: u.Status(), Delivery: []tracing.DeliveryStep{}}
+	for _, d := range u.Delivery {
+		d.Status = tracing.DeliveryOf(d.Status) // one recorded before the states were named
+		out.Delivery = append(out.Delivery, d)
 	}
 	return out
 }

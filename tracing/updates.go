@@ -71,7 +71,26 @@ func (u Update) Status() string {
 	if len(u.Delivery) == 0 {
 		return DeliveryQueued
 	}
-	return u.Delivery[len(u.Delivery)-1].Status
+	return DeliveryOf(u.Delivery[len(u.Delivery)-1].Status)
+}
+
+// DeliveryOf names a provider's delivery status (Twilio's accepted, queued,
+// sending, sent, delivered, undelivered, failed, read; the pipeline's own) as
+// one of the delivery states a caseworker sees. A provider's "read" (a
+// WhatsApp read receipt) is delivered: only the PIN makes an update read.
+// A status it does not know stays as it is.
+func DeliveryOf(status string) string {
+	switch status {
+	case "accepted", "scheduled", "queued", "sending":
+		return DeliveryQueued
+	case "sent":
+		return DeliverySent
+	case "delivered", "read":
+		return DeliveryDelivered
+	case "undelivered", "failed", "canceled":
+		return DeliveryFailed
+	}
+	return status
 }
 
 // Unread returns the updates the enquirer has not read yet, oldest first.
