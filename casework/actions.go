@@ -153,7 +153,8 @@ func (s *Service) ResetPIN(ctx context.Context, by staff.Actor, id string) (View
 // Notification is what a caseworker sends the enquirer: a template (with its
 // parameter), or their own short text. Entry is an id the caller makes once
 // per notification: sending the same entry again sends it once (empty: a
-// fresh one). There is no template for news of a death: such news is given
+// fresh one); the same entry with another template, parameter or text is
+// ErrEntryReused. There is no template for news of a death: such news is given
 // in a personal contact, never by message.
 type Notification struct {
 	Entry    string
@@ -212,6 +213,9 @@ func (s *Service) SendUpdate(ctx context.Context, by staff.Actor, id string, n N
 	rec, c, err := s.change(ctx, id, func(rec *tracing.Record, c *tracing.Case, now time.Time) error {
 		for _, u := range c.Updates {
 			if u.ID == updateID {
+				if u.Template != n.Template || u.Param != n.Param || u.Text != n.Text {
+					return ErrEntryReused // another notification: sending the first again would hide it
+				}
 				upd = u
 				return errUnchanged // sent before: only the chat is told again
 			}

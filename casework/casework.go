@@ -119,6 +119,9 @@ var (
 	ErrNotCaseworker = errors.New("casework: the account is not an enabled caseworker")
 	// ErrConflict: the case kept changing meanwhile; try again.
 	ErrConflict = errors.New("casework: the case changed meanwhile; try again")
+	// ErrEntryReused: a notification's entry names one sent before with
+	// another template, parameter or text; nothing is sent.
+	ErrEntryReused = errors.New("casework: this entry names another notification")
 	// ErrNotNotified: the change is kept but could not be handed to the
 	// enquirer's chat; the same request again (same entry) retries it.
 	ErrNotNotified = errors.New("casework: the enquirer's chat could not be reached")

@@ -495,6 +495,8 @@ func (s *Server) casesError(w http.ResponseWriter, r *http.Request, err error) {
 		apiError(w, http.StatusConflict, "not_matchable", "one of the cases may not be matched (no tracing consent, withdrawn or erased)")
 	case errors.Is(err, casework.ErrConflict):
 		apiError(w, http.StatusConflict, "changed", "the case kept changing meanwhile: read it again and retry")
+	case errors.Is(err, casework.ErrEntryReused):
+		apiError(w, http.StatusConflict, "entry_reused", "this entry was sent before with another template, param or text: give a new entry (or none) for a new notification")
 	case errors.Is(err, casework.ErrNotNotified):
 		apiError(w, http.StatusServiceUnavailable, "not_sent", "the update is kept, queued, but the enquirer's chat could not be reached: send the same entry again to retry")
 	case errors.Is(err, context.Canceled):

@@ -320,6 +320,15 @@ func TestCasesAPI(t *testing.T) {
 			if ev := s.chat.take(); len(ev) != 1 || ev[0].Action != flows.StaffTracingUpdate || ev[0].Case != query || ev[0].Entry != "u-n1" {
 				t.Errorf("chat events %+v, want tracing_update u-n1", ev)
 			}
+			// The same entry with other words is refused, and nothing goes to the chat.
+			var reused struct{ Error string }
+			other := map[string]string{"entry": "n1", "template": "own_text", "text": "Venga el lunes"}
+			if st, _ := s.call(t, carla, "POST", "/cases/"+query+"/updates", other, &reused); st != 409 || reused.Error != "entry_reused" {
+				t.Errorf("a reused entry: %d %+v", st, reused)
+			}
+			if ev := s.chat.take(); len(ev) != 0 {
+				t.Errorf("a reused entry reached the chat: %+v", ev)
+			}
 			s.deliver(query, "u-n1", tracing.DeliveryStep{Channel: "whatsapp", Status: tracing.DeliveryFailed, At: s.env.Clock.Now(), Error: "63016"},
 				tracing.DeliveryStep{Channel: "sms", Status: tracing.DeliveryDelivered, At: s.env.Clock.Now()})
 			var ups struct{ Updates []console.UpdateItem }

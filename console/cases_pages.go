@@ -132,7 +132,7 @@ func caseErrorCode(err error) string {
 		return "not_matchable"
 	case errors.Is(err, casework.ErrNotCaseworker):
 		return "caseworker"
-	case errors.Is(err, casework.ErrConflict):
+	case errors.Is(err, casework.ErrConflict), errors.Is(err, casework.ErrEntryReused):
 		return "conflict"
 	case errors.Is(err, casework.ErrNotNotified):
 		return "not_notified"
