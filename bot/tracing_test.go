@@ -90,7 +90,7 @@ func openRequest(t *testing.T, ph *handset, name, pin string) string {
 	} else {
 		script = []string{"1", "1"}
 	}
-	for _, in := range append(script, "Buscar a un familiar", "1", "1", "1", name, "1", "2", "1992", "1", "3", "Tapachula", "3/2026", "1", "1") {
+	for _, in := range append(script, "Buscar a un familiar", "1", "1", "1", name, "1", "2", "1992", "1", "3", "María López", "Tapachula", "3/2026", "1", "1") {
 		ph.say(in)
 	}
 	got := ph.say("1") // send it
@@ -342,7 +342,7 @@ func TestEraseWithdrawsCases(t *testing.T) {
 // openRequest2 opens a second request from the menu of someone who agreed already.
 func openRequest2(t *testing.T, ph *handset, name, pin string) string {
 	t.Helper()
-	for _, in := range []string{"Buscar a un familiar", "1", "1", "2", name, "1", "1", "30", "2", "1", "1", "2026", "4"} {
+	for _, in := range []string{"Buscar a un familiar", "1", "1", "2", name, "1", "1", "30", "2", "1", "Rosa Pérez", "1", "2026", "4"} {
 		ph.say(in)
 	}
 	ph.say("1")

@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/enlace-rfl/enlace/textmatch"
 	"github.com/enlace-rfl/enlace/tracing"
 )
 
@@ -29,6 +30,7 @@ const (
 	StepTraceAge         = "trace_age"          // age or year of birth
 	StepTraceNationality = "trace_nationality"  // nationality
 	StepTraceRelation    = "trace_relation"     // who they are to the person
+	StepTraceOwnName     = "trace_own_name"     // the person's own name, as the sought one knows it
 	StepTracePlace       = "trace_place"        // town of the last contact
 	StepTraceWhen        = "trace_when"         // month and year of the last contact
 	StepTraceWhat        = "trace_what"         // what happened
@@ -77,6 +79,7 @@ const (
 	draftTrYear     = "tr.year"
 	draftTrNat      = "tr.nat"
 	draftTrRel      = "tr.rel"
+	draftTrOwn      = "tr.own" // the person's own name
 	draftTrPlace    = "tr.place"
 	draftTrCountry  = "tr.country"
 	draftTrWhen     = "tr.when" // "2026-03"
@@ -112,6 +115,7 @@ func registerTracing(e *Engine) {
 		StepTraceAge:         {prompt: promptTraceAge, handle: handleTraceAge},
 		StepTraceNationality: {prompt: promptTraceNationality, handle: handleTraceNationality},
 		StepTraceRelation:    {prompt: promptTraceRelation, handle: handleTraceRelation},
+		StepTraceOwnName:     {prompt: promptTraceOwnName, handle: handleTraceOwnName},
 		StepTracePlace:       {prompt: promptTracePlace, handle: handleTracePlace},
 		StepTraceWhen:        {prompt: promptTraceWhen, handle: handleTraceWhen},
 		StepTraceWhat:        {prompt: promptTraceWhat, handle: handleTraceWhat},
@@ -300,18 +304,25 @@ func handleTraceAge(e *Engine, t *turn, in Input) bool {
 	return true
 }
 
-// birthYear reads an age ("34", "34 años") or a year of birth ("1990").
+// birthYear reads an age ("34", "34 años", "unos 17 años", "tiene 17") or a
+// year of birth ("1990", "nació en 1990", "3/4/1990"): a year among the
+// numbers typed is the year, else the first number is the age.
 func birthYear(typed string, now time.Time) (int, bool) {
-	digits := onlyDigits(strings.Fields(strings.TrimSpace(typed + " x"))[0])
-	n, err := strconv.Atoi(digits)
-	if err != nil || digits == "" {
-		return 0, false
+	var nums []int
+	for _, w := range strings.Fields(textmatch.Normalize(typed)) {
+		for _, part := range splitDigits(w) {
+			if n, err := strconv.Atoi(part); err == nil {
+				nums = append(nums, n)
+			}
+		}
 	}
-	switch {
-	case n >= 0 && n <= 110:
-		return tracing.BirthYearFromAge(n, now), true
-	case n >= now.Year()-110 && n <= now.Year():
-		return n, true
+	for _, n := range nums {
+		if n >= now.Year()-110 && n <= now.Year() {
+			return n, true
+		}
+	}
+	if len(nums) > 0 && nums[0] >= 0 && nums[0] <= 110 {
+		return tracing.BirthYearFromAge(nums[0], now), true
 	}
 	return 0, false
 }
@@ -356,6 +367,33 @@ func handleTraceRelation(e *Engine, t *turn, in Input) bool {
 		return false
 	}
 	t.s.Draft[draftTrRel] = r
+	e.enter(t, StepTraceOwnName)
+	return true
+}
+
+// The person's own name is what links two requests of one family (a mother
+// looking for her son, the son for his mother): a request names the one
+// sought and the one who asks, and matching reads one's sought against the
+// other's enquirer.
+func promptTraceOwnName(e *Engine, t *turn) []Output {
+	return []Output{{Text: text("tracing.own"), Choices: choices("tracing.skip")}}
+}
+
+func handleTraceOwnName(e *Engine, t *turn, in Input) bool {
+	switch {
+	case in.Kind == InputChoice && in.Choice == "tracing.skip":
+		delete(t.s.Draft, draftTrOwn)
+	case in.Kind == InputText:
+		name := cleanName(in.Text, maxTraceName)
+		if letters(name) < 2 {
+			t.say("tracing.name.invalid")
+			t.reply(promptTraceOwnName(e, t)...)
+			return true
+		}
+		t.s.Draft[draftTrOwn] = name
+	default:
+		return false
+	}
 	e.enter(t, StepTracePlace)
 	return true
 }
@@ -398,7 +436,7 @@ func handleTraceWhen(e *Engine, t *turn, in Input) bool {
 	case in.Kind == InputChoice && in.Choice == "tracing.unknown":
 		delete(t.s.Draft, draftTrWhen)
 	case in.Kind == InputText:
-		m, ok := parseMonth(in.Text, t.now)
+		m, ok := parseMonth(in.Text, t.s.Lang, t.now)
 		if !ok {
 			t.say("tracing.when.invalid")
 			t.reply(promptTraceWhen(e, t)...)
@@ -410,40 +448,6 @@ func handleTraceWhen(e *Engine, t *turn, in Input) bool {
 	}
 	e.enter(t, StepTraceWhat)
 	return true
-}
-
-// parseMonth reads a month and year as people write them with numbers:
-// "3/2026", "03-2026", "3 2026", "2026-03", or a year alone ("2025"). It
-// refuses a month in the future.
-func parseMonth(typed string, now time.Time) (string, bool) {
-	parts := strings.FieldsFunc(typed, func(r rune) bool { return !unicode.IsDigit(r) })
-	var month, year int
-	switch len(parts) {
-	case 1:
-		year, _ = strconv.Atoi(parts[0])
-	case 2:
-		a, _ := strconv.Atoi(parts[0])
-		b, _ := strconv.Atoi(parts[1])
-		month, year = a, b
-		if a > 12 {
-			month, year = b, a
-		}
-		if year < 100 {
-			year += 2000
-		}
-		if month < 1 || month > 12 {
-			return "", false
-		}
-	default:
-		return "", false
-	}
-	if year < now.Year()-80 || year > now.Year() || (year == now.Year() && month > int(now.Month())) {
-		return "", false
-	}
-	if month == 0 {
-		return strconv.Itoa(year), true
-	}
-	return strconv.Itoa(year) + "-" + twoDigits(month), true
 }
 
 func twoDigits(n int) string {
@@ -533,6 +537,9 @@ func (e *Engine) traceSummary(t *turn) string {
 		lines = append(lines, strings.Join(who, ", "))
 	}
 	lines = append(lines, say("tracing.rel."+d[draftTrRel]))
+	if own := d[draftTrOwn]; own != "" {
+		lines = append(lines, say("tracing.sum.you", "Name", own))
+	}
 	var last []string
 	if p := d[draftTrPlace]; p != "" {
 		last = append(last, p)
@@ -595,8 +602,9 @@ func (e *Engine) draftCase(t *turn) tracing.Case {
 		Reach:   tracing.Reach{Channel: t.s.Channel, Address: t.s.Address, Lang: t.s.Lang},
 		Created: t.now, Updated: t.now,
 	}
-	if t.s.Family != nil {
-		c.Enquirer.FullName = t.s.Family.Name
+	c.Enquirer.FullName = d[draftTrOwn]
+	if c.Enquirer.FullName == "" && t.s.Family != nil {
+		c.Enquirer.FullName = t.s.Family.Name // the name their family sees, if they skipped
 	}
 	c.Sought.FullName = d[draftTrName]
 	if o := d[draftTrOther]; o != "" {
@@ -851,7 +859,7 @@ var typedSteps = map[string]bool{
 	StepProfileName: true, StepProfileCode: true, StepSafeText: true,
 	StepCheckinEvery: true, StepCheckinWhen: true, StepCheckinMsg: true, StepCheckinOwn: true, StepCheckinWhere: true,
 	StepFindName: true, StepFindYear: true, StepShelters: true, StepShelterTown: true,
-	StepTraceName: true, StepTraceOther: true, StepTraceAge: true, StepTraceNationality: true,
+	StepTraceName: true, StepTraceOther: true, StepTraceOwnName: true, StepTraceAge: true, StepTraceNationality: true,
 	StepTracePlace: true, StepTraceWhen: true, StepTraceWhat: true, StepTraceReply: true,
 	StepTracePIN: true, StepTraceCheckPIN: true, StepTraceCode: true,
 }

@@ -81,14 +81,16 @@ func TestTracingRequestInChat(t *testing.T) {
 		{in: text("200"), wantIDs: []string{"tracing.age.invalid", "tracing.age"}},
 		{in: text("34 años"), wantIDs: []string{"tracing.nationality"}},
 		{in: text("1"), wantIDs: []string{"tracing.relation"}},
-		{in: text("3"), wantIDs: []string{"tracing.place"}},
+		{in: text("3"), wantIDs: []string{"tracing.own"}},
+		{in: text("."), wantIDs: []string{"tracing.name.invalid", "tracing.own"}},
+		{in: text(" maria  Hernandez "), wantIDs: []string{"tracing.place"}},
 		{in: text("Tapachula"), wantIDs: []string{"tracing.when"}},
 		{in: text("13/2026"), wantIDs: []string{"tracing.when.invalid", "tracing.when"}},
 		{in: text("3/2026"), wantIDs: []string{"tracing.what"}},
 		{in: text("1"), wantIDs: []string{"tracing.reach"}},
 		{in: text("1"), wantIDs: []string{"tracing.summary", "tracing.summary.question"}, check: func(t *testing.T, r flows.Result) {
 			sum := r.Outputs()[0].Text.Data["Summary"]
-			for _, want := range []string{"José Luis Hernández García (Pepe)", "Hombre o niño", "nació en 1992", "Honduras", "Mi hermano o hermana", "Tapachula, 3/2026", "Nos separamos en el camino"} {
+			for _, want := range []string{"José Luis Hernández García (Pepe)", "Hombre o niño", "nació en 1992", "Honduras", "Mi hermano o hermana", "Tu nombre: maria Hernandez", "Tapachula, 3/2026", "Nos separamos en el camino"} {
 				if !strings.Contains(sum, want) {
 					t.Errorf("summary %q lacks %q", sum, want)
 				}
@@ -120,6 +122,9 @@ func TestTracingRequestInChat(t *testing.T) {
 		c.Sought.LastContact != (tracing.Month{Year: 2026, Month: 3}) || c.Sought.What != tracing.SeparatedOnRoute ||
 		!slices.Equal(c.Sought.OtherNames, []string{"Pepe"}) {
 		t.Errorf("sought person %+v", c.Sought)
+	}
+	if c.Enquirer.FullName != "maria Hernandez" {
+		t.Errorf("enquirer %+v: want the name she gave (matching reads it against other requests' sought)", c.Enquirer)
 	}
 	if !c.Consent.Tracing || c.Consent.ShareNetwork || c.Reach.Channel != "sms" || c.Reach.Address != mx.Address || c.Reach.Lang != "es" {
 		t.Errorf("consent %+v, reach %+v", c.Consent, c.Reach)

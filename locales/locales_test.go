@@ -42,6 +42,7 @@ var choicesOf = map[string][]string{
 	"tracing.age":              {"tracing.unknown"},
 	"tracing.nationality":      {"country.HN", "country.GT", "country.SV", "country.NI", "country.HT", "country.VE", "country.CU", "country.MX", "country.other", "tracing.unknown"},
 	"tracing.relation":         {"tracing.rel.child", "tracing.rel.parent", "tracing.rel.sibling", "tracing.rel.spouse", "tracing.rel.other_relative", "tracing.rel.friend"},
+	"tracing.own":              {"tracing.skip"},
 	"tracing.place":            {"tracing.unknown"},
 	"tracing.when":             {"tracing.unknown"},
 	"tracing.what":             {"tracing.what.separated_on_route", "tracing.what.detained", "tracing.what.deported", "tracing.what.lost_contact", "tracing.what.other"},
