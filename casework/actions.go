@@ -114,12 +114,28 @@ func (s *Service) AddNote(ctx context.Context, by staff.Actor, id, text string) 
 
 // ResetPIN clears the PIN of a case and its lock, for an enquirer who forgot
 // it and whom the caseworker has checked in person (at an assistance point):
-// their chat is asked for a new PIN at once. Audited.
-func (s *Service) ResetPIN(ctx context.Context, by staff.Actor, id string) (View, error) {
+// their chat is asked for a new PIN at once. With to, the case moves to the
+// phone the enquirer has now (theirs was lost or taken) and the question goes
+// there: the old one, in whoever's hands, gets nothing. Audited.
+//
+// NewReach is checked as an interview's channel and address; no language
+// keeps the case's.
+func (s *Service) ResetPIN(ctx context.Context, by staff.Actor, id string, to *NewReach) (View, error) {
 	if err := allowed(by); err != nil {
 		return View{}, err
 	}
 	rec, c, err := s.change(ctx, id, func(rec *tracing.Record, c *tracing.Case, now time.Time) error {
+		if to != nil {
+			lang := to.Lang
+			if lang == "" {
+				lang = c.Reach.Lang
+			}
+			reach, err := checkReach(Interview{Channel: to.Channel, Address: to.Address, Lang: lang})
+			if err != nil {
+				return err
+			}
+			c.Reach = reach // the old phone is told nothing
+		}
 		c.PINHash, c.PIN = "", tracing.PINGuard{}
 		rec.Waiting = now
 		return nil
@@ -149,6 +165,9 @@ func (s *Service) ResetPIN(ctx context.Context, by staff.Actor, id string) (View
 	}
 	return viewOf(rec, c), nil
 }
+
+// NewReach is where a PIN reset moves a case (ResetPIN).
+type NewReach struct{ Channel, Address, Lang string }
 
 // Notification is what a caseworker sends the enquirer: a template (with its
 // parameter), or their own short text. Entry is an id the caller makes once

@@ -140,7 +140,7 @@ func TestInterviewReachesThePhone(t *testing.T) {
 	if got := strings.Join(say(code+" 4821"), "\n"); !strings.Contains(got, cat.Text("es", "tracing.locked", nil)) {
 		t.Fatalf("after three wrong PINs: %q, want locked", got)
 	}
-	if _, err := svc.ResetPIN(ctx, cw, created.Case.ID); err != nil {
+	if _, err := svc.ResetPIN(ctx, cw, created.Case.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(drain(), "\n"); !strings.Contains(got, cat.Text("es", "tracing.pin.reset", map[string]string{"Code": code})) ||

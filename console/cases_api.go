@@ -343,8 +343,26 @@ func (s *Server) apiAssignCase(w http.ResponseWriter, r *http.Request, a staff.A
 	s.caseAnswer(w, r, http.StatusOK, v, err)
 }
 
+// PINResetRequest is the optional body of a PIN reset: the phone the
+// enquirer has now, when theirs was lost or taken (none: the case's).
+type PINResetRequest struct {
+	Channel string `json:"channel"`
+	Address string `json:"address"`
+	Lang    string `json:"lang,omitempty"`
+}
+
 func (s *Server) apiResetPIN(w http.ResponseWriter, r *http.Request, a staff.Account) {
-	v, err := s.cfg.Cases.ResetPIN(r.Context(), s.actor(r, a), r.PathValue("id"))
+	var to *casework.NewReach
+	if r.ContentLength != 0 {
+		var req PINResetRequest
+		if !readJSON(w, r, &req) {
+			return
+		}
+		if req != (PINResetRequest{}) {
+			to = &casework.NewReach{Channel: req.Channel, Address: req.Address, Lang: req.Lang}
+		}
+	}
+	v, err := s.cfg.Cases.ResetPIN(r.Context(), s.actor(r, a), r.PathValue("id"), to)
 	s.caseAnswer(w, r, http.StatusOK, v, err)
 }
 

@@ -598,6 +598,27 @@ func TestCasesAPIResetPIN(t *testing.T) {
 			if ev := s.chat.take(); len(ev) != 1 || ev[0].Action != flows.StaffTracingOpened || ev[0].Outcome != flows.CasePINReset || ev[0].Case != id {
 				t.Errorf("the chat got %+v, want to be asked for a new PIN", ev)
 			}
+			// The enquirer's phone was taken: the reset moves the case to the
+			// one they have now, and only that one is asked for the PIN.
+			var bad struct{ Error string }
+			if st, _ := s.call(t, cw, "POST", "/cases/"+id+"/pin/reset", map[string]string{"channel": "whatsapp", "address": "555"}, &bad); st != 400 || bad.Error != "invalid" {
+				t.Errorf("a bad new number: %d %+v", st, bad)
+			}
+			if ev := s.chat.take(); len(ev) != 0 {
+				t.Errorf("a refused reset reached the chat: %+v", ev)
+			}
+			var moved apiCase
+			if st, _ := s.call(t, cw, "POST", "/cases/"+id+"/pin/reset", map[string]string{"channel": "whatsapp", "address": "+502 5555 0000"}, &moved); st != 200 ||
+				moved.Reach.Address != "+50255550000" || moved.Reach.Channel != "whatsapp" {
+				t.Fatalf("reset to a new phone: %d %+v", st, moved.Reach)
+			}
+			s.chat.mu.Lock()
+			ev, people := s.chat.events, s.chat.people
+			s.chat.mu.Unlock()
+			if len(ev) != 1 || ev[0].Outcome != flows.CasePINReset || people[0] != "p50255550000" {
+				t.Errorf("the chats told %v %+v, want only the new phone's asked for a PIN", people, ev)
+			}
+			s.chat.take()
 			if st, _ := s.call(t, cw, "POST", "/cases/kdoesnotexist0/pin/reset", nil, nil); st != 404 {
 				t.Errorf("unknown case: %d, want 404", st)
 			}
@@ -611,8 +632,8 @@ func TestCasesAPIResetPIN(t *testing.T) {
 					n++
 				}
 			}
-			if n != 1 {
-				t.Errorf("case.pin_reset audited %d times, want 1", n)
+			if n != 2 {
+				t.Errorf("case.pin_reset audited %d times, want 2", n)
 			}
 		})
 	}

@@ -342,7 +342,11 @@ func (s *Server) caseAction(w http.ResponseWriter, r *http.Request, a staff.Acco
 			Template: tracing.Template(f.Get("template")), Param: f.Get("param"), Text: f.Get("text")})
 		done = "sent=1"
 	case "pin-reset":
-		_, err = s.cfg.Cases.ResetPIN(ctx, by, id)
+		var to *casework.NewReach
+		if addr := strings.TrimSpace(f.Get("address")); addr != "" {
+			to = &casework.NewReach{Channel: f.Get("channel"), Address: addr}
+		}
+		_, err = s.cfg.Cases.ResetPIN(ctx, by, id, to)
 		done = "pinreset=1"
 	case "confirm", "dismiss":
 		other := f.Get("other")
@@ -382,6 +386,8 @@ var caseFuncs = map[string]any{
 	"templateKey": func(t tracing.Template) string {
 		return textKey("case", "template", string(t), []string{"news", "contact_point", "still_searching", "safe_wants_contact", "own_text"})
 	},
+	// channels are what an enquirer can be reached on.
+	"channels": func() []string { return casework.Channels },
 	"deliveryKey": func(d string) string {
 		return textKey("case", "delivery", d, []string{"queued", "sent", "delivered", "failed", "read"})
 	},
