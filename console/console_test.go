@@ -313,7 +313,19 @@ func TestLanguageMenu(t *testing.T) {
 	if _, body := do(t, s.client(t), r); !strings.Contains(body, "Mot de passe") {
 		t.Fatalf("Accept-Language fr-CA did not give French")
 	}
-	if resp, _ := do(t, c, s.req(t, "GET", "/lang?l=pt&next=https%3A%2F%2Fevil.example", nil)); resp.Header.Get("Location") != "/" {
-		t.Fatalf("open redirect through /lang: %q", resp.Header.Get("Location"))
+	// Browsers drop tabs and line breaks from a URL and read a backslash as
+	// a slash: each of these would leave the site.
+	for _, next := range []string{"https://evil.example", "//evil.example", "/\\evil.example", "/\t/evil.example", "/\n/evil.example",
+		"/\r\n/evil.example", "\t//evil.example", "/%2F/evil.example", "/ /evil.example", "javascript:alert(1)", "/\x7f/evil.example"} {
+		resp, _ := do(t, c, s.req(t, "GET", "/lang?l=pt&next="+url.QueryEscape(next), nil))
+		if loc := resp.Header.Get("Location"); loc != "/" {
+			t.Errorf("open redirect through /lang with next=%q: %q", next, loc)
+		}
+	}
+	for _, next := range []string{"/inbox", "/cases?status=open", "/cases/k1#notes"} {
+		resp, _ := do(t, c, s.req(t, "GET", "/lang?l=pt&next="+url.QueryEscape(next), nil))
+		if loc := resp.Header.Get("Location"); loc != next {
+			t.Errorf("next=%q went to %q", next, loc)
+		}
 	}
 }

@@ -224,9 +224,21 @@ func clearCookie(w http.ResponseWriter, name string) {
 		Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
 }
 
-// localPath keeps a post-login redirect on this site.
+// localPath keeps a post-login redirect on this site: a path of this site
+// and nothing else, or "/". Browsers drop tabs and line breaks from a URL
+// and read a backslash as a slash, so "/\t/evil.example" would leave the
+// site: any control character, space or backslash refuses the path whole.
 func localPath(next string) string {
-	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") {
+	for i := 0; i < len(next); i++ {
+		if c := next[i]; c <= ' ' || c == '\\' || c == 0x7f {
+			return "/"
+		}
+	}
+	if !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") {
+		return "/"
+	}
+	u, err := url.Parse(next)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.Opaque != "" || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
 		return "/"
 	}
 	return next
