@@ -67,6 +67,17 @@ func TestBrowserInbox(t *testing.T) {
 		t.Fatalf("anne's inbox:\n%s", got)
 	}
 	shot(t, a, "console-inbox")
+	// The edge colour goes with urgency (flows.ReasonPriority): danger red,
+	// a missed check-in orange, asked for a person blue, the rest grey.
+	edges, err := chromedp.Run(a.ctx, chromedp.Evaluate[[]string](`[4, 3, 2, 1, 0].map(p => {
+		const li = document.createElement('li'); li.className = 'card conv prio-' + p;
+		document.body.appendChild(li); const c = getComputedStyle(li).borderLeftColor; li.remove(); return c; })`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"rgb(176, 0, 32)", "rgb(211, 84, 0)", "rgb(31, 111, 235)", "rgb(136, 136, 136)", "rgb(136, 136, 136)"}; strings.Join(edges, " ") != strings.Join(want, " ") {
+		t.Errorf("edge colours by priority 4..0: %q, want %q", edges, want)
+	}
 	a.submit(`#inbox-list li.conv a`)
 	a.submit("#claim")
 	if got := a.text("#state"); got != "Se ou ki genyen l" {
