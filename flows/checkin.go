@@ -534,6 +534,17 @@ func (e *Engine) parseWhen(typed string, now time.Time, loc *time.Location) (tim
 		return time.Time{}, errWhenBad
 	}
 	s = strings.Replace(s, m[0], " ", 1)
+	part, s := e.dayPart(s)
+	if m[3] == "" || m[3] == "h" || m[3] == "hs" || m[3] == "hrs" {
+		switch {
+		case part == partAfternoon && hour >= 1 && hour <= 11:
+			hour += 12 // "6 de la tarde"
+		case part == partNight && hour == 12:
+			hour = 0 // "12 de la noche"
+		case part == partNight && hour >= 5 && hour <= 11:
+			hour += 12 // "8 de la noche"; "2 de la noche" is after midnight
+		}
+	}
 	weekday, days := e.dayWords(s)
 
 	var at time.Time
@@ -571,6 +582,40 @@ func (e *Engine) parseWhen(typed string, now time.Time, loc *time.Location) (tim
 		return time.Time{}, errWhenFar
 	}
 	return at, nil
+}
+
+// Parts of the day a typed time may name (dayPart).
+const (
+	partNone = iota
+	partAfternoon
+	partNight
+	partMorning
+)
+
+// dayPart finds a part of the day after a typed time ("de la tarde", "du
+// soir", "diswa", "in the morning": the catalog's time.afternoon, time.night
+// and time.morning, every language), and returns what is left of s without
+// it, normalized: "de la mañana" is then never read as "mañana" (tomorrow).
+func (e *Engine) dayPart(s string) (int, string) {
+	norm := " " + textmatch.Normalize(s) + " "
+	best, bestLen, at := partNone, 0, -1
+	for _, lang := range languages.All {
+		for part, id := range map[int]string{partAfternoon: "time.afternoon", partNight: "time.night", partMorning: "time.morning"} {
+			for _, phrase := range strings.Split(e.cat.Text(lang, id, nil), ",") {
+				phrase = textmatch.Normalize(phrase)
+				if phrase == "" || len(phrase) <= bestLen {
+					continue
+				}
+				if i := strings.Index(norm, " "+phrase+" "); i >= 0 {
+					best, bestLen, at = part, len(phrase), i
+				}
+			}
+		}
+	}
+	if best == partNone {
+		return partNone, norm
+	}
+	return best, norm[:at] + " " + norm[at+1+bestLen:]
 }
 
 // dayWords finds a weekday (in any language, or its first three letters or

@@ -100,6 +100,22 @@ func TestParseWhen(t *testing.T) {
 		{"mercredi 7h30", time.Date(2026, 12, 2, 7, 30, 0, 0, mx), nil},     // French Wednesday
 		{"28/12 23:59", time.Date(2026, 12, 28, 23, 59, 0, 0, mx), nil},     // within 30 days
 		{"29/12/2026 12:00", time.Date(2026, 12, 29, 12, 0, 0, 0, mx), nil}, // exactly 30 days
+		// A part of the day after the hour (once ignored: a check-in 12 hours early).
+		{"viernes 6 de la tarde", friday, nil},
+		{"el viernes a las 6 de la tarde", friday, nil},
+		{"viernes 6 tarde", friday, nil},
+		{"vendredi 6h du soir", friday, nil},
+		{"friday 6 in the evening", friday, nil},
+		{"sexta 6 da tarde", friday, nil},
+		{"vandredi 6 diswa", friday, nil},
+		{"viernes 8 de la noche", time.Date(2026, 12, 4, 20, 0, 0, 0, mx), nil},
+		{"viernes 8:30 de la noche", time.Date(2026, 12, 4, 20, 30, 0, 0, mx), nil},
+		{"12 de la noche", time.Date(2026, 11, 30, 0, 0, 0, 0, mx), nil},
+		{"2 de la noche", time.Date(2026, 11, 30, 2, 0, 0, 0, mx), nil},
+		{"viernes 18:00 de la tarde", friday, nil},
+		{"8 de la mañana", time.Date(2026, 11, 30, 8, 0, 0, 0, mx), nil},        // the morning, not "mañana" (tomorrow) read twice
+		{"mañana 8 de la mañana", time.Date(2026, 11, 30, 8, 0, 0, 0, mx), nil}, // tomorrow morning
+		{"sexta 9 da manhã", time.Date(2026, 12, 4, 9, 0, 0, 0, mx), nil},
 	}
 	for _, tc := range cases {
 		got, err := e.parseWhen(tc.typed, now, mx)
