@@ -596,12 +596,23 @@ func (e *Engine) matchChoice(t *turn, typed string) (string, bool) {
 	if m, ok := e.words[norm]; ok && (m.word == wordYes || m.word == wordNo || m.word == wordAgree) {
 		yes := m.word == wordYes || m.word == wordAgree
 		for _, id := range t.s.Choices {
-			if strings.HasSuffix(id, ".yes") && yes || strings.HasSuffix(id, ".no") && m.word == wordNo {
+			if yes && isYesChoice(id) || m.word == wordNo && isNoChoice(id) {
 				return id, true
 			}
 		}
 	}
 	return "", false
+}
+
+// isYesChoice and isNoChoice tell the two answers of a yes/no question by
+// their IDs: "erase.yes", "consent.accept", "tracing.agree"; "erase.no",
+// "consent.decline".
+func isYesChoice(id string) bool {
+	return strings.HasSuffix(id, ".yes") || strings.HasSuffix(id, ".accept") || strings.HasSuffix(id, ".agree")
+}
+
+func isNoChoice(id string) bool {
+	return strings.HasSuffix(id, ".no") || strings.HasSuffix(id, ".decline")
 }
 
 func limit(s string, n int) string {

@@ -140,6 +140,32 @@ func TestConversations(t *testing.T) {
 			{in: text("info"), wantIDs: []string{"help.text", "language.prompt"}, wantLang: "pt"},
 			{in: text("ayuda"), wantIDs: []string{"help.text", "language.prompt"}, wantLang: "es"},
 		}},
+		// Yes and no as people write them answer the consent, in any language.
+		{"consent with a plain yes", sms, []turn{
+			{in: text("hola"), wantIDs: []string{"language.prompt"}},
+			{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+			{in: text("Sí"), wantIDs: []string{"consent.thanks", "menu.prompt"}, wantStep: flows.StepMenu},
+		}},
+		{"consent with ok", tg, []turn{
+			{in: text("/start"), wantIDs: []string{"language.prompt"}},
+			{in: text("2"), wantIDs: []string{"consent.text", "consent.question"}},
+			{in: text("ok"), wantIDs: []string{"consent.thanks", "menu.prompt"}, wantStep: flows.StepMenu},
+		}},
+		{"consent with SI ACEPTO", sms, []turn{
+			{in: text("hola"), wantIDs: []string{"language.prompt"}},
+			{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+			{in: text("SI ACEPTO"), wantIDs: []string{"consent.thanks", "menu.prompt"}, wantStep: flows.StepMenu},
+		}},
+		{"consent with sim, in Portuguese", tg, []turn{
+			{in: text("oi"), wantIDs: []string{"language.prompt"}},
+			{in: pick("lang.pt"), wantIDs: []string{"consent.text", "consent.question"}},
+			{in: text("sim"), wantIDs: []string{"consent.thanks", "menu.prompt"}, wantStep: flows.StepMenu},
+		}},
+		{"consent declined with no", sms, []turn{
+			{in: text("bonjou"), wantIDs: []string{"language.prompt"}},
+			{in: pick("lang.ht"), wantIDs: []string{"consent.text", "consent.question"}},
+			{in: text("non"), wantIDs: []string{"consent.declined", "emergency.two", "nodata.options"}, wantForgt: true},
+		}},
 		{"emergency word needs no data", flows.Sender{Channel: "sms", Address: "+50255551234"}, []turn{
 			{in: text("SOS"), wantIDs: []string{"danger.two", "nodata.options"}, wantForgt: true},
 		}},
