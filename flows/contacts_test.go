@@ -503,6 +503,31 @@ func TestPauseResumeAndCancelCheckin(t *testing.T) {
 	}
 }
 
+// TestCancelCheckinInWords: at the check-in, the words people use to remove
+// it ("cancelar", "quitar", "supprimer", "borrar") remove it; they once left
+// the dialog (the alarm still set) or opened "erase everything". Elsewhere
+// the same words keep their meaning.
+func TestCancelCheckinInWords(t *testing.T) {
+	e := newEngine(t)
+	for _, word := range []string{"cancelar", "Quitar", "borrar el aviso", "supprimer", "annuler", "anile", "remover", "cancel"} {
+		t.Run(word, func(t *testing.T) {
+			s := checkinSession(t, e)
+			s = play(t, e, mxSMS, s, []exchange{
+				{in: pick("menu.family"), at: time.Minute, want: []string{"family.ask"}},
+				{in: pick("family.checkin"), at: time.Minute, want: []string{"checkin.status.every"}},
+				{in: text(word), at: time.Minute, want: []string{"checkin.stopped", "menu.prompt"}},
+			})
+			if s.Family.Checkin != nil {
+				t.Errorf("check-in after %q: %+v", word, s.Family.Checkin)
+			}
+		})
+	}
+	s := checkinSession(t, e)
+	play(t, e, mxSMS, s, []exchange{
+		{in: text("borrar"), at: time.Minute, want: []string{"erase.confirm"}},
+	})
+}
+
 // TestEraseLeavesNoTimers erases with a check-in running: the erasing message
 // checks the person in, but sets no timer that would outlive the erase.
 func TestEraseLeavesNoTimers(t *testing.T) {

@@ -70,6 +70,9 @@ type Engine struct {
 	cat   Catalog
 	words wordIndex
 	kinds wordIndex // the shelter finder's kind words (flows/shelters.go)
+	// choiceWords are more words for some choices, read before the global
+	// words while the choice is offered (flows/words.go).
+	choiceWords wordIndex
 	// danger holds the words of danger and of asking for a person (flows/danger.go).
 	danger dangerLists
 	steps  map[string]step
@@ -183,7 +186,7 @@ func New(cfg Config, cat Catalog) *Engine {
 	if cfg.SafeMessagesPerDay <= 0 {
 		cfg.SafeMessagesPerDay = 3
 	}
-	e := &Engine{cfg: cfg, cat: cat, words: buildWordIndex(cat, append(globalWords, wordYes, wordNo))}
+	e := &Engine{cfg: cfg, cat: cat, words: buildWordIndex(cat, append(globalWords, wordYes, wordNo)), choiceWords: buildChoiceWords(cat)}
 	e.danger = buildDangerLists(cat)
 	e.events = map[InputKind]func(e *Engine, t *turn, in Input){}
 	e.steps = map[string]step{
@@ -324,6 +327,9 @@ func (e *Engine) run(t *turn, in Input) {
 	if in.Kind == InputContact && in.Own && t.sender.Channel == "telegram" && t.s.Consent == ConsentAccepted {
 		e.linkPhone(t, in.Phone)
 		return
+	}
+	if id, ok := e.choiceWord(t, in); ok {
+		in = Input{Kind: InputChoice, Choice: id} // "cancelar" at the check-in: remove it, not leave
 	}
 	if word, lang, ok := e.globalWord(in); ok && !e.agreeIsYes(t, word) {
 		if e.wroteIn(t, fresh, word, lang, in.Text) {
@@ -562,7 +568,7 @@ func (e *Engine) agreeIsYes(t *turn, word string) bool {
 		return false
 	}
 	for _, id := range t.s.Choices {
-		if strings.HasSuffix(id, ".yes") {
+		if isYesChoice(id) {
 			return true
 		}
 	}

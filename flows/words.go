@@ -1,6 +1,7 @@
 package flows
 
 import (
+	"slices"
 	"strings"
 
 	"github.com/enlace-rfl/enlace/languages"
@@ -40,6 +41,40 @@ var commandWords = map[string]string{
 	"menu": wordMenu, "help": wordHelp, "language": wordLanguage, "lang": wordLanguage,
 	"back": wordBack, "erase": wordErase, "delete": wordErase, "emergency": wordEmergency,
 	"sos": wordEmergency,
+}
+
+// wordedChoices are the choices with more words than their label: a message
+// "<choice>.words" lists them, in each language. While the choice is offered
+// they mean it before any global word: at the check-in, "cancelar", "quitar",
+// "supprimer" or "borrar" remove the check-in, not leave the dialog or erase
+// everything.
+var wordedChoices = []string{"checkin.stop"}
+
+func buildChoiceWords(cat Catalog) wordIndex {
+	idx := wordIndex{}
+	for _, id := range wordedChoices {
+		for _, lang := range languages.All {
+			for _, w := range strings.Split(cat.Text(lang, id+".words", nil), ",") {
+				if w = textmatch.Normalize(w); w != "" {
+					idx[w] = wordMatch{word: id, lang: lang}
+				}
+			}
+		}
+	}
+	return idx
+}
+
+// choiceWord is the offered choice a typed text names by one of its words.
+// Stale choices (a dialog that timed out) name nothing.
+func (e *Engine) choiceWord(t *turn, in Input) (string, bool) {
+	if in.Kind != InputText || t.now.Sub(t.s.Updated) > e.cfg.DialogTimeout {
+		return "", false
+	}
+	m, ok := e.choiceWords[textmatch.Normalize(in.Text)]
+	if !ok || !slices.Contains(t.s.Choices, m.word) {
+		return "", false
+	}
+	return m.word, true
 }
 
 // wordMatch says which word a normalized text is, and in which language it was written.

@@ -68,7 +68,8 @@ var labelWords = map[string]string{
 
 // neverSent are lists the engine matches messages against, never sent to
 // anyone, so no SMS length applies (flows/danger.go).
-var neverSent = map[string]bool{"danger.words": true, "danger.not": true, "person.words": true}
+var neverSent = map[string]bool{"danger.words": true, "danger.not": true, "person.words": true, "checkin.stop.words": true,
+	"time.afternoon": true, "time.night": true, "time.morning": true}
 
 // properNames are upper-case words in texts that are not words to type.
 var properNames = map[string]bool{"ENLACE": true, "SMS": true, "LGBTI": true, "PIN": true, "RFL": true} // PIN: the person types their digits, not the word; RFL: the prefix of a case code
