@@ -64,6 +64,13 @@ type inboxSite struct {
 
 func newInboxSite(t *testing.T, open func(t *testing.T) (inboxStore, *stafftest.Env)) *inboxSite {
 	t.Helper()
+	return newInboxSiteBeating(t, open, 0)
+}
+
+// newInboxSiteBeating is newInboxSite with the event stream's heartbeat
+// (0: the console's own).
+func newInboxSiteBeating(t *testing.T, open func(t *testing.T) (inboxStore, *stafftest.Env), heartbeat time.Duration) *inboxSite {
+	t.Helper()
 	st, env := open(t)
 	cat, err := locales.Load()
 	if err != nil {
@@ -75,7 +82,7 @@ func newInboxSite(t *testing.T, open func(t *testing.T) (inboxStore, *stafftest.
 		Engine: flows.New(flows.Config{Places: storeDirectory{st}, Towns: gazetteerTowns(t)}, cat), Catalog: cat, Channels: []bot.Channel{s.sms}, Clock: env.Clock.Now,
 	})
 	in := inbox.New(inbox.Config{Conversations: st, Pipeline: s.pipe, Staff: env.Service, ClaimTimeout: 10 * time.Minute, Clock: env.Clock.Now})
-	c, err := console.New(console.Config{Staff: env.Service, Inbox: in, Places: st})
+	c, err := console.New(console.Config{Staff: env.Service, Inbox: in, Places: st, Heartbeat: heartbeat})
 	if err != nil {
 		t.Fatal(err)
 	}

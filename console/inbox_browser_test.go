@@ -129,3 +129,41 @@ func TestBrowserInbox(t *testing.T) {
 		t.Fatalf("closing sent %+v", sent)
 	}
 }
+
+// TestBrowserInboxAfterSignOut: an open inbox whose session ends (here the
+// idle timeout) goes to the login page, whether the next thing is a new
+// escalation (the list it fetches is a redirect) or only the stream's beat
+// (the server checks the session, without counting it as use). The login
+// page was once put inside the list.
+func TestBrowserInboxAfterSignOut(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		heartbeat time.Duration
+		escalate  bool
+	}{
+		{"a new escalation", time.Hour, true},
+		{"the stream's beat", 200 * time.Millisecond, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newInboxSiteBeating(t, teststores.WithStaff()["embedded"], tc.heartbeat)
+			ctx := browsertest.New(t)
+			site := &site{Env: s.env, srv: s.srv}
+			bea := s.env.Enrol(t, "bea", staff.RoleVolunteer, "ht")
+			b := &browser{t: t, ctx: ctx, s: site}
+			b.signIn(bea)
+			b.open("/inbox")
+			b.waitVisible("#live")
+			s.env.Clock.Advance(staff.DefaultSessionIdle + time.Minute)
+			if tc.escalate {
+				s.escalate(marie)
+			}
+			b.waitVisible(`form[action="/login"]`)
+			if loc := b.location(); !strings.HasSuffix(loc, "/login?next=%2Finbox") {
+				t.Errorf("after the session ended the page is %q, want the login with next=/inbox", loc)
+			}
+			if got := b.text("body"); strings.Contains(got, "Mande yon moun") {
+				t.Errorf("the page shows a conversation after the session ended:\n%s", got)
+			}
+		})
+	}
+}

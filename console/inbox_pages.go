@@ -83,7 +83,8 @@ func (s *Server) inboxList(w http.ResponseWriter, r *http.Request, a staff.Accou
 	s.renderPart(w, r, "inbox", "list", &a, view{"Rows": rows})
 }
 
-// sseHeartbeat keeps idle proxies from closing the event stream.
+// sseHeartbeat keeps idle proxies from closing the event stream; at each
+// beat the stream also ends for a session that ended meanwhile (Config.Heartbeat).
 const sseHeartbeat = 25 * time.Second
 
 // inboxEvents streams a notice per conversation change as Server-Sent
@@ -106,13 +107,23 @@ func (s *Server) inboxEvents(w http.ResponseWriter, r *http.Request, a staff.Acc
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write([]byte("retry: 3000\n: ready\n\n"))
 	fl.Flush()
-	tick := time.NewTicker(sseHeartbeat)
+	tick := time.NewTicker(s.heartbeat)
 	defer tick.Stop()
+	token := ""
+	if c, err := r.Cookie(sessionCookie); err == nil {
+		token = c.Value
+	}
 	for {
 		select {
 		case <-r.Context().Done():
 			return
 		case <-tick.C:
+			if err := s.cfg.Staff.SessionLive(r.Context(), token); errors.Is(err, staff.ErrBadToken) {
+				// Signed out, timed out or disabled: the page reloads to the login.
+				_, _ = w.Write([]byte("event: signedout\ndata: {}\n\n"))
+				fl.Flush()
+				return
+			}
 			if _, err := w.Write([]byte(": ping\n\n")); err != nil {
 				return
 			}

@@ -49,6 +49,9 @@ type Config struct {
 	// Places is the directory of places whose status the Directory page
 	// and API set; nil: the console has no directory.
 	Places places.Store
+	// Heartbeat is how often an open inbox's event stream is kept alive and
+	// its session checked (25s when zero).
+	Heartbeat time.Duration
 }
 
 // Server is the console: pages and API on one http.Handler.
@@ -63,6 +66,7 @@ type Server struct {
 	cards []card
 	// hasInbox and hasCases are set once the inbox's and the cases' pages are added.
 	hasInbox, hasCases bool
+	heartbeat          time.Duration
 }
 
 // card is one section of the home page.
@@ -97,7 +101,10 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{cfg: cfg, log: log, cat: cat, pages: pages, mux: http.NewServeMux()}
+	s := &Server{cfg: cfg, log: log, cat: cat, pages: pages, mux: http.NewServeMux(), heartbeat: cfg.Heartbeat}
+	if s.heartbeat <= 0 {
+		s.heartbeat = sseHeartbeat
+	}
 	s.routes()
 	s.AddHomeCard(staff.PermAdmin, "nav.staff", "home.staff_help", "/admin/staff")
 	s.AddHomeCard(staff.PermAudit, "nav.audit", "home.audit_help", "/admin/audit")

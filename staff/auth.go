@@ -246,6 +246,19 @@ func (s *Service) putSession(ctx context.Context, token string, ss session) erro
 // session alive (its idle timeout restarts). Unknown, idle, too old, signed
 // out everywhere, disabled: ErrBadToken.
 func (s *Service) Session(ctx context.Context, token string) (Account, error) {
+	return s.session(ctx, token, true)
+}
+
+// SessionLive reports whether a session is still signed in (ErrBadToken when
+// not) without counting it as use: an open page's event stream asks it, and
+// must not keep an unattended console signed in past its idle timeout.
+func (s *Service) SessionLive(ctx context.Context, token string) error {
+	_, err := s.session(ctx, token, false)
+	return err
+}
+
+// session is Session; touch writes the last-seen time.
+func (s *Service) session(ctx context.Context, token string, touch bool) (Account, error) {
 	if len(token) != 64 {
 		return Account{}, ErrBadToken
 	}
@@ -283,7 +296,7 @@ func (s *Service) Session(ctx context.Context, token string) (Account, error) {
 	}
 	// Write the new last-seen time at most once a minute: idle timeouts are
 	// minutes long, and a page load makes several requests.
-	if now.Sub(ss.LastSeen) >= time.Minute {
+	if touch && now.Sub(ss.LastSeen) >= time.Minute {
 		ss.LastSeen = now
 		if err := s.putSession(ctx, token, ss); err != nil {
 			return Account{}, err

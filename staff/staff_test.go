@@ -235,6 +235,17 @@ func TestSessions(t *testing.T) {
 	if _, err := e.Service.Session(ctx, tok); !errors.Is(err, staff.ErrBadToken) {
 		t.Fatalf("idle session: %v", err)
 	}
+	// SessionLive looks without counting as use: an open page's event
+	// stream does not keep an unattended console signed in.
+	tok = e.Login(t, m)
+	e.Clock.Advance(20 * time.Minute)
+	if err := e.Service.SessionLive(ctx, tok); err != nil {
+		t.Fatalf("a session used 20 min ago: %v", err)
+	}
+	e.Clock.Advance(20 * time.Minute)
+	if err := e.Service.SessionLive(ctx, tok); !errors.Is(err, staff.ErrBadToken) {
+		t.Fatalf("a session only looked at for 40 min: %v, want signed out", err)
+	}
 
 	// Logout ends one session; logout everywhere ends all.
 	t1, t2, t3 := e.Login(t, m), e.Login(t, m), e.Login(t, m)

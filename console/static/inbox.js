@@ -9,13 +9,21 @@
     var reload = function () {
       if (busy) { again = true; return; }
       busy = true;
-      fetch(list.dataset.src, { credentials: "same-origin", headers: { "Accept": "text/html" } })
-        .then(function (r) { if (!r.ok) { throw new Error(r.status); } return r.text(); })
+      fetch(list.dataset.src, { credentials: "same-origin", redirect: "manual", headers: { "Accept": "text/html" } })
+        .then(function (r) {
+          // A redirect is to the login: the session ended. The whole page
+          // goes there (never the login page inside the list).
+          if (r.type === "opaqueredirect" || r.status === 401) { signedOut(); throw new Error("signed out"); }
+          if (!r.ok) { throw new Error(r.status); }
+          return r.text();
+        })
         .then(function (html) { list.innerHTML = html; list.dataset.version = String(Number(list.dataset.version || 0) + 1); })
         .catch(function () {})
         .then(function () { busy = false; if (again) { again = false; reload(); } });
     };
     var es = new EventSource(list.dataset.events);
+    var signedOut = function () { es.close(); if (live) { live.hidden = true; } window.location.reload(); };
+    es.addEventListener("signedout", signedOut);
     es.addEventListener("open", function () { if (live) { live.hidden = false; } reload(); });
     es.addEventListener("error", function () { if (live) { live.hidden = true; } });
     es.addEventListener("conversation", reload);
