@@ -30,13 +30,13 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/keyring"
+	"github.com/enlace-rfl/enlace/plaintext"
 	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/store"
 	"github.com/enlace-rfl/enlace/tracing"
@@ -397,7 +397,7 @@ func (s *Service) Updates(ctx context.Context, by staff.Actor, id string) ([]tra
 
 // checkText trims a text and checks it is 1 to max characters.
 func checkText(field, text string, limit int) (string, error) {
-	text = strings.TrimSpace(strings.ToValidUTF8(text, ""))
+	text = plaintext.Clean(text)
 	switch {
 	case text == "":
 		return "", invalid(field, "is empty")

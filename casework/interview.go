@@ -12,6 +12,7 @@ import (
 	"github.com/enlace-rfl/enlace/flows"
 	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/phone"
+	"github.com/enlace-rfl/enlace/plaintext"
 	"github.com/enlace-rfl/enlace/staff"
 	"github.com/enlace-rfl/enlace/tracing"
 )
@@ -54,7 +55,7 @@ var (
 )
 
 func checkName(field, name string) (string, error) {
-	name = strings.Join(strings.Fields(strings.ToValidUTF8(name, "")), " ")
+	name = strings.Join(strings.Fields(plaintext.Clean(name)), " ")
 	switch {
 	case name == "":
 		return "", invalid(field, "is empty")

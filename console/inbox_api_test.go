@@ -349,6 +349,14 @@ func TestInboxAPIHandoff(t *testing.T) {
 			if n := s.audited(inbox.ActionOpen); n != 3 {
 				t.Fatalf("%d opens audited, want 3", n)
 			}
+			// What a phone cannot show (a NUL, a direction override, a tab) never reaches it.
+			dirty := map[string]string{"entry": "c3", "text": "\u0000Kote\tou ye?\u202e"}
+			if st := s.call(t, holder, "POST", "/conversations/"+id+"/reply", dirty, &acc); st != 202 {
+				t.Fatalf("a reply with control characters: %d", st)
+			}
+			if got := s.drain(); len(got) != 1 || got[0].Text != "Kote ou ye?" {
+				t.Fatalf("the phone got %+v, want the text without its control characters", got)
+			}
 
 			// Close: 409 for another volunteer, 200 for the holder, then it leaves the list.
 			closeBody := map[string]string{"outcome": "answered"}

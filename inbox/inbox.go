@@ -24,6 +24,7 @@ import (
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/flows"
+	"github.com/enlace-rfl/enlace/plaintext"
 	"github.com/enlace-rfl/enlace/staff"
 )
 
@@ -463,7 +464,7 @@ func (s *Service) storeErr(what string, err error) error {
 }
 
 func checkText(text string) (string, error) {
-	text = strings.TrimSpace(strings.ToValidUTF8(text, ""))
+	text = plaintext.Clean(text)
 	switch {
 	case text == "":
 		return "", ErrEmpty
