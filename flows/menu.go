@@ -156,7 +156,11 @@ func handleHelpOffer(e *Engine, t *turn, in Input) bool {
 }
 
 func promptEraseConfirm(e *Engine, t *turn) []Output {
-	return []Output{{Text: text("erase.confirm"), Choices: []Choice{choice("erase.yes"), choice("erase.no")}}}
+	id := "erase.confirm"
+	if e.tracingOn() {
+		id = "erase.confirm.tracing" // the person's tracing requests stop too
+	}
+	return []Output{{Text: text(id), Choices: []Choice{choice("erase.yes"), choice("erase.no")}}}
 }
 
 func handleEraseConfirm(e *Engine, t *turn, in Input) bool {

@@ -334,3 +334,16 @@ func TestTeaserPINOnlyWhereNothingIsTyped(t *testing.T) {
 		})
 	}
 }
+
+// TestEraseSaysSearchesStop: with tracing on, the erase question says the
+// person's searches for relatives stop too (erasing withdraws them).
+func TestEraseSaysSearchesStop(t *testing.T) {
+	e := tracingEngine(t)
+	mx := flows.Sender{Channel: "sms", Address: "+5215512345678"}
+	walk(t, e, mx, flows.Session{}, []traceTurn{
+		{in: text("hola"), wantIDs: []string{"language.prompt"}},
+		{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+		{in: text("1"), wantIDs: []string{"consent.thanks", "menu.prompt"}},
+		{in: text("borrar"), wantIDs: []string{"erase.confirm.tracing"}},
+	})
+}

@@ -26,13 +26,14 @@ const maxSegments = 3
 // choicesOf mirrors the flows: the choices sent with each question (every
 // message whose ID ends in .prompt, .question, .offer or .confirm).
 var choicesOf = map[string][]string{
-	"language.prompt":  {"lang.es", "lang.en", "lang.fr", "lang.ht", "lang.pt"},
-	"consent.question": {"consent.accept", "consent.decline"},
-	"menu.prompt":      {"menu.shelters", "menu.person", "menu.family", "menu.emergency", "menu.language", "menu.erase", "menu.tracing"}, // menu.link: Telegram only
-	"link.prompt":      {"help.menu"},
-	"help.offer":       {"help.person", "help.menu"},
-	"erase.confirm":    {"erase.yes", "erase.no"},
-	"stopall.confirm":  {"stopall.yes", "stopall.no"},
+	"language.prompt":       {"lang.es", "lang.en", "lang.fr", "lang.ht", "lang.pt"},
+	"consent.question":      {"consent.accept", "consent.decline"},
+	"menu.prompt":           {"menu.shelters", "menu.person", "menu.family", "menu.emergency", "menu.language", "menu.erase", "menu.tracing"}, // menu.link: Telegram only
+	"link.prompt":           {"help.menu"},
+	"help.offer":            {"help.person", "help.menu"},
+	"erase.confirm":         {"erase.yes", "erase.no"},
+	"erase.confirm.tracing": {"erase.yes", "erase.no"},
+	"stopall.confirm":       {"stopall.yes", "stopall.no"},
 	// Tracing requests (flows/tracing.go).
 	"findable.offer":           {"findable.yes", "findable.no"},
 	"tracing.menu":             {"tracing.new", "tracing.check", "help.menu"},
