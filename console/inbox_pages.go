@@ -215,7 +215,7 @@ func (s *Server) showConv(w http.ResponseWriter, r *http.Request, a staff.Accoun
 	}
 	pv := view{"Title": "conv.title", "C": v, "Entries": entries, "Outcomes": inbox.Outcomes,
 		"Entry": newEntryID(), "Unmasked": unmasked}
-	if h := n.holder(v.Holder); h != nil {
+	if h := n.holder(v.Holder); h != nil && v.State == bot.ConvClaimed {
 		pv["HolderName"] = h.Name
 	}
 	if v.Mine {

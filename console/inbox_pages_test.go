@@ -4,6 +4,8 @@ import (
 	"bufio"
 	"context"
 	"net/url"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -249,4 +251,56 @@ func TestInboxAdminReassign(t *testing.T) {
 	if _, body := do(t, b, site.req(t, "GET", "/inbox/"+id, nil)); !strings.Contains(body, `action="/inbox/`+id+`/reply"`) || !strings.Contains(body, "Mwen nan Tapachula") {
 		t.Fatalf("bea's page after the reassignment:\n%s", body)
 	}
+}
+
+// TestInboxPersonLeft: the person leaves while a volunteer holds the
+// conversation (MENU): the page says it is closed and offers no reply, where
+// it once still said "yours" and threw a typed reply away.
+func TestInboxPersonLeft(t *testing.T) {
+	s := newInboxSite(t, teststores.WithStaff()["embedded"])
+	s.escalate(marie)
+	site := &site{Env: s.env, srv: s.srv}
+	anne := s.env.Enrol(t, "anne", staff.RoleVolunteer, "ht")
+	a := site.signIn(t, anne)
+	_, body := do(t, a, site.req(t, "GET", "/inbox", nil))
+	m := convLink.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("inbox:\n%s", body)
+	}
+	id := m[1]
+	if resp, _ := do(t, a, site.req(t, "POST", "/inbox/"+id+"/claim", url.Values{})); resp.StatusCode != 303 {
+		t.Fatalf("claim: %d", resp.StatusCode)
+	}
+	s.write(marie, "meni") // the person leaves
+	_, body = do(t, a, site.req(t, "GET", "/inbox/"+id, nil))
+	state := regexp.MustCompile(`<span id="state">([^<]*)</span>`).FindStringSubmatch(body)
+	if state == nil || !closedWords(t)[state[1]] {
+		t.Errorf("the state after the person left: %q, want closed", state)
+	}
+	for _, gone := range []string{`id="reply-text"`, `id="release"`, `id="close"`} {
+		if strings.Contains(body, gone) {
+			t.Errorf("a closed conversation still offers %s", gone)
+		}
+	}
+}
+
+// closedWords are "closed" (inbox.state_closed) in every console language.
+func closedWords(t *testing.T) map[string]bool {
+	t.Helper()
+	files, err := filepath.Glob("locales/*.toml")
+	if err != nil || len(files) != 5 {
+		t.Fatalf("console locales: %v %v", files, err)
+	}
+	out := map[string]bool{}
+	re := regexp.MustCompile(`(?m)^"inbox\.state_closed" = "([^"]+)"$`)
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if m := re.FindSubmatch(b); m != nil {
+			out[string(m[1])] = true
+		}
+	}
+	return out
 }

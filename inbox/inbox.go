@@ -101,7 +101,8 @@ type Item struct {
 	Waiting  time.Duration `json:"waiting_ns"`
 	Queued   time.Time     `json:"queued"`
 	Holder   string        `json:"holder,omitempty"`
-	// Mine: the viewer holds it; Speaks: it is in one of the viewer's languages.
+	// Mine: the viewer holds it (a closed one is nobody's: the person may
+	// have left it); Speaks: it is in one of the viewer's languages.
 	Mine   bool `json:"mine"`
 	Speaks bool `json:"speaks"`
 }
@@ -138,7 +139,7 @@ func (s *Service) List(ctx context.Context, a staff.Account) ([]Item, error) {
 		}
 		out = append(out, Item{
 			ID: c.ID, State: c.State, Reason: c.Reason, Priority: c.Priority, Lang: c.Lang, Channel: c.Channel,
-			Waiting: now.Sub(c.Queued), Queued: c.Queued, Holder: c.Holder, Mine: c.Holder == a.ID, Speaks: a.Speaks(c.Lang),
+			Waiting: now.Sub(c.Queued), Queued: c.Queued, Holder: c.Holder, Mine: c.Holder == a.ID && c.State == bot.ConvClaimed, Speaks: a.Speaks(c.Lang),
 		})
 	}
 	group := func(it Item) int {
@@ -225,7 +226,7 @@ func (s *Service) Open(ctx context.Context, by staff.Actor, a staff.Account, id 
 	}
 	now := s.cfg.Clock()
 	v := View{Item: Item{ID: c.ID, State: c.State, Reason: c.Reason, Priority: c.Priority, Lang: c.Lang, Channel: c.Channel,
-		Waiting: now.Sub(c.Queued), Queued: c.Queued, Holder: c.Holder, Mine: c.Holder == a.ID, Speaks: a.Speaks(c.Lang)}, Opened: c.Opened}
+		Waiting: now.Sub(c.Queued), Queued: c.Queued, Holder: c.Holder, Mine: c.Holder == a.ID && c.State == bot.ConvClaimed, Speaks: a.Speaks(c.Lang)}, Opened: c.Opened}
 	entries, err := s.cfg.Conversations.Entries(ctx, c.ID, now)
 	if err != nil && !errors.Is(err, bot.ErrNotFound) {
 		return View{}, fmt.Errorf("inbox: reading transcript: %w", err)
