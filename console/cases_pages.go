@@ -257,12 +257,28 @@ func (s *Server) caseExportPage(w http.ResponseWriter, r *http.Request, a staff.
 }
 
 func (s *Server) caseNewPage(w http.ResponseWriter, r *http.Request, a staff.Account) {
-	pv := view{"Title": "case_new.title", "Nationalities": nationalities, "Relationships": casework.Relationships,
-		"Circumstances": casework.Circumstances, "Sexes": casework.Sexes, "Channels": casework.Channels, "F": url.Values{}}
+	pv := caseNewView(url.Values{})
 	if key, ok := caseErrors[r.URL.Query().Get("e")]; ok {
 		pv["Error"] = key
 	}
 	s.render(w, r, http.StatusOK, "case_new", &a, pv)
+}
+
+// caseNewView is the interview form's view, filled with f.
+func caseNewView(f url.Values) view {
+	return view{"Title": "case_new.title", "Nationalities": nationalities, "Relationships": casework.Relationships,
+		"Circumstances": casework.Circumstances, "Sexes": casework.Sexes, "Channels": casework.Channels, "F": f}
+}
+
+// interviewFields names an interview's fields (casework.InvalidError.Field)
+// by the form's labels.
+var interviewFields = map[string]string{
+	"sought.full_name": "case_new.name", "sought.other_names": "case.other_names", "sought.sex": "case.sex",
+	"sought.birth_year": "case_new.birth", "sought.nationality": "case.nationality", "sought.relationship": "case.relationship",
+	"sought.last_place.name": "case_new.place", "sought.last_place.country": "case_new.place_country",
+	"sought.last_place.place_id": "case_new.place", "sought.last_contact.month": "case_new.when",
+	"sought.last_contact.year": "case_new.when", "sought.what": "case.what", "enquirer": "case.enquirer_name",
+	"channel": "case_new.channel", "address": "case_new.address", "lang": "case_new.lang", "safe_contact": "case_new.safe_contact",
 }
 
 // interviewOf reads the interview form.
@@ -304,9 +320,18 @@ func (s *Server) caseCreate(w http.ResponseWriter, r *http.Request, a staff.Acco
 	created, err := s.cfg.Cases.CreateInterview(r.Context(), s.actor(r, a), in)
 	if err != nil {
 		if code := caseErrorCode(err); code != "" {
-			// The form comes back empty: what was typed is personal data and
-			// never goes into a URL.
-			http.Redirect(w, r, "/cases/new?e="+code, http.StatusSeeOther)
+			// The form comes back as it was typed, in the answer (what was
+			// typed is personal data and never goes into a URL), saying
+			// which field to look at.
+			pv := caseNewView(r.PostForm)
+			pv["Error"] = caseErrors[code]
+			var bad *casework.InvalidError
+			if errors.As(err, &bad) {
+				if label, ok := interviewFields[bad.Field]; ok {
+					pv["Error"], pv["ErrorField"] = "case_new.err_field", label
+				}
+			}
+			s.render(w, r, http.StatusUnprocessableEntity, "case_new", &a, pv)
 			return
 		}
 		s.casePageError(w, r, a, err)

@@ -43,9 +43,21 @@ func TestCasePages(t *testing.T) {
 			// Without the enquirer's consent, nothing is kept.
 			f := interviewForm("José Luis Hernández García", "1992", "HN")
 			f.Del("consent_tracing")
-			resp, _ = do(t, a, s.req(t, "POST", "/cases/new", f))
-			if resp.StatusCode != 303 || resp.Header.Get("Location") != "/cases/new?e=consent" {
-				t.Fatalf("no consent: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+			resp, body = do(t, a, s.req(t, "POST", "/cases/new", f))
+			if resp.StatusCode != 422 || !strings.Contains(body, `id="error"`) || !strings.Contains(body, `value="José Luis Hernández García"`) {
+				t.Fatalf("no consent: %d\n%s", resp.StatusCode, body)
+			}
+			if ev := cs.chat.take(); len(ev) != 0 {
+				t.Fatalf("a refused interview reached a chat: %+v", ev)
+			}
+			// A bad number: the form comes back as typed, naming the field.
+			f = interviewForm("José Luis Hernández García", "1992", "HN")
+			f.Set("address", "12345")
+			resp, body = do(t, a, s.req(t, "POST", "/cases/new", f))
+			if resp.StatusCode != 422 || !strings.Contains(body, "Revisa este dato: Número de teléfono") ||
+				!strings.Contains(body, `value="José Luis Hernández García"`) || !strings.Contains(body, `value="12345"`) ||
+				!strings.Contains(body, `<option value="HN" selected>`) || !strings.Contains(body, `id="consent-tracing" required checked`) {
+				t.Fatalf("a bad number: %d\n%s", resp.StatusCode, body)
 			}
 			resp, _ = do(t, a, s.req(t, "POST", "/cases/new", interviewForm("José Luis Hernández García", "1992", "HN")))
 			m := caseLocation.FindStringSubmatch(resp.Header.Get("Location"))
