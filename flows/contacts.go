@@ -266,7 +266,7 @@ func promptContacts(e *Engine, t *turn) []Output {
 	}
 	var lines []string
 	for _, c := range f.Contacts {
-		lines = append(lines, "- "+c.Name+": "+phoneDisplay(c.Phone))
+		lines = append(lines, text("contacts.line", "Name", c.Name, "Phone", phoneDisplay(c.Phone)).Render(e.cat, t.s.Lang))
 	}
 	return []Output{
 		{Text: text("contacts.list", "List", strings.Join(lines, "\n"))},
