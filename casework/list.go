@@ -69,7 +69,7 @@ func (f Filter) check() error {
 	case f.MinAge < 0 || f.MaxAge < 0 || f.MinAge > 120 || f.MaxAge > 120:
 		return invalid("age", "is from 0 to 120")
 	case f.MaxAge != 0 && f.MinAge > f.MaxAge:
-		return invalid("age", "the lowest age is above the highest")
+		return invalid("min_age", "is above max_age")
 	case f.WaitingFor < 0:
 		return invalid("waiting", "is not negative")
 	case f.Offset < 0 || f.Limit < 0 || f.Limit > tracing.MaxListLimit:

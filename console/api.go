@@ -44,10 +44,12 @@ func WriteAPIError(w http.ResponseWriter, status int, code, msg string) {
 // "Authorization: Bearer", or else the console session.
 func (s *Server) apiAccount(r *http.Request) (staff.Account, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		tok, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
+		// The scheme is case-insensitive (RFC 9110): "bearer" is Bearer.
+		scheme, tok, ok := strings.Cut(strings.TrimSpace(h), " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return staff.Account{}, staff.ErrBadToken
 		}
+		tok = strings.TrimSpace(tok)
 		return s.cfg.Staff.TokenAccount(r.Context(), tok, s.cfg.ClientAddr(r))
 	}
 	a, _, err := s.account(r)

@@ -638,3 +638,40 @@ func TestCasesAPIResetPIN(t *testing.T) {
 		})
 	}
 }
+
+// TestAPIErrorsSpeakJSON: a body of the wrong shape is answered in JSON's
+// words (an object, a string, a whole number), never Go's types or the
+// decoder's prefix; the token's scheme is case-insensitive.
+func TestAPIErrorsSpeakJSON(t *testing.T) {
+	s := newCasesSite(t, teststores.WithStaff()["embedded"])
+	cw := s.member("carla", staff.RoleCaseworker)
+	for _, tc := range []struct{ body, want string }{
+		{`[]`, "the body must be an object, not an array"},
+		{`{"sought":"José"}`, "sought must be an object, not a string"},
+		{`{"sought":{"full_name":"José","birth_year":"1990"}}`, "sought.birth_year must be a whole number, not a string"},
+		{`{"x":1}`, `unknown field "x"`},
+	} {
+		var e struct{ Error, Message string }
+		if st, _ := s.call(t, cw, "POST", "/cases", tc.body, &e); st != 400 || !strings.HasSuffix(e.Message, tc.want) {
+			t.Errorf("%s: %d %q, want 400 ending %q", tc.body, st, e.Message, tc.want)
+		}
+		for _, leak := range []string{"console.", "tracing.", "json:", " int", "[]"} {
+			if strings.Contains(e.Message, leak) {
+				t.Errorf("%s: the message %q shows %q", tc.body, e.Message, leak)
+			}
+		}
+	}
+	r, err := http.NewRequest("GET", s.srv.URL+"/api/v1/cases", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Authorization", "bearer "+cw.token)
+	resp, err := s.srv.Client().Do(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("a lower-case bearer scheme: %d, want 200", resp.StatusCode)
+	}
+}

@@ -8,8 +8,11 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"regexp"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/inbox"
@@ -351,11 +354,65 @@ func jsonProblem(err error) string {
 	case errors.As(err, &syn):
 		return fmt.Sprintf("malformed JSON at byte %d", syn.Offset)
 	case errors.As(err, &typ):
-		return fmt.Sprintf("%s must be a %s", typ.Field, typ.Type)
+		field := jsonPath(typ.Field)
+		if field == "" {
+			field = "the body"
+		}
+		return fmt.Sprintf("%s must be %s, not %s", field, jsonKind(typ.Type), article(typ.Value))
 	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return "it is empty or cut short"
 	}
-	return err.Error() // unknown field "x": names the field only
+	// unknown field "x": names the field only, without the decoder's prefix.
+	return strings.TrimPrefix(err.Error(), "json: ")
+}
+
+// jsonPath is a decoder's field path as the JSON has it: an embedded Go
+// struct's name ("sought.Person.birth_year") is no part of the body.
+func jsonPath(field string) string {
+	var parts []string
+	for _, p := range strings.Split(field, ".") {
+		if p != "" && !unicode.IsUpper([]rune(p)[0]) {
+			parts = append(parts, p)
+		}
+	}
+	return strings.Join(parts, ".")
+}
+
+// jsonKind names what a Go type is in JSON, never the Go type itself.
+func jsonKind(t reflect.Type) string {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch t.Kind() {
+	case reflect.Struct, reflect.Map:
+		return "an object"
+	case reflect.Slice, reflect.Array:
+		return "an array"
+	case reflect.String:
+		return "a string"
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+		reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return "a whole number"
+	case reflect.Float32, reflect.Float64:
+		return "a number"
+	}
+	return "another kind of value"
+}
+
+// article puts "a" or "an" before a JSON kind the decoder found ("string",
+// "number", "array", "object", "bool").
+func article(kind string) string {
+	switch kind {
+	case "array", "object":
+		return "an " + kind
+	case "bool":
+		return "true or false"
+	case "":
+		return "that"
+	}
+	return "a " + kind
 }
 
 // inboxError turns an inbox error into a clear answer; only an unexpected one is a 500.
@@ -382,7 +439,7 @@ func (s *Server) inboxError(w http.ResponseWriter, r *http.Request, err error) {
 	case errors.Is(err, inbox.ErrEmpty):
 		apiError(w, http.StatusBadRequest, "empty", "the text is empty")
 	case errors.Is(err, inbox.ErrTooLong):
-		apiError(w, http.StatusBadRequest, "too_long", err.Error())
+		apiError(w, http.StatusBadRequest, "too_long", strings.TrimPrefix(err.Error(), "inbox: "))
 	case errors.Is(err, inbox.ErrBadOutcome):
 		apiError(w, http.StatusBadRequest, "bad_outcome", fmt.Sprintf("outcome is one of %v", inbox.Outcomes))
 	case errors.Is(err, inbox.ErrNoReason):
