@@ -444,6 +444,8 @@ func (s *Server) inboxError(w http.ResponseWriter, r *http.Request, err error) {
 		apiError(w, http.StatusBadRequest, "bad_outcome", fmt.Sprintf("outcome is one of %v", inbox.Outcomes))
 	case errors.Is(err, inbox.ErrNoReason):
 		apiError(w, http.StatusBadRequest, "no_reason", "give the reason the full address is needed")
+	case errors.Is(err, inbox.ErrEntryReused):
+		apiError(w, http.StatusConflict, "entry_reused", "this entry was sent before with another text, which is not sent: give a new entry for a new reply")
 	case errors.Is(err, context.Canceled):
 	default:
 		s.log.Error("inbox api request failed", "path", r.URL.Path, "err", err)

@@ -323,6 +323,15 @@ func TestInboxAPIHandoff(t *testing.T) {
 			if len(sent) != 1 || sent[0].Text != reply["text"] || sent[0].To != marie || sent[0].Channel != "sms" {
 				t.Fatalf("the reply: got %+v, want one SMS to the person", sent)
 			}
+			// The same entry with another text (a form edited after a post
+			// that did arrive) is refused, not dropped without a word.
+			var reused struct{ Error string }
+			if st := s.call(t, holder, "POST", "/conversations/"+id+"/reply", map[string]string{"entry": "c2", "text": "Kote ou ye?"}, &reused); st != 409 || reused.Error != "entry_reused" {
+				t.Fatalf("a reused entry: %d %+v", st, reused)
+			}
+			if got := s.drain(); len(got) != 0 {
+				t.Fatalf("a reused entry sent %+v", got)
+			}
 			var view apiView
 			if st := s.call(t, holder, "GET", "/conversations/"+id, nil, &view); st != 200 {
 				t.Fatalf("open: %d", st)

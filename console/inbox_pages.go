@@ -173,6 +173,8 @@ var convErrors = map[string]string{
 	"too_long":    "conv.err_too_long",
 	"outcome":     "conv.err_outcome",
 	"no_reason":   "conv.err_no_reason",
+	"reused":      "conv.err_reused",
+	"stale":       "conv.err_stale",
 }
 
 // newEntryID is the idempotency id of a reply or note form: posting the same
@@ -274,6 +276,8 @@ func errorCode(err error) (code, by string) {
 		return "outcome", ""
 	case errors.Is(err, inbox.ErrNoReason):
 		return "no_reason", ""
+	case errors.Is(err, inbox.ErrEntryReused):
+		return "reused", ""
 	}
 	return "", ""
 }
@@ -290,10 +294,18 @@ func (s *Server) convAction(w http.ResponseWriter, r *http.Request, a staff.Acco
 		_, err = s.cfg.Inbox.Claim(ctx, by, a, id)
 	case "release":
 		_, err = s.cfg.Inbox.Release(ctx, by, a, id)
-	case "reply":
-		err = s.cfg.Inbox.Reply(ctx, by, a, id, f.Get("entry"), f.Get("text"))
-	case "note":
-		err = s.cfg.Inbox.Note(ctx, by, a, id, f.Get("entry"), f.Get("text"))
+	case "reply", "note":
+		if f.Get("entry") == "" {
+			// A form without its entry (an old page, a hand-made post): the
+			// page again, with a fresh form, rather than "no such conversation".
+			http.Redirect(w, r, "/inbox/"+url.PathEscape(id)+"?e=stale", http.StatusSeeOther)
+			return
+		}
+		if r.PathValue("action") == "reply" {
+			err = s.cfg.Inbox.Reply(ctx, by, a, id, f.Get("entry"), f.Get("text"))
+		} else {
+			err = s.cfg.Inbox.Note(ctx, by, a, id, f.Get("entry"), f.Get("text"))
+		}
 	case "close":
 		if _, err = s.cfg.Inbox.Close(ctx, by, a, id, f.Get("outcome")); err == nil {
 			http.Redirect(w, r, "/inbox?closed=1", http.StatusSeeOther)

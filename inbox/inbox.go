@@ -57,6 +57,9 @@ var (
 	ErrBadOutcome = errors.New("inbox: unknown outcome")
 	ErrBadID      = errors.New("inbox: malformed id")
 	ErrNoReason   = errors.New("inbox: a reason is needed to show the address")
+	// ErrEntryReused: a reply's entry was sent before with another text;
+	// the new text is not sent.
+	ErrEntryReused = errors.New("inbox: this entry was sent before with another text")
 	// ErrClosed: the conversation is closed.
 	ErrClosed = bot.ErrClosed
 	// ErrHeld: someone else holds it (errors.As a *bot.HeldError says who).
@@ -360,13 +363,41 @@ func (s *Service) Reply(ctx context.Context, by staff.Actor, a staff.Account, id
 		return err
 	}
 	entryID := "r-" + entry
-	if _, err := s.cfg.Conversations.AppendEntry(ctx, c.Person, c.ID, bot.Entry{ID: entryID, Data: data, Status: bot.EntryStatus{Status: "queued", At: now}}, a.ID, now); err != nil {
+	added, err := s.cfg.Conversations.AppendEntry(ctx, c.Person, c.ID, bot.Entry{ID: entryID, Data: data, Status: bot.EntryStatus{Status: "queued", At: now}}, a.ID, now)
+	if err != nil {
 		return s.storeErr("replying", err)
+	}
+	if !added {
+		if err := s.sameEntry(ctx, c, entryID, text); err != nil {
+			return err
+		}
 	}
 	if err := s.cfg.Staff.Record(ctx, by, ActionReply, c.ID); err != nil {
 		return err
 	}
 	return s.event(ctx, c, entryID, flows.Input{Action: flows.StaffReply, Text: text, Conv: c.ID, Entry: entryID})
+}
+
+// sameEntry checks that an entry sent again (a retry, a form posted twice)
+// carries the text it was first kept with: another text under the same entry
+// (a form edited after a post that did arrive) is ErrEntryReused, never
+// dropped without a word.
+func (s *Service) sameEntry(ctx context.Context, c bot.Conversation, entryID, text string) error {
+	entries, err := s.cfg.Conversations.Entries(ctx, c.ID, s.cfg.Clock())
+	if err != nil {
+		return s.storeErr("reading transcript", err)
+	}
+	for _, e := range entries {
+		if e.ID != entryID {
+			continue
+		}
+		rec, err := s.cfg.Pipeline.OpenEntry(c.Person, e.Data)
+		if err != nil || rec.Text != text {
+			return ErrEntryReused
+		}
+		return nil
+	}
+	return nil
 }
 
 // writable checks what a reply or a note needs: the inbox permission, a
