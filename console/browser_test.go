@@ -168,8 +168,9 @@ func TestBrowserEnrolAndSignIn(t *testing.T) {
 	}
 	shot(t, b, "console-staff")
 	b.open("/admin/audit")
-	if got := b.text("main"); !strings.Contains(got, "staff.enrol") || !strings.Contains(got, "login") {
-		t.Fatalf("audit page:\n%s", got)
+	if got := b.text("main"); !strings.Contains(got, "staff.enrol") || !strings.Contains(got, "Signed in") ||
+		!strings.Contains(got, "Account enrolled") || !strings.Contains(got, ana.Name+" ") || !strings.Contains(got, "(Admin)") {
+		t.Fatalf("audit page: want each action named in words, who did it by name and role:\n%s", got)
 	}
 	shot(t, b, "console-audit")
 }

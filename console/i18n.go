@@ -86,6 +86,15 @@ func (l Lang) T(key string, pairs ...any) string {
 	return s
 }
 
+// Label is the text of prefix+value when the catalog has one, else value
+// itself (an audit action a newer version added, say).
+func (l Lang) Label(prefix, value string) string {
+	if _, ok := l.c["en"][prefix+value]; !ok {
+		return value
+	}
+	return l.T(prefix + value)
+}
+
 // LangName is the own name of the language code ("ht" → "Kreyòl").
 func (l Lang) LangName(code string) string {
 	if n, ok := l.c[code]["lang.self"]; ok {

@@ -7,6 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/enlace-rfl/enlace/bot"
+	"github.com/enlace-rfl/enlace/inbox"
+	"github.com/enlace-rfl/enlace/staff"
 )
 
 // TestEveryLanguageComplete holds every language to English's keys, with the
@@ -82,6 +86,36 @@ func TestEveryKeyUsedExists(t *testing.T) {
 	for _, p := range []string{"login", "enrol", "enrolled", "home", "staff", "audit"} {
 		if _, ok := c["en"][p+".title"]; !ok {
 			t.Errorf("page %s has no title text %s.title", p, p)
+		}
+	}
+}
+
+// TestEveryAuditActionNamed: the audit page names every action the service
+// records in words, in every language (a test of every language's keys
+// holds the other four to English).
+func TestEveryAuditActionNamed(t *testing.T) {
+	c, err := loadCatalog()
+	if err != nil {
+		t.Fatal(err)
+	}
+	actions := []string{
+		staff.ActionLogin, staff.ActionLoginFailed, staff.ActionLoginLimited, staff.ActionLogout, staff.ActionLogoutEverywhere,
+		staff.ActionStaffAdd, staff.ActionEnrol, staff.ActionStaffDisable, staff.ActionStaffEnable, staff.ActionStaffList,
+		staff.ActionStaffReset, staff.ActionTokenIssue, staff.ActionTokenRevoke, staff.ActionTokenUse, staff.ActionAuditView,
+		staff.ActionAuditExport, staff.ActionAuditVerify, staff.ActionCaseList, staff.ActionCaseView, staff.ActionCaseCreate,
+		staff.ActionCaseAssign, staff.ActionCaseStatus, staff.ActionCaseNote, staff.ActionCaseNotify, staff.ActionCaseUpdates,
+		staff.ActionCaseExport, staff.ActionCasePINReset, staff.ActionMatchList, staff.ActionMatchConfirm, staff.ActionMatchDismiss,
+		staff.ActionPlaceStatus, inbox.ActionOpen, inbox.ActionClaim, inbox.ActionRelease, inbox.ActionReply, inbox.ActionNote,
+		inbox.ActionClose, inbox.ActionAssign, inbox.ActionUnmask, bot.AuditPINFailed, bot.AuditPINLocked,
+	}
+	for _, a := range actions {
+		if _, ok := c["en"]["audit.a."+a]; !ok {
+			t.Errorf("the audit action %q has no name (audit.a.%s)", a, a)
+		}
+	}
+	for _, r := range []staff.Role{staff.RoleVolunteer, staff.RoleCaseworker, staff.RoleAdmin, staff.RoleOperator, staff.RoleSystem} {
+		if _, ok := c["en"]["role."+string(r)]; !ok {
+			t.Errorf("the role %q has no name", r)
 		}
 	}
 }

@@ -202,7 +202,16 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request, a staff.Accou
 		s.internal(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, "audit", &a, view{"Entries": entries, "Count": len(entries)})
+	// Who did it, by name: an id alone says nothing to an admin (the id
+	// stays, for an account that is gone and for the export).
+	n := s.names(r.Context())
+	who := map[string]string{}
+	for _, e := range entries {
+		if h := n.holder(e.Staff); h != nil && h.Name != "" {
+			who[e.Staff] = h.Name
+		}
+	}
+	s.render(w, r, http.StatusOK, "audit", &a, view{"Entries": entries, "Count": len(entries), "Who": who})
 }
 
 func (s *Server) auditExport(w http.ResponseWriter, r *http.Request, a staff.Account) {
