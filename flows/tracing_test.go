@@ -347,3 +347,46 @@ func TestEraseSaysSearchesStop(t *testing.T) {
 		{in: text("borrar"), wantIDs: []string{"erase.confirm.tracing"}},
 	})
 }
+
+// TestOneWordPicksAChoice: a word of one choice's label picks it when the
+// step did not understand the text ("mujer" for "Mujer o niña", "mi
+// hermana" for "Mi hermano o hermana"); a safe contact's relation takes the
+// words people use ("mamá", "esposa", "manman"). A word two labels share
+// picks nothing.
+func TestOneWordPicksAChoice(t *testing.T) {
+	e := tracingEngine(t)
+	mx := flows.Sender{Channel: "sms", Address: "+5215512345678"}
+	start := []traceTurn{
+		{in: text("hola"), wantIDs: []string{"language.prompt"}},
+		{in: text("1"), wantIDs: []string{"consent.text", "consent.question"}},
+		{in: text("1"), wantIDs: []string{"consent.thanks", "menu.prompt"}},
+		{in: pick("menu.tracing"), wantIDs: []string{"tracing.menu"}},
+		{in: text("1"), wantIDs: []string{"tracing.consent", "consent.question"}},
+		{in: text("1"), wantIDs: []string{"tracing.network"}},
+		{in: text("2"), wantIDs: []string{"tracing.name"}},
+		{in: text("María López"), wantIDs: []string{"tracing.other"}},
+		{in: pick("tracing.skip"), wantIDs: []string{"tracing.sex"}},
+	}
+	s := walk(t, e, mx, flows.Session{}, append(start,
+		traceTurn{in: text("mujer"), wantIDs: []string{"tracing.age"}},
+		traceTurn{in: text("como 30"), wantIDs: []string{"tracing.nationality"}},
+		traceTurn{in: text("1"), wantIDs: []string{"tracing.relation"}},
+		traceTurn{in: text("mi hermana"), wantIDs: []string{"tracing.own"}},
+	))
+	if s.Draft["tr.sex"] != "female" || s.Draft["tr.rel"] != "sibling" {
+		t.Errorf("draft %v: want sex female, relation sibling", s.Draft)
+	}
+	// "hermano" is in one label only; "mi" alone is a small word.
+	walk(t, e, mx, flows.Session{}, append(start, traceTurn{in: text("mi"), wantIDs: []string{"unknown.input", "tracing.sex"}}))
+
+	cases := map[string]string{"mamá": "rel.mother", "Mi esposa": "rel.partner", "hermano": "rel.sibling", "papi": "rel.father"}
+	for typed, want := range cases {
+		s := flows.Session{Version: 1, Lang: "es", Consent: flows.ConsentAccepted, Step: flows.StepContactRelation, Updated: t0,
+			Channel: mx.Channel, Address: mx.Address, Draft: map[string]string{"name": "Rosa", "phone": "+525512345678"},
+			Choices: []string{"rel.mother", "rel.father", "rel.partner", "rel.child", "rel.sibling", "rel.relative", "rel.friend"}}
+		r := e.Step(context.Background(), s, text(typed), mx, t0.Add(time.Minute))
+		if got := r.Session.Draft["rel"]; got != want {
+			t.Errorf("%q at the relation: %q (replies %v), want %s", typed, got, ids(r), want)
+		}
+	}
+}

@@ -48,7 +48,7 @@ var commandWords = map[string]string{
 // they mean it before any global word: at the check-in, "cancelar", "quitar",
 // "supprimer" or "borrar" remove the check-in, not leave the dialog or erase
 // everything.
-var wordedChoices = []string{"checkin.stop"}
+var wordedChoices = []string{"checkin.stop", "rel.mother", "rel.father", "rel.partner"}
 
 func buildChoiceWords(cat Catalog) wordIndex {
 	idx := wordIndex{}
@@ -75,6 +75,65 @@ func (e *Engine) choiceWord(t *turn, in Input) (string, bool) {
 		return "", false
 	}
 	return m.word, true
+}
+
+// smallWords are left out when a typed word is looked for in the choices'
+// labels: articles, "my", "or", "of" in the five languages.
+var smallWords = map[string]bool{
+	"de": true, "la": true, "el": true, "los": true, "las": true, "un": true, "una": true, "mi": true, "mis": true,
+	"o": true, "y": true, "a": true, "en": true, "por": true, "con": true, "the": true, "an": true, "my": true,
+	"or": true, "and": true, "of": true, "to": true, "le": true, "les": true, "une": true, "mon": true, "ma": true,
+	"mes": true, "ou": true, "et": true, "du": true, "des": true, "os": true, "as": true, "um": true, "uma": true,
+	"meu": true, "minha": true, "e": true, "da": true, "do": true, "em": true, "na": true, "no": true,
+	"mwen": true, "m": true, "w": true, "li": true, "nou": true, "yo": true, "ak": true, "oswa": true, "pou": true, "nan": true,
+}
+
+// labelWordChoice is the one offered choice whose label, in the person's
+// language, has every word typed (small words aside): "hermano" is "Hermano
+// o hermana", "mi hermana" too, "24 horas" is "Cada 24 horas". None when no
+// choice or more than one has them. The engine asks it only for a text the
+// step did not understand, so a word a step reads as text stays text.
+func (e *Engine) labelWordChoice(t *turn, typed string) (string, bool) {
+	var want []string
+	for _, w := range strings.Fields(textmatch.Normalize(typed)) {
+		if !smallWords[w] {
+			want = append(want, w)
+		}
+	}
+	if len(want) == 0 || len(want) > 3 {
+		return "", false
+	}
+	found := ""
+	for _, id := range t.s.Choices {
+		words := map[string]bool{}
+		for _, w := range strings.Fields(textmatch.Normalize(e.cat.Text(t.s.Lang, id, nil))) {
+			words[w] = true
+		}
+		all := true
+		for _, w := range want {
+			if len(w) < 3 && !isDigits(w) || !words[w] {
+				all = false
+				break
+			}
+		}
+		if !all {
+			continue
+		}
+		if found != "" {
+			return "", false // two choices have them: unclear
+		}
+		found = id
+	}
+	return found, found != ""
+}
+
+func isDigits(s string) bool {
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // wordMatch says which word a normalized text is, and in which language it was written.
