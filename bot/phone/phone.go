@@ -226,6 +226,10 @@ const maxSegments = 3
 // maxWhatsApp is the longest Body the Messages API takes.
 const maxWhatsApp = 1600
 
+// whatsAppList is the most a list the engine fits to one WhatsApp message
+// takes (Fits): about a phone screen, well under maxWhatsApp.
+const whatsAppList = 900
+
 // Text is a reply as the channel writes it, whole: numbered choices, and for
 // a request for a location a line saying how to answer without a map pin
 // (SMS asks for the town). GSM-7 is not applied (see Texts).
@@ -239,10 +243,14 @@ func (l *Layer) Text(channel string, r bot.Reply) string {
 
 // Fits reports whether a text, as the engine writes it for a channel
 // without buttons (flows.Numbered), goes out as one message: on SMS at most
-// three parts, after GSM-7 transliteration when it is on; on WhatsApp, as
-// many parts as an SMS would take, so a list reads the same on both. It is
-// flows.Config.Fits.
+// three parts, after GSM-7 transliteration when it is on; on WhatsApp one
+// message of a screen or so (whatsAppList characters), so a shelter list
+// there keeps whole names, addresses and map links, which SMS must cut. It
+// is flows.Config.Fits.
 func (l *Layer) Fits(channel, text string) bool {
+	if channel == "whatsapp" {
+		return utf8.RuneCountInString(text) <= whatsAppList
+	}
 	if channel == "sms" && l.gsm7 {
 		text = locales.ToGSM7(text)
 	}
