@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/enlace-rfl/enlace/bot"
 	"github.com/enlace-rfl/enlace/bot/phone"
@@ -340,8 +341,11 @@ func TestFinderSMSListFits(t *testing.T) {
 						if ch.gsm7 {
 							msg = locales.ToGSM7(msg)
 						}
-						if n, _ := locales.SMSSegments(msg); n > 3 {
+						if n, _ := locales.SMSSegments(msg); ch.channel == "sms" && n > 3 {
 							t.Errorf("pin at %s: %d SMS parts, want at most 3:\n%s", p.ID, n, msg)
+						}
+						if n := utf8.RuneCountInString(msg); ch.channel == "whatsapp" && n > 900 {
+							t.Errorf("pin at %s: %d characters on WhatsApp, want at most 900 (a screen):\n%s", p.ID, n, msg)
 						}
 						lines := strings.Count(texts[0], "\n- ")
 						if lines < 1 {
