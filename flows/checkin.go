@@ -224,6 +224,7 @@ func draftCheckin(t *turn) (*Checkin, bool) {
 	if d["to"] != "" {
 		c.To = strings.Split(d["to"], ",")
 	}
+	c.Message = d["own"] // the person's own words, once written (previewed before it is kept)
 	return c, true
 }
 
@@ -252,7 +253,7 @@ func handleCheckinMsg(e *Engine, t *turn, in Input) bool {
 	}
 	switch in.Choice {
 	case "checkin.msg.yes":
-		e.setCheckin(t, "")
+		e.setCheckin(t, t.s.Draft["own"])
 	case "checkin.msg.own":
 		e.enter(t, StepCheckinOwn)
 	default:
@@ -274,7 +275,10 @@ func handleCheckinOwn(e *Engine, t *turn, in Input) bool {
 	}
 	s, ok := takeText(t, in.Text, maxFreeText)
 	if ok {
-		e.setCheckin(t, s)
+		// Shown as each contact will read it, then kept on a yes (or
+		// written again).
+		t.s.Draft["own"] = s
+		e.enter(t, StepCheckinMsg)
 	}
 	return true
 }

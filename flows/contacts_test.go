@@ -435,7 +435,16 @@ func TestOneOffCheckin(t *testing.T) {
 		{in: text("viernes 18:00"), want: []string{"checkin.to.ask"}},
 		{in: text("Ana"), want: []string{"checkin.msg.preview", "checkin.msg.ask"}},
 		{in: pick("checkin.msg.own"), want: []string{"safe.free.ask"}},
-		{in: text("Si no escribo, llama a Carla al 5544332211"), want: []string{"checkin.set", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
+		// The person's own words are shown as Ana will read them before they are kept.
+		{in: text("Si no escribo, llama a Carla al 5544332211"), want: []string{"checkin.msg.preview", "checkin.msg.ask"}, check: func(t *testing.T, r flows.Result) {
+			if got := r.Outputs()[0].Text.Data["Text"]; !strings.Contains(got, "Su mensaje: Si no escribo, llama a Carla al 5544332211") {
+				t.Errorf("preview %q: want the alarm with the person's words", got)
+			}
+			if len(flows.EffectsOf[flows.SetTimer](r.Effects)) != 0 {
+				t.Errorf("a check-in set before its message was confirmed")
+			}
+		}},
+		{in: text("1"), want: []string{"checkin.set", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
 			if got := r.Outputs()[0].Text.Data["When"]; got != "4 dic 18:00 (hora de Ciudad de México)" {
 				t.Errorf("deadline: got %q", got)
 			}
