@@ -203,56 +203,73 @@ func (p *Pipeline) applyCheckCasePIN(s *step, e flows.CheckCasePIN) error {
 	channel, address, replyTo := s.channel, s.address, s.replyTo
 	eventID := "pin-" + s.commit.InboundID
 	s.before = append(s.before, func(ctx context.Context) error {
-		in, err := p.checkPIN(ctx, e, eventID)
+		in, c, err := p.checkPIN(ctx, e, eventID)
 		if err != nil {
 			return err
+		}
+		if in.Outcome == flows.CaseLockedNow && c != nil {
+			if err := p.warnLocked(ctx, s.person, c, eventID); err != nil {
+				return err
+			}
 		}
 		return p.caseEvent(ctx, s.person, eventID, Message{Channel: channel, From: address, ReplyTo: replyTo, Input: in})
 	})
 	return nil
 }
 
+// warnLocked tells a case's enquirer that wrong PINs from another phone
+// locked their case (someone has its code): once, by the step's event id.
+// Wrong PINs from their own phone they were just told about.
+func (p *Pipeline) warnLocked(ctx context.Context, from string, c *tracing.Case, eventID string) error {
+	owner, err := p.enquirerOf(ctx, c)
+	if err != nil || owner == from || c.Erased {
+		return nil // no one else to tell
+	}
+	in := flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingLocked, Case: c.ID}
+	return p.caseEvent(ctx, owner, "locked-"+eventID, Message{Channel: c.Reach.Channel, From: c.Reach.Address, LangHint: c.Reach.Lang, Input: in})
+}
+
 // checkPIN checks a PIN against a case, by code or id. An unknown code and a
 // wrong PIN answer alike. Three wrong PINs lock the case for a day; each
 // wrong PIN and the lock are audited (by case id only).
-func (p *Pipeline) checkPIN(ctx context.Context, e flows.CheckCasePIN, eventID string) (flows.Input, error) {
+func (p *Pipeline) checkPIN(ctx context.Context, e flows.CheckCasePIN, eventID string) (flows.Input, *tracing.Case, error) {
 	now := p.now()
 	in := flows.Input{Kind: flows.InputCase, Outcome: flows.CaseWrong}
 	id := e.Case
 	if id == "" {
 		code, err := tracing.ParseCode(e.Code)
 		if err != nil {
-			return in, nil
+			return in, nil, nil
 		}
 		id, err = p.cases.CaseByCode(ctx, tracing.CodeKey(p.keys, code), now)
 		if errors.Is(err, tracing.ErrNotFound) {
 			// No such case: the same work and answer as a wrong PIN.
 			_, _ = p.pinHasher().Verify(dummyPINHash, e.PIN)
-			return in, nil
+			return in, nil, nil
 		}
 		if err != nil {
-			return in, fmt.Errorf("bot: finding a case by code: %w", err)
+			return in, nil, fmt.Errorf("bot: finding a case by code: %w", err)
 		}
 	}
 	in.Case = id
 	rec, err := p.cases.GetCase(ctx, id, now)
 	if errors.Is(err, tracing.ErrNotFound) {
-		return in, nil
+		return in, nil, nil
 	}
 	if err != nil {
-		return in, fmt.Errorf("bot: reading a case: %w", err)
+		return in, nil, fmt.Errorf("bot: reading a case: %w", err)
 	}
 	state, err := p.cases.PINState(ctx, id, now)
 	if err != nil {
-		return in, fmt.Errorf("bot: reading a case's PIN state: %w", err)
+		return in, nil, fmt.Errorf("bot: reading a case's PIN state: %w", err)
 	}
 	if state.Locked(now) {
 		in.Outcome = flows.CaseLocked
-		return in, nil
+		return in, nil, nil
 	}
 	c, err := tracing.OpenCase(p.keys, rec.ID, rec.Sealed)
 	if err != nil {
-		return in, fmt.Errorf("bot: opening a case: %w", err)
+		return in, nil, fmt.Errorf("bot: opening a case: %w", err)
 	}
 	ok := false
 	if c.PINHash != "" && !c.Erased {
@@ -264,26 +281,26 @@ func (p *Pipeline) checkPIN(ctx context.Context, e flows.CheckCasePIN, eventID s
 	if !ok {
 		outcome, _, err := p.cases.PINFailure(ctx, id, now)
 		if err != nil {
-			return in, fmt.Errorf("bot: counting a wrong PIN: %w", err)
+			return in, nil, fmt.Errorf("bot: counting a wrong PIN: %w", err)
 		}
 		if err := p.audit(ctx, AuditPINFailed, id); err != nil {
-			return in, err
+			return in, nil, err
 		}
 		if outcome == tracing.PINLockedNow {
 			in.Outcome = flows.CaseLockedNow
 			p.log.Warn("tracing case locked after wrong PINs", "case", id)
-			return in, p.audit(ctx, AuditPINLocked, id)
+			return in, c, p.audit(ctx, AuditPINLocked, id)
 		}
 		if outcome == tracing.PINLocked {
 			in.Outcome = flows.CaseLocked
 		}
-		return in, nil
+		return in, nil, nil
 	}
 	if err := p.cases.PINReset(ctx, id, now); err != nil {
-		return in, fmt.Errorf("bot: forgetting wrong PINs: %w", err)
+		return in, nil, fmt.Errorf("bot: forgetting wrong PINs: %w", err)
 	}
 	in.Outcome, in.View = flows.CaseOK, caseView(c)
-	return in, nil
+	return in, nil, nil
 }
 
 // dummyPINHash is checked when no case has the code, so that answer takes

@@ -143,6 +143,19 @@ func TestTracingCodeAndPIN(t *testing.T) {
 			equal(t, "wrong PIN 3", []string{first(other.say(code + " 9753"))}, []string{locked})
 			equal(t, "right PIN while locked", []string{first(other.say(code + " 4821"))}, []string{locked})
 			equal(t, "audit", audit.actions(), []string{bot.AuditPINFailed, bot.AuditPINFailed, bot.AuditPINFailed, bot.AuditPINLocked})
+			// The enquirer's own phone is told, once, without the code.
+			warned := 0
+			for _, r := range sms.replies() {
+				if r.Text == catalog.Text("es", "tracing.locked.owner", nil) {
+					warned++
+				}
+				if strings.Contains(r.Text, code) && strings.Contains(r.Text, "3") && strings.Contains(r.Text, "24") {
+					t.Errorf("the warning shows the code: %q", r.Text)
+				}
+			}
+			if warned != 1 {
+				t.Errorf("the enquirer was warned %d times of the lock, want once", warned)
+			}
 			esc, err := st.Escalations(context.Background(), 10)
 			if err != nil {
 				t.Fatal(err)

@@ -48,6 +48,10 @@ const (
 	// for this person (Input.Case; Input.Text the case code): the engine tells
 	// them the code and asks them to choose a PIN.
 	StaffTracingOpened StaffAction = "tracing_opened"
+	// StaffTracingLocked: three wrong PINs from another phone locked one of
+	// this person's cases (Input.Case): the engine tells them, without the
+	// code, and where to go if it was not them.
+	StaffTracingLocked StaffAction = "tracing_locked"
 )
 
 // Transcript adds what the person sent to their open conversation with staff
@@ -121,6 +125,10 @@ func (e *Engine) staffEvent(t *turn, in Input, from Sender) {
 		t.emit(Reply{Output: Output{Text: text("staff.reply", "Text", in.Text)}, Conv: in.Conv, Entry: in.Entry})
 	case StaffTracingUpdate:
 		e.tracingUpdate(t, in)
+	case StaffTracingLocked:
+		if in.Case != "" {
+			t.say("tracing.locked.owner")
+		}
 	case StaffClosed:
 		if h == nil {
 			return // closed already (the person left): nothing more to say
