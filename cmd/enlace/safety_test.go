@@ -39,7 +39,7 @@ func TestTwilioMenuByNumber(t *testing.T) {
 		{3, "México: 911"},
 		{4, cat.Text("es", "language.prompt", nil)},
 		{5, cat.Text("en", "language.changed", nil)},
-		{6, cat.Text("en", "erase.confirm", nil)},
+		{6, cat.Text("en", "erase.confirm.tracing", nil)}, // serve runs with tracing on
 		{7, cat.Text("en", "erase.done", nil)},
 	} {
 		if got := strings.Join(want[check.line], "\n"); !strings.Contains(got, check.text) {
