@@ -204,6 +204,13 @@ func promptCheckinWhere(e *Engine, t *turn) []Output {
 	return []Output{{Text: text("checkin.where.ask"), Request: RequestLocation, Choices: choices("checkin.where.skip")}}
 }
 
+// askWhereAgain says why a place was not taken, with the question's buttons
+// again (the location request, "use my country's time"): without them a
+// Telegram keyboard is gone and the label typed is read as a town.
+func askWhereAgain(t *turn, id string) {
+	t.reply(Output{Text: text(id), Request: RequestLocation, Choices: choices("checkin.where.skip")})
+}
+
 // handleCheckinWhere takes a pin or a town's name. A name that could be
 // towns in different zones is asked again, with the state.
 func handleCheckinWhere(e *Engine, t *turn, in Input) bool {
@@ -215,16 +222,16 @@ func handleCheckinWhere(e *Engine, t *turn, in Input) bool {
 		t.s.Zone = t.zone() // the phone's country's, said with every time
 	case InputLocation:
 		if !e.zoneFromPin(t, in.Lat, in.Lon) {
-			t.say("checkin.where.unknown")
+			askWhereAgain(t, "checkin.where.unknown")
 			return true
 		}
 	case InputText:
 		switch zone := e.zoneOfTyped(in.Text); zone {
 		case "":
-			t.say("checkin.where.unknown")
+			askWhereAgain(t, "checkin.where.unknown")
 			return true
 		case "?":
-			t.say("checkin.where.unsure")
+			askWhereAgain(t, "checkin.where.unsure")
 			return true
 		default:
 			t.s.Zone = zone

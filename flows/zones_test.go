@@ -187,3 +187,24 @@ func TestMissedCheckinAlarmReadsAsAnAlarm(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckinWhereKeepsItsButtons: a place not found is said with the
+// question's buttons again (the location request, "use my country's time"),
+// so the label typed next is that choice, not a town.
+func TestCheckinWhereKeepsItsButtons(t *testing.T) {
+	e := newEngine(t)
+	tg := flows.Sender{Channel: "telegram", Address: "4242"}
+	s := flows.Session{Version: 1, Lang: "en", Consent: flows.ConsentAccepted, Step: flows.StepCheckinWhere, Updated: t0,
+		Channel: tg.Channel, Address: tg.Address, Choices: []string{"checkin.where.skip"},
+		Family: &flows.Family{Name: "Luis", Contacts: []flows.Contact{{ID: "c1", Name: "Ana", Phone: "+50499999999", Lang: "es"}}}}
+	r := e.Step(context.Background(), s, text("im in the bus station"), tg, t0.Add(time.Minute))
+	outs := r.Outputs()
+	if len(outs) != 1 || outs[0].Text.ID != "checkin.where.unknown" || outs[0].Request != flows.RequestLocation ||
+		len(outs[0].Choices) != 1 || outs[0].Choices[0].ID != "checkin.where.skip" {
+		t.Fatalf("a place not found: %+v, want the reason with the location request and the skip button", outs)
+	}
+	r = e.Step(context.Background(), r.Session, text("Use my country's time"), tg, t0.Add(2*time.Minute))
+	if r.Session.Step != flows.StepCheckinEvery {
+		t.Errorf("the skip label typed: step %q (replies %v), want the check-in's next question", r.Session.Step, ids(r))
+	}
+}
