@@ -31,6 +31,11 @@ func Parse(typed, region string) (string, error) {
 		return "", ErrInvalid
 	}
 	international := strings.HasPrefix(typed, "+") || strings.HasPrefix(digits, "00")
+	if !strings.HasPrefix(typed, "+") && strings.HasPrefix(digits, "00") {
+		// "00504 9999 9999": the international prefix most of the route dials,
+		// which the parser reads only with a region to dial from.
+		typed = "+" + digits[2:]
+	}
 	if !international && region == "" {
 		return "", ErrNeedCountry
 	}

@@ -42,6 +42,10 @@ func TestParseAndNormalizeAgree(t *testing.T) {
 		{"044 55 1234 5678", "MX", "+5215512345678"},
 		{"+52 1 55 1234 5678", "", "+525512345678"},
 		{"3700-1234", "HT", "+50937001234"},
+		// The international prefix 00, with no country to dial from (Telegram).
+		{"00504 9999 9999", "", "+50499999999"},
+		{"00 52 1 55 1234 5678", "", "+525512345678"},
+		{"00509 3700 1234", "MX", "+50937001234"},
 	} {
 		a, err := Parse(tc.typed, tc.region)
 		if err != nil {
