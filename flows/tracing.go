@@ -656,6 +656,7 @@ func (e *Engine) caseOpened(t *turn, in Input, from Sender) {
 	}
 	if t.s.Step == "" { // taken in an interview: the person never wrote yet
 		t.s.Step = StepLanguage
+		t.say("tracing.opened.intro") // who writes, before a code out of nowhere
 	}
 	t.s.Channel, t.s.Address = from.Channel, from.Address
 	t.s.ReplyTo = withReplyTo(t.s.ReplyTo, from)

@@ -390,3 +390,20 @@ func TestOneWordPicksAChoice(t *testing.T) {
 		}
 	}
 }
+
+// TestInterviewFirstMessageSaysWhoWrites: a case taken in an interview for
+// someone who never wrote to Enlace starts with who is writing, then the
+// code and the PIN question; later messages do not repeat it.
+func TestInterviewFirstMessageSaysWhoWrites(t *testing.T) {
+	e := tracingEngine(t)
+	hn := flows.Sender{Channel: "sms", Address: "+50499123456", LangHint: "es"}
+	code := caseCode(t)
+	s := walk(t, e, hn, flows.Session{}, []traceTurn{
+		{in: flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingOpened, Case: "k7", Text: string(code)},
+			wantIDs: []string{"tracing.opened.intro", "tracing.opened", "tracing.pin.ask"}},
+	})
+	walk(t, e, hn, s, []traceTurn{
+		{in: flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingOpened, Case: "k7", Text: string(code), Outcome: flows.CasePINReset},
+			wantIDs: []string{"tracing.pin.reset", "tracing.pin.ask"}},
+	})
+}
