@@ -134,6 +134,15 @@ func promptCheckinEvery(e *Engine, t *turn) []Output {
 }
 
 func handleCheckinEvery(e *Engine, t *turn, in Input) bool {
+	if in.Kind == InputText {
+		// A day and time written at once ("viernes 8 de la noche") is the
+		// last choice, answered: the same as choosing it and writing it.
+		// It must name a day: "12" or "24 horas" here is how often.
+		if _, err := e.parseWhen(in.Text, t.now, location(t.zone())); err == nil && e.namesADay(in.Text) {
+			return handleCheckinWhen(e, t, in)
+		}
+		return false
+	}
 	if in.Kind != InputChoice {
 		return false
 	}
@@ -620,6 +629,18 @@ func (e *Engine) dayPart(s string) (int, string) {
 		return partNone, norm
 	}
 	return best, norm[:at] + " " + norm[at+1+bestLen:]
+}
+
+// namesADay says whether typed text names a day: a date, a weekday, today
+// or tomorrow.
+func (e *Engine) namesADay(typed string) bool {
+	s := strings.ToLower(typed) + " "
+	if isoDate.MatchString(s) || dayMonth.MatchString(s) {
+		return true
+	}
+	_, rest := e.dayPart(s) // "de la mañana" is no "mañana" (tomorrow)
+	weekday, days := e.dayWords(rest)
+	return weekday >= 0 || days >= 0
 }
 
 // dayWords finds a weekday (in any language, or its first three letters or

@@ -563,3 +563,35 @@ func TestStepLeavesItsInputAlone(t *testing.T) {
 		t.Errorf("the session given to Step changed: %+v, was %+v", got, before)
 	}
 }
+
+// TestCheckinDayAtOnce: a day and time written where the frequency is asked
+// ("viernes 8 de la noche") sets it at once; a bare number there ("12",
+// "24 horas") is still how often.
+func TestCheckinDayAtOnce(t *testing.T) {
+	e := newEngine(t)
+	for _, tc := range []struct {
+		typed string
+		want  []string
+	}{
+		{"viernes 8 de la noche", []string{"checkin.msg.preview", "checkin.msg.ask"}},
+		{"12 horas", []string{"checkin.msg.preview", "checkin.msg.ask"}},
+	} {
+		s := checkinSession(t, e)
+		s = play(t, e, mxSMS, s, []exchange{
+			{in: pick("menu.family"), at: time.Minute, want: []string{"family.ask"}},
+			{in: pick("family.checkin"), at: time.Minute, want: []string{"checkin.status.every"}},
+			{in: pick("checkin.change"), at: time.Minute, want: []string{"checkin.every.ask"}},
+			{in: text(tc.typed), at: time.Minute, want: tc.want},
+		})
+		switch tc.typed {
+		case "12 horas":
+			if s.Draft["every"] != "12" {
+				t.Errorf("%q: draft %v, want every 12 hours", tc.typed, s.Draft)
+			}
+		default:
+			if s.Draft["every"] != "" || s.Draft["deadline"] == "" {
+				t.Errorf("%q: draft %v, want a one-off deadline", tc.typed, s.Draft)
+			}
+		}
+	}
+}

@@ -395,7 +395,7 @@ func (e *Engine) run(t *turn, in Input) {
 	}
 	if in.Kind == InputText && !t.danger {
 		// Not understood as typed: a word of one choice's label ("hermano"
-		// for "Hermano o hermana", "mujer", "24 horas") picks that choice.
+		// for "Hermano o hermana", "mujer", "12 horas") picks that choice.
 		if id, ok := e.labelWordChoice(t, in.Text); ok && st.handle(e, t, Input{Kind: InputChoice, Choice: id}) {
 			t.s.Misses = 0
 			return

@@ -85,12 +85,13 @@ var smallWords = map[string]bool{
 	"or": true, "and": true, "of": true, "to": true, "le": true, "les": true, "une": true, "mon": true, "ma": true,
 	"mes": true, "ou": true, "et": true, "du": true, "des": true, "os": true, "as": true, "um": true, "uma": true,
 	"meu": true, "minha": true, "e": true, "da": true, "do": true, "em": true, "na": true, "no": true,
+	"para": true, "pra": true, "pour": true, "for": true,
 	"mwen": true, "m": true, "w": true, "li": true, "nou": true, "yo": true, "ak": true, "oswa": true, "pou": true, "nan": true,
 }
 
 // labelWordChoice is the one offered choice whose label, in the person's
 // language, has every word typed (small words aside): "hermano" is "Hermano
-// o hermana", "mi hermana" too, "24 horas" is "Cada 24 horas". None when no
+// o hermana", "mi hermana" too, "12 horas" is "Cada 12 horas". None when no
 // choice or more than one has them. The engine asks it only for a text the
 // step did not understand, so a word a step reads as text stays text.
 func (e *Engine) labelWordChoice(t *turn, typed string) (string, bool) {
