@@ -86,14 +86,9 @@ func (e *Engine) placeText(lang string, n int, p Place, home string, d detail) s
 		facts = append(facts, kind)
 	}
 	// A pin that is only the town's centre says so: the distance is to it.
-	// Within a kilometre of it (a town typed, a place of that town) a
-	// distance would only look exact: the place is somewhere in the town.
-	switch {
-	case p.TownCentre && p.Km < 1:
-		facts = append(facts, tr("shelters.in_town"))
-	case p.TownCentre:
+	if p.TownCentre {
 		facts = append(facts, tr("shelters.km_centre", "Km", e.km(lang, p.Km)))
-	default:
+	} else {
 		facts = append(facts, tr("shelters.km", "Km", e.km(lang, p.Km)))
 	}
 	if p.Country != "" && p.Country != home {
