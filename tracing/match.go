@@ -304,6 +304,7 @@ type nameResult struct {
 	counts   [simKinds]uint8
 	matched  int   // words paired
 	matchedA uint8 // bit i: word i of a found a partner
+	matchedB uint8 // bit j: word j of b found a partner
 	m, n     int
 	inOrder  bool
 	swapped  bool
@@ -347,6 +348,7 @@ func compareNames(a, b *nameProf) nameResult {
 		}
 		res.matchedA |= 1 << p.i
 		usedB |= 1 << p.j
+		res.matchedB |= 1 << p.j
 		matchOf[p.i] = p.j
 		sum += simValue[p.kind]
 		res.matched++
@@ -439,6 +441,18 @@ type frequencies interface {
 	people() int
 }
 
+// expectedSharing is how many indexed people are expected to have every
+// word of n that matched (bit i of matched: word i) by chance.
+func expectedSharing(freq frequencies, n *nameProf, matched uint8) float64 {
+	expected := float64(freq.people())
+	for i := range n.tokens {
+		if matched&(1<<i) != 0 {
+			expected *= freq.share(n.tokens[i].self)
+		}
+	}
+	return expected
+}
+
 // comparePersons scores two people. freq, when not nil, says how common words
 // are: a name that many people share by chance ("Juan Pérez", "Jean Pierre") says
 // less than a rare one, so the score drops by up to 12 points with the number of
@@ -491,12 +505,12 @@ func comparePersons(a, b *personProf, freq frequencies, slack int) personResult 
 		return personResult{score: -1}
 	}
 	bestScore := -1.0
-	var bestA *nameProf
+	var bestA, bestB *nameProf
 	for i := range a.names {
 		for j := range b.names {
 			nr := compareNames(&a.names[i], &b.names[j])
 			if nr.score > bestScore {
-				bestScore, r.name, r.other, bestA = nr.score, nr, a.names[i].other || b.names[j].other, &a.names[i]
+				bestScore, r.name, r.other, bestA, bestB = nr.score, nr, a.names[i].other || b.names[j].other, &a.names[i], &b.names[j]
 			}
 		}
 	}
@@ -505,12 +519,10 @@ func comparePersons(a, b *personProf, freq frequencies, slack int) personResult 
 	}
 	pts := float64(wName)*bestScore + float64(attr)
 	if freq != nil {
-		expected := float64(freq.people())
-		for i := range bestA.tokens {
-			if r.name.matchedA&(1<<i) != 0 {
-				expected *= freq.share(bestA.tokens[i].self)
-			}
-		}
+		// How many people would share the matched words by chance, read on
+		// both names' spellings (their geometric mean): the same pair scores
+		// the same from either side ("Hernandes" is rarer than "Hernández").
+		expected := math.Sqrt(expectedSharing(freq, bestA, r.name.matchedA) * expectedSharing(freq, bestB, r.name.matchedB))
 		if expected >= 2 {
 			pts -= min(wCommonMax, 6*math.Log10(1+expected))
 			r.common = int(expected + 0.5)
