@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/enlace-rfl/enlace/languages"
 	"github.com/enlace-rfl/enlace/textmatch"
 	"github.com/enlace-rfl/enlace/tracing"
 )
@@ -335,7 +336,25 @@ func promptTraceNationality(e *Engine, t *turn) []Output {
 	return []Output{{Text: text("tracing.nationality"), Choices: choices(append(ids, "country.other", "tracing.unknown")...)}}
 }
 
+// namedCountries are the countries the catalog names (country.XX): a
+// nationality typed by its name is taken even when it is not among the
+// choices ("Costa Rica", "Panamá", "Estados Unidos").
+var namedCountries = []string{"MX", "GT", "HN", "SV", "NI", "CR", "PA", "BZ", "US", "HT", "VE", "CU"}
+
 func handleTraceNationality(e *Engine, t *turn, in Input) bool {
+	if in.Kind == InputText {
+		typed := textmatch.Normalize(in.Text)
+		for _, c := range namedCountries {
+			for _, lang := range languages.All {
+				if typed != "" && textmatch.Normalize(e.cat.Text(lang, "country."+c, nil)) == typed {
+					t.s.Draft[draftTrNat] = c
+					e.enter(t, StepTraceRelation)
+					return true
+				}
+			}
+		}
+		return false
+	}
 	if in.Kind != InputChoice {
 		return false
 	}

@@ -376,6 +376,15 @@ func TestOneWordPicksAChoice(t *testing.T) {
 	if s.Draft["tr.sex"] != "female" || s.Draft["tr.rel"] != "sibling" {
 		t.Errorf("draft %v: want sex female, relation sibling", s.Draft)
 	}
+	// A country the catalog names, typed, though not among the choices.
+	s = walk(t, e, mx, flows.Session{}, append(start,
+		traceTurn{in: text("mujer"), wantIDs: []string{"tracing.age"}},
+		traceTurn{in: text("30"), wantIDs: []string{"tracing.nationality"}},
+		traceTurn{in: text("costa rica"), wantIDs: []string{"tracing.relation"}},
+	))
+	if s.Draft["tr.nat"] != "CR" {
+		t.Errorf("nationality %q, want CR", s.Draft["tr.nat"])
+	}
 	// "hermano" is in one label only; "mi" alone is a small word.
 	walk(t, e, mx, flows.Session{}, append(start, traceTurn{in: text("mi"), wantIDs: []string{"unknown.input", "tracing.sex"}}))
 
