@@ -575,6 +575,7 @@ func TestCheckinDayAtOnce(t *testing.T) {
 	}{
 		{"viernes 8 de la noche", []string{"checkin.msg.preview", "checkin.msg.ask"}},
 		{"12 horas", []string{"checkin.msg.preview", "checkin.msg.ask"}},
+		{"diario", []string{"checkin.msg.preview", "checkin.msg.ask"}},
 	} {
 		s := checkinSession(t, e)
 		s = play(t, e, mxSMS, s, []exchange{
@@ -587,6 +588,10 @@ func TestCheckinDayAtOnce(t *testing.T) {
 		case "12 horas":
 			if s.Draft["every"] != "12" {
 				t.Errorf("%q: draft %v, want every 12 hours", tc.typed, s.Draft)
+			}
+		case "diario":
+			if s.Draft["every"] != "24" {
+				t.Errorf("%q: draft %v, want every 24 hours", tc.typed, s.Draft)
 			}
 		default:
 			if s.Draft["every"] != "" || s.Draft["deadline"] == "" {

@@ -166,6 +166,10 @@ func TestConversations(t *testing.T) {
 			{in: pick("lang.ht"), wantIDs: []string{"consent.text", "consent.question"}},
 			{in: text("non"), wantIDs: []string{"consent.declined", "emergency.two", "nodata.options"}, wantForgt: true},
 		}},
+		{"a language named in English", sms, []turn{
+			{in: text("hola"), wantIDs: []string{"language.prompt"}},
+			{in: text("Spanish"), wantIDs: []string{"consent.text", "consent.question"}, wantLang: "es"},
+		}},
 		{"emergency word needs no data", flows.Sender{Channel: "sms", Address: "+50255551234"}, []turn{
 			{in: text("SOS"), wantIDs: []string{"danger.two", "nodata.options"}, wantForgt: true},
 		}},

@@ -48,7 +48,8 @@ var commandWords = map[string]string{
 // they mean it before any global word: at the check-in, "cancelar", "quitar",
 // "supprimer" or "borrar" remove the check-in, not leave the dialog or erase
 // everything.
-var wordedChoices = []string{"checkin.stop", "rel.mother", "rel.father", "rel.partner"}
+var wordedChoices = []string{"checkin.stop", "checkin.24h", "rel.mother", "rel.father", "rel.partner",
+	"lang.es", "lang.en", "lang.fr", "lang.ht", "lang.pt"}
 
 func buildChoiceWords(cat Catalog) wordIndex {
 	idx := wordIndex{}
