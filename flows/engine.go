@@ -72,7 +72,7 @@ type Engine struct {
 	kinds wordIndex // the shelter finder's kind words (flows/shelters.go)
 	// choiceWords are more words for some choices, read before the global
 	// words while the choice is offered (flows/words.go).
-	choiceWords wordIndex
+	choiceWords map[string][]string
 	// danger holds the words of danger and of asking for a person (flows/danger.go).
 	danger dangerLists
 	steps  map[string]step

@@ -385,6 +385,17 @@ func TestOneWordPicksAChoice(t *testing.T) {
 	if s.Draft["tr.nat"] != "CR" {
 		t.Errorf("nationality %q, want CR", s.Draft["tr.nat"])
 	}
+	// "mi mamá" at the tracing relation: the parent sought (the same word is
+	// a contact's mother where contacts are asked).
+	s = walk(t, e, mx, flows.Session{}, append(start,
+		traceTurn{in: text("mujer"), wantIDs: []string{"tracing.age"}},
+		traceTurn{in: text("1965"), wantIDs: []string{"tracing.nationality"}},
+		traceTurn{in: text("1"), wantIDs: []string{"tracing.relation"}},
+		traceTurn{in: text("mi mamá"), wantIDs: []string{"tracing.own"}},
+	))
+	if s.Draft["tr.rel"] != "parent" {
+		t.Errorf("relation %q, want parent", s.Draft["tr.rel"])
+	}
 	// "hermano" is in one label only; "mi" alone is a small word.
 	walk(t, e, mx, flows.Session{}, append(start, traceTurn{in: text("mi"), wantIDs: []string{"unknown.input", "tracing.sex"}}))
 

@@ -49,15 +49,15 @@ var commandWords = map[string]string{
 // "supprimer" or "borrar" remove the check-in, not leave the dialog or erase
 // everything.
 var wordedChoices = []string{"checkin.stop", "checkin.24h", "rel.mother", "rel.father", "rel.partner",
-	"lang.es", "lang.en", "lang.fr", "lang.ht", "lang.pt"}
+	"lang.es", "lang.en", "lang.fr", "lang.ht", "lang.pt", "tracing.rel.parent", "tracing.rel.child", "tracing.rel.spouse"}
 
-func buildChoiceWords(cat Catalog) wordIndex {
-	idx := wordIndex{}
+func buildChoiceWords(cat Catalog) map[string][]string {
+	idx := map[string][]string{} // a word, and the choices it may pick
 	for _, id := range wordedChoices {
 		for _, lang := range languages.All {
 			for _, w := range strings.Split(cat.Text(lang, id+".words", nil), ",") {
-				if w = textmatch.Normalize(w); w != "" {
-					idx[w] = wordMatch{word: id, lang: lang}
+				if w = textmatch.Normalize(w); w != "" && !slices.Contains(idx[w], id) {
+					idx[w] = append(idx[w], id)
 				}
 			}
 		}
@@ -71,11 +71,12 @@ func (e *Engine) choiceWord(t *turn, in Input) (string, bool) {
 	if in.Kind != InputText || t.now.Sub(t.s.Updated) > e.cfg.DialogTimeout {
 		return "", false
 	}
-	m, ok := e.choiceWords[textmatch.Normalize(in.Text)]
-	if !ok || !slices.Contains(t.s.Choices, m.word) {
-		return "", false
+	for _, id := range e.choiceWords[textmatch.Normalize(in.Text)] {
+		if slices.Contains(t.s.Choices, id) { // "mamá": a contact's mother, or the parent sought
+			return id, true
+		}
 	}
-	return m.word, true
+	return "", false
 }
 
 // smallWords are left out when a typed word is looked for in the choices'

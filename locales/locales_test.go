@@ -69,7 +69,7 @@ var labelWords = map[string]string{
 
 // neverSent are lists the engine matches messages against, never sent to
 // anyone, so no SMS length applies (flows/danger.go).
-var neverSent = map[string]bool{"danger.words": true, "danger.not": true, "person.words": true, "checkin.stop.words": true, "checkin.24h.words": true, "lang.es.words": true, "lang.en.words": true, "lang.fr.words": true, "lang.ht.words": true, "lang.pt.words": true, "rel.mother.words": true, "rel.father.words": true, "rel.partner.words": true,
+var neverSent = map[string]bool{"danger.words": true, "danger.not": true, "person.words": true, "checkin.stop.words": true, "checkin.24h.words": true, "lang.es.words": true, "lang.en.words": true, "lang.fr.words": true, "lang.ht.words": true, "lang.pt.words": true, "tracing.rel.parent.words": true, "tracing.rel.child.words": true, "tracing.rel.spouse.words": true, "rel.mother.words": true, "rel.father.words": true, "rel.partner.words": true,
 	"time.afternoon": true, "time.night": true, "time.morning": true}
 
 // properNames are upper-case words in texts that are not words to type.
