@@ -1,6 +1,7 @@
 package console_test
 
 import (
+	"github.com/chromedp/chromedp"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,19 @@ func TestBrowserDirectory(t *testing.T) {
 	p := s.loadStarter()
 	b := &browser{t: t, ctx: ctxB, s: site}
 	b.signIn(s.env.Enrol(t, "boss", staff.RoleAdmin, "es"))
+
+	// On a phone, in French (the longest tab names: Accueil, Boîte de réception,
+	// Répertoire, Équipe, Journal), every tab shows: they wrap rather than scroll
+	// sideways out of sight.
+	b.open("/lang?l=fr&next=%2Fadmin%2Faudit")
+	fits, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => {
+		const tabs = [...document.querySelectorAll('nav.tabs a')];
+		return tabs.length >= 4 && tabs.every(a => { const r = a.getBoundingClientRect(); return r.left >= 0 && r.right <= window.innerWidth; });
+	})()`))
+	if err != nil || !fits {
+		t.Errorf("French tabs on a phone: some tab is off the screen, or fewer than 4 (%v)", err)
+	}
+	b.open("/lang?l=es&next=%2F")
 
 	b.open("/directory?q=tapachula")
 	row := `[id="place-` + p.ID + `"]`
