@@ -173,5 +173,4 @@ func TestBrowserEnrolAndSignIn(t *testing.T) {
 		t.Fatalf("audit page: want each action named in words, who did it by name and role:\n%s", got)
 	}
 	shot(t, b, "console-audit")
-
 }
