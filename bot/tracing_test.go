@@ -98,6 +98,7 @@ func openRequest(t *testing.T, ph *handset, name, pin string) string {
 	if code == "" {
 		t.Fatalf("no case code in %q", got)
 	}
+	ph.say(pin) // chosen, then typed again
 	if got := ph.say(pin); !slices.Contains(got, catalog.Text("es", "tracing.pin.saved", nil)) {
 		t.Fatalf("after the PIN: %q", got)
 	}
@@ -365,6 +366,7 @@ func openRequest2(t *testing.T, ph *handset, name, pin string) string {
 		t.Fatalf("no case code in %q", got)
 	}
 	ph.say(pin)
+	ph.say(pin) // typed again
 	return code
 }
 
@@ -418,6 +420,9 @@ func TestInterviewCaseReachesANewNumber(t *testing.T) {
 		t.Fatalf("to the enquirer: %q", got)
 	}
 	enquirer := &handset{t: t, p: p, ch: sms, address: "+50937001234"}
+	if got := enquirer.say("4817"); len(got) == 0 || !strings.Contains(got[0], catalog.Text("ht", "tracing.pin.again", nil)) {
+		t.Fatalf("after the PIN: %q, want it asked again", got)
+	}
 	if got := enquirer.say("4817"); len(got) == 0 || !strings.Contains(got[0], catalog.Text("ht", "tracing.pin.saved", nil)) {
 		t.Fatalf("after the PIN: %q", got)
 	}

@@ -41,6 +41,7 @@ func TestFindableAfterIAmSafe(t *testing.T) {
 		}},
 		exchange{in: flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingOpened, Case: "k5", Text: string(code), Outcome: string(tracing.KindFindable)},
 			want: []string{"findable.opened", "tracing.pin.ask"}},
+		exchange{in: text("6402"), want: []string{"tracing.pin.again"}},
 		exchange{in: text("6402"), want: []string{"findable.pin.saved", "menu.prompt"}},
 		// A second "I am safe": no second question.
 		exchange{in: pick("menu.family"), want: []string{"family.ask"}},

@@ -39,6 +39,7 @@ const (
 	StepTraceSummary     = "trace_summary"      // the summary to confirm
 	StepTraceOpening     = "trace_opening"      // waiting for the code
 	StepTracePIN         = "trace_pin"          // choose the PIN
+	StepTracePINAgain    = "trace_pin_again"    // the same PIN once more, so a typo locks nobody out
 	StepTraceCode        = "trace_code"         // write the code of a request
 	StepTraceCheckPIN    = "trace_check_pin"    // write the PIN of that request
 	StepTraceChecking    = "trace_checking"     // waiting for the answer
@@ -88,6 +89,7 @@ const (
 	draftTrReach    = "tr.reach"    // "here" or a safe contact's ID
 	draftTrCase     = "tr.case"     // the case whose PIN is chosen, or that the PIN opened
 	draftTrCode     = "tr.code"     // the code typed, until its PIN
+	draftTrPIN      = "tr.pin"      // the PIN chosen, until it is typed again (the session is sealed)
 	draftTrFindable = "tr.findable" // the case whose PIN is chosen is the person's own findable one
 )
 
@@ -124,6 +126,7 @@ func registerTracing(e *Engine) {
 		StepTraceSummary:     {prompt: promptTraceSummary, handle: handleTraceSummary},
 		StepTraceOpening:     {prompt: promptTraceWait, handle: handleTraceWait},
 		StepTracePIN:         {prompt: promptTracePIN, handle: handleTracePIN},
+		StepTracePINAgain:    {prompt: promptTracePINAgain, handle: handleTracePINAgain},
 		StepTraceCode:        {prompt: promptTraceCode, handle: handleTraceCode},
 		StepTraceCheckPIN:    {prompt: promptTraceCheckPIN, handle: handleTraceCheckPIN},
 		StepTraceChecking:    {prompt: promptTraceWait, handle: handleTraceWait},
@@ -718,6 +721,32 @@ func handleTracePIN(e *Engine, t *turn, in Input) bool {
 		t.say("tracing.pin.weak")
 		return true
 	}
+	t.s.Draft[draftTrPIN] = pin
+	e.enter(t, StepTracePINAgain)
+	return true
+}
+
+func promptTracePINAgain(e *Engine, t *turn) []Output {
+	return []Output{{Text: text("tracing.pin.again")}}
+}
+
+// handleTracePINAgain keeps the PIN once it is typed the same twice; a
+// different one starts the choice again.
+func handleTracePINAgain(e *Engine, t *turn, in Input) bool {
+	if in.Kind != InputText {
+		return false
+	}
+	id, pin := t.s.Draft[draftTrCase], t.s.Draft[draftTrPIN]
+	delete(t.s.Draft, draftTrPIN)
+	if id == "" || pin == "" { // the answers are gone (a timeout): choose it again
+		e.enter(t, StepTracePIN)
+		return true
+	}
+	if tracing.NormalizePIN(in.Text) != pin {
+		t.say("tracing.pin.mismatch")
+		e.enter(t, StepTracePIN)
+		return true
+	}
 	t.emit(SetCasePIN{Case: id, PIN: pin})
 	saved := "tracing.pin.saved"
 	if t.s.Draft[draftTrFindable] != "" {
@@ -862,7 +891,7 @@ func (e *Engine) secretInput(t *turn, in Input) bool {
 	switch {
 	case looksLikeCode(in):
 		return true
-	case t.s.Step == StepTracePIN || t.s.Step == StepTraceCheckPIN:
+	case t.s.Step == StepTracePIN || t.s.Step == StepTracePINAgain || t.s.Step == StepTraceCheckPIN:
 		return true
 	case t.s.Tracing != nil && t.s.Tracing.Pending != "" && !typedSteps[t.s.Step]:
 		return isPINShape(tracing.NormalizePIN(in.Text))
@@ -881,7 +910,7 @@ var typedSteps = map[string]bool{
 	StepFindName: true, StepFindYear: true, StepShelters: true, StepShelterTown: true,
 	StepTraceName: true, StepTraceOther: true, StepTraceOwnName: true, StepTraceAge: true, StepTraceNationality: true,
 	StepTracePlace: true, StepTraceWhen: true, StepTraceWhat: true, StepTraceReply: true,
-	StepTracePIN: true, StepTraceCheckPIN: true, StepTraceCode: true,
+	StepTracePIN: true, StepTracePINAgain: true, StepTraceCheckPIN: true, StepTraceCode: true,
 }
 
 // caseEvent is the pipeline's answer to a CheckCasePIN.

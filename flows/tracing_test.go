@@ -110,7 +110,15 @@ func TestTracingRequestInChat(t *testing.T) {
 			}
 		}},
 		{in: text("1234"), wantIDs: []string{"tracing.pin.weak"}},
-		{in: text("4821"), wantIDs: []string{"tracing.pin.saved", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
+		// Typed twice, so a typo locks nobody out: a different one starts again.
+		{in: text("4821"), wantIDs: []string{"tracing.pin.again"}, check: func(t *testing.T, r flows.Result) {
+			if flows.Has[flows.SetCasePIN](r.Effects) {
+				t.Error("the PIN kept before it was typed again")
+			}
+		}},
+		{in: text("4812"), wantIDs: []string{"tracing.pin.mismatch", "tracing.pin.ask"}},
+		{in: text("4821"), wantIDs: []string{"tracing.pin.again"}},
+		{in: text("48 21"), wantIDs: []string{"tracing.pin.saved", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
 			if p := flows.EffectsOf[flows.SetCasePIN](r.Effects); len(p) != 1 || p[0].Case != "k1" || p[0].PIN != "4821" {
 				t.Errorf("SetCasePIN effects %+v", p)
 			}
@@ -248,6 +256,7 @@ func TestTracingPINAskedAgain(t *testing.T) {
 		{in: text("menu"), wantIDs: []string{"menu.prompt"}},
 		{in: pick("menu.tracing"), wantIDs: []string{"tracing.pin.missing", "tracing.menu"}},
 		{in: pick("tracing.check"), wantIDs: []string{"tracing.pin.ask"}},
+		{in: text("7391"), wantIDs: []string{"tracing.pin.again"}},
 		{in: text("7391"), wantIDs: []string{"tracing.pin.saved", "menu.prompt"}, check: func(t *testing.T, r flows.Result) {
 			if p := flows.EffectsOf[flows.SetCasePIN](r.Effects); len(p) != 1 || p[0].Case != "k9" {
 				t.Errorf("SetCasePIN %+v", p)

@@ -30,7 +30,7 @@ func TestChatTracingRequest(t *testing.T) {
 				es("tracing.agree"), es("tracing.network.yes"),
 				"José Luis Hernández García", es("tracing.skip"), es("tracing.sex.male"), "34",
 				es("country.HN"), es("tracing.rel.sibling"), "Ana Hernández", "Tapachula", "3/2026",
-				es("tracing.what.separated_on_route"), es("tracing.reach.here"), es("tracing.send"), "4821")
+				es("tracing.what.separated_on_route"), es("tracing.reach.here"), es("tracing.send"), "4821", "4821")
 			all := texts(out)
 			code := chatCode.FindString(all)
 			if code == "" {
