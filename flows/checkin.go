@@ -138,8 +138,9 @@ func handleCheckinEvery(e *Engine, t *turn, in Input) bool {
 		// A day and time written at once ("viernes 8 de la noche") is the
 		// last choice, answered: the same as choosing it and writing it.
 		// It must name a day: "12" or "24 horas" here is how often.
-		if _, err := e.parseWhen(in.Text, t.now, location(t.zone())); err == nil && e.namesADay(in.Text) {
-			return handleCheckinWhen(e, t, in)
+		if at, day, err := e.parseWhenDay(in.Text, t.now, location(t.zone())); err == nil && day {
+			e.answerWhen(t, at, nil)
+			return true
 		}
 		return false
 	}
@@ -170,6 +171,12 @@ func handleCheckinWhen(e *Engine, t *turn, in Input) bool {
 		return false
 	}
 	at, err := e.parseWhen(in.Text, t.now, location(t.zone()))
+	e.answerWhen(t, at, err)
+	return true
+}
+
+// answerWhen takes a parsed deadline, or says what is wrong with it.
+func (e *Engine) answerWhen(t *turn, at time.Time, err error) {
 	switch {
 	case errors.Is(err, errWhenPast):
 		t.say("checkin.when.past")
@@ -182,7 +189,6 @@ func handleCheckinWhen(e *Engine, t *turn, in Input) bool {
 		t.s.Draft["deadline"] = strconv.FormatInt(at.Unix(), 10)
 		e.checkinContacts(t)
 	}
-	return true
 }
 
 // checkinContacts asks whom to warn when there is a choice. A session with
@@ -505,6 +511,13 @@ var (
 // "sexta 18:00", "18:00" (its next occurrence), "2026-12-04 18:00", "4/12 18:00"
 // (day/month), "mañana 9:00". It must be in the next maxCheckinAhead.
 func (e *Engine) parseWhen(typed string, now time.Time, loc *time.Location) (time.Time, error) {
+	at, _, err := e.parseWhenDay(typed, now, loc)
+	return at, err
+}
+
+// parseWhenDay is parseWhen, and whether the text named a day (a date, a
+// weekday, today or tomorrow) rather than an hour alone.
+func (e *Engine) parseWhenDay(typed string, now time.Time, loc *time.Location) (time.Time, bool, error) {
 	s := strings.ToLower(strings.TrimSpace(typed)) + " "
 	now = now.In(loc)
 	year, month, day := 0, 0, 0
@@ -529,14 +542,14 @@ func (e *Engine) parseWhen(typed string, now time.Time, loc *time.Location) (tim
 	}
 	m := clockTime.FindStringSubmatch(s)
 	if m == nil {
-		return time.Time{}, errWhenBad
+		return time.Time{}, false, errWhenBad
 	}
 	hour, _ := strconv.Atoi(m[1])
 	minute, _ := strconv.Atoi(m[2])
 	switch suffix := strings.ReplaceAll(m[3], ".", ""); suffix {
 	case "am", "pm":
 		if hour < 1 || hour > 12 {
-			return time.Time{}, errWhenBad
+			return time.Time{}, false, errWhenBad
 		}
 		hour %= 12
 		if suffix == "pm" {
@@ -544,7 +557,7 @@ func (e *Engine) parseWhen(typed string, now time.Time, loc *time.Location) (tim
 		}
 	}
 	if hour > 23 || minute > 59 {
-		return time.Time{}, errWhenBad
+		return time.Time{}, false, errWhenBad
 	}
 	s = strings.Replace(s, m[0], " ", 1)
 	part, s := e.dayPart(s)
@@ -568,7 +581,7 @@ func (e *Engine) parseWhen(typed string, now time.Time, loc *time.Location) (tim
 		}
 		at = time.Date(year, time.Month(month), day, hour, minute, 0, 0, loc)
 		if at.Day() != day || int(at.Month()) != month {
-			return time.Time{}, errWhenBad // 31/2
+			return time.Time{}, false, errWhenBad // 31/2
 		}
 		if !explicitYear && !at.After(now) {
 			if next := at.AddDate(1, 0, 0); next.Sub(now) <= maxCheckinAhead {
@@ -590,11 +603,11 @@ func (e *Engine) parseWhen(typed string, now time.Time, loc *time.Location) (tim
 	}
 	switch {
 	case !at.After(now):
-		return time.Time{}, errWhenPast
+		return time.Time{}, false, errWhenPast
 	case at.Sub(now) > maxCheckinAhead:
-		return time.Time{}, errWhenFar
+		return time.Time{}, false, errWhenFar
 	}
-	return at, nil
+	return at, month != 0 || weekday >= 0 || days >= 0, nil
 }
 
 // Parts of the day a typed time may name (dayPart).
@@ -629,18 +642,6 @@ func (e *Engine) dayPart(s string) (int, string) {
 		return partNone, norm
 	}
 	return best, norm[:at] + " " + norm[at+1+bestLen:]
-}
-
-// namesADay says whether typed text names a day: a date, a weekday, today
-// or tomorrow.
-func (e *Engine) namesADay(typed string) bool {
-	s := strings.ToLower(typed) + " "
-	if isoDate.MatchString(s) || dayMonth.MatchString(s) {
-		return true
-	}
-	_, rest := e.dayPart(s) // "de la mañana" is no "mañana" (tomorrow)
-	weekday, days := e.dayWords(rest)
-	return weekday >= 0 || days >= 0
 }
 
 // dayWords finds a weekday (in any language, or its first three letters or

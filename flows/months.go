@@ -74,13 +74,11 @@ func monthIn(w string, months [][]string) int {
 func parseMonth(typed, lang string, now time.Time) (string, bool) {
 	var nums []int
 	month, named := 0, false
-	for _, w := range strings.FieldsFunc(textmatch.Normalize(typed), func(r rune) bool { return r == ' ' }) {
-		for _, part := range splitDigits(w) {
-			if n, err := strconv.Atoi(part); err == nil {
-				nums = append(nums, n)
-			} else if m := monthWord(part, lang); m > 0 && !named {
-				month, named = m, true
-			}
+	for _, part := range typedParts(typed) {
+		if n, err := strconv.Atoi(part); err == nil {
+			nums = append(nums, n)
+		} else if m := monthWord(part, lang); m > 0 && !named {
+			month, named = m, true
 		}
 	}
 	year := 0
@@ -119,6 +117,17 @@ func parseMonth(typed, lang string, now time.Time) (string, bool) {
 		return strconv.Itoa(year), true
 	}
 	return strconv.Itoa(year) + "-" + twoDigits(month), true
+}
+
+// typedParts are the words and numbers of a typed text, normalized, a word
+// split where letters meet digits: "Sept.2026, unos 17" → "sept", "2026",
+// "unos", "17".
+func typedParts(typed string) []string {
+	var out []string
+	for _, w := range strings.Fields(textmatch.Normalize(typed)) {
+		out = append(out, splitDigits(w)...)
+	}
+	return out
 }
 
 // splitDigits splits a word where letters meet digits: "sept2026" → "sept",

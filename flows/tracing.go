@@ -313,11 +313,9 @@ func handleTraceAge(e *Engine, t *turn, in Input) bool {
 // numbers typed is the year, else the first number is the age.
 func birthYear(typed string, now time.Time) (int, bool) {
 	var nums []int
-	for _, w := range strings.Fields(textmatch.Normalize(typed)) {
-		for _, part := range splitDigits(w) {
-			if n, err := strconv.Atoi(part); err == nil {
-				nums = append(nums, n)
-			}
+	for _, part := range typedParts(typed) {
+		if n, err := strconv.Atoi(part); err == nil {
+			nums = append(nums, n)
 		}
 	}
 	for _, n := range nums {

@@ -114,7 +114,7 @@ func (e *Engine) labelWordChoice(t *turn, typed string) (string, bool) {
 		}
 		all := true
 		for _, w := range want {
-			if len(w) < 3 && !isDigits(w) || !words[w] {
+			if len(w) < 3 && onlyDigits(w) != w || !words[w] {
 				all = false
 				break
 			}
@@ -128,15 +128,6 @@ func (e *Engine) labelWordChoice(t *turn, typed string) (string, bool) {
 		found = id
 	}
 	return found, found != ""
-}
-
-func isDigits(s string) bool {
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // wordMatch says which word a normalized text is, and in which language it was written.
