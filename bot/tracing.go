@@ -221,9 +221,15 @@ func (p *Pipeline) applyCheckCasePIN(s *step, e flows.CheckCasePIN) error {
 // locked their case (someone has its code): once, by the step's event id.
 // Wrong PINs from their own phone they were just told about.
 func (p *Pipeline) warnLocked(ctx context.Context, from string, c *tracing.Case, eventID string) error {
+	if c.Erased || c.Reach.Channel == "" || c.Reach.Address == "" {
+		return nil // no one to tell
+	}
 	owner, err := p.enquirerOf(ctx, c)
-	if err != nil || owner == from || c.Erased {
-		return nil // no one else to tell
+	if err != nil {
+		return err // the store did not answer: the step is tried again, the warning not lost
+	}
+	if owner == from {
+		return nil // told already, on this phone
 	}
 	in := flows.Input{Kind: flows.InputStaff, Action: flows.StaffTracingLocked, Case: c.ID}
 	return p.caseEvent(ctx, owner, "locked-"+eventID, Message{Channel: c.Reach.Channel, From: c.Reach.Address, LangHint: c.Reach.Lang, Input: in})
