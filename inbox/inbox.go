@@ -122,6 +122,14 @@ func visible(a staff.Account, c bot.Conversation) bool {
 	return c.State == bot.ConvWaiting || c.Holder == a.ID
 }
 
+// itemOf is a conversation as the viewer a sees it in the list and on its
+// page: a closed one is nobody's (the person may have left it).
+func itemOf(c bot.Conversation, a staff.Account, now time.Time) Item {
+	return Item{ID: c.ID, State: c.State, Reason: c.Reason, Priority: c.Priority, Lang: c.Lang, Channel: c.Channel,
+		Waiting: now.Sub(c.Queued), Queued: c.Queued, Holder: c.Holder,
+		Mine: c.Holder == a.ID && c.State == bot.ConvClaimed, Speaks: a.Speaks(c.Lang)}
+}
+
 // List returns the open conversations a can see: what they hold first, then
 // those in their languages, then the rest; each group most urgent first
 // (danger, missed check-in, asked for a person, misunderstood), then the
@@ -140,10 +148,7 @@ func (s *Service) List(ctx context.Context, a staff.Account) ([]Item, error) {
 		if !visible(a, c) {
 			continue
 		}
-		out = append(out, Item{
-			ID: c.ID, State: c.State, Reason: c.Reason, Priority: c.Priority, Lang: c.Lang, Channel: c.Channel,
-			Waiting: now.Sub(c.Queued), Queued: c.Queued, Holder: c.Holder, Mine: c.Holder == a.ID && c.State == bot.ConvClaimed, Speaks: a.Speaks(c.Lang),
-		})
+		out = append(out, itemOf(c, a, now))
 	}
 	group := func(it Item) int {
 		switch {
@@ -228,8 +233,7 @@ func (s *Service) Open(ctx context.Context, by staff.Actor, a staff.Account, id 
 		return View{}, err
 	}
 	now := s.cfg.Clock()
-	v := View{Item: Item{ID: c.ID, State: c.State, Reason: c.Reason, Priority: c.Priority, Lang: c.Lang, Channel: c.Channel,
-		Waiting: now.Sub(c.Queued), Queued: c.Queued, Holder: c.Holder, Mine: c.Holder == a.ID && c.State == bot.ConvClaimed, Speaks: a.Speaks(c.Lang)}, Opened: c.Opened}
+	v := View{Item: itemOf(c, a, now), Opened: c.Opened}
 	entries, err := s.cfg.Conversations.Entries(ctx, c.ID, now)
 	if err != nil && !errors.Is(err, bot.ErrNotFound) {
 		return View{}, fmt.Errorf("inbox: reading transcript: %w", err)
